@@ -1,0 +1,166 @@
+# diariemilter: one build for the daemon, the admin tool and the tests.
+#
+#   make            build diariemilter and diariectl
+#   make check      install what is missing, build, run every test
+#   make demo       install what is missing, run the demo on loopback
+#   make corpus     grade against ../shared/corpus/dev (CORPUS=DIR for another)
+#   make bench      benchmarks (classification, memory, throughput)
+#   make fuzz       a long libFuzzer run over parsing and extraction
+#   make install    install under $(DESTDIR)$(PREFIX)
+
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+VERSION     := 0.1.0
+
+BUILD       ?= build
+V           ?= 0
+ifeq ($(V),0)
+Q           := @
+SAY          = @printf '  %-6s %s\n'
+else
+Q           :=
+SAY          = @true
+endif
+CC          ?= cc
+PKGS        := gmime-3.0 glib-2.0 libcrypto ldap sqlite3
+
+# Evaluated when used, so that a build started by "make check" after
+# scripts/deps.sh installed the libraries finds them.
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
+LIBS         = $(PKG_LIBS) -lmilter -lstemmer -lpthread
+
+WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+               -Wmissing-prototypes -Wno-unused-parameter
+CSTD        := -std=c11 -D_GNU_SOURCE
+OPT         ?= -O2 -g
+MODULES     := common policy mime ldap store engine
+INCLUDES    := $(addprefix -I,$(MODULES) milter)
+CFLAGS_ALL   = $(CSTD) $(OPT) $(WARN) $(INCLUDES) $(PKG_CFLAGS) \
+               -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
+
+LIB_SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+MILTER_SRCS := $(wildcard milter/*.c)
+CTL_SRCS    := $(wildcard ctl/*.c)
+
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MILTER_OBJS := $(MILTER_SRCS:%.c=$(BUILD)/%.o)
+CTL_OBJS    := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+LIBDM       := $(BUILD)/libdiarie.a
+
+# Unit tests: tests/unit/test_NAME.c, each its own program, built and
+# run under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN         := $(BUILD)/san
+SANFLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/%)
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/%.o)
+
+HELPERS     := $(BUILD)/acceptall-milter
+
+.PHONY: all deps check check-run unit milter-test ldap-test e2e-test corpus corpus-run \
+        demo demo-run bench bench-run fuzz install clean distclean
+
+all: $(BUILD)/diariemilter $(BUILD)/diariectl
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIBDM): $(LIB_OBJS)
+	@rm -f $@
+	$(SAY) AR $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/diariemilter: $(MILTER_OBJS) $(LIBDM)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJS) $(LIBDM) $(LIBS)
+
+$(BUILD)/diariectl: $(CTL_OBJS) $(LIBDM)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBDM) $(LIBS)
+
+$(BUILD)/acceptall-milter: tests/lib/acceptall-milter.c
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< -lmilter -lpthread
+
+# --- tests -----------------------------------------------------------------
+
+$(SAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(SAY) CC-SAN $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(SANFLAGS) -MMD -MP -c -o $@ $<
+
+$(SAN)/test_%: tests/unit/test_%.c tests/unit/dm_test.h $(SAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(SANFLAGS) -Itests/unit -o $@ $< $(SAN_LIB_OBJS) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; \
+	    DM_SRCDIR=$(CURDIR) ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    G_SLICE=always-malloc G_DEBUG=gc-friendly $$t; \
+	done
+
+milter-test: all
+	@tests/milter/run.sh
+
+ldap-test: all
+	@tests/ldap/run.sh
+
+e2e-test: all
+	@tests/e2e/run.sh
+
+corpus-run: all
+	@tests/corpus/run.sh $(CORPUS)
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all unit milter-test ldap-test e2e-test
+	@tests/corpus/run.sh --check
+	@echo "== make check: all tests passed"
+
+corpus: deps
+	@$(MAKE) --no-print-directory corpus-run CORPUS=$(CORPUS)
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	@scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: all $(HELPERS)
+	@bench/run.sh
+
+fuzz: deps
+	@tests/fuzz/run.sh long
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/diariemilter \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/diariemilter $(DESTDIR)$(SBINDIR)/diariemilter
+	install -m 0755 $(BUILD)/diariectl $(DESTDIR)$(BINDIR)/diariectl
+	install -m 0644 etc/diariemilter.conf etc/rules.conf $(DESTDIR)$(SYSCONFDIR)/diariemilter/
+	cp -r etc/rules etc/templates etc/ldap $(DESTDIR)$(SYSCONFDIR)/diariemilter/
+	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+
+-include $(LIB_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(SAN_LIB_OBJS:.o=.d)

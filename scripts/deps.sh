@@ -1,0 +1,51 @@
+#!/bin/sh
+# Install what diariemilter needs to build and test, on Debian 12.
+# Idempotent: asks dpkg what is already there, runs "apt-get update" at most
+# once, installs only what is missing.  Needs root when anything is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang
+libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev libldap-dev
+libsqlite3-dev libstemmer-dev libcmocka-dev
+slapd ldap-utils postfix swaks miltertest
+sqlite3 valgrind python3 openssl procps psmisc
+nodejs npm"
+
+missing=""
+for p in $PKGS; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+    case "$status" in
+        ii*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+# node/npm are only needed by the benchmark and the real-mail test; a
+# machine that has them from elsewhere (nvm, NodeSource) need not get
+# Debian's as well.
+if command -v npm >/dev/null 2>&1; then
+    missing=$(printf '%s\n' $missing | grep -v -x -e nodejs -e npm | tr '\n' ' ' || true)
+fi
+
+missing=$(echo $missing)
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages: $missing" >&2
+    echo "deps.sh: run as root (or: sudo apt-get install $missing)" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing: $missing"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix and slapd ask questions at install time: answer them so that
+# neither writes a configuration for the host.  The project's tests run
+# private instances of both.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
