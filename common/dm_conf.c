@@ -1,0 +1,496 @@
+#include "dm_conf.h"
+#include "dm_log.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(dm-conf-error-quark, dm_conf_error)
+
+typedef enum {
+    T_STRING,   /* char * */
+    T_LIST,     /* char **, comma separated */
+    T_ARGV,     /* char **, split like a shell would, but never run by one */
+    T_INT,      /* int */
+    T_BOOL,     /* bool */
+    T_MODE,     /* int, octal */
+    T_SIZE,     /* int64_t bytes, with k/M/G suffix */
+    T_DURATION, /* int64_t seconds, with s/m/h/d suffix */
+    T_ENUM,     /* int, one of choices */
+} dm_conf_type;
+
+typedef struct {
+    const char *group;
+    const char *key;
+    dm_conf_type type;
+    const char *def;
+    size_t offset;
+    const char *const *choices; /* T_ENUM: names, index = value */
+    long min, max;              /* T_INT bounds */
+} dm_conf_entry;
+
+static const char *const onfail_choices[] = {"tempfail", "accept", NULL};
+static const char *const lang_choices[] = {"sv", "en", NULL};
+static const char *const delivery_choices[] = {"sendmail", "smtp", NULL};
+static const char *const groups_choices[] = {"member", "memberof", NULL};
+
+#define O(f) offsetof(dm_conf, f)
+
+/* The single description of every key.  etc/diariemilter.conf repeats it
+ * for people; tests/unit/test_conf.c checks that the two agree. */
+static const dm_conf_entry dm_conf_table[] = {
+    {"milter", "socket", T_STRING, "unix:/run/diariemilter/diariemilter.sock", O(socket), NULL, 0, 0},
+    {"milter", "socket_mode", T_MODE, "0660", O(socket_mode), NULL, 0, 0},
+    {"milter", "socket_group", T_STRING, "", O(socket_group), NULL, 0, 0},
+    {"milter", "user", T_STRING, "", O(user), NULL, 0, 0},
+    {"milter", "pidfile", T_STRING, "/run/diariemilter/diariemilter.pid", O(pidfile), NULL, 0, 0},
+    {"milter", "timeout", T_DURATION, "300s", O(timeout), NULL, 0, 0},
+    {"milter", "backlog", T_INT, "128", O(backlog), NULL, 1, 65535},
+    {"milter", "spill_size", T_SIZE, "1M", O(spill_size), NULL, 0, 0},
+    {"milter", "on_directory_error", T_ENUM, "tempfail", O(on_directory_error), onfail_choices, 0, 0},
+    {"milter", "on_store_error", T_ENUM, "tempfail", O(on_store_error), onfail_choices, 0, 0},
+    {"milter", "internal_networks", T_LIST, "", O(internal_networks), NULL, 0, 0},
+
+    {"log", "ident", T_STRING, "diariemilter", O(log_ident), NULL, 0, 0},
+    {"log", "facility", T_STRING, "mail", O(log_facility), NULL, 0, 0},
+    {"log", "level", T_STRING, "info", O(log_level), NULL, 0, 0},
+    {"log", "file", T_STRING, "", O(log_file), NULL, 0, 0},
+
+    {"site", "language", T_ENUM, "sv", O(language), lang_choices, 0, 0},
+    {"site", "party_domains", T_LIST, "", O(party_domains), NULL, 0, 0},
+    {"site", "mass_recipients", T_INT, "20", O(mass_recipients), NULL, 2, 1000000},
+    {"site", "mass_window", T_DURATION, "1h", O(mass_window), NULL, 0, 0},
+    {"site", "mass_window_recipients", T_INT, "100", O(mass_window_recipients), NULL, 2, 1000000},
+    {"site", "mass_list_addresses", T_LIST, "", O(mass_list_addresses), NULL, 0, 0},
+    {"site", "communications_group", T_STRING, "", O(comm_group), NULL, 0, 0},
+    {"site", "intranet", T_STRING, "", O(intranet), NULL, 0, 0},
+    {"site", "autoreply_absence", T_DURATION, "3d", O(autoreply_absence), NULL, 0, 0},
+
+    {"ldap", "uri", T_LIST, "ldap://127.0.0.1/", O(ldap_uri), NULL, 0, 0},
+    {"ldap", "base", T_STRING, "", O(ldap_base), NULL, 0, 0},
+    {"ldap", "bind_dn", T_STRING, "", O(ldap_bind_dn), NULL, 0, 0},
+    {"ldap", "bind_password_file", T_STRING, "", O(ldap_bind_password_file), NULL, 0, 0},
+    {"ldap", "starttls", T_BOOL, "false", O(ldap_starttls), NULL, 0, 0},
+    {"ldap", "tls_ca_file", T_STRING, "", O(ldap_tls_ca_file), NULL, 0, 0},
+    {"ldap", "tls_verify", T_BOOL, "true", O(ldap_tls_verify), NULL, 0, 0},
+    {"ldap", "connect_timeout", T_DURATION, "5s", O(ldap_connect_timeout), NULL, 0, 0},
+    {"ldap", "timeout", T_DURATION, "5s", O(ldap_timeout), NULL, 0, 0},
+    {"ldap", "pool_size", T_INT, "4", O(ldap_pool_size), NULL, 1, 256},
+    {"ldap", "filter_address", T_STRING, "(|(mail=%s)(diariePrivateMail=%s))", O(ldap_filter_address), NULL, 0, 0},
+    {"ldap", "filter_login", T_STRING, "(uid=%s)", O(ldap_filter_login), NULL, 0, 0},
+    {"ldap", "filter_registrators", T_STRING, "(diarieRole=registrator)", O(ldap_filter_registrators), NULL, 0, 0},
+    {"ldap", "filter_lists", T_STRING, "(diarieRole=lista)", O(ldap_filter_lists), NULL, 0, 0},
+    {"ldap", "group_membership", T_ENUM, "member", O(ldap_group_membership), groups_choices, 0, 0},
+    {"ldap", "nested_groups", T_BOOL, "false", O(ldap_nested_groups), NULL, 0, 0},
+    {"ldap", "cache_ttl", T_DURATION, "5m", O(ldap_cache_ttl), NULL, 0, 0},
+    {"ldap", "negative_cache_ttl", T_DURATION, "1m", O(ldap_negative_ttl), NULL, 0, 0},
+    {"ldap", "cache_size", T_INT, "10000", O(ldap_cache_size), NULL, 0, 100000000},
+    {"ldap", "attr_mail", T_STRING, "mail", O(attr_mail), NULL, 0, 0},
+    {"ldap", "attr_private_mail", T_STRING, "diariePrivateMail", O(attr_private_mail), NULL, 0, 0},
+    {"ldap", "attr_routing", T_STRING, "mailRoutingAddress", O(attr_routing), NULL, 0, 0},
+    {"ldap", "attr_name", T_STRING, "cn", O(attr_name), NULL, 0, 0},
+    {"ldap", "attr_login", T_STRING, "uid", O(attr_login), NULL, 0, 0},
+    {"ldap", "attr_role", T_STRING, "diarieRole", O(attr_role), NULL, 0, 0},
+    {"ldap", "attr_myndighet", T_STRING, "diarieMyndighet", O(attr_myndighet), NULL, 0, 0},
+    {"ldap", "attr_fullmakt", T_STRING, "diarieFullmakt", O(attr_fullmakt), NULL, 0, 0},
+    {"ldap", "attr_absent_from", T_STRING, "diarieAbsentFrom", O(attr_absent_from), NULL, 0, 0},
+    {"ldap", "attr_absent_until", T_STRING, "diarieAbsentUntil", O(attr_absent_until), NULL, 0, 0},
+    {"ldap", "attr_delegate", T_STRING, "diarieDelegate", O(attr_delegate), NULL, 0, 0},
+    {"ldap", "attr_manager", T_STRING, "manager", O(attr_manager), NULL, 0, 0},
+    {"ldap", "attr_member", T_STRING, "member", O(attr_member), NULL, 0, 0},
+    {"ldap", "attr_member_of", T_STRING, "memberOf", O(attr_member_of), NULL, 0, 0},
+
+    {"store", "database", T_STRING, "/var/lib/diariemilter/diarie.db", O(database), NULL, 0, 0},
+    {"store", "spool", T_STRING, "/var/spool/diariemilter", O(spool), NULL, 0, 0},
+    {"store", "key_file", T_STRING, "/var/lib/diariemilter/hmac.key", O(key_file), NULL, 0, 0},
+    {"store", "duplicate_window", T_DURATION, "7d", O(duplicate_window), NULL, 0, 0},
+
+    {"delivery", "method", T_ENUM, "sendmail", O(delivery_method), delivery_choices, 0, 0},
+    {"delivery", "sendmail", T_ARGV, "/usr/sbin/sendmail -i", O(sendmail), NULL, 0, 0},
+    {"delivery", "smtp_host", T_STRING, "127.0.0.1", O(smtp_host), NULL, 0, 0},
+    {"delivery", "smtp_port", T_INT, "25", O(smtp_port), NULL, 1, 65535},
+    {"delivery", "sender", T_STRING, "postmaster", O(sender), NULL, 0, 0},
+    {"delivery", "from_name", T_STRING, "Diariemilter", O(from_name), NULL, 0, 0},
+    {"delivery", "retry_min", T_DURATION, "1m", O(retry_min), NULL, 0, 0},
+    {"delivery", "retry_max", T_DURATION, "1h", O(retry_max), NULL, 0, 0},
+    {"delivery", "dead_after", T_DURATION, "2d", O(dead_after), NULL, 0, 0},
+
+    {"policy", "rules", T_STRING, "/etc/diariemilter/rules.conf", O(rules_file), NULL, 0, 0},
+    {"policy", "templates", T_STRING, "/etc/diariemilter/templates", O(templates), NULL, 0, 0},
+
+    {"mime", "max_text", T_SIZE, "2M", O(max_text), NULL, 0, 0},
+    {"mime", "max_parts", T_INT, "500", O(max_parts), NULL, 1, 1000000},
+    {"mime", "max_depth", T_INT, "10", O(max_depth), NULL, 1, 1000},
+    {"mime", "max_headers", T_INT, "1000", O(max_headers), NULL, 1, 1000000},
+    {"mime", "max_header_size", T_SIZE, "64k", O(max_header_size), NULL, 0, 0},
+};
+
+#undef O
+
+size_t dm_conf_schema(const dm_conf_key_info **keys)
+{
+    static dm_conf_key_info info[G_N_ELEMENTS(dm_conf_table)];
+    static gsize once = 0;
+
+    if (g_once_init_enter(&once)) {
+        for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
+            info[i].group = dm_conf_table[i].group;
+            info[i].key = dm_conf_table[i].key;
+            info[i].default_value = dm_conf_table[i].def;
+        }
+        g_once_init_leave(&once, 1);
+    }
+    *keys = info;
+    return G_N_ELEMENTS(dm_conf_table);
+}
+
+bool dm_conf_parse_duration(const char *s, int64_t *seconds)
+{
+    char *end;
+    long long v;
+    int64_t mult = 1;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0)
+        return false;
+    while (*end == ' ')
+        end++;
+    switch (*end) {
+    case '\0': case 's': break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    case 'w': mult = 7 * 86400; break;
+    default: return false;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return false;
+    if (v > INT64_MAX / mult)
+        return false;
+    *seconds = (int64_t)v * mult;
+    return true;
+}
+
+bool dm_conf_parse_size(const char *s, int64_t *bytes)
+{
+    char *end;
+    long long v;
+    int64_t mult = 1;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (end == s || errno != 0 || v < 0)
+        return false;
+    while (*end == ' ')
+        end++;
+    switch (*end) {
+    case '\0': case 'b': case 'B': break;
+    case 'k': case 'K': mult = 1024; break;
+    case 'm': case 'M': mult = 1024 * 1024; break;
+    case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
+    default: return false;
+    }
+    if (*end != '\0' && end[1] != '\0')
+        return false;
+    if (v > INT64_MAX / mult)
+        return false;
+    *bytes = (int64_t)v * mult;
+    return true;
+}
+
+static char **dm_conf_split_list(const char *s)
+{
+    char **parts = g_strsplit_set(s, ",", -1);
+    GPtrArray *out = g_ptr_array_new();
+
+    for (char **p = parts; *p != NULL; p++) {
+        char *t = g_strstrip(*p);
+        if (*t != '\0')
+            g_ptr_array_add(out, g_strdup(t));
+    }
+    g_strfreev(parts);
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* Set one field from its textual value.  Returns a static-ish description
+ * of what is wrong, or NULL on success. */
+static char *dm_conf_set(dm_conf *conf, const dm_conf_entry *e, const char *value)
+{
+    char *field = (char *)conf + e->offset;
+
+    switch (e->type) {
+    case T_STRING: {
+        char **p = (char **)field;
+        g_free(*p);
+        *p = g_strdup(value);
+        return NULL;
+    }
+    case T_LIST: {
+        char ***p = (char ***)field;
+        g_strfreev(*p);
+        *p = dm_conf_split_list(value);
+        return NULL;
+    }
+    case T_ARGV: {
+        char ***p = (char ***)field;
+        char **argv = NULL;
+        GError *gerr = NULL;
+
+        if (!g_shell_parse_argv(value, NULL, &argv, &gerr)) {
+            char *msg = g_strdup_printf("not a command line: %s", gerr->message);
+            g_error_free(gerr);
+            return msg;
+        }
+        if (argv[0][0] != '/') {
+            g_strfreev(argv);
+            return g_strdup("the command must be an absolute path");
+        }
+        g_strfreev(*p);
+        *p = argv;
+        return NULL;
+    }
+    case T_INT: {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (end == value || *end != '\0' || errno != 0)
+            return g_strdup_printf("\"%s\" is not a whole number", value);
+        if (v < e->min || v > e->max)
+            return g_strdup_printf("%ld is outside %ld..%ld", v, e->min, e->max);
+        *(int *)field = (int)v;
+        return NULL;
+    }
+    case T_BOOL:
+        if (g_ascii_strcasecmp(value, "true") == 0 || g_ascii_strcasecmp(value, "yes") == 0 ||
+            strcmp(value, "1") == 0) {
+            *(bool *)field = true;
+        } else if (g_ascii_strcasecmp(value, "false") == 0 ||
+                   g_ascii_strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0) {
+            *(bool *)field = false;
+        } else {
+            return g_strdup_printf("\"%s\" is not true or false", value);
+        }
+        return NULL;
+    case T_MODE: {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(value, &end, 8);
+        if (end == value || *end != '\0' || errno != 0 || v < 0 || v > 07777)
+            return g_strdup_printf("\"%s\" is not an octal file mode", value);
+        *(int *)field = (int)v;
+        return NULL;
+    }
+    case T_SIZE:
+        if (!dm_conf_parse_size(value, (int64_t *)field))
+            return g_strdup_printf("\"%s\" is not a size (like 512k, 10M)", value);
+        return NULL;
+    case T_DURATION:
+        if (!dm_conf_parse_duration(value, (int64_t *)field))
+            return g_strdup_printf("\"%s\" is not a duration (like 30s, 5m, 2h, 7d)", value);
+        return NULL;
+    case T_ENUM:
+        for (int i = 0; e->choices[i] != NULL; i++) {
+            if (g_ascii_strcasecmp(value, e->choices[i]) == 0) {
+                *(int *)field = i;
+                return NULL;
+            }
+        }
+        {
+            char *all = g_strjoinv(", ", (char **)e->choices);
+            char *msg = g_strdup_printf("\"%s\" is not one of: %s", value, all);
+            g_free(all);
+            return msg;
+        }
+    }
+    return g_strdup("unknown type");
+}
+
+static void dm_conf_free(dm_conf *conf)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
+        const dm_conf_entry *e = &dm_conf_table[i];
+        char *field = (char *)conf + e->offset;
+
+        if (e->type == T_STRING)
+            g_free(*(char **)field);
+        else if (e->type == T_LIST || e->type == T_ARGV)
+            g_strfreev(*(char ***)field);
+    }
+    g_free(conf->path);
+    g_free(conf);
+}
+
+dm_conf *dm_conf_new_defaults(void)
+{
+    dm_conf *conf = g_new0(dm_conf, 1);
+
+    conf->refcount = 1;
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
+        char *problem = dm_conf_set(conf, &dm_conf_table[i], dm_conf_table[i].def);
+        /* A bad built-in default is a programming error. */
+        g_assert(problem == NULL);
+    }
+    return conf;
+}
+
+/* GKeyFile does not say where a key is: find "key =" inside "[group]" so
+ * that an error message can point an admin at the line. */
+static int dm_conf_line_of(const char *text, const char *group, const char *key)
+{
+    char **lines = g_strsplit(text, "\n", -1);
+    bool in_group = (group == NULL);
+    int found = 0;
+
+    for (int i = 0; lines[i] != NULL; i++) {
+        char *l = g_strstrip(lines[i]);
+
+        if (*l == '[') {
+            char *close = strchr(l, ']');
+            if (close != NULL) {
+                *close = '\0';
+                in_group = group != NULL && strcmp(l + 1, group) == 0;
+                if (in_group && key == NULL) {
+                    found = i + 1;
+                    break;
+                }
+            }
+            continue;
+        }
+        if (!in_group || key == NULL)
+            continue;
+        size_t kl = strlen(key);
+        if (strncmp(l, key, kl) == 0) {
+            const char *rest = l + kl;
+            while (*rest == ' ' || *rest == '\t')
+                rest++;
+            if (*rest == '=')
+                found = i + 1; /* the last one wins, as in GKeyFile */
+        }
+    }
+    g_strfreev(lines);
+    return found;
+}
+
+static const dm_conf_entry *dm_conf_find(const char *group, const char *key)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
+        if (strcmp(dm_conf_table[i].group, group) == 0 &&
+            (key == NULL || strcmp(dm_conf_table[i].key, key) == 0))
+            return &dm_conf_table[i];
+    }
+    return NULL;
+}
+
+dm_conf *dm_conf_load(const char *path, GError **err)
+{
+    GKeyFile *kf = g_key_file_new();
+    GError *gerr = NULL;
+    char *text = NULL;
+    gsize len = 0;
+    dm_conf *conf = NULL;
+    char **groups = NULL;
+
+    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+        g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", path, gerr->message);
+        g_error_free(gerr);
+        goto out;
+    }
+    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &gerr)) {
+        /* GKeyFile's parse errors quote the offending line; find it. */
+        g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", path, gerr->message);
+        g_error_free(gerr);
+        goto out;
+    }
+
+    conf = dm_conf_new_defaults();
+    conf->path = g_strdup(path);
+    groups = g_key_file_get_groups(kf, NULL);
+    for (char **g = groups; *g != NULL; g++) {
+        char **keys;
+
+        if (dm_conf_find(*g, NULL) == NULL) {
+            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s]: unknown section", path,
+                        dm_conf_line_of(text, *g, NULL), *g);
+            goto fail;
+        }
+        keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+        for (char **k = keys; k != NULL && *k != NULL; k++) {
+            const dm_conf_entry *e = dm_conf_find(*g, *k);
+            char *value, *problem;
+
+            if (e == NULL) {
+                g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s] %s: unknown key", path,
+                            dm_conf_line_of(text, *g, *k), *g, *k);
+                g_strfreev(keys);
+                goto fail;
+            }
+            value = g_key_file_get_value(kf, *g, *k, NULL);
+            g_strstrip(value);
+            problem = dm_conf_set(conf, e, value);
+            g_free(value);
+            if (problem != NULL) {
+                g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s] %s: %s", path,
+                            dm_conf_line_of(text, *g, *k), *g, *k, problem);
+                g_free(problem);
+                g_strfreev(keys);
+                goto fail;
+            }
+        }
+        g_strfreev(keys);
+    }
+
+    /* Cross-key checks. */
+    {
+        dm_log_level level;
+        int facility;
+
+        if (!dm_log_level_from_name(conf->log_level, &level)) {
+            g_set_error(err, DM_CONF_ERROR, 1,
+                        "%s:%d: [log] level: \"%s\" is not one of: error, warning, "
+                        "notice, info, debug",
+                        path, dm_conf_line_of(text, "log", "level"), conf->log_level);
+            goto fail;
+        }
+        if (!dm_log_facility_from_name(conf->log_facility, &facility)) {
+            g_set_error(err, DM_CONF_ERROR, 1,
+                        "%s:%d: [log] facility: \"%s\" is not a syslog facility",
+                        path, dm_conf_line_of(text, "log", "facility"), conf->log_facility);
+            goto fail;
+        }
+    }
+    if (conf->retry_max < conf->retry_min) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [delivery] retry_max: shorter than retry_min", path,
+                    dm_conf_line_of(text, "delivery", "retry_max"));
+        goto fail;
+    }
+    goto out;
+
+fail:
+    dm_conf_unref(conf);
+    conf = NULL;
+out:
+    g_strfreev(groups);
+    g_free(text);
+    g_key_file_free(kf);
+    return conf;
+}
+
+dm_conf *dm_conf_ref(dm_conf *conf)
+{
+    g_atomic_int_inc(&conf->refcount);
+    return conf;
+}
+
+void dm_conf_unref(dm_conf *conf)
+{
+    if (conf != NULL && g_atomic_int_dec_and_test(&conf->refcount))
+        dm_conf_free(conf);
+}

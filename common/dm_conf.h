@@ -1,0 +1,146 @@
+/*
+ * dm_conf: diariemilter's configuration, read from a GKeyFile INI file.
+ *
+ * Every key is described once, in the table in dm_conf.c: its group, name,
+ * type and default.  Loading checks every group and key against that table
+ * (a misspelt key is an error, not a silent default) and reports errors
+ * with file, line and key.  A loaded configuration is immutable and
+ * reference counted: the daemon swaps in a new one on SIGUSR1 while
+ * messages in flight finish on the one they started with.
+ */
+#ifndef DM_CONF_H
+#define DM_CONF_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum { DM_LANG_SV, DM_LANG_EN } dm_lang;
+typedef enum { DM_ONFAIL_TEMPFAIL, DM_ONFAIL_ACCEPT } dm_onfail;
+typedef enum { DM_DELIVER_SENDMAIL, DM_DELIVER_SMTP } dm_delivery_method;
+typedef enum { DM_GROUPS_MEMBER, DM_GROUPS_MEMBEROF } dm_group_style;
+
+typedef struct dm_conf {
+    gint refcount;
+    char *path; /* file it was read from, NULL for built-in defaults */
+
+    /* [milter] */
+    char *socket;
+    int socket_mode;
+    char *socket_group;
+    char *user;
+    char *pidfile;
+    int64_t timeout;       /* seconds, MTA I/O timeout */
+    int backlog;
+    int64_t spill_size;    /* bytes kept in memory before spilling to disk */
+    dm_onfail on_directory_error;
+    dm_onfail on_store_error;
+    char **internal_networks;
+
+    /* [log] */
+    char *log_ident;
+    char *log_facility;
+    char *log_level;
+    char *log_file;
+
+    /* [site] */
+    dm_lang language;
+    char **party_domains;
+    int mass_recipients;
+    int64_t mass_window;
+    int mass_window_recipients;
+    char **mass_list_addresses;
+    char *comm_group;
+    char *intranet;
+    int64_t autoreply_absence; /* seconds an auto-reply marks its sender absent */
+
+    /* [ldap] */
+    char **ldap_uri;
+    char *ldap_base;
+    char *ldap_bind_dn;
+    char *ldap_bind_password_file;
+    bool ldap_starttls;
+    char *ldap_tls_ca_file;
+    bool ldap_tls_verify;
+    int64_t ldap_connect_timeout;
+    int64_t ldap_timeout;
+    int ldap_pool_size;
+    char *ldap_filter_address;
+    char *ldap_filter_login;
+    char *ldap_filter_registrators;
+    char *ldap_filter_lists;
+    dm_group_style ldap_group_membership;
+    bool ldap_nested_groups;
+    int64_t ldap_cache_ttl;
+    int64_t ldap_negative_ttl;
+    int ldap_cache_size;
+    char *attr_mail;
+    char *attr_private_mail;
+    char *attr_routing;
+    char *attr_name;
+    char *attr_login;
+    char *attr_role;
+    char *attr_myndighet;
+    char *attr_fullmakt;
+    char *attr_absent_from;
+    char *attr_absent_until;
+    char *attr_delegate;
+    char *attr_manager;
+    char *attr_member;
+    char *attr_member_of;
+
+    /* [store] */
+    char *database;
+    char *spool;
+    char *key_file;
+    int64_t duplicate_window;
+
+    /* [delivery] */
+    dm_delivery_method delivery_method;
+    char **sendmail;       /* argv, split without a shell */
+    char *smtp_host;
+    int smtp_port;
+    char *sender;          /* envelope sender of generated mail */
+    char *from_name;
+    int64_t retry_min;
+    int64_t retry_max;
+    int64_t dead_after;
+
+    /* [policy] */
+    char *rules_file;
+    char *templates;
+
+    /* [mime] */
+    int64_t max_text;
+    int max_parts;
+    int max_depth;
+    int max_headers;
+    int64_t max_header_size;
+} dm_conf;
+
+/* Built-in defaults, as documented in etc/diariemilter.conf. */
+dm_conf *dm_conf_new_defaults(void);
+
+/* Read path; on error returns NULL and sets err with "FILE:LINE: [group]
+ * key: problem".  Keys absent from the file keep their defaults. */
+dm_conf *dm_conf_load(const char *path, GError **err);
+
+dm_conf *dm_conf_ref(dm_conf *conf);
+void dm_conf_unref(dm_conf *conf);
+
+/* Iterate the schema: for tests and for "diariemilter -D". */
+typedef struct {
+    const char *group;
+    const char *key;
+    const char *default_value;
+} dm_conf_key_info;
+size_t dm_conf_schema(const dm_conf_key_info **keys);
+
+/* Parse helpers shared with other modules' configuration. */
+bool dm_conf_parse_duration(const char *s, int64_t *seconds);
+bool dm_conf_parse_size(const char *s, int64_t *bytes);
+
+#define DM_CONF_ERROR (dm_conf_error_quark())
+GQuark dm_conf_error_quark(void);
+
+#endif

@@ -1,0 +1,184 @@
+#include "dm_log.h"
+
+#include <glib.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+    bool open;
+    bool stderr_too;
+    FILE *file;
+    dm_log_level max_level;
+    char ident[64];
+    pthread_mutex_t lock;
+} dm_log_state = {
+    .max_level = DM_LOG_INFO,
+    .ident = "diariemilter",
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static const struct {
+    const char *name;
+    int value;
+} dm_log_facilities[] = {
+    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+    {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+    {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+};
+
+static const struct {
+    const char *name;
+    dm_log_level value;
+} dm_log_levels[] = {
+    {"err", DM_LOG_ERR},   {"error", DM_LOG_ERR},   {"warning", DM_LOG_WARNING},
+    {"notice", DM_LOG_NOTICE}, {"info", DM_LOG_INFO}, {"debug", DM_LOG_DEBUG},
+};
+
+bool dm_log_facility_from_name(const char *name, int *facility)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_log_facilities); i++) {
+        if (g_ascii_strcasecmp(name, dm_log_facilities[i].name) == 0) {
+            *facility = dm_log_facilities[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dm_log_level_from_name(const char *name, dm_log_level *level)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_log_levels); i++) {
+        if (g_ascii_strcasecmp(name, dm_log_levels[i].name) == 0) {
+            *level = dm_log_levels[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
+                 const char *file, dm_log_level max_level)
+{
+    int fac = LOG_MAIL;
+
+    if (facility != NULL && !dm_log_facility_from_name(facility, &fac))
+        return false;
+    pthread_mutex_lock(&dm_log_state.lock);
+    if (dm_log_state.open)
+        closelog();
+    if (dm_log_state.file != NULL) {
+        fclose(dm_log_state.file);
+        dm_log_state.file = NULL;
+    }
+    g_strlcpy(dm_log_state.ident, ident ? ident : "diariemilter",
+              sizeof dm_log_state.ident);
+    openlog(dm_log_state.ident, LOG_PID | LOG_NDELAY, fac);
+    dm_log_state.open = true;
+    dm_log_state.stderr_too = stderr_too;
+    dm_log_state.max_level = max_level;
+    if (file != NULL && *file != '\0') {
+        dm_log_state.file = fopen(file, "ae");
+        if (dm_log_state.file != NULL)
+            setvbuf(dm_log_state.file, NULL, _IOLBF, 0);
+    }
+    pthread_mutex_unlock(&dm_log_state.lock);
+    if (file != NULL && *file != '\0' && dm_log_state.file == NULL)
+        return false;
+    return true;
+}
+
+void dm_log_close(void)
+{
+    pthread_mutex_lock(&dm_log_state.lock);
+    if (dm_log_state.open)
+        closelog();
+    dm_log_state.open = false;
+    if (dm_log_state.file != NULL)
+        fclose(dm_log_state.file);
+    dm_log_state.file = NULL;
+    pthread_mutex_unlock(&dm_log_state.lock);
+}
+
+void dm_log_stderr_only(dm_log_level max_level)
+{
+    dm_log_close();
+    pthread_mutex_lock(&dm_log_state.lock);
+    dm_log_state.max_level = max_level;
+    dm_log_state.stderr_too = true;
+    pthread_mutex_unlock(&dm_log_state.lock);
+}
+
+static const char *dm_log_level_tag(dm_log_level level)
+{
+    switch (level) {
+    case DM_LOG_ERR: return "error: ";
+    case DM_LOG_WARNING: return "warning: ";
+    default: return "";
+    }
+}
+
+static void dm_log_emit(dm_log_level level, const char *qid, const char *fmt,
+                        va_list ap)
+{
+    char line[2048];
+    int off = 0;
+
+    if (level > dm_log_state.max_level)
+        return;
+    if (qid != NULL && *qid != '\0')
+        off = snprintf(line, sizeof line, "%s: ", qid);
+    off += snprintf(line + off, sizeof line - (size_t)off, "%s",
+                    dm_log_level_tag(level));
+    vsnprintf(line + off, sizeof line - (size_t)off, fmt, ap);
+    /* One event, one line: a folded header or a hostile value must not
+     * forge a second log line. */
+    for (char *p = line; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    }
+
+    pthread_mutex_lock(&dm_log_state.lock);
+    if (dm_log_state.open)
+        syslog((int)level, "%s", line);
+    if (dm_log_state.stderr_too || !dm_log_state.open ||
+        dm_log_state.file != NULL) {
+        char stamp[32];
+        struct timespec ts;
+        struct tm tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (dm_log_state.stderr_too || !dm_log_state.open)
+            fprintf(stderr, "%s.%03ld %s: %s\n", stamp, ts.tv_nsec / 1000000,
+                    dm_log_state.ident, line);
+        if (dm_log_state.file != NULL)
+            fprintf(dm_log_state.file, "%s.%03ld %s[%d]: %s\n", stamp,
+                    ts.tv_nsec / 1000000, dm_log_state.ident, (int)getpid(),
+                    line);
+    }
+    pthread_mutex_unlock(&dm_log_state.lock);
+}
+
+void dm_log(dm_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    dm_log_emit(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void dm_log_q(dm_log_level level, const char *qid, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    dm_log_emit(level, qid, fmt, ap);
+    va_end(ap);
+}
