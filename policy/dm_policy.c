@@ -1,0 +1,355 @@
+/*
+ * The decision: parties and direction (section 9), the class (sections 1,
+ * 2 and 7), and the actions owed (section 8): copies, notices, absence
+ * forwarding and the mass-mailing rejection.
+ */
+#include <string.h>
+
+#include "dm_policy_int.h"
+#include "dm_util.h"
+
+static bool dm_party_is_politician(const dm_entry *e)
+{
+    return dm_entry_is_person(e) && (e->roles & DM_ROLE_FORTROENDEVALD) != 0;
+}
+
+/* Is this recipient a mass list: a lista entry or a configured address? */
+static bool dm_party_is_mass_list(const dm_policy *p, const dm_party *r)
+{
+    if (dm_entry_is_list(r->entry))
+        return true;
+    for (char **l = p->mass_lists; l != NULL && *l != NULL; l++) {
+        if (strcmp(*l, r->addr) == 0)
+            return true;
+    }
+    return false;
+}
+
+static char *dm_mass_text(const dm_policy *p, const char *why)
+{
+    const char *where = p->intranet != NULL && *p->intranet ? p->intranet : NULL;
+
+    /* SMTP replies are ASCII: Swedish letters are written as the
+     * guidelines' own address standard does (a for å and ä, o for ö). */
+    if (p->lang == DM_LANG_EN)
+        return g_strdup_printf(
+            "Mass mailing (%s) may only be sent by the communications unit "
+            "(e-mail guidelines, R14). Information for many employees goes "
+            "on the intranet first%s%s.",
+            why, where ? ": " : "", where ? where : "");
+    return g_strdup_printf(
+        "Massutskick (%s) far endast skickas av kommunikationsenheten "
+        "(riktlinjer for e-post, R14). Information till manga anstallda ska "
+        "i forsta hand ga via intranatet%s%s.",
+        why, where ? ": " : "", where ? where : "");
+}
+
+dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
+{
+    const dm_entry *s = f->sender.entry;
+    const dm_party *list = NULL;
+    dm_verdict *v;
+    char *why;
+
+    if (s == NULL || dm_entry_is_list(s))
+        return NULL;
+    if (f->auth == NULL && !f->from_internal_network)
+        return NULL; /* R14 binds the municipality's own senders */
+    if (s->comm_member)
+        return NULL;
+    for (size_t i = 0; i < f->n_rcpts && list == NULL; i++) {
+        if (dm_party_is_mass_list(p, &f->rcpts[i]))
+            list = &f->rcpts[i];
+    }
+    if (list != NULL) {
+        why = g_strdup_printf(p->lang == DM_LANG_EN ? "to the list %s" : "till listan %s",
+                              list->addr);
+    } else if ((int)f->n_rcpts >= p->mass_recipients) {
+        why = g_strdup_printf(p->lang == DM_LANG_EN ? "%zu recipients" : "%zu mottagare",
+                              f->n_rcpts);
+    } else if (f->sender_window_rcpts > 0 &&
+               (int)f->sender_window_rcpts >= p->mass_window_recipients) {
+        why = g_strdup_printf(p->lang == DM_LANG_EN ? "%u recipients within the window"
+                                                    : "%u mottagare inom tidsfönstret",
+                              f->sender_window_rcpts);
+    } else {
+        return NULL;
+    }
+    v = dm_verdict_new();
+    v->klass = DM_CLASS_NONE;
+    v->reject = true;
+    v->reject_code = g_strdup("550");
+    v->reject_xcode = g_strdup("5.7.1");
+    v->reject_text = dm_mass_text(p, why);
+    v->direction = DM_DIR_OUTBOUND;
+    dm_verdict_add_reason(v, "R14",
+                          "massutskick %s från %s, som inte hör till kommunikationsenheten",
+                          why, s->mail != NULL ? s->mail : f->sender.addr);
+    g_free(why);
+    return v;
+}
+
+/* Do all internal parties share at least one myndighet? */
+static bool dm_shared_myndighet(const dm_facts *f)
+{
+    const dm_entry *s = f->sender.entry;
+
+    if (s->myndigheter == NULL)
+        return false;
+    for (char **m = s->myndigheter; *m != NULL; m++) {
+        bool all = true;
+        for (size_t i = 0; i < f->n_rcpts && all; i++) {
+            const dm_entry *r = f->rcpts[i].entry;
+            /* A list is a party outside every myndighet. */
+            if (r == NULL || dm_entry_is_list(r) || !dm_entry_in_myndighet(r, *m))
+                all = false;
+        }
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+static bool dm_shares_any(const dm_entry *a, const dm_entry *b)
+{
+    for (char **m = a->myndigheter; m != NULL && *m != NULL; m++) {
+        if (dm_entry_in_myndighet(b, *m))
+            return true;
+    }
+    return false;
+}
+
+/* The myndighet concerned for a party: the cited case's, else the party's
+ * first. */
+static const char *dm_myndighet_for(const dm_content *c, const dm_entry *e)
+{
+    if (c->cited != NULL)
+        return c->cited->myndighet;
+    if (e != NULL && e->myndigheter != NULL && e->myndigheter[0] != NULL)
+        return e->myndigheter[0];
+    return NULL;
+}
+
+static bool dm_is_rcpt(const dm_facts *f, const char *addr)
+{
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        if (g_ascii_strcasecmp(f->rcpts[i].addr, addr) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void dm_add_copy(dm_verdict *v, const dm_facts *f, const dm_content *c,
+                        const dm_entry *e, const char *party)
+{
+    const char *m = dm_myndighet_for(c, e);
+    const char *reg = dm_registrars_for(f->registrars, m);
+    dm_action *a;
+
+    if (reg == NULL) {
+        dm_verdict_add_reason(v, "R6", "ingen registrator i katalogen för %s (%s)",
+                              m ? m : "okänd myndighet", party);
+        return;
+    }
+    if (dm_is_rcpt(f, reg)) {
+        /* The registrator already has it. */
+        return;
+    }
+    if (!dm_verdict_has_action(v, DM_ACT_COPY, reg))
+        dm_verdict_add_reason(v, "R8", "kopia till registrator %s (%s, för %s)", reg,
+                              m, party);
+    a = dm_verdict_add_action(v, DM_ACT_COPY, reg, party);
+    if (a->myndighet == NULL)
+        a->myndighet = g_strdup(m);
+}
+
+static void dm_add_notice(dm_verdict *v, const dm_entry *e, const char *party,
+                          const char *myndighet, dm_notice_kind kind)
+{
+    dm_action *a = dm_verdict_add_action(v, DM_ACT_NOTICE, dm_entry_notice_address(e), party);
+
+    a->notice = kind;
+    if (a->party_name == NULL)
+        a->party_name = g_strdup(e->name);
+    if (a->myndighet == NULL)
+        a->myndighet = g_strdup(myndighet);
+}
+
+/* Section 9, "When the class is registreras". */
+static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_verdict *v,
+                                    GHashTable *seen_dn)
+{
+    const dm_entry *s = f->sender.entry;
+    bool any_outside = false, unshared = false;
+
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_party *r = &f->rcpts[i];
+        const dm_entry *e = r->entry;
+
+        if (e == NULL) {
+            any_outside = true;
+            continue;
+        }
+        if (dm_entry_is_list(e)) {
+            any_outside = true; /* outside every myndighet */
+            continue;
+        }
+        if (s != NULL && !dm_entry_is_list(s) && !dm_shares_any(s, e))
+            unshared = true;
+        if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
+            continue; /* private address of an entry already handled */
+        if (dm_entry_is_mailbox(e)) {
+            dm_add_copy(v, f, c, e, e->mail);
+        } else if (e->fullmakt) {
+            dm_add_copy(v, f, c, e, e->mail);
+            if (dm_party_is_politician(e))
+                dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_COPIED);
+        } else {
+            dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_REGISTER_INBOUND);
+            dm_verdict_add_reason(v, "R10", "%s har ingen fullmakt: ingen kopia, %s ska "
+                                  "själv öppna och se till att det diarieförs",
+                                  e->mail, e->name ? e->name : e->mail);
+        }
+    }
+    if (s != NULL && !dm_entry_is_list(s) && (any_outside || unshared)) {
+        if (dm_party_is_politician(s) && !s->fullmakt) {
+            dm_add_notice(v, s, s->mail, dm_myndighet_for(c, s), DM_NOTICE_REGISTER_OUTBOUND);
+            dm_verdict_add_reason(v, "R10", "avsändaren %s har ingen fullmakt: ska själv "
+                                  "se till att det diarieförs", s->mail);
+        } else {
+            dm_add_copy(v, f, c, s, s->mail);
+        }
+    }
+}
+
+static bool dm_is_absent(const dm_party *r, int64_t now)
+{
+    const dm_entry *e = r->entry;
+    bool dates;
+
+    if (r->autoreply_absent)
+        return true;
+    if (e->absent_from == 0 && e->absent_until == 0)
+        return false;
+    dates = (e->absent_from == 0 || e->absent_from <= now) &&
+            (e->absent_until == 0 || now <= e->absent_until);
+    return dates;
+}
+
+/* Section 9, "Absence" (R12, R13). */
+static void dm_absence_actions(const dm_facts *f, dm_verdict *v)
+{
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_party *r = &f->rcpts[i];
+        const dm_entry *e = r->entry;
+
+        if (!dm_entry_is_person(e) || !dm_is_absent(r, f->now))
+            continue;
+        if (e->dn != NULL && !g_hash_table_add(seen, e->dn))
+            continue;
+        if (e->delegate_mail != NULL) {
+            dm_action *a = dm_verdict_add_action(v, DM_ACT_FORWARD, e->delegate_mail, e->mail);
+            if (a->party_name == NULL)
+                a->party_name = g_strdup(e->name);
+            dm_verdict_add_reason(v, "R13", "%s är frånvarande: vidarebefordras till "
+                                  "ersättaren %s", e->mail, e->delegate_mail);
+        } else if (!e->fullmakt) {
+            if (e->manager_mail != NULL) {
+                dm_action *a = dm_verdict_add_action(v, DM_ACT_MANAGER_NOTICE,
+                                                     e->manager_mail, e->mail);
+                a->notice = DM_NOTICE_UNWATCHED;
+                if (a->party_name == NULL)
+                    a->party_name = g_strdup(e->name);
+                dm_verdict_add_reason(v, "R12", "%s är frånvarande utan fullmakt och "
+                                      "ersättare: chefen %s underrättas", e->mail,
+                                      e->manager_mail);
+            } else {
+                dm_verdict_add_reason(v, "R12", "%s är frånvarande utan fullmakt, "
+                                      "ersättare och chef i katalogen", e->mail);
+            }
+        }
+    }
+    g_hash_table_destroy(seen);
+}
+
+dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
+{
+    dm_verdict *v = dm_policy_check_mass(p, f);
+    const dm_entry *s = f->sender.entry;
+    bool sender_int = s != NULL && !dm_entry_is_list(s);
+    size_t n_int = 0, n_ext = 0;
+    bool any_politician = false;
+    dm_content c;
+    GHashTable *seen_dn;
+
+    if (v != NULL)
+        return v;
+    v = dm_verdict_new();
+
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        if (f->rcpts[i].entry != NULL) {
+            n_int++;
+            any_politician |= dm_party_is_politician(f->rcpts[i].entry);
+        } else {
+            n_ext++;
+        }
+    }
+    any_politician |= sender_int && dm_party_is_politician(s);
+    if (sender_int && n_ext == 0 && n_int > 0)
+        v->direction = DM_DIR_INTERNAL;
+    else if (sender_int)
+        v->direction = DM_DIR_OUTBOUND;
+    else if (n_int > 0)
+        v->direction = DM_DIR_INBOUND;
+    else
+        v->direction = DM_DIR_EXTERNAL;
+
+    if (f->msg == NULL) {
+        dm_verdict_add_reason(v, "R1", "inget meddelande att läsa");
+        return v;
+    }
+
+    dm_policy_content(p, f, &c, v);
+    v->klass = c.klass;
+    v->sekretess = c.sekretess;
+    if (c.cited != NULL) {
+        v->case_dnr = g_strdup(c.cited->dnr);
+        v->myndighet = g_strdup(c.cited->myndighet);
+    }
+
+    /* Party content is parti for a politician (R4) and privat for
+     * everyone else (R3). */
+    if (v->klass == DM_CLASS_PARTI && !any_politician)
+        v->klass = DM_CLASS_PRIVAT;
+
+    /* R5: inside one myndighet the mail is working material. */
+    if (v->direction == DM_DIR_INTERNAL && !dm_class_is_private(v->klass) &&
+        dm_shared_myndighet(f)) {
+        v->klass = DM_CLASS_INTERN;
+        v->sekretess = false;
+        dm_verdict_add_reason(v, "R5", "stannar inom en myndighet (%s)",
+                              s->myndigheter[0] != NULL ? s->myndigheter[0] : "?");
+    }
+    if (v->sekretess)
+        v->klass = DM_CLASS_REGISTRERAS;
+    if (v->myndighet == NULL) {
+        const dm_entry *first = sender_int ? s : NULL;
+        for (size_t i = 0; first == NULL && i < f->n_rcpts; i++) {
+            if (f->rcpts[i].entry != NULL && !dm_entry_is_list(f->rcpts[i].entry))
+                first = f->rcpts[i].entry;
+        }
+        if (first != NULL && first->myndigheter != NULL && first->myndigheter[0] != NULL)
+            v->myndighet = g_strdup(first->myndigheter[0]);
+    }
+
+    seen_dn = g_hash_table_new(g_str_hash, g_str_equal);
+    if (v->klass == DM_CLASS_REGISTRERAS)
+        dm_registration_actions(f, &c, v, seen_dn);
+    if (!dm_class_is_private(v->klass))
+        dm_absence_actions(f, v);
+    g_hash_table_destroy(seen_dn);
+    dm_content_clear(&c);
+    return v;
+}

@@ -1,0 +1,40 @@
+/*
+ * dm_policy: the rules of ../shared/RULES.md as pure functions.
+ *
+ * A dm_policy is the compiled form of the site's configuration and rules
+ * file (keyword lists, weights, case-number patterns): built once per
+ * configuration load, immutable, shared by every thread.  Deciding does
+ * no I/O: the same facts give the same verdict in the daemon and in
+ * "diariectl classify".
+ */
+#ifndef DM_POLICY_H
+#define DM_POLICY_H
+
+#include <glib.h>
+
+#include "dm_conf.h"
+#include "dm_facts.h"
+#include "dm_verdict.h"
+
+typedef struct dm_policy dm_policy;
+
+/* Compile the policy from conf and the rules file it names
+ * ([policy] rules).  A missing rules file is an error: the built-in lists
+ * are only a fallback for tests (rules == NULL in dm_policy_new_from_data). */
+dm_policy *dm_policy_new(const dm_conf *conf, GError **err);
+/* As dm_policy_new, with the rules file's text given; NULL rules: the
+ * built-in defaults. */
+dm_policy *dm_policy_new_from_data(const dm_conf *conf, const char *rules, gsize len,
+                                   GError **err);
+void dm_policy_free(dm_policy *p);
+
+const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p);
+
+/* R14, at DATA: a verdict with reject set when the message is a mass
+ * mailing its sender may not send, else NULL.  facts->msg may be NULL. */
+dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *facts);
+
+/* Sections 1 to 9: the class, sekretess, actions and reasons. */
+dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *facts);
+
+#endif
