@@ -1,0 +1,83 @@
+/*
+ * dm_mime: GMime 3 in diariemilter's terms.
+ *
+ * Extraction turns a message (a buffer, a spooled file) into the facts the
+ * rules read (dm_msg): every text part as valid UTF-8, the markers of
+ * automatic and bulk mail, the attachments, the limits reached.  It never
+ * fails: a malformed message is classified on what could be read.
+ *
+ * Composition writes what diariemilter sends: the registrator copy (a
+ * cover note and the original, byte for byte, as message/rfc822) and the
+ * notices, from the templates in etc/templates/<language>/.
+ */
+#ifndef DM_MIME_H
+#define DM_MIME_H
+
+#include <gmime/gmime.h>
+#include <stdbool.h>
+
+#include "dm_conf.h"
+#include "dm_facts.h"
+#include "dm_verdict.h"
+
+/* Call once, before threads start. */
+void dm_mime_init(void);
+void dm_mime_shutdown(void);
+
+typedef struct dm_mime_limits {
+    size_t max_text;        /* bytes of extracted text */
+    int max_parts;
+    int max_depth;          /* nesting of multiparts and message/rfc822 */
+    int max_headers;
+    size_t max_header_size; /* bytes of one header value */
+} dm_mime_limits;
+
+void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim);
+
+/* Extract from a seekable stream positioned at the start of the message.
+ * The stream is not copied: GMime refers to it while parsing. */
+dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim);
+/* Convenience: from memory (copied: for tests and small inputs). */
+dm_msg *dm_mime_extract_buffer(const char *data, size_t len, const dm_mime_limits *lim);
+
+/* HTML to plain text: tags dropped, script and style skipped, entities
+ * decoded, block elements as line breaks.  Input and output UTF-8. */
+char *dm_mime_html_to_text(const char *html, size_t len);
+
+/* Bytes of any charset to valid UTF-8: the declared charset when it
+ * converts, else UTF-8 when valid, else windows-1252. */
+char *dm_mime_to_utf8(const char *data, size_t len, const char *charset);
+
+/* --- composition --------------------------------------------------------- */
+
+typedef struct dm_templates dm_templates;
+
+/* Load etc/templates/<lang>/ (dir is the templates root). */
+dm_templates *dm_templates_load(const char *dir, dm_lang lang, GError **err);
+void dm_templates_free(dm_templates *t);
+
+/* What every composed message needs to know about the original. */
+typedef struct dm_compose_info {
+    const char *id;            /* X-Diarie-Id of the original */
+    const char *queue_id;      /* MTA queue id, may be NULL */
+    const char *env_from;      /* "" for <> */
+    char *const *rcpts;        /* every envelope recipient, Bcc included */
+    size_t n_rcpts;
+    const dm_msg *msg;
+    const dm_verdict *verdict;
+    const char *sha256;        /* of the original as received */
+    const char *from_header;   /* "Diariemilter <postmaster@sjovik.test>" */
+    const char *loop_header;   /* value of X-Diarie-Genererad, may be NULL */
+    int64_t now;
+} dm_compose_info;
+
+/* The registrator copy for registrator `to`.  original: the message as
+ * received, read from its start to its end. */
+bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
+                        GMimeStream *original, const dm_templates *t, GError **err);
+
+/* A notice (DM_ACT_NOTICE or DM_ACT_MANAGER_NOTICE) for action a. */
+bool dm_mime_write_notice(GMimeStream *out, const dm_compose_info *ci, const dm_action *a,
+                          const dm_templates *t, GError **err);
+
+#endif
