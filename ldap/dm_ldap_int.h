@@ -1,0 +1,79 @@
+/*
+ * Internals shared by the ldap/ files; not for other modules.
+ */
+#ifndef DM_LDAP_INT_H
+#define DM_LDAP_INT_H
+
+#include <ldap.h>
+#include <stdatomic.h>
+
+#include "dm_ldap.h"
+
+/* --- connection pool (dm_ldap_pool.c) --- */
+
+typedef struct dm_ldap_conn {
+    LDAP *ld;
+    char *server; /* URI it connected to, for logs */
+} dm_ldap_conn;
+
+typedef struct dm_ldap_pool {
+    GMutex lock;
+    GCond cond;
+    dm_ldap_conn *conns;
+    int size;
+    GQueue idle; /* dm_ldap_conn * */
+} dm_ldap_pool;
+
+/* --- cache (dm_ldap_cache.c) --- */
+
+typedef struct dm_ldap_cache {
+    GMutex lock;
+    GHashTable *items; /* key -> dm_ldap_cache_item * */
+    unsigned max;
+} dm_ldap_cache;
+
+struct dm_ldap {
+    dm_conf *conf;
+    char *uris;      /* space separated, as ldap_initialize wants */
+    char *password;  /* NULL: anonymous */
+    dm_ldap_pool pool;
+    dm_ldap_cache cache;
+    dm_registrars *registrars;
+    int64_t registrars_expire;
+    GMutex registrars_lock;
+    /* statistics */
+    _Atomic uint64_t st_hits, st_misses, st_errors, st_neg_hits, st_searches,
+        st_reconnects;
+};
+
+void dm_ldap_pool_init(dm_ldap_pool *p, int size);
+void dm_ldap_pool_clear(dm_ldap_pool *p);
+dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l);
+void dm_ldap_pool_put(dm_ldap *l, dm_ldap_conn *c);
+/* Make sure c is connected and bound; false with err set when not. */
+bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err);
+/* Forget a connection that failed, so the next use reconnects. */
+void dm_ldap_conn_drop(dm_ldap_conn *c);
+/* Is rc a failure of the connection (worth one reconnect and retry)? */
+bool dm_ldap_rc_is_connection(int rc);
+
+/* One search with reconnect-once on a broken connection.  *res is the
+ * result chain (ldap_msgfree it) on success. */
+bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,
+                    char **attrs, int sizelimit, LDAPMessage **res, dm_ldap_conn **conn,
+                    GError **err);
+
+void dm_ldap_cache_init(dm_ldap_cache *c, unsigned max);
+void dm_ldap_cache_clear_all(dm_ldap_cache *c);
+void dm_ldap_cache_destroy(dm_ldap_cache *c);
+/* true on a hit; *entry is a new reference, or NULL for a negative hit. */
+bool dm_ldap_cache_get(dm_ldap_cache *c, const char *key, dm_entry **entry);
+void dm_ldap_cache_put(dm_ldap_cache *c, const char *key, dm_entry *entry, int64_t ttl);
+unsigned dm_ldap_cache_size(dm_ldap_cache *c);
+
+int64_t dm_ldap_now(void); /* monotonic seconds */
+
+#define DM_LDAP_ERROR_DOMAIN (dm_ldap_error_quark())
+GQuark dm_ldap_error_quark(void);
+
+#endif
