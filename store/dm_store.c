@@ -1,0 +1,107 @@
+/*
+ * The database: opening, the schema, the lock.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "dm_store_int.h"
+
+G_DEFINE_QUARK(dm-store-error-quark, dm_store_error)
+
+static const char dm_store_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  dnr TEXT PRIMARY KEY, myndighet TEXT NOT NULL, title TEXT NOT NULL,"
+    "  status TEXT NOT NULL, parties TEXT NOT NULL, sekretess INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS journal ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time INTEGER NOT NULL,"
+    "  queue_id TEXT, message_id TEXT, direction TEXT, sender TEXT, recipients TEXT,"
+    "  subject TEXT,"
+    "  class TEXT NOT NULL,"
+    "  sekretess INTEGER NOT NULL DEFAULT 0,"
+    "  case_dnr TEXT, reasons TEXT, actions TEXT,"
+    "  hash TEXT NOT NULL,"
+    "  dup_key TEXT,"
+    "  prev TEXT NOT NULL,"
+    "  mac TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS journal_time ON journal(time);"
+    "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);";
+
+void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what)
+{
+    g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(db), "%s: %s: %s",
+                sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database",
+                what, sqlite3_errmsg(db));
+}
+
+bool dm_store_exec(dm_store *s, const char *sql, GError **err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(s->db), "%s: %s", s->path,
+                    msg != NULL ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return false;
+    }
+    return true;
+}
+
+dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError **err)
+{
+    dm_store *s = g_new0(dm_store, 1);
+    int rc;
+
+    s->path = g_strdup(path);
+    g_mutex_init(&s->lock);
+    if (key != NULL) {
+        s->key = g_memdup2(key, keylen);
+        s->keylen = keylen;
+    }
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, rc, "%s: %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        dm_store_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    /* WAL with synchronous=FULL: a commit is on disk when it returns, and
+     * diariectl can read while the daemon writes. */
+    if (!dm_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                          "PRAGMA foreign_keys=ON;", err) ||
+        !dm_store_exec(s, dm_store_schema, err)) {
+        dm_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void dm_store_close(dm_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->db != NULL)
+        sqlite3_close_v2(s->db);
+    if (s->key != NULL) {
+        memset(s->key, 0, s->keylen);
+        g_free(s->key);
+    }
+    g_mutex_clear(&s->lock);
+    g_free(s->path);
+    g_free(s);
+}
+
+void *dm_store_db(dm_store *s)
+{
+    return s->db;
+}
+
+GMutex *dm_store_lock(dm_store *s)
+{
+    return &s->lock;
+}

@@ -1,0 +1,25 @@
+/*
+ * Internals shared by the store/ files; not for other modules.
+ */
+#ifndef DM_STORE_INT_H
+#define DM_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "dm_store.h"
+
+struct dm_store {
+    sqlite3 *db;
+    char *path;
+    GMutex lock;
+    char *key; /* local secret for keyed hashes */
+    size_t keylen;
+};
+
+#define DM_STORE_ERROR (dm_store_error_quark())
+GQuark dm_store_error_quark(void);
+
+void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what);
+bool dm_store_exec(dm_store *s, const char *sql, GError **err);
+
+#endif
