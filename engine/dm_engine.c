@@ -1,0 +1,451 @@
+#include "dm_engine.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dm_key.h"
+#include "dm_log.h"
+#include "dm_util.h"
+
+/* How often to ask the database whether the diarium was imported again. */
+#define DM_CASES_CHECK_SECONDS 5
+
+struct dm_engine {
+    gint refcount;
+    unsigned flags;
+    dm_conf *conf;
+    dm_policy *policy;
+    dm_ldap *ldap;
+    dm_templates *templates;
+    dm_store *store;
+    dm_spool *spool;
+    bool own_spool;
+    char *key;
+    size_t keylen;
+    dm_mime_limits limits;
+
+    GMutex cases_lock;
+    dm_case_index *cases;
+    int64_t cases_generation;
+    int64_t cases_checked;
+};
+
+dm_conf *dm_engine_conf(dm_engine *e) { return e->conf; }
+dm_store *dm_engine_store(dm_engine *e) { return e->store; }
+dm_spool *dm_engine_spool(dm_engine *e) { return e->spool; }
+dm_ldap *dm_engine_ldap(dm_engine *e) { return e->ldap; }
+const dm_policy *dm_engine_policy(dm_engine *e) { return e->policy; }
+const dm_mime_limits *dm_engine_limits(dm_engine *e) { return &e->limits; }
+
+static void dm_engine_free(dm_engine *e)
+{
+    dm_case_index_unref(e->cases);
+    g_mutex_clear(&e->cases_lock);
+    if (e->own_spool)
+        dm_spool_close(e->spool);
+    dm_store_close(e->store);
+    dm_templates_free(e->templates);
+    dm_ldap_free(e->ldap);
+    dm_policy_free(e->policy);
+    if (e->key != NULL) {
+        memset(e->key, 0, e->keylen);
+        g_free(e->key);
+    }
+    dm_conf_unref(e->conf);
+    g_free(e);
+}
+
+dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError **err)
+{
+    dm_engine *e = g_new0(dm_engine, 1);
+    bool readonly = (flags & DM_ENGINE_READONLY) != 0;
+
+    e->refcount = 1;
+    e->flags = flags;
+    e->conf = dm_conf_ref(conf);
+    g_mutex_init(&e->cases_lock);
+    dm_mime_limits_from_conf(conf, &e->limits);
+
+    e->policy = dm_policy_new(conf, err);
+    if (e->policy == NULL)
+        goto fail;
+    e->templates = dm_templates_load(conf->templates, conf->language, err);
+    if (e->templates == NULL) {
+        g_prefix_error(err, "[policy] templates: ");
+        goto fail;
+    }
+    if ((flags & DM_ENGINE_OFFLINE) == 0) {
+        e->ldap = dm_ldap_new(conf, err);
+        if (e->ldap == NULL)
+            goto fail;
+    }
+    if (!readonly || g_file_test(conf->key_file, G_FILE_TEST_EXISTS)) {
+        if (!dm_key_load(conf->key_file, !readonly, &e->key, &e->keylen, err)) {
+            g_prefix_error(err, "[store] key_file: ");
+            goto fail;
+        }
+    }
+    if (!readonly || g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
+        char *dir = g_path_get_dirname(conf->database);
+        g_mkdir_with_parents(dir, 0750);
+        g_free(dir);
+        e->store = dm_store_open(conf->database, e->key, e->keylen, err);
+        if (e->store == NULL) {
+            g_prefix_error(err, "[store] database: ");
+            goto fail;
+        }
+        e->cases = dm_store_cases_load(e->store, dm_policy_dnr_parser(e->policy), err);
+        if (e->cases == NULL)
+            goto fail;
+        e->cases_generation = dm_store_cases_generation(e->store);
+        e->cases_checked = g_get_monotonic_time() / G_USEC_PER_SEC;
+    }
+    if (spool != NULL) {
+        e->spool = spool;
+    } else if ((flags & DM_ENGINE_NO_SPOOL) == 0) {
+        e->spool = dm_spool_open(conf->spool, false, err);
+        if (e->spool == NULL) {
+            g_prefix_error(err, "[store] spool: ");
+            goto fail;
+        }
+        e->own_spool = true;
+    }
+    return e;
+fail:
+    dm_engine_free(e);
+    return NULL;
+}
+
+dm_engine *dm_engine_ref(dm_engine *e)
+{
+    g_atomic_int_inc(&e->refcount);
+    return e;
+}
+
+void dm_engine_unref(dm_engine *e)
+{
+    if (e != NULL && g_atomic_int_dec_and_test(&e->refcount))
+        dm_engine_free(e);
+}
+
+/* The case index, reloaded when "diariectl cases import" ran since. */
+static dm_case_index *dm_engine_cases(dm_engine *e)
+{
+    dm_case_index *idx;
+    int64_t now = g_get_monotonic_time() / G_USEC_PER_SEC;
+
+    g_mutex_lock(&e->cases_lock);
+    if (e->store != NULL && now - e->cases_checked >= DM_CASES_CHECK_SECONDS) {
+        int64_t gen = dm_store_cases_generation(e->store);
+
+        e->cases_checked = now;
+        if (gen != e->cases_generation) {
+            GError *err = NULL;
+            dm_case_index *fresh =
+                dm_store_cases_load(e->store, dm_policy_dnr_parser(e->policy), &err);
+            if (fresh != NULL) {
+                dm_case_index_unref(e->cases);
+                e->cases = fresh;
+                e->cases_generation = gen;
+                dm_log(DM_LOG_INFO, "diarium reloaded: %zu cases", dm_case_index_size(fresh));
+            } else {
+                /* Keep the old index: better old cases than none. */
+                dm_log(DM_LOG_ERR, "diarium reload failed: %s", err->message);
+                g_error_free(err);
+            }
+        }
+    }
+    idx = dm_case_index_ref(e->cases);
+    g_mutex_unlock(&e->cases_lock);
+    return idx;
+}
+
+dm_envelope *dm_envelope_new(void)
+{
+    dm_envelope *env = g_new0(dm_envelope, 1);
+
+    env->from = g_strdup("");
+    env->rcpts = g_ptr_array_new_with_free_func(g_free);
+    return env;
+}
+
+void dm_envelope_free(dm_envelope *env)
+{
+    if (env == NULL)
+        return;
+    g_free(env->from);
+    g_ptr_array_free(env->rcpts, TRUE);
+    g_free(env->auth);
+    g_free(env->client_addr);
+    g_free(env->queue_id);
+    g_free(env);
+}
+
+bool dm_envelope_add_rcpt(dm_envelope *env, const char *addr)
+{
+    char *n = dm_addr_normalize(addr);
+
+    for (guint i = 0; i < env->rcpts->len; i++) {
+        if (strcmp(g_ptr_array_index(env->rcpts, i), n) == 0) {
+            g_free(n);
+            return false;
+        }
+    }
+    g_ptr_array_add(env->rcpts, n);
+    return true;
+}
+
+bool dm_engine_addr_in_networks(char **networks, const char *addr)
+{
+    unsigned char a[16], n[16];
+    int fa = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+    if (addr == NULL || inet_pton(fa, addr, a) != 1)
+        return false;
+    for (char **net = networks; net != NULL && *net != NULL; net++) {
+        char *copy = g_strdup(*net), *slash = strchr(copy, '/');
+        int fn = strchr(copy, ':') != NULL ? AF_INET6 : AF_INET;
+        int max = fn == AF_INET6 ? 128 : 32, bits = max;
+        bool match = true;
+
+        if (slash != NULL) {
+            *slash = '\0';
+            bits = atoi(slash + 1);
+        }
+        if (fn != fa || inet_pton(fn, copy, n) != 1 || bits < 0 || bits > max) {
+            g_free(copy);
+            continue;
+        }
+        for (int i = 0; i < bits / 8 && match; i++)
+            match = a[i] == n[i];
+        if (match && bits % 8 != 0) {
+            unsigned char mask = (unsigned char)(0xFF << (8 - bits % 8));
+            match = (a[bits / 8] & mask) == (n[bits / 8] & mask);
+        }
+        g_free(copy);
+        if (match)
+            return true;
+    }
+    return false;
+}
+
+void dm_engine_facts_clear(dm_facts *f)
+{
+    g_free(f->sender.addr);
+    dm_entry_unref(f->sender.entry);
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        g_free(f->rcpts[i].addr);
+        dm_entry_unref(f->rcpts[i].entry);
+    }
+    g_free(f->rcpts);
+    dm_case_index_unref((dm_case_index *)f->cases);
+    dm_registrars_unref((dm_registrars *)f->registrars);
+    memset(f, 0, sizeof *f);
+}
+
+bool dm_engine_resolve(dm_engine *e, const dm_envelope *env, int64_t now, dm_facts *f,
+                       GError **err)
+{
+    dm_ldap_status st;
+
+    memset(f, 0, sizeof *f);
+    f->env_from = env->from;
+    f->auth = env->auth;
+    f->from_internal_network = env->internal_net;
+    f->now = now;
+    f->cases = dm_engine_cases(e);
+    f->sender.addr = g_strdup(env->from);
+    f->n_rcpts = env->rcpts->len;
+    f->rcpts = g_new0(dm_party, f->n_rcpts ? f->n_rcpts : 1);
+    for (size_t i = 0; i < f->n_rcpts; i++)
+        f->rcpts[i].addr = g_strdup(g_ptr_array_index(env->rcpts, i));
+    if (e->ldap == NULL)
+        return true; /* offline: every party unknown */
+
+    if (env->auth != NULL && *env->auth != '\0') {
+        st = dm_ldap_lookup_login(e->ldap, env->auth, &f->sender.entry, err);
+        if (st == DM_LDAP_ERROR)
+            return false;
+    }
+    if (f->sender.entry == NULL && *env->from != '\0') {
+        st = dm_ldap_lookup_address(e->ldap, env->from, &f->sender.entry, err);
+        if (st == DM_LDAP_ERROR)
+            return false;
+    }
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        st = dm_ldap_lookup_address(e->ldap, f->rcpts[i].addr, &f->rcpts[i].entry, err);
+        if (st == DM_LDAP_ERROR)
+            return false;
+    }
+    {
+        dm_registrars *r = NULL;
+        if (dm_ldap_registrars(e->ldap, &r, err) == DM_LDAP_ERROR)
+            return false;
+        f->registrars = r;
+    }
+    return true;
+}
+
+dm_verdict *dm_engine_check_mass(dm_engine *e, const dm_facts *f)
+{
+    return dm_policy_check_mass(e->policy, f);
+}
+
+dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg **out_msg)
+{
+    dm_msg *m = dm_mime_extract(msg, &e->limits);
+    dm_verdict *v;
+
+    f->msg = m;
+    v = dm_policy_decide(e->policy, f);
+    for (guint i = 0; i < m->limits->len; i++)
+        dm_verdict_add_reason(v, "limit", "läsningen begränsades: %s",
+                              (const char *)g_ptr_array_index(m->limits, i));
+    f->msg = NULL;
+    if (out_msg != NULL)
+        *out_msg = m;
+    else
+        dm_msg_free(m);
+    return v;
+}
+
+dm_verdict *dm_engine_classify(dm_engine *e, const dm_envelope *env, GMimeStream *msg,
+                               int64_t now, dm_msg **out_msg, GError **err)
+{
+    dm_facts f;
+    dm_verdict *v;
+
+    if (!dm_engine_resolve(e, env, now, &f, err)) {
+        dm_engine_facts_clear(&f);
+        return NULL;
+    }
+    v = dm_engine_decide(e, &f, msg, out_msg);
+    dm_engine_facts_clear(&f);
+    return v;
+}
+
+char *dm_engine_loop_token(dm_engine *e, const char *id)
+{
+    char mac[65];
+
+    dm_hmac_sha256_hex(e->key != NULL ? e->key : "", e->keylen, id, strlen(id), mac);
+    return g_strdup_printf("v1 %s %s", id, mac);
+}
+
+bool dm_engine_loop_token_valid(dm_engine *e, const char *value)
+{
+    /* Any run of blanks or folding separates the fields. */
+    char *copy = g_strstrip(g_strdup(value));
+    char **parts = g_regex_split_simple("\\s+", copy, 0, 0);
+    bool ok = false;
+
+    if (e->key != NULL && g_strv_length(parts) == 3 && strcmp(parts[0], "v1") == 0) {
+        char *want = dm_engine_loop_token(e, parts[1]);
+        char *got = g_strdup_printf("v1 %s %s", parts[1], parts[2]);
+        ok = dm_str_equal_ct(want, got);
+        g_free(want);
+        g_free(got);
+    }
+    g_strfreev(parts);
+    g_free(copy);
+    return ok;
+}
+
+/* Spool one copy or notice. */
+static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compose_info *ci,
+                                   const dm_action *a, GMimeStream *original, GError **err)
+{
+    bool copy = a->type == DM_ACT_COPY;
+    char *seed = g_strdup_printf("%s/%s/%s", ci->id, dm_action_type_name(a->type), a->to);
+    GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, seed,
+                                    err);
+    bool ok;
+
+    g_free(seed);
+    if (out == NULL)
+        return false;
+    if (copy)
+        ok = dm_mime_write_copy(out, ci, a->to, original, e->templates, err);
+    else
+        ok = dm_mime_write_notice(out, ci, a, e->templates, err);
+    return ok;
+}
+
+bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *original,
+                      const dm_msg *msg, const dm_verdict *v, const char *id,
+                      const char *sha256, int64_t now, GError **err)
+{
+    dm_spool_tx *tx = NULL;
+    dm_compose_info ci = {0};
+    char *from_header = NULL, *loop = NULL;
+    bool ok = false;
+    dm_journal_entry je = {0};
+
+    if (e->spool == NULL || e->store == NULL) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
+        return false;
+    }
+    from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
+    loop = dm_engine_loop_token(e, id);
+    ci.id = id;
+    ci.queue_id = env->queue_id;
+    ci.env_from = env->from;
+    ci.rcpts = (char *const *)env->rcpts->pdata;
+    ci.n_rcpts = env->rcpts->len;
+    ci.msg = msg;
+    ci.verdict = v;
+    ci.sha256 = sha256;
+    ci.from_header = from_header;
+    ci.loop_header = loop;
+    ci.now = now;
+
+    tx = dm_spool_begin(e->spool, id);
+    if (!dm_class_is_private(v->klass)) {
+        for (guint i = 0; i < v->actions->len; i++) {
+            const dm_action *a = g_ptr_array_index(v->actions, i);
+
+            if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
+                a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
+                continue; /* forwards are the milter's: a recipient added */
+            if (!dm_engine_spool_action(e, tx, &ci, a, original, err))
+                goto out;
+        }
+    }
+    if (!dm_spool_commit(tx, err))
+        goto out;
+
+    je.id = id;
+    je.time = now;
+    je.queue_id = env->queue_id;
+    je.message_id = msg->message_id;
+    je.sender = env->from;
+    je.rcpts = (char *const *)env->rcpts->pdata;
+    je.n_rcpts = env->rcpts->len;
+    je.subject = msg->subject;
+    je.sha256 = sha256;
+    je.verdict = v;
+    ok = dm_store_journal_add(e->store, &je, err);
+out:
+    dm_spool_finish(tx, ok);
+    g_free(from_header);
+    g_free(loop);
+    return ok;
+}
+
+bool dm_engine_journal_reject(dm_engine *e, const dm_envelope *env, const dm_verdict *v,
+                              const char *id, int64_t now, GError **err)
+{
+    dm_journal_entry je = {0};
+
+    if (e->store == NULL)
+        return true;
+    je.id = id;
+    je.time = now;
+    je.queue_id = env->queue_id;
+    je.sender = env->from;
+    je.rcpts = (char *const *)env->rcpts->pdata;
+    je.n_rcpts = env->rcpts->len;
+    je.verdict = v;
+    return dm_store_journal_add(e->store, &je, err);
+}
