@@ -1,0 +1,463 @@
+/*
+ * The libmilter callbacks.
+ *
+ * Only the steps used are negotiated, and where the MTA allows it the
+ * steps that never change the outcome get no reply (SMFIP_NR_*), which
+ * saves a round trip per header and body chunk.  The verdict is reached
+ * at DATA for R14 (from the envelope and the directory) and at end of
+ * message for everything else.
+ */
+#include <string.h>
+
+#include "dm_log.h"
+#include "dm_milter.h"
+#include "dm_util.h"
+
+#define DM_REPLY_TEMPFAIL_DIR "Directory unavailable, please try again later"
+#define DM_REPLY_TEMPFAIL_STORE "Cannot record the message now, please try again later"
+
+static sfsistat dm_noreply(unsigned long flag)
+{
+    return (atomic_load(&dm_milter.negotiated) & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static dm_connctx *dm_conn(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+static const char *dm_qid(SMFICTX *ctx, dm_msgctx *m)
+{
+    if (m != NULL && m->env->queue_id == NULL) {
+        const char *i = smfi_getsymval(ctx, "i");
+        if (i != NULL && *i != '\0')
+            m->env->queue_id = g_strdup(i);
+    }
+    return m != NULL ? m->env->queue_id : NULL;
+}
+
+static void dm_end_message(dm_connctx *c)
+{
+    if (c->msg != NULL) {
+        dm_msgctx_free(c->msg);
+        c->msg = NULL;
+        atomic_fetch_sub(&dm_milter.in_flight, 1);
+    }
+}
+
+/* libmilter reads '%' in a reply text as a format character. */
+static void dm_setreply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
+{
+    char *t = g_strdup(text);
+
+    for (char *p = t; *p != '\0'; p++)
+        if (*p == '%' || (unsigned char)*p < 0x20)
+            *p = ' ';
+    smfi_setreply(ctx, (char *)code, (char *)xcode, t);
+    g_free(t);
+}
+
+static sfsistat dm_tempfail(SMFICTX *ctx, const char *text)
+{
+    dm_setreply(ctx, "451", "4.3.0", text);
+    return SMFIS_TEMPFAIL;
+}
+
+static sfsistat dm_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                                unsigned long f2, unsigned long f3, unsigned long *pf0,
+                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | SMFIF_SETSYMLIST;
+    unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+                            SMFIP_NR_EOH | SMFIP_NR_BODY;
+    unsigned long proto = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+
+    (void)f2;
+    (void)f3;
+    if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT)) !=
+        (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT)) {
+        dm_log(DM_LOG_ERR, "the MTA does not allow adding headers and recipients: refusing");
+        return SMFIS_REJECT;
+    }
+    *pf0 = want_actions & f0;
+    /* Header values with their leading space, so the original can be
+     * rebuilt byte for byte. */
+    if (f1 & SMFIP_HDR_LEADSPC)
+        proto |= SMFIP_HDR_LEADSPC;
+    proto |= (f1 & noreply);
+    proto &= f1;
+    *pf1 = proto;
+    *pf2 = 0;
+    *pf3 = 0;
+    atomic_store(&dm_milter.negotiated, proto);
+    if (*pf0 & SMFIF_SETSYMLIST) {
+        smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {daemon_name}");
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}");
+        smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
+        smfi_setsymlist(ctx, SMFIM_EOM, "i");
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat dm_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    dm_connctx *c = g_new0(dm_connctx, 1);
+    const char *addr = smfi_getsymval(ctx, "{client_addr}");
+    const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
+
+    (void)hostname;
+    (void)hostaddr;
+    c->client_addr = g_strdup(addr);
+    c->daemon_name = g_strdup(daemon);
+    smfi_setpriv(ctx, c);
+    return dm_noreply(SMFIP_NR_CONN);
+}
+
+static sfsistat dm_cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    dm_connctx *c = dm_conn(ctx);
+    dm_msgctx *m;
+    const char *auth;
+
+    if (c == NULL) {
+        /* No connect step (an MTA that skips it): make the context now. */
+        c = g_new0(dm_connctx, 1);
+        smfi_setpriv(ctx, c);
+    }
+    dm_end_message(c);
+    m = c->msg = dm_msgctx_new(dm_milter_engine());
+    atomic_fetch_add(&dm_milter.in_flight, 1);
+    g_free(m->env->from);
+    m->env->from = dm_addr_normalize(argv[0]);
+    auth = smfi_getsymval(ctx, "{auth_authen}");
+    if (auth != NULL && *auth != '\0')
+        m->env->auth = g_strdup(auth);
+    if (c->client_addr != NULL) {
+        m->env->client_addr = g_strdup(c->client_addr);
+        m->env->internal_net = dm_engine_addr_in_networks(
+            dm_engine_conf(m->engine)->internal_networks, c->client_addr);
+    }
+    return dm_noreply(SMFIP_NR_MAIL);
+}
+
+static sfsistat dm_cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    dm_connctx *c = dm_conn(ctx);
+
+    if (c != NULL && c->msg != NULL) {
+        dm_envelope_add_rcpt(c->msg->env, argv[0]);
+        dm_qid(ctx, c->msg);
+    }
+    return dm_noreply(SMFIP_NR_RCPT);
+}
+
+/* DATA: the envelope is complete.  Resolve the parties now (the directory
+ * answers while the client sends) and apply R14. */
+static sfsistat dm_cb_data(SMFICTX *ctx)
+{
+    dm_connctx *c = dm_conn(ctx);
+    dm_msgctx *m = c != NULL ? c->msg : NULL;
+    GError *err = NULL;
+    dm_verdict *v;
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+
+    if (m == NULL)
+        return SMFIS_CONTINUE;
+    if (!dm_engine_resolve(m->engine, m->env, now, &m->facts, &err)) {
+        dm_engine_facts_clear(&m->facts);
+        dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "directory lookup failed: %s", err->message);
+        g_error_free(err);
+        if (dm_engine_conf(m->engine)->on_directory_error == DM_ONFAIL_TEMPFAIL)
+            return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
+        m->directory_down = true;
+        return SMFIS_CONTINUE;
+    }
+    m->resolved = true;
+    v = dm_engine_check_mass(m->engine, &m->facts);
+    if (v != NULL) {
+        char id[21];
+
+        dm_id_new(id);
+        if (!dm_engine_journal_reject(m->engine, m->env, v, id, now, &err)) {
+            dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "cannot journal the rejection: %s",
+                     err->message);
+            g_error_free(err);
+            dm_verdict_free(v);
+            return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        }
+        dm_setreply(ctx, v->reject_code, v->reject_xcode, v->reject_text);
+        dm_log_q(DM_LOG_NOTICE, dm_qid(ctx, m),
+                 "id=%s reject=R14 from=<%s> rcpts=%u: mass mailing from outside the "
+                 "communications unit",
+                 id, m->env->from, m->env->rcpts->len);
+        dm_verdict_free(v);
+        return SMFIS_REJECT;
+    }
+    return SMFIS_CONTINUE;
+}
+
+static bool dm_is_diarie_header(const char *name)
+{
+    return g_ascii_strncasecmp(name, "X-Diarie-", 9) == 0;
+}
+
+static sfsistat dm_cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    dm_connctx *c = dm_conn(ctx);
+    dm_msgctx *m = c != NULL ? c->msg : NULL;
+    bool leadspc = (atomic_load(&dm_milter.negotiated) & SMFIP_HDR_LEADSPC) != 0;
+    char *low;
+    guint n;
+
+    if (m == NULL)
+        return dm_noreply(SMFIP_NR_HDR);
+    low = g_ascii_strdown(name, -1);
+    n = GPOINTER_TO_UINT(g_hash_table_lookup(m->hcount, low)) + 1;
+    g_hash_table_replace(m->hcount, low, GUINT_TO_POINTER(n));
+    if (dm_is_diarie_header(name)) {
+        /* Ours, or pretending to be: never trusted, always removed.  A
+         * valid loop token marks mail diariemilter generated itself. */
+        if (g_ascii_strcasecmp(name, "X-Diarie-Genererad") == 0 && m->loop_value == NULL)
+            m->loop_value = g_strdup(value);
+        g_ptr_array_add(m->strip, g_strdup_printf("%s\n%u", name, n));
+    }
+
+    /* Rebuild the header as it was on the wire: "Name:" value CRLF, with
+     * folded lines' bare LFs as CRLF. */
+    dm_msgctx_append(m, name, strlen(name));
+    dm_msgctx_append(m, leadspc ? ":" : ": ", leadspc ? 1 : 2);
+    for (const char *p = value; *p != '\0';) {
+        const char *lf = strchr(p, '\n');
+        size_t len = lf != NULL ? (size_t)(lf - p) : strlen(p);
+
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        dm_msgctx_append(m, p, len);
+        if (lf == NULL)
+            break;
+        dm_msgctx_append(m, "\r\n", 2);
+        p = lf + 1;
+    }
+    dm_msgctx_append(m, "\r\n", 2);
+    return dm_noreply(SMFIP_NR_HDR);
+}
+
+static sfsistat dm_cb_eoh(SMFICTX *ctx)
+{
+    dm_connctx *c = dm_conn(ctx);
+
+    if (c != NULL && c->msg != NULL)
+        dm_msgctx_append(c->msg, "\r\n", 2);
+    return dm_noreply(SMFIP_NR_EOH);
+}
+
+static sfsistat dm_cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    dm_connctx *c = dm_conn(ctx);
+
+    if (c != NULL && c->msg != NULL)
+        dm_msgctx_append(c->msg, chunk, len);
+    return dm_noreply(SMFIP_NR_BODY);
+}
+
+/* Remove every X-Diarie-* header the message arrived with, last first so
+ * that the indexes of the rest stay valid. */
+static bool dm_strip_headers(SMFICTX *ctx, dm_msgctx *m)
+{
+    for (guint i = m->strip->len; i > 0; i--) {
+        char *s = g_strdup(g_ptr_array_index(m->strip, i - 1));
+        char *nl = strchr(s, '\n');
+        int idx;
+
+        *nl = '\0';
+        idx = atoi(nl + 1);
+        if (smfi_chgheader(ctx, s, idx, NULL) != MI_SUCCESS) {
+            g_free(s);
+            return false;
+        }
+        g_free(s);
+    }
+    return true;
+}
+
+/* With SMFIP_HDR_LEADSPC the value carries its own leading space. */
+static bool dm_addheader(SMFICTX *ctx, const char *name, const char *value)
+{
+    bool lead = (atomic_load(&dm_milter.negotiated) & SMFIP_HDR_LEADSPC) != 0;
+    char *v = g_strconcat(lead ? " " : "", value, NULL);
+    int rc = smfi_addheader(ctx, (char *)name, v);
+
+    g_free(v);
+    return rc == MI_SUCCESS;
+}
+
+static sfsistat dm_cb_eom(SMFICTX *ctx)
+{
+    dm_connctx *c = dm_conn(ctx);
+    dm_msgctx *m = c != NULL ? c->msg : NULL;
+    const char *qid;
+    char sha[65], id[21];
+    GMimeStream *stream = NULL;
+    dm_verdict *v = NULL;
+    dm_msg *msg = NULL;
+    GError *err = NULL;
+    sfsistat rc = SMFIS_CONTINUE;
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    const dm_conf *conf;
+
+    if (m == NULL)
+        return SMFIS_CONTINUE;
+    conf = dm_engine_conf(m->engine);
+    qid = dm_qid(ctx, m);
+    dm_msgctx_sha256(m, sha);
+
+    if (m->spill_failed) {
+        rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        goto out;
+    }
+    if (m->loop_value != NULL && dm_engine_loop_token_valid(m->engine, m->loop_value)) {
+        /* A copy or notice of our own, on its way out: not classified
+         * again, and passed unchanged. */
+        dm_log_q(DM_LOG_INFO, qid, "generated by diariemilter (%s): passed",
+                 m->loop_value);
+        goto out;
+    }
+    if (!m->resolved && !m->directory_down) {
+        /* The MTA skipped DATA: resolve now. */
+        if (!dm_engine_resolve(m->engine, m->env, now, &m->facts, &err)) {
+            dm_engine_facts_clear(&m->facts);
+            dm_log_q(DM_LOG_ERR, qid, "directory lookup failed: %s", err->message);
+            g_clear_error(&err);
+            if (conf->on_directory_error == DM_ONFAIL_TEMPFAIL) {
+                rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
+                goto out;
+            }
+            m->directory_down = true;
+        } else {
+            m->resolved = true;
+        }
+    }
+    if (m->directory_down) {
+        dm_log_q(DM_LOG_WARNING, qid,
+                 "directory down and on_directory_error=accept: passed unclassified");
+        if (!dm_strip_headers(ctx, m))
+            rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        goto out;
+    }
+
+    stream = dm_msgctx_stream(m);
+    if (stream == NULL) {
+        rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        goto out;
+    }
+    v = dm_engine_decide(m->engine, &m->facts, stream, &msg);
+    dm_id_new(id);
+    if (v->reject) {
+        /* R14 when the MTA did not offer DATA. */
+        if (!dm_engine_journal_reject(m->engine, m->env, v, id, now, &err)) {
+            dm_log_q(DM_LOG_ERR, qid, "cannot journal the rejection: %s", err->message);
+            g_clear_error(&err);
+            rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+            goto out;
+        }
+        dm_setreply(ctx, v->reject_code, v->reject_xcode, v->reject_text);
+        dm_log_q(DM_LOG_NOTICE, qid, "id=%s reject=R14", id);
+        rc = SMFIS_REJECT;
+        goto out;
+    }
+    if (!dm_engine_commit(m->engine, m->env, stream, msg, v, id, sha, now, &err)) {
+        dm_log_q(DM_LOG_ERR, qid, "cannot record what the message owes: %s", err->message);
+        g_clear_error(&err);
+        if (conf->on_store_error == DM_ONFAIL_TEMPFAIL) {
+            rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+            goto out;
+        }
+    }
+    if (dm_milter.deliver != NULL)
+        dm_deliver_kick(dm_milter.deliver);
+
+    if (!dm_strip_headers(ctx, m) ||
+        !dm_addheader(ctx, "X-Diarie-Klass", dm_class_name(v->klass)) ||
+        !dm_addheader(ctx, "X-Diarie-Id", id)) {
+        dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused a header change", id);
+        rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        goto out;
+    }
+    {
+        unsigned forwards = 0;
+        for (guint i = 0; i < v->actions->len; i++) {
+            const dm_action *a = g_ptr_array_index(v->actions, i);
+            char *rcpt;
+
+            if (a->type != DM_ACT_FORWARD || dm_class_is_private(v->klass))
+                continue;
+            rcpt = g_strdup_printf("<%s>", a->to);
+            if (smfi_addrcpt(ctx, rcpt) != MI_SUCCESS) {
+                dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused recipient %s", id, rcpt);
+                g_free(rcpt);
+                rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+                goto out;
+            }
+            g_free(rcpt);
+            forwards++;
+        }
+        dm_log_q(DM_LOG_INFO, qid,
+                 "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
+                 "forwards=%u manager_notices=%zu size=%zu ms=%.1f",
+                 id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
+                 dm_direction_name(v->direction), m->env->rcpts->len,
+                 dm_verdict_count_actions(v, DM_ACT_COPY),
+                 dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
+                 dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE), m->size,
+                 (double)(g_get_monotonic_time() - m->started_us) / 1000.0);
+    }
+out:
+    if (stream != NULL)
+        g_object_unref(stream);
+    dm_verdict_free(v);
+    dm_msg_free(msg);
+    dm_end_message(c);
+    return rc;
+}
+
+static sfsistat dm_cb_abort(SMFICTX *ctx)
+{
+    dm_connctx *c = dm_conn(ctx);
+
+    if (c != NULL)
+        dm_end_message(c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat dm_cb_close(SMFICTX *ctx)
+{
+    dm_connctx *c = dm_conn(ctx);
+
+    if (c != NULL) {
+        dm_end_message(c);
+        g_free(c->client_addr);
+        g_free(c->daemon_name);
+        g_free(c);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc dm_milter_desc = {
+    .xxfi_name = "diariemilter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | SMFIF_SETSYMLIST,
+    .xxfi_connect = dm_cb_connect,
+    .xxfi_helo = NULL,
+    .xxfi_envfrom = dm_cb_envfrom,
+    .xxfi_envrcpt = dm_cb_envrcpt,
+    .xxfi_header = dm_cb_header,
+    .xxfi_eoh = dm_cb_eoh,
+    .xxfi_body = dm_cb_body,
+    .xxfi_eom = dm_cb_eom,
+    .xxfi_abort = dm_cb_abort,
+    .xxfi_close = dm_cb_close,
+    .xxfi_unknown = NULL,
+    .xxfi_data = dm_cb_data,
+    .xxfi_negotiate = dm_cb_negotiate,
+};

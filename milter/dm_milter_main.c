@@ -1,0 +1,445 @@
+/*
+ * diariemilter: the process.
+ *
+ *   diariemilter [-c FILE] [-f] [-n] [-V]
+ *
+ * Start-up order matters: the socket is opened (as root if need be), the
+ * spool and database directories are made and handed to [milter] user,
+ * the process detaches, privileges are dropped, and only then is the
+ * engine built and are threads started.  Signals: SIGTERM and SIGINT stop
+ * (libmilter's signal thread; it also turns SIGHUP into a stop), SIGUSR1
+ * reloads the configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dm_log.h"
+#include "dm_milter.h"
+
+#ifndef DM_SYSCONFDIR
+#define DM_SYSCONFDIR "/etc"
+#endif
+#define DM_DEFAULT_CONF DM_SYSCONFDIR "/diariemilter/diariemilter.conf"
+
+dm_milter_state dm_milter;
+
+dm_engine *dm_milter_engine(void)
+{
+    dm_engine *e;
+
+    g_mutex_lock(&dm_milter.lock);
+    e = dm_engine_ref(dm_milter.engine);
+    g_mutex_unlock(&dm_milter.lock);
+    return e;
+}
+
+static bool dm_log_from_conf(const dm_conf *conf, bool foreground)
+{
+    dm_log_level level = DM_LOG_INFO;
+
+    dm_log_level_from_name(conf->log_level, &level);
+    return dm_log_open(conf->log_ident, conf->log_facility, foreground, conf->log_file, level);
+}
+
+bool dm_milter_reload(GError **err)
+{
+    dm_conf *conf = dm_conf_load(dm_milter.conf_path, err);
+    dm_engine *fresh, *old;
+
+    if (conf == NULL)
+        return false;
+    fresh = dm_engine_new(conf, 0, dm_milter.spool, err);
+    if (fresh == NULL) {
+        dm_conf_unref(conf);
+        return false;
+    }
+    if (strcmp(conf->spool, dm_engine_conf(dm_milter.engine)->spool) != 0 ||
+        strcmp(conf->socket, dm_engine_conf(dm_milter.engine)->socket) != 0 ||
+        strcmp(conf->user, dm_engine_conf(dm_milter.engine)->user) != 0)
+        dm_log(DM_LOG_WARNING, "reload: [milter] socket, [milter] user and [store] spool take "
+                               "effect only at restart");
+    g_mutex_lock(&dm_milter.lock);
+    old = dm_milter.engine;
+    dm_milter.engine = fresh;
+    g_mutex_unlock(&dm_milter.lock);
+    if (dm_milter.deliver != NULL)
+        dm_deliver_set_conf(dm_milter.deliver, conf);
+    dm_engine_unref(old); /* messages in flight keep theirs */
+    dm_conf_unref(conf);
+    return true;
+}
+
+/* SIGUSR1: reload.  libmilter's own signal thread takes SIGHUP, SIGINT
+ * and SIGTERM; this one takes SIGUSR1 only. */
+static gpointer dm_reload_thread(gpointer data)
+{
+    sigset_t set;
+    int sig;
+
+    (void)data;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGUSR1) {
+            GError *err = NULL;
+            if (dm_milter_reload(&err)) {
+                dm_conf *c = dm_engine_conf(dm_milter.engine);
+                dm_log_from_conf(c, false);
+                dm_log(DM_LOG_NOTICE, "configuration reloaded from %s", dm_milter.conf_path);
+            } else {
+                dm_log(DM_LOG_ERR, "reload failed, keeping the running configuration: %s",
+                       err->message);
+                g_error_free(err);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void dm_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: diariemilter [-c FILE] [-f] [-n] [-V]\n"
+            "  -c FILE  configuration (default %s)\n"
+            "  -f       stay in the foreground, log to standard error too\n"
+            "  -n       check the configuration and exit\n"
+            "  -V       print the version and exit\n",
+            DM_DEFAULT_CONF);
+}
+
+/* "unix:/path", "local:/path", "inet:port@host", "inet6:port@host". */
+static bool dm_socket_spec_ok(const char *spec, char **unix_path)
+{
+    *unix_path = NULL;
+    if (g_str_has_prefix(spec, "unix:") || g_str_has_prefix(spec, "local:")) {
+        const char *p = strchr(spec, ':') + 1;
+        if (*p != '/' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+            return false;
+        *unix_path = g_strdup(p);
+        return true;
+    }
+    if (g_str_has_prefix(spec, "inet:") || g_str_has_prefix(spec, "inet6:")) {
+        const char *p = strchr(spec, ':') + 1;
+        char *end;
+        long port = strtol(p, &end, 10);
+        return end != p && port > 0 && port < 65536 && (*end == '\0' || *end == '@');
+    }
+    if (*spec == '/') {
+        *unix_path = g_strdup(spec);
+        return true;
+    }
+    return false;
+}
+
+/* Everything -n checks, short of connecting anywhere. */
+static dm_conf *dm_check_config(const char *path, bool quiet)
+{
+    GError *err = NULL;
+    dm_conf *conf = dm_conf_load(path, &err);
+    char *upath = NULL;
+
+    if (conf == NULL) {
+        fprintf(stderr, "diariemilter: %s\n", err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    if (!dm_socket_spec_ok(conf->socket, &upath)) {
+        fprintf(stderr, "diariemilter: %s: [milter] socket: \"%s\" is not unix:/path or "
+                        "inet:port@host\n", path, conf->socket);
+        goto fail;
+    }
+    g_free(upath);
+    if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
+        fprintf(stderr, "diariemilter: %s: [milter] user: no user \"%s\"\n", path, conf->user);
+        goto fail;
+    }
+    if (*conf->socket_group != '\0' && getgrnam(conf->socket_group) == NULL) {
+        fprintf(stderr, "diariemilter: %s: [milter] socket_group: no group \"%s\"\n", path,
+                conf->socket_group);
+        goto fail;
+    }
+    if (conf->delivery_method == DM_DELIVER_SMTP) {
+        fprintf(stderr, "diariemilter: %s: [delivery] method: smtp is not available in this "
+                        "version; use sendmail\n", path);
+        goto fail;
+    }
+    {
+        dm_policy *p = dm_policy_new(conf, &err);
+        dm_templates *t;
+        if (p == NULL) {
+            fprintf(stderr, "diariemilter: %s\n", err->message);
+            g_error_free(err);
+            goto fail;
+        }
+        dm_policy_free(p);
+        t = dm_templates_load(conf->templates, conf->language, &err);
+        if (t == NULL) {
+            fprintf(stderr, "diariemilter: %s: [policy] templates: %s\n", path, err->message);
+            g_error_free(err);
+            goto fail;
+        }
+        dm_templates_free(t);
+    }
+    if (!quiet)
+        printf("%s: configuration ok\n", path);
+    return conf;
+fail:
+    dm_conf_unref(conf);
+    return NULL;
+}
+
+/* A unix socket left by a crashed instance is removed; one a live
+ * instance listens on is not. */
+static bool dm_clean_stale_socket(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd;
+
+    if (lstat(path, &st) != 0)
+        return true;
+    if (!S_ISSOCK(st.st_mode)) {
+        dm_log(DM_LOG_ERR, "%s exists and is not a socket: not removing it", path);
+        return false;
+    }
+    g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+        close(fd);
+        dm_log(DM_LOG_ERR, "another diariemilter is listening on %s", path);
+        return false;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (unlink(path) != 0) {
+        dm_log(DM_LOG_ERR, "cannot remove the stale socket %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    dm_log(DM_LOG_INFO, "removed the stale socket %s", path);
+    return true;
+}
+
+/* Make dir if missing and hand it to the milter's user.  A directory that
+ * already existed is only handed over when it is ours (own): the socket's
+ * directory may well be Postfix's. */
+static bool dm_prepare_dir(const char *dir, uid_t uid, gid_t gid, int mode, bool own)
+{
+    bool existed = g_file_test(dir, G_FILE_TEST_IS_DIR);
+
+    if (g_mkdir_with_parents(dir, mode) != 0) {
+        dm_log(DM_LOG_ERR, "cannot create %s: %s", dir, g_strerror(errno));
+        return false;
+    }
+    if (existed && !own)
+        return true;
+    if (uid != (uid_t)-1 && chown(dir, uid, gid) != 0) {
+        dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", dir, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool dm_write_pidfile(const char *path)
+{
+    char buf[32];
+    int fd, n;
+
+    if (path == NULL || *path == '\0')
+        return true;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        dm_log(DM_LOG_ERR, "cannot write %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (write(fd, buf, (size_t)n) != n) {
+        close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = DM_DEFAULT_CONF;
+    bool foreground = false, check_only = false;
+    dm_conf *conf;
+    char *upath = NULL;
+    struct passwd *pw = NULL;
+    gid_t sock_gid = (gid_t)-1;
+    GError *err = NULL;
+    sigset_t sigs;
+    int opt, rc;
+
+    while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+        switch (opt) {
+        case 'c': conf_path = optarg; break;
+        case 'f': foreground = true; break;
+        case 'n': check_only = true; break;
+        case 'V':
+            printf("diariemilter %s\n", DM_VERSION);
+            return 0;
+        case 'h': dm_usage(stdout); return 0;
+        default: dm_usage(stderr); return 64;
+        }
+    }
+    if (optind != argc) {
+        dm_usage(stderr);
+        return 64;
+    }
+    conf = dm_check_config(conf_path, !check_only);
+    if (conf == NULL)
+        return 78; /* EX_CONFIG */
+    if (check_only) {
+        dm_conf_unref(conf);
+        return 0;
+    }
+    dm_log_from_conf(conf, foreground);
+    dm_milter.conf_path = g_strdup(conf_path);
+    g_mutex_init(&dm_milter.lock);
+
+    if (*conf->user != '\0') {
+        pw = getpwnam(conf->user);
+        if (pw == NULL) {
+            dm_log(DM_LOG_ERR, "no user %s", conf->user);
+            return 67;
+        }
+    }
+    if (*conf->socket_group != '\0') {
+        struct group *gr = getgrnam(conf->socket_group);
+        if (gr == NULL) {
+            dm_log(DM_LOG_ERR, "no group %s", conf->socket_group);
+            return 67;
+        }
+        sock_gid = gr->gr_gid;
+    }
+
+    /* The socket, while we may still be root. */
+    dm_socket_spec_ok(conf->socket, &upath);
+    if (upath != NULL) {
+        char *dir = g_path_get_dirname(upath);
+        bool ok = dm_prepare_dir(dir, pw ? pw->pw_uid : (uid_t)-1,
+                                 sock_gid != (gid_t)-1 ? sock_gid : (pw ? pw->pw_gid : (gid_t)-1),
+                                 sock_gid != (gid_t)-1 ? 0750 : 0755, false);
+        g_free(dir);
+        if (!ok || !dm_clean_stale_socket(upath))
+            return 71;
+    }
+    if (smfi_setconn(conf->socket) != MI_SUCCESS) {
+        dm_log(DM_LOG_ERR, "cannot use socket %s", conf->socket);
+        return 71;
+    }
+    smfi_settimeout((int)conf->timeout);
+    smfi_setbacklog(conf->backlog);
+    if (smfi_register(dm_milter_desc) != MI_SUCCESS) {
+        dm_log(DM_LOG_ERR, "smfi_register failed");
+        return 70;
+    }
+    {
+        mode_t old = umask((mode_t)(~conf->socket_mode & 0777));
+        rc = smfi_opensocket(false);
+        umask(old);
+    }
+    if (rc != MI_SUCCESS) {
+        dm_log(DM_LOG_ERR, "cannot open socket %s", conf->socket);
+        return 71;
+    }
+    if (upath != NULL) {
+        if (chmod(upath, (mode_t)conf->socket_mode) != 0 ||
+            (sock_gid != (gid_t)-1 && chown(upath, pw ? pw->pw_uid : (uid_t)-1, sock_gid) != 0) ||
+            (sock_gid == (gid_t)-1 && pw != NULL && chown(upath, pw->pw_uid, pw->pw_gid) != 0)) {
+            dm_log(DM_LOG_ERR, "cannot set owner and mode of %s: %s", upath, g_strerror(errno));
+            return 71;
+        }
+    }
+
+    /* Directories the milter's user must write. */
+    {
+        uid_t uid = pw ? pw->pw_uid : (uid_t)-1;
+        gid_t gid = pw ? pw->pw_gid : (gid_t)-1;
+        char *dbdir = g_path_get_dirname(conf->database);
+        char *keydir = g_path_get_dirname(conf->key_file);
+        char *piddir = *conf->pidfile ? g_path_get_dirname(conf->pidfile) : NULL;
+        bool ok = dm_prepare_dir(conf->spool, uid, gid, 0750, true) &&
+                  dm_prepare_dir(dbdir, uid, gid, 0750, true) &&
+                  dm_prepare_dir(keydir, uid, gid, 0750, true) &&
+                  (piddir == NULL || dm_prepare_dir(piddir, uid, gid, 0755, true));
+        g_free(dbdir);
+        g_free(keydir);
+        g_free(piddir);
+        if (!ok)
+            return 73;
+    }
+
+    if (!foreground && daemon(0, 0) != 0) {
+        dm_log(DM_LOG_ERR, "cannot detach: %s", g_strerror(errno));
+        return 71;
+    }
+    if (!dm_write_pidfile(conf->pidfile))
+        return 73;
+    if (pw != NULL) {
+        if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+            dm_log(DM_LOG_ERR, "cannot become %s: %s", conf->user, g_strerror(errno));
+            return 71;
+        }
+    }
+
+    /* Before any thread exists: the stop and reload signals go to the
+     * threads that sigwait for them, never to a worker. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    dm_mime_init();
+    dm_milter.spool = dm_spool_open(conf->spool, true, &err);
+    if (dm_milter.spool == NULL) {
+        dm_log(DM_LOG_ERR, "%s", err->message);
+        return 73;
+    }
+    dm_milter.engine = dm_engine_new(conf, 0, dm_milter.spool, &err);
+    if (dm_milter.engine == NULL) {
+        dm_log(DM_LOG_ERR, "%s", err->message);
+        return 78;
+    }
+    dm_milter.deliver = dm_deliver_start(dm_milter.spool, conf);
+    g_thread_unref(g_thread_new("reload", dm_reload_thread, NULL));
+
+    dm_log(DM_LOG_NOTICE, "diariemilter %s starting on %s (configuration %s)", DM_VERSION,
+           conf->socket, conf_path);
+    rc = smfi_main();
+
+    /* Stopping: let messages in flight finish (the MTA waits for them up
+     * to its own timeout), then flush the delivery worker. */
+    for (int i = 0; i < 300 && atomic_load(&dm_milter.in_flight) > 0; i++)
+        g_usleep(100 * 1000);
+    if (atomic_load(&dm_milter.in_flight) > 0)
+        dm_log(DM_LOG_WARNING, "stopping with %d messages unfinished; their senders retry",
+               atomic_load(&dm_milter.in_flight));
+    dm_deliver_stop(dm_milter.deliver);
+    dm_milter.deliver = NULL;
+    if (*conf->pidfile)
+        unlink(conf->pidfile);
+    if (upath != NULL)
+        unlink(upath);
+    dm_log(DM_LOG_NOTICE, "diariemilter stopped");
+    g_free(upath);
+    dm_conf_unref(conf);
+    return rc == MI_SUCCESS ? 0 : 1;
+}
