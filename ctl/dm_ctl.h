@@ -1,0 +1,28 @@
+/*
+ * diariectl: the admin tool.  Each subcommand is a function in its own
+ * file; they share the configuration loading below.
+ */
+#ifndef DM_CTL_H
+#define DM_CTL_H
+
+#include "dm_conf.h"
+#include "dm_engine.h"
+
+/* Exit codes, as sysexits(3). */
+#define DM_EX_OK 0
+#define DM_EX_USAGE 64
+#define DM_EX_DATAERR 65
+#define DM_EX_NOINPUT 66
+#define DM_EX_SOFTWARE 70
+#define DM_EX_CANTCREAT 73
+#define DM_EX_TEMPFAIL 75
+#define DM_EX_CONFIG 78
+
+/* The configuration named by -c, else $DIARIEMILTER_CONF, else the
+ * installed one; NULL (with a message printed) when it cannot be read. */
+dm_conf *dm_ctl_conf(const char *path);
+
+int dm_ctl_classify(int argc, char **argv);
+int dm_ctl_cases(int argc, char **argv);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * diariectl COMMAND [ARGS]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm_ctl.h"
+#include "dm_log.h"
+
+#ifndef DM_SYSCONFDIR
+#define DM_SYSCONFDIR "/etc"
+#endif
+
+dm_conf *dm_ctl_conf(const char *path)
+{
+    GError *err = NULL;
+    dm_conf *conf;
+
+    if (path == NULL)
+        path = g_getenv("DIARIEMILTER_CONF");
+    if (path == NULL)
+        path = DM_SYSCONFDIR "/diariemilter/diariemilter.conf";
+    conf = dm_conf_load(path, &err);
+    if (conf == NULL) {
+        fprintf(stderr, "diariectl: %s\n", err->message);
+        g_error_free(err);
+    }
+    return conf;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} dm_ctl_commands[] = {
+    {"classify", dm_ctl_classify, "classify a message as the daemon would"},
+    {"cases", dm_ctl_cases, "the diarium case index: import"},
+};
+
+static void dm_ctl_usage(FILE *to)
+{
+    fprintf(to, "usage: diariectl COMMAND [ARGS]   (diariectl COMMAND --help)\n\ncommands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_ctl_commands); i++)
+        fprintf(to, "  %-10s %s\n", dm_ctl_commands[i].name, dm_ctl_commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    /* Tools print their own errors; library warnings go to stderr. */
+    dm_log_stderr_only(DM_LOG_WARNING);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        dm_ctl_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? DM_EX_USAGE : DM_EX_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("diariectl %s\n", DM_VERSION);
+        return DM_EX_OK;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_ctl_commands); i++) {
+        if (strcmp(argv[1], dm_ctl_commands[i].name) == 0)
+            return dm_ctl_commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "diariectl: unknown command \"%s\"\n", argv[1]);
+    dm_ctl_usage(stderr);
+    return DM_EX_USAGE;
+}
