@@ -198,20 +198,33 @@ bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char 
     g_mime_multipart_add(mixed, cover);
     g_object_unref(cover);
 
-    /* The original, unaltered: message/rfc822 in 7bit or 8bit, never
-     * re-encoded.  Only its line ends become Unix ones, as sendmail(1)
-     * expects; SMTP delivery turns them back into CRLF. */
+    /* The original, unaltered.  As message/rfc822 in 7bit or 8bit, never
+     * re-encoded; only its line ends become Unix ones, as sendmail(1)
+     * expects (SMTP delivery turns them back into CRLF).  An original
+     * with raw 8-bit bytes in its headers would make the copy need
+     * SMTPUTF8 (Postfix then bounces it at a server without it): such an
+     * original travels as message/global (RFC 6532) in base64, which
+     * decodes to exactly the bytes received. */
     eight = dm_stream_has_8bit(original);
     filtered = g_mime_stream_filter_new(original);
     d2u = g_mime_filter_dos2unix_new(FALSE);
     g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), d2u);
     g_object_unref(d2u);
-    orig = g_mime_part_new_with_type("message", "rfc822");
-    wrapper = g_mime_data_wrapper_new_with_stream(
-        filtered, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
-    g_mime_part_set_content(orig, wrapper);
-    g_mime_part_set_content_encoding(
-        orig, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+    if (ci->msg->header_8bit) {
+        /* base64 keeps even the CRLF line ends: the bytes as received. */
+        orig = g_mime_part_new_with_type("message", "global");
+        g_mime_stream_reset(original);
+        wrapper = g_mime_data_wrapper_new_with_stream(original, GMIME_CONTENT_ENCODING_DEFAULT);
+        g_mime_part_set_content(orig, wrapper);
+        g_mime_part_set_content_encoding(orig, GMIME_CONTENT_ENCODING_BASE64);
+    } else {
+        orig = g_mime_part_new_with_type("message", "rfc822");
+        wrapper = g_mime_data_wrapper_new_with_stream(
+            filtered, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+        g_mime_part_set_content(orig, wrapper);
+        g_mime_part_set_content_encoding(
+            orig, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+    }
     g_mime_object_set_header(GMIME_OBJECT(orig), "Content-Disposition",
                              "attachment; filename=\"original.eml\"", NULL);
     g_object_unref(wrapper);

@@ -156,6 +156,29 @@ static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
 
 static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alternative);
 
+static bool dm_has_8bit(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p != NULL && *p != '\0'; p++) {
+        if (*p >= 0x80)
+            return true;
+    }
+    return false;
+}
+
+/* Raw 8-bit bytes in any header of obj (unencoded UTF-8, Latin-1...). */
+static void dm_note_8bit_headers(dm_walk *w, GMimeObject *obj)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+    int n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+
+    for (int i = 0; i < n && !w->m->header_8bit; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (dm_has_8bit(g_mime_header_get_raw_name(h)) ||
+            dm_has_8bit(g_mime_header_get_raw_value(h)))
+            w->m->header_8bit = true;
+    }
+}
+
 static void dm_walk_message(dm_walk *w, GMimeMessage *msg, int depth)
 {
     GMimeObject *body = g_mime_message_get_mime_part(msg);
@@ -193,6 +216,7 @@ static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alte
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
 
     (void)in_alternative;
+    dm_note_8bit_headers(w, obj);
     if (depth > w->lim->max_depth) {
         if (!w->depth_hit)
             dm_limit(w, "max_depth");
@@ -235,6 +259,7 @@ static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alte
     if (GMIME_IS_MESSAGE_PART(obj)) {
         GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
         if (inner != NULL) {
+            dm_note_8bit_headers(w, GMIME_OBJECT(inner));
             const char *subj = g_mime_message_get_subject(inner);
             /* A forwarded message's subject is text too. */
             if (subj != NULL && *subj != '\0')
@@ -388,6 +413,7 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
     }
 
     dm_top_headers(&w, msg);
+    dm_note_8bit_headers(&w, GMIME_OBJECT(msg));
     {
         const char *s = g_mime_message_get_subject(msg);
         const char *id = g_mime_message_get_message_id(msg);

@@ -120,6 +120,8 @@ typedef struct dm_msg {
     char *spam_header;    /* which header said so */
 
     bool malformed;       /* GMime had to guess; classified on what was read */
+    bool header_8bit;     /* raw 8-bit bytes in a header, at any level: the
+                           * message needs SMTPUTF8 to travel as it is */
     size_t size;          /* bytes of the message as received */
 } dm_msg;
 
