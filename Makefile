@@ -63,6 +63,9 @@ SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/%.o)
 
 HELPERS     := $(BUILD)/acceptall-milter
 
+# Keep the sanitizer objects between test links.
+.SECONDARY:
+
 .PHONY: all deps check check-run unit milter-test ldap-test e2e-test corpus corpus-run \
         demo demo-run bench bench-run fuzz install clean distclean
 

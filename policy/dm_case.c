@@ -292,9 +292,25 @@ bool dm_case_index_add(dm_case_index *idx, const dm_dnr_parser *parser, const ch
     g_ptr_array_add(plist, NULL);
     c->parties = (char **)g_ptr_array_free(plist, FALSE);
 
-    /* A later row for the same case replaces the earlier one. */
-    if (g_hash_table_lookup(idx->by_key, c->key) != NULL)
-        g_hash_table_remove(idx->by_key, c->key);
+    /* A later row for the same case replaces the earlier one.  The old
+     * row stays owned by idx->cases, but it must also leave its parties'
+     * lists: else dm_case_index_by_party would still offer the replaced
+     * (e.g. since closed) case, and R6.3 would fire on stale data. */
+    {
+        dm_case *old = g_hash_table_lookup(idx->by_key, c->key);
+
+        if (old != NULL) {
+            for (char **a = old->parties; *a != NULL; a++) {
+                GPtrArray *arr = g_hash_table_lookup(idx->by_party, *a);
+                if (arr != NULL) {
+                    g_ptr_array_remove(arr, old);
+                    if (arr->len == 0)
+                        g_hash_table_remove(idx->by_party, *a);
+                }
+            }
+            g_hash_table_remove(idx->by_key, c->key);
+        }
+    }
     g_ptr_array_add(idx->cases, c);
     g_hash_table_insert(idx->by_key, c->key, c);
     for (char **a = c->parties; *a != NULL; a++) {

@@ -69,8 +69,10 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
                               f->n_rcpts);
     } else if (f->sender_window_rcpts > 0 &&
                (int)f->sender_window_rcpts >= p->mass_window_recipients) {
+        /* "why" goes into the SMTP reply: ASCII only, like dm_mass_text
+         * ("tidsfonstret", not "tidsfönstret"). */
         why = g_strdup_printf(p->lang == DM_LANG_EN ? "%u recipients within the window"
-                                                    : "%u mottagare inom tidsfönstret",
+                                                    : "%u mottagare inom tidsfonstret",
                               f->sender_window_rcpts);
     } else {
         return NULL;
@@ -151,8 +153,11 @@ static void dm_add_copy(dm_verdict *v, const dm_facts *f, const dm_content *c,
                               m ? m : "okänd myndighet", party);
         return;
     }
-    if (dm_is_rcpt(f, reg)) {
-        /* The registrator already has it. */
+    if (dm_is_rcpt(f, reg) ||
+        (f->sender.entry != NULL && f->sender.entry->mail != NULL &&
+         g_ascii_strcasecmp(f->sender.entry->mail, reg) == 0)) {
+        /* The registrator already has it: as a recipient, or as the
+         * mailbox it was sent from. */
         return;
     }
     if (!dm_verdict_has_action(v, DM_ACT_COPY, reg))

@@ -73,6 +73,7 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     const dm_msg *m = f->msg;
     GString *all = g_string_new(m->subject);
     GPtrArray *dnrs;
+    const dm_case *sek_case = NULL; /* first cited case marked sekretess */
     char *norm, *hit, *pnr;
     const char *sender_domain = dm_addr_domain(f->env_from);
 
@@ -90,6 +91,10 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
             c->cited = cs;
         else if (cs == NULL && c->cited_unknown == NULL)
             c->cited_unknown = g_strdup(d->written);
+        /* R9: any cited case the diarium marks as sekretess is a sign,
+         * not only the first one cited (which decides the myndighet). */
+        if (cs != NULL && cs->sekretess && sek_case == NULL)
+            sek_case = cs;
     }
     g_ptr_array_free(dnrs, TRUE);
     c->party_case = dm_open_case_of(f->cases, f->env_from);
@@ -105,10 +110,10 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
         c->sekretess = true;
         dm_verdict_add_reason(v, "R9", "personnummer tillsammans med känsliga uppgifter (%s)",
                               hit);
-    } else if (c->cited != NULL && c->cited->sekretess) {
+    } else if (sek_case != NULL) {
         c->sekretess = true;
         dm_verdict_add_reason(v, "R9", "ärende %s är sekretessmarkerat i diariet",
-                              c->cited->dnr);
+                              sek_case->dnr);
     }
     g_free(hit);
     g_free(pnr);
