@@ -47,11 +47,40 @@ char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
 {
     char *out = NULL;
 
+    /* An empty part's bytes may be a NULL pointer (an empty GByteArray),
+     * and g_strndup(NULL, 0) is NULL: callers expect a string. */
+    if (data == NULL || len == 0)
+        return g_strdup("");
     if (charset != NULL && *charset != '\0' && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
         g_ascii_strcasecmp(charset, "utf8") != 0 && g_ascii_strcasecmp(charset, "us-ascii") != 0) {
         const char *cs = g_mime_charset_iconv_name(charset);
         gsize written = 0;
+        bool western = g_ascii_strncasecmp(cs, "iso-8859-", 9) == 0 ||
+                       g_ascii_strncasecmp(cs, "cp125", 5) == 0 ||
+                       g_ascii_strncasecmp(cs, "windows-125", 11) == 0 ||
+                       g_ascii_strncasecmp(cs, "latin", 5) == 0;
 
+        /* A single-byte charset declared, but the bytes are UTF-8 (a
+         * mislabelling client): "fÃ¶r" would hide every Swedish word from
+         * the rules.  Real Latin-1 text is practically never valid UTF-8
+         * once it holds a byte above 127. */
+        if (western && g_utf8_validate(data, (gssize)len, NULL)) {
+            for (size_t i = 0; i < len; i++) {
+                if ((unsigned char)data[i] >= 0x80)
+                    return g_strndup(data, len);
+            }
+        }
+        /* "iso-8859-1" in mail means windows-1252 (as in the WHATWG
+         * Encoding Standard): 0x80-0x9F are the dash, quotes and euro
+         * sign Outlook writes, not C1 control characters.  (iconv refuses
+         * the five bytes windows-1252 leaves undefined: then Latin-1.) */
+        if (g_ascii_strcasecmp(cs, "iso-8859-1") == 0 || g_ascii_strcasecmp(cs, "latin1") == 0 ||
+            g_ascii_strcasecmp(cs, "l1") == 0) {
+            out = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, &written, NULL);
+            if (out != NULL && g_utf8_validate(out, (gssize)written, NULL))
+                return out;
+            g_free(out);
+        }
         out = g_convert(data, (gssize)len, "UTF-8", cs, NULL, &written, NULL);
         if (out != NULL && g_utf8_validate(out, (gssize)written, NULL))
             return out;
@@ -61,11 +90,16 @@ char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
     if (g_utf8_validate(data, (gssize)len, NULL))
         return g_strndup(data, len);
     /* Declared wrongly or not at all: windows-1252 is what such mail
-     * nearly always is here; it maps every byte, so nothing is lost. */
-    out = g_convert_with_fallback(data, (gssize)len, "UTF-8", "WINDOWS-1252", "?", NULL,
-                                  NULL, NULL);
-    if (out != NULL)
+     * nearly always is here.  iconv refuses its five undefined bytes
+     * (0x81, 0x8D, 0x8F, 0x90, 0x9D), and g_utf8_make_valid then turned
+     * every other 8-bit letter into U+FFFD too: Latin-1 maps every byte,
+     * so nothing is lost. */
+    out = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
+    if (out == NULL)
+        out = g_convert(data, (gssize)len, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
+    if (out != NULL && g_utf8_validate(out, -1, NULL))
         return out;
+    g_free(out);
     return g_utf8_make_valid(data, (gssize)len);
 }
 
@@ -93,9 +127,17 @@ static void dm_append_text(dm_walk *w, const char *text)
 
     if (w->text_full || len == 0)
         return;
-    room = w->lim->max_text > w->m->text->len ? w->lim->max_text - w->m->text->len : 0;
-    if (w->m->text->len > 0)
+    /* The separating newline counts against max_text too (it used to be
+     * appended after the room was measured: one byte over the limit). */
+    if (w->m->text->len > 0) {
+        if (w->m->text->len >= w->lim->max_text) {
+            w->text_full = true;
+            dm_limit(w, "max_text");
+            return;
+        }
         g_string_append_c(w->m->text, '\n');
+    }
+    room = w->lim->max_text > w->m->text->len ? w->lim->max_text - w->m->text->len : 0;
     if (len > room) {
         /* Cut at a character boundary so the text stays valid UTF-8. */
         const char *end = text + room;
@@ -379,12 +421,18 @@ static void dm_top_headers(dm_walk *w, GMimeMessage *msg)
             break;
         }
         dh = g_new0(dm_header, 1);
-        dh->name = g_strdup(g_mime_header_get_name(h));
+        /* Names too: GMime takes any bytes before a colon as a name. */
+        dh->name = g_utf8_make_valid(g_mime_header_get_name(h), -1);
         if (value == NULL)
             value = "";
         if (strlen(value) > w->lim->max_header_size) {
+            /* Cut at a character boundary: cutting inside one made
+             * g_utf8_make_valid add a U+FFFD, 3 bytes over the limit. */
+            size_t cut = w->lim->max_header_size;
+            while (cut > 0 && ((unsigned char)value[cut] & 0xC0) == 0x80)
+                cut--;
             dm_limit(w, "max_header_size");
-            dh->value = g_utf8_make_valid(value, (gssize)w->lim->max_header_size);
+            dh->value = g_utf8_make_valid(value, (gssize)cut);
         } else {
             dh->value = g_utf8_make_valid(value, -1);
         }

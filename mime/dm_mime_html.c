@@ -120,6 +120,13 @@ char *dm_mime_html_to_text(const char *html, size_t len)
                 p = c + 3 <= end ? c + 3 : end;
                 continue;
             }
+            /* <!DOCTYPE ...>, <![if ...]>, <?xml ...?>: markup, not text
+             * (they used to come out as text, the whole doctype line). */
+            if (end - p >= 2 && (p[1] == '!' || p[1] == '?')) {
+                const char *c = memchr(p, '>', (size_t)(end - p));
+                p = c != NULL ? c + 1 : end;
+                continue;
+            }
             q = p + 1;
             if (q < end && *q == '/') {
                 closing = true;

@@ -296,7 +296,12 @@ void dm_spool_item_free(dm_spool_item *it)
 dm_spool_item *dm_spool_read_item(const char *path, GError **err)
 {
     FILE *f = fopen(path, "re");
-    char line[2048];
+    /* Lines of any length: a fixed 2048-byte buffer split a long "error:"
+     * line (a chatty sendmail's stderr), the rest read as a line without
+     * a colon, and the item became "not a spool item": never delivered,
+     * never buried, silently left in new/. */
+    char *line = NULL;
+    size_t cap = 0;
     dm_spool_item *it;
     bool header_ok = false;
 
@@ -309,8 +314,8 @@ dm_spool_item *dm_spool_read_item(const char *path, GError **err)
     it = g_new0(dm_spool_item, 1);
     it->path = g_strdup(path);
     it->name = g_path_get_basename(path);
-    if (fgets(line, sizeof line, f) != NULL && strcmp(line, "DIARIE-SPOOL 1\n") == 0) {
-        while (fgets(line, sizeof line, f) != NULL) {
+    if (getline(&line, &cap, f) > 0 && strcmp(line, "DIARIE-SPOOL 1\n") == 0) {
+        while (getline(&line, &cap, f) > 0) {
             char *colon, *val;
 
             if (strcmp(line, "\n") == 0) {
@@ -343,6 +348,7 @@ dm_spool_item *dm_spool_read_item(const char *path, GError **err)
     }
     it->body_offset = ftell(f);
     fclose(f);
+    free(line);
     if (!header_ok || it->rcpt == NULL || *it->rcpt == '\0' || it->from == NULL) {
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a spool item", path);
         dm_spool_item_free(it);

@@ -85,6 +85,7 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
     int col[COL_N];
     sqlite3_stmt *st = NULL;
     size_t count = 0, line = 1;
+    const char *line_at;
     bool ok = false;
 
     *n = 0;
@@ -98,6 +99,7 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
     end = text + len;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3; /* a BOM from a spreadsheet */
+    line_at = p;
     if (!dm_csv_record(&p, end, rec)) {
         g_set_error(err, DM_STORE_ERROR, 1, "%s: empty", csv_path);
         goto out;
@@ -130,11 +132,19 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
         dm_store_set_sqlite_error(err, s->db, "prepare");
         goto rollback;
     }
-    while (dm_csv_record(&p, end, rec)) {
+    for (;;) {
         const char *f[COL_N];
+        const char *rec_start = p;
         dm_dnr *d;
 
-        line++;
+        /* The physical line the record starts on: a quoted field may hold
+         * line breaks, so count them rather than the records (errors
+         * named the wrong line after a title over several lines). */
+        for (const char *c = line_at; c < rec_start; c++)
+            line += *c == '\n';
+        line_at = rec_start;
+        if (!dm_csv_record(&p, end, rec))
+            break;
         if (rec->len == 1 && *(char *)g_ptr_array_index(rec, 0) == '\0')
             continue; /* blank line */
         for (int c = 0; c < COL_N; c++)

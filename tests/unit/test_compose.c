@@ -1,0 +1,768 @@
+/*
+ * mime/ composition: templates (sv, en), the registrator copy (structure,
+ * cover note, the original byte for byte, 7bit/8bit, headers), sekretess
+ * (no subject in headers, nothing of the message in notices), and the
+ * notices.
+ */
+#include "dm_test.h"
+
+#include "dm_conf.h"
+#include "dm_mime.h"
+#include "dm_verdict.h"
+
+/* ---- local helpers -------------------------------------------------------- */
+
+static dm_templates *tpl_sv, *tpl_en;
+
+static int group_setup(void **state)
+{
+    char *dir;
+    GError *err = NULL;
+
+    (void)state;
+    dm_mime_init();
+    dir = dm_test_path("etc/templates");
+    tpl_sv = dm_templates_load(dir, DM_LANG_SV, &err);
+    if (tpl_sv == NULL) {
+        print_error("templates sv: %s\n", err->message);
+        return -1;
+    }
+    tpl_en = dm_templates_load(dir, DM_LANG_EN, &err);
+    if (tpl_en == NULL) {
+        print_error("templates en: %s\n", err->message);
+        return -1;
+    }
+    g_free(dir);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    dm_templates_free(tpl_sv);
+    dm_templates_free(tpl_en);
+    dm_mime_shutdown();
+    return 0;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) == NULL) {
+        print_error("expected \"%s\" in:\n%s\n", needle, hay);
+        fail();
+    }
+}
+
+static void assert_not_contains(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle) != NULL) {
+        print_error("did not expect \"%s\" in:\n%s\n", needle, hay);
+        fail();
+    }
+}
+
+/* The original as received: CRLF line ends, 8-bit UTF-8 body, ASCII
+ * headers.  Its subject and body words are distinctive so that a leak is
+ * easy to spot. */
+static const char original_8bit[] =
+    "From: Anna Berg <anna.berg@invanare.example>\r\n"
+    "To: registrator@sjovik.test\r\n"
+    "Subject: =?utf-8?Q?Ans=C3=B6kan_om_bist=C3=A5nd_Hemligrubrik?=\r\n"
+    "Date: Mon, 16 Nov 2026 10:00:00 +0100\r\n"
+    "Message-ID: <orig-4711@invanare.example>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "Hej! Jag söker ekonomiskt bistånd. Brödtexthemlighet.\r\n"
+    "Mitt personnummer är 19800101-1234.\r\n"
+    "\r\n"
+    "..en rad som börjar med punkt\r\n"
+    "From en rad som börjar med From\r\n";
+
+static const char original_7bit[] =
+    "From: Anna Berg <anna.berg@invanare.example>\r\n"
+    "To: registrator@sjovik.test\r\n"
+    "Subject: Plain ascii\r\n"
+    "Message-ID: <orig-7bit@invanare.example>\r\n"
+    "\r\n"
+    "Only ASCII here.\r\n";
+
+static const char original_header8[] =
+    "From: Åsa Öberg <asa.oberg@invanare.example>\r\n"
+    "To: registrator@sjovik.test\r\n"
+    "Subject: Rå åäö i rubriken\r\n"
+    "Message-ID: <orig-h8@invanare.example>\r\n"
+    "\r\n"
+    "Brödtext.\r\n";
+
+#define SUBJECT "Ansökan om bistånd Hemligrubrik"
+#define BODY_WORD "Brödtexthemlighet"
+#define REASON_TEXT "mentions ekonomiskt bistånd with a personnummer"
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+typedef struct {
+    dm_msg *msg;
+    dm_verdict *v;
+    char *rcpts[3];
+    dm_compose_info ci;
+} fixture;
+
+static void fixture_init(fixture *f, bool sekretess)
+{
+    memset(f, 0, sizeof *f);
+    f->msg = dm_msg_new();
+    g_free(f->msg->subject);
+    f->msg->subject = g_strdup(SUBJECT);
+    g_free(f->msg->from_addr);
+    f->msg->from_addr = g_strdup("anna.berg@invanare.example");
+    g_free(f->msg->from_display);
+    f->msg->from_display = g_strdup("Anna Berg <anna.berg@invanare.example>");
+    g_free(f->msg->message_id);
+    f->msg->message_id = g_strdup("orig-4711@invanare.example");
+    f->msg->date = g_strdup("Mon, 16 Nov 2026 10:00:00 +0100");
+    g_string_assign(f->msg->text, "Hej! Jag söker ekonomiskt bistånd. " BODY_WORD ".\n"
+                                  "Mitt personnummer är 19800101-1234.");
+
+    f->v = dm_verdict_new();
+    f->v->klass = DM_CLASS_REGISTRERAS;
+    f->v->sekretess = sekretess;
+    f->v->direction = DM_DIR_INBOUND;
+    f->v->case_dnr = g_strdup("SN 2026/210");
+    f->v->myndighet = g_strdup("SN");
+    dm_verdict_add_reason(f->v, "R6.5", "%s", REASON_TEXT);
+    dm_verdict_add_reason(f->v, "R9", "cites SN 2026/210, marked sekretess");
+    dm_verdict_add_action(f->v, DM_ACT_COPY, "registrator.sn@sjovik.test",
+                          "socialtjansten@sjovik.test");
+
+    f->rcpts[0] = "socialtjansten@sjovik.test";
+    f->rcpts[1] = "hemlig.bcc@sjovik.test"; /* Bcc only: in no header */
+    f->rcpts[2] = NULL;
+    f->ci.id = "0a1b2c3d4e5f6g7h8i9j";
+    f->ci.queue_id = "4F2A11C0D";
+    f->ci.env_from = "anna.berg@invanare.example";
+    f->ci.rcpts = f->rcpts;
+    f->ci.n_rcpts = 2;
+    f->ci.msg = f->msg;
+    f->ci.verdict = f->v;
+    f->ci.sha256 = SHA;
+    f->ci.from_header = "Diariemilter <postmaster@sjovik.test>";
+    f->ci.loop_header = "mx1.sjovik.test";
+    f->ci.now = 1795248000; /* 2026-11-20 */
+}
+
+static void fixture_clear(fixture *f)
+{
+    dm_msg_free(f->msg);
+    dm_verdict_free(f->v);
+}
+
+/* Write the copy for `original`; returns the output bytes (new). */
+static GByteArray *write_copy(const fixture *f, const char *original, size_t len,
+                              const dm_templates *t)
+{
+    GByteArray *out = g_byte_array_new();
+    GMimeStream *os = g_mime_stream_mem_new_with_byte_array(out);
+    GMimeStream *in = g_mime_stream_mem_new_with_buffer(original, len);
+    GError *err = NULL;
+    bool ok;
+
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+    ok = dm_mime_write_copy(os, &f->ci, "registrator.sn@sjovik.test", in, t, &err);
+    if (!ok) {
+        print_error("write_copy: %s\n", err ? err->message : "?");
+        fail();
+    }
+    assert_null(err);
+    g_object_unref(in);
+    g_object_unref(os);
+    g_byte_array_append(out, (const guint8 *)"", 1); /* NUL: usable as a string */
+    g_byte_array_set_size(out, out->len - 1);
+    return out;
+}
+
+static GByteArray *write_notice(const fixture *f, dm_notice_kind kind, const dm_templates *t)
+{
+    GByteArray *out = g_byte_array_new();
+    GMimeStream *os = g_mime_stream_mem_new_with_byte_array(out);
+    dm_action a = {
+        .type = kind == DM_NOTICE_UNWATCHED ? DM_ACT_MANAGER_NOTICE : DM_ACT_NOTICE,
+        .to = "chef@sjovik.test",
+        .party = "socialtjansten@sjovik.test",
+        .party_name = "Sara Person",
+        .myndighet = "SN",
+        .notice = kind,
+    };
+    GError *err = NULL;
+
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+    if (!dm_mime_write_notice(os, &f->ci, &a, t, &err)) {
+        print_error("write_notice: %s\n", err ? err->message : "?");
+        fail();
+    }
+    g_object_unref(os);
+    return out;
+}
+
+static GMimeMessage *parse(const GByteArray *ba)
+{
+    GMimeStream *s = g_mime_stream_mem_new_with_buffer((const char *)ba->data, ba->len);
+    GMimeParser *p = g_mime_parser_new_with_stream(s);
+    GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+
+    g_object_unref(p);
+    g_object_unref(s);
+    assert_non_null(m);
+    return m;
+}
+
+/* The decoded bytes of a leaf part, NUL-terminated (new). */
+static char *decoded(GMimeObject *o)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(o));
+    GByteArray *ba = g_byte_array_new();
+    GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(ba);
+
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+    assert_non_null(w);
+    g_mime_data_wrapper_write_to_stream(w, mem);
+    g_object_unref(mem);
+    g_byte_array_append(ba, (const guint8 *)"", 1);
+    return (char *)g_byte_array_free(ba, FALSE);
+}
+
+/* The original with CRLF turned into LF (new). */
+static char *unix_lines(const char *s)
+{
+    GString *o = g_string_new(NULL);
+
+    for (; *s != '\0'; s++) {
+        if (s[0] == '\r' && s[1] == '\n')
+            continue;
+        g_string_append_c(o, *s);
+    }
+    return g_string_free(o, FALSE);
+}
+
+/* Raw content of the part with this Content-Type in a serialized
+ * multipart, up to the next boundary delimiter (new). */
+static char *raw_part_content(const char *out, const char *ctype, const char *boundary)
+{
+    const char *start = strstr(out, ctype), *end;
+    char *delim;
+
+    assert_non_null(start);
+    start = strstr(start, "\n\n");
+    assert_non_null(start);
+    start += 2;
+    delim = g_strconcat("\n--", boundary, NULL);
+    end = strstr(start, delim);
+    g_free(delim);
+    assert_non_null(end);
+    return g_strndup(start, (gsize)(end - start));
+}
+
+static const char *header(GMimeObject *o, const char *name)
+{
+    return g_mime_object_get_header(o, name);
+}
+
+/* Is "Name: value" a header of the top-level header block of a
+ * serialized message?  (GMime files Content-* headers under the MIME
+ * part when it parses, so they are checked in the bytes.) */
+static bool top_header_is(const GByteArray *out, const char *name, const char *value)
+{
+    char *text = g_strndup((const char *)out->data, out->len);
+    char *end = strstr(text, "\n\n");
+    char *line = g_strdup_printf("\n%s: %s\n", name, value);
+    bool found;
+
+    assert_non_null(end);
+    end[1] = '\0';
+    found = strstr(text, line) != NULL;
+    g_free(line);
+    g_free(text);
+    return found;
+}
+
+/* ---- templates ---------------------------------------------------------- */
+
+static void test_templates_load(void **state)
+{
+    char *dir = dm_test_tmpdir();
+    char *sv = g_build_filename(dir, "sv", NULL);
+    GError *err = NULL;
+    dm_templates *t;
+
+    (void)state;
+    assert_non_null(tpl_sv);
+    assert_non_null(tpl_en);
+    /* A missing directory: an error naming the file, no crash. */
+    t = dm_templates_load(dir, DM_LANG_SV, &err);
+    assert_null(t);
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "copy.txt"));
+    g_clear_error(&err);
+
+    /* A template without a Subject: line is refused with its path. */
+    {
+        char *src = dm_test_path("etc/templates/sv");
+        GDir *d = g_dir_open(src, 0, NULL);
+        const char *n;
+
+        g_mkdir_with_parents(sv, 0755);
+        assert_non_null(d);
+        while ((n = g_dir_read_name(d)) != NULL) {
+            char *from = g_build_filename(src, n, NULL), *to = g_build_filename(sv, n, NULL);
+            gsize len;
+            char *text = dm_test_read(from, &len);
+            assert_true(g_file_set_contents(to, text, (gssize)len, NULL));
+            g_free(text);
+            g_free(from);
+            g_free(to);
+        }
+        g_dir_close(d);
+        g_free(src);
+    }
+    t = dm_templates_load(dir, DM_LANG_SV, &err);
+    assert_non_null(t);
+    dm_templates_free(t);
+    {
+        char *bad = g_build_filename(sv, "notice-copied.txt", NULL);
+        assert_true(g_file_set_contents(bad, "Hej {{name}}\n\ntext\n", -1, NULL));
+        t = dm_templates_load(dir, DM_LANG_SV, &err);
+        assert_null(t);
+        assert_non_null(err);
+        assert_non_null(strstr(err->message, "notice-copied.txt"));
+        g_clear_error(&err);
+        g_free(bad);
+    }
+    dm_test_rmtree(dir);
+    g_free(sv);
+    g_free(dir);
+}
+
+/* ---- the registrator copy ------------------------------------------------ */
+
+static void check_copy_structure(const fixture *f, const char *original, const dm_templates *t,
+                                 bool expect_8bit)
+{
+    GByteArray *out = write_copy(f, original, strlen(original), t);
+    const char *o = (const char *)out->data;
+    GMimeMessage *msg = parse(out);
+    GMimeObject *top = g_mime_message_get_mime_part(msg), *cover, *orig;
+    GMimeContentType *ct;
+    char *text, *raw, *want;
+
+    /* The copy itself: LF line ends throughout (for sendmail(1)). */
+    assert_null(memchr(o, '\r', out->len));
+    /* Headers. */
+    assert_string_equal(header(GMIME_OBJECT(msg), "Auto-Submitted"), "auto-generated");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Id"), f->ci.id);
+    if (f->ci.loop_header != NULL)
+        assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"),
+                            f->ci.loop_header);
+    else
+        assert_null(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"));
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Klass"), "registreras");
+    assert_non_null(g_mime_message_get_message_id(msg));
+    {
+        InternetAddressList *to = g_mime_message_get_to(msg);
+        assert_int_equal(internet_address_list_length(to), 1);
+        assert_string_equal(internet_address_mailbox_get_addr(
+                                INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 0))),
+                            "registrator.sn@sjovik.test");
+    }
+    /* multipart/mixed: the cover note, then the original. */
+    assert_true(GMIME_IS_MULTIPART(top));
+    ct = g_mime_object_get_content_type(top);
+    assert_true(g_mime_content_type_is_type(ct, "multipart", "mixed"));
+    assert_int_equal(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
+
+    cover = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
+    ct = g_mime_object_get_content_type(cover);
+    assert_true(g_mime_content_type_is_type(ct, "text", "plain"));
+    assert_non_null(g_mime_content_type_get_parameter(ct, "charset"));
+    assert_int_equal(g_ascii_strcasecmp(g_mime_content_type_get_parameter(ct, "charset"), "utf-8"),
+                     0);
+    text = decoded(cover);
+    assert_true(g_utf8_validate(text, -1, NULL));
+    assert_contains(text, (t == tpl_en) ? "Copy for registration" : "för");
+    assert_contains(text, f->ci.env_from);
+    for (size_t i = 0; i < f->ci.n_rcpts; i++)
+        assert_contains(text, f->ci.rcpts[i]);
+    assert_contains(text, SUBJECT);
+    assert_contains(text, f->msg->message_id);
+    assert_contains(text, "registreras");
+    assert_contains(text, REASON_TEXT);
+    assert_contains(text, "R6.5");
+    assert_contains(text, "R9");
+    assert_contains(text, SHA);
+    assert_contains(text, f->ci.id);
+    assert_contains(text, "SN 2026/210");
+    g_free(text);
+
+    orig = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
+    ct = g_mime_object_get_content_type(orig);
+    assert_true(g_mime_content_type_is_type(ct, "message", "rfc822"));
+    assert_string_equal(header(orig, "Content-Transfer-Encoding"), expect_8bit ? "8bit" : "7bit");
+    /* Byte for byte, only CRLF -> LF. */
+    raw = raw_part_content(o, "Content-Type: message/rfc822",
+                           g_mime_multipart_get_boundary(GMIME_MULTIPART(top)));
+    want = unix_lines(original);
+    if (strcmp(raw, want) != 0) {
+        print_error("original part differs:\n---\n%s---\nwant:\n---\n%s---\n", raw, want);
+        fail();
+    }
+    /* And it parses back as the original message. */
+    assert_true(GMIME_IS_MESSAGE_PART(orig));
+    {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(orig));
+        assert_non_null(inner);
+        assert_string_equal(g_mime_message_get_message_id(inner),
+                            strstr(original, "orig-7bit") ? "orig-7bit@invanare.example"
+                                                         : "orig-4711@invanare.example");
+    }
+    g_free(raw);
+    g_free(want);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+}
+
+static void test_copy_8bit(void **state)
+{
+    fixture f;
+
+    (void)state;
+    fixture_init(&f, false);
+    check_copy_structure(&f, original_8bit, tpl_sv, true);
+    fixture_clear(&f);
+}
+
+static void test_copy_7bit(void **state)
+{
+    fixture f;
+
+    (void)state;
+    fixture_init(&f, false);
+    check_copy_structure(&f, original_7bit, tpl_sv, false);
+    fixture_clear(&f);
+}
+
+static void test_copy_no_loop_header(void **state)
+{
+    fixture f;
+
+    (void)state;
+    fixture_init(&f, false);
+    f.ci.loop_header = NULL;
+    f.ci.queue_id = NULL;
+    check_copy_structure(&f, original_8bit, tpl_sv, true);
+    fixture_clear(&f);
+}
+
+static void test_copy_subject(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    const char *subj;
+
+    (void)state;
+    fixture_init(&f, false);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    msg = parse(out);
+    subj = g_mime_message_get_subject(msg);
+    assert_non_null(subj);
+    assert_contains(subj, SUBJECT);
+    assert_contains(subj, "Kopia för diarieföring");
+    /* Encoded: the header itself is ASCII. */
+    assert_null(strstr((const char *)out->data, "Subject: Kopia för"));
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static void test_copy_sekretess(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    const char *subj;
+    char *text;
+
+    (void)state;
+    fixture_init(&f, true);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    msg = parse(out);
+    subj = g_mime_message_get_subject(msg);
+    assert_non_null(subj);
+    assert_not_contains(subj, "Hemligrubrik");
+    assert_not_contains(subj, "bistånd");
+    assert_contains(subj, "sekretess");
+    /* No header at all of the copy carries the subject. */
+    {
+        GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+        for (int i = 0; i < g_mime_header_list_get_count(hl); i++) {
+            GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+            assert_not_contains(g_mime_header_get_value(h), "Hemligrubrik");
+        }
+    }
+    /* The cover note, for the registrator, does say what it is. */
+    text = decoded(g_mime_multipart_get_part(
+        GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+    assert_contains(text, "Sekretess:");
+    assert_contains(text, "SN 2026/210");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* In English too. */
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_en);
+    msg = parse(out);
+    subj = g_mime_message_get_subject(msg);
+    assert_not_contains(subj, "Hemligrubrik");
+    assert_contains(subj, "confidential");
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static void test_copy_english(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    char *text;
+
+    (void)state;
+    fixture_init(&f, false);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_en);
+    msg = parse(out);
+    assert_contains(g_mime_message_get_subject(msg), "Copy for registration");
+    assert_true(top_header_is(out, "Content-Language", "en"));
+    text = decoded(g_mime_multipart_get_part(
+        GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+    assert_contains(text, "Envelope sender: anna.berg@invanare.example");
+    assert_contains(text, "hemlig.bcc@sjovik.test");
+    assert_not_contains(text, "Avsändare");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    msg = parse(out);
+    assert_true(top_header_is(out, "Content-Language", "sv"));
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+/* An original with raw 8-bit bytes in its headers travels as
+ * message/global in base64 and decodes to exactly the bytes received. */
+static void test_copy_header_8bit(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    GMimeObject *orig;
+    char *bytes;
+
+    (void)state;
+    fixture_init(&f, false);
+    f.msg->header_8bit = true;
+    out = write_copy(&f, original_header8, strlen(original_header8), tpl_sv);
+    /* The copy itself is 7-bit clean: no SMTPUTF8 needed. */
+    for (guint i = 0; i < out->len; i++)
+        assert_true(out->data[i] < 0x80);
+    msg = parse(out);
+    orig = g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 1);
+    assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(orig), "message",
+                                            "global"));
+    assert_string_equal(header(orig, "Content-Transfer-Encoding"), "base64");
+    bytes = decoded(orig);
+    assert_string_equal(bytes, original_header8);
+    g_free(bytes);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+/* ---- notices --------------------------------------------------------------- */
+
+static char *notice_text(GMimeMessage *msg)
+{
+    GMimeObject *part = g_mime_message_get_mime_part(msg);
+
+    assert_true(GMIME_IS_PART(part));
+    assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(part), "text",
+                                            "plain"));
+    return decoded(part);
+}
+
+static void check_notice(dm_notice_kind kind, bool sekretess, const dm_templates *t)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    char *text, *all;
+    const char *subj;
+
+    fixture_init(&f, sekretess);
+    out = write_notice(&f, kind, t);
+    msg = parse(out);
+    text = notice_text(msg);
+    subj = g_mime_message_get_subject(msg);
+    assert_non_null(subj);
+    assert_true(g_utf8_validate(text, -1, NULL));
+    /* Everything a reader sees: the decoded subject and body, and the
+     * raw bytes (headers included). */
+    g_byte_array_append(out, (const guint8 *)"", 1);
+    all = g_strconcat(subj, "\n", text, "\n", (const char *)out->data, NULL);
+
+    assert_string_equal(header(GMIME_OBJECT(msg), "Auto-Submitted"), "auto-generated");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Id"), f.ci.id);
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"), f.ci.loop_header);
+    {
+        InternetAddressList *to = g_mime_message_get_to(msg);
+        assert_string_equal(internet_address_mailbox_get_addr(
+                                INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 0))),
+                            "chef@sjovik.test");
+    }
+    /* Never the body. */
+    assert_not_contains(all, BODY_WORD);
+    assert_not_contains(all, "19800101-1234");
+    assert_not_contains(all, "ekonomiskt bistånd.");
+    /* Rules by id, always. */
+    assert_contains(text, "R6.5");
+    assert_contains(text, "R9");
+    assert_contains(text, f.ci.id);
+    if (kind != DM_NOTICE_UNWATCHED)
+        assert_contains(text, "SN 2026/210");
+    else
+        assert_contains(text, "Sara Person");
+    if (sekretess) {
+        assert_not_contains(all, "Hemligrubrik");
+        assert_not_contains(all, "Ansökan om bistånd");
+        assert_not_contains(all, REASON_TEXT);
+        assert_not_contains(all, "marked sekretess");
+        assert_not_contains(all, "Anna Berg");
+    } else if (kind != DM_NOTICE_UNWATCHED) {
+        assert_contains(text, SUBJECT);
+    }
+    g_free(all);
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static void test_notices(void **state)
+{
+    static const dm_notice_kind kinds[] = {DM_NOTICE_REGISTER_INBOUND, DM_NOTICE_COPIED,
+                                           DM_NOTICE_REGISTER_OUTBOUND, DM_NOTICE_UNWATCHED};
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        check_notice(kinds[i], false, tpl_sv);
+        check_notice(kinds[i], true, tpl_sv);
+        check_notice(kinds[i], false, tpl_en);
+        check_notice(kinds[i], true, tpl_en);
+    }
+}
+
+static void test_notice_language_and_vars(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    char *text;
+
+    (void)state;
+    fixture_init(&f, false);
+    out = write_notice(&f, DM_NOTICE_COPIED, tpl_sv);
+    msg = parse(out);
+    text = notice_text(msg);
+    assert_contains(text, "Hej Sara Person,");
+    assert_contains(text, "registrator.sn@sjovik.test");
+    assert_not_contains(text, "{{");
+    assert_true(top_header_is(out, "Content-Language", "sv"));
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    out = write_notice(&f, DM_NOTICE_REGISTER_INBOUND, tpl_en);
+    msg = parse(out);
+    text = notice_text(msg);
+    assert_contains(text, "Hello Sara Person,");
+    assert_contains(g_mime_message_get_subject(msg), "Registration");
+    assert_true(top_header_is(out, "Content-Language", "en"));
+    assert_not_contains(text, "{{");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* A notice kind of none: an error, nothing written. */
+    {
+        dm_action a = {.type = DM_ACT_NOTICE, .to = "x@sjovik.test", .notice = DM_NOTICE_NONE};
+        GByteArray *ba = g_byte_array_new();
+        GMimeStream *os = g_mime_stream_mem_new_with_byte_array(ba);
+        GError *err = NULL;
+
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+        assert_false(dm_mime_write_notice(os, &f.ci, &a, tpl_sv, &err));
+        assert_non_null(err);
+        assert_int_equal(ba->len, 0);
+        g_clear_error(&err);
+        g_object_unref(os);
+        g_byte_array_free(ba, TRUE);
+    }
+    fixture_clear(&f);
+}
+
+/* Different recipients and kinds give different Message-IDs; the same
+ * give the same (a retried composition is the same message). */
+static void test_generated_ids(void **state)
+{
+    fixture f;
+    GByteArray *a, *b, *c;
+    GMimeMessage *ma, *mb, *mc;
+
+    (void)state;
+    fixture_init(&f, false);
+    a = write_notice(&f, DM_NOTICE_COPIED, tpl_sv);
+    b = write_notice(&f, DM_NOTICE_COPIED, tpl_sv);
+    c = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    ma = parse(a);
+    mb = parse(b);
+    mc = parse(c);
+    assert_string_equal(g_mime_message_get_message_id(ma), g_mime_message_get_message_id(mb));
+    assert_string_not_equal(g_mime_message_get_message_id(ma), g_mime_message_get_message_id(mc));
+    assert_non_null(strstr(g_mime_message_get_message_id(ma), f.ci.id));
+    g_object_unref(ma);
+    g_object_unref(mb);
+    g_object_unref(mc);
+    g_byte_array_free(a, TRUE);
+    g_byte_array_free(b, TRUE);
+    g_byte_array_free(c, TRUE);
+    fixture_clear(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_templates_load),
+        cmocka_unit_test(test_copy_8bit),
+        cmocka_unit_test(test_copy_7bit),
+        cmocka_unit_test(test_copy_no_loop_header),
+        cmocka_unit_test(test_copy_subject),
+        cmocka_unit_test(test_copy_sekretess),
+        cmocka_unit_test(test_copy_english),
+        cmocka_unit_test(test_copy_header_8bit),
+        cmocka_unit_test(test_notices),
+        cmocka_unit_test(test_notice_language_and_vars),
+        cmocka_unit_test(test_generated_ids),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

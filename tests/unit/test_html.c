@@ -1,0 +1,244 @@
+/*
+ * mime/dm_mime_html_to_text: tags dropped, script, style and comments
+ * skipped, entities decoded, block elements as line breaks, inline
+ * elements splitting no words, broken markup, invalid UTF-8.
+ */
+#include "dm_test.h"
+
+#include "dm_mime.h"
+
+/* ---- local helpers -------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    dm_mime_init();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    dm_mime_shutdown();
+    return 0;
+}
+
+/* HTML (a NUL-terminated literal) to text, checked to be valid UTF-8. */
+static char *h2t_len(const char *html, size_t len)
+{
+    char *t = dm_mime_html_to_text(html, len);
+
+    assert_non_null(t);
+    assert_true(g_utf8_validate(t, -1, NULL));
+    return t;
+}
+
+static char *h2t(const char *html)
+{
+    return h2t_len(html, strlen(html));
+}
+
+static void expect(const char *html, const char *text)
+{
+    char *t = h2t(html);
+
+    if (strcmp(t, text) != 0) {
+        print_error("html:     \"%s\"\nexpected: \"%s\"\ngot:      \"%s\"\n", html, text, t);
+        g_free(t);
+        fail();
+    }
+    g_free(t);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_tags_dropped(void **state)
+{
+    (void)state;
+    expect("<html><body><div>Hej</div></body></html>", "Hej");
+    expect("<span class=\"x\">Bygglov</span> <a href=\"https://sjovik.test/\">ansökan</a>",
+           "Bygglov ansökan");
+    expect("<IMG SRC=\"bild.png\" ALT=\"en bild\">text", "text");
+    expect("", "");
+    expect("ren text", "ren text");
+    expect("<p></p><div></div>", "");
+}
+
+static void test_inline_no_split(void **state)
+{
+    (void)state;
+    expect("kom<b>mun</b>", "kommun");
+    expect("<i>Sjö</i><u>vik</u>", "Sjövik");
+    expect("dnr <span>KS</span> 2026/<b>112</b>", "dnr KS 2026/112");
+    expect("för<font color=red>s</font>lag", "förslag");
+}
+
+static void test_blocks_break_lines(void **state)
+{
+    (void)state;
+    expect("rad ett<br>rad två", "rad ett\nrad två");
+    expect("rad ett<br/>rad två<BR />rad tre", "rad ett\nrad två\nrad tre");
+    expect("<p>Stycke ett</p><p>Stycke två</p>", "Stycke ett\nStycke två");
+    expect("<div>a</div><div>b</div>", "a\nb");
+    expect("<ul><li>ett</li><li>två</li></ul>", "ett\ntvå");
+    expect("<table><tr><td>A</td><td>B</td></tr></table>", "A\nB");
+    expect("<h1>Rubrik</h1>Text", "Rubrik\nText");
+    /* Several breaks in a row give one line break, no blank runs. */
+    expect("a<br><br><br>b", "a\nb");
+    expect("a <br> b", "a\nb");
+}
+
+static void test_whitespace(void **state)
+{
+    (void)state;
+    expect("  många   \t  mellanslag\r\n och\nrader  ", "många mellanslag och rader");
+    expect("<p>  indraget  </p>", "indraget");
+}
+
+static void test_script_style_comments(void **state)
+{
+    (void)state;
+    expect("före<script>var x = '<p>inte text</p>'; alert(1);</script>efter", "föreefter");
+    expect("före<SCRIPT type=\"text/javascript\">x()</SCRIPT> efter", "före efter");
+    expect("<style>p { color: red; } .a > .b { }</style>Text", "Text");
+    expect("<head><style type=\"text/css\">body{}</style><title>T</title></head>Brödtext",
+           "T\nBrödtext");
+    expect("a<!-- en kommentar med <b>taggar</b> -->b", "ab");
+    expect("a<!---->b", "ab");
+    /* Unterminated: everything after is dropped, nothing leaks. */
+    expect("text<script>hemligt()", "text");
+    expect("text<style>p{}", "text");
+    expect("text<!-- aldrig slut", "text");
+}
+
+static void test_entities(void **state)
+{
+    (void)state;
+    expect("Bygg &amp; Miljö", "Bygg & Miljö");
+    expect("N&auml;mnd", "Nämnd");
+    expect("h&#246;st", "höst");
+    expect("&#xE5;r &#XC5;R", "år ÅR");
+    expect("a&nbsp;b", "a b");
+    expect("a&#160;b", "a b");
+    expect("&lt;inte en tagg&gt;", "<inte en tagg>");
+    expect("&quot;citat&quot; &apos;x&apos;", "\"citat\" 'x'");
+    expect("&Aring;&Auml;&Ouml;&aring;&auml;&ouml;", "ÅÄÖåäö");
+    expect("&euro;5 &ndash; &hellip;", "€5 – …");
+    expect("&#8364;", "€");
+    expect("&#x1F600;", "\xF0\x9F\x98\x80");
+    /* Not entities: kept as written. */
+    expect("AT&T", "AT&T");
+    expect("a &okänd; b", "a &okänd; b");
+    expect("&amp", "&amp");
+    expect("&", "&");
+    expect("&#;", "&#;");
+    expect("&#x;", "&#x;");
+    /* Code points that are not characters are not decoded. */
+    expect("&#0;", "&#0;");
+    expect("&#xD800;", "&#xD800;");
+    expect("&#x110000;", "&#x110000;");
+    expect("&#99999999999999999999;", "&#99999999999999999999;");
+}
+
+static void test_broken_markup(void **state)
+{
+    (void)state;
+    /* An unterminated tag at the end: dropped. */
+    expect("text <b", "text");
+    expect("text <a href=\"x", "text");
+    expect("text </", "text </");
+    /* '>' inside quoted attribute values does not end the tag. */
+    expect("<a title=\"a > b\">länk</a>", "länk");
+    expect("<a title='x>y' href=\"z>w\">länk</a> slut", "länk slut");
+    /* A lone '<' in text stays. */
+    expect("3 < 5", "3 < 5");
+    expect("a <= b", "a <= b");
+    expect("<", "<");
+    /* A very long tag name does not overflow anything. */
+    expect("<abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz attr=1>x</abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz>",
+           "x");
+}
+
+static void test_declarations(void **state)
+{
+    (void)state;
+    /* A doctype, a processing instruction, conditional comments:
+     * markup, not text. */
+    expect("<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" "
+           "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">"
+           "<html><body>Hej</body></html>",
+           "Hej");
+    expect("<?xml version=\"1.0\" encoding=\"utf-8\"?><p>Hej</p>", "Hej");
+    expect("<![if !supportLists]>·<![endif]>punkt", "·punkt");
+    expect("<!--[if mso]><v:shape>x</v:shape><![endif]-->Text", "Text");
+}
+
+static void test_invalid_utf8(void **state)
+{
+    char *t;
+
+    (void)state;
+    t = h2t("<p>tr\xe4" "d</p>\xff\xfe<b>\xc3</b>");
+    assert_non_null(strstr(t, "tr"));
+    g_free(t);
+    /* Embedded NUL inside the given length. */
+    t = h2t_len("a\0b<br>c", 8);
+    assert_true(g_utf8_validate(t, -1, NULL));
+    g_free(t);
+    /* Only the given length is read (no NUL at the end of the input). */
+    {
+        char *buf = g_malloc(5);
+        memcpy(buf, "<p>ab", 5);
+        t = h2t_len(buf, 5);
+        assert_string_equal(t, "ab");
+        g_free(t);
+        memcpy(buf, "a&amp", 5);
+        t = h2t_len(buf, 5);
+        assert_string_equal(t, "a&amp");
+        g_free(t);
+        memcpy(buf, "<!--x", 5);
+        t = h2t_len(buf, 5);
+        assert_string_equal(t, "");
+        g_free(t);
+        memcpy(buf, "a&#12", 5);
+        t = h2t_len(buf, 5);
+        assert_string_equal(t, "a&#12");
+        g_free(t);
+        g_free(buf);
+    }
+}
+
+static void test_realistic(void **state)
+{
+    static const char html[] =
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">"
+        "<style>body{font-family:Calibri}</style></head>\n"
+        "<body><div>Hej!</div>\n<div><br></div>\n"
+        "<div>Jag l&auml;mnade ett medborgarf&ouml;rslag (dnr <b>KS-2026-112</b>).</div>\n"
+        "<div>Med v&auml;nliga h&auml;lsningar<br>Per Svensson</div>\n"
+        "</body></html>";
+    char *t = h2t(html);
+
+    (void)state;
+    assert_string_equal(t, "Hej!\nJag lämnade ett medborgarförslag (dnr KS-2026-112).\n"
+                           "Med vänliga hälsningar\nPer Svensson");
+    g_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tags_dropped),
+        cmocka_unit_test(test_inline_no_split),
+        cmocka_unit_test(test_blocks_break_lines),
+        cmocka_unit_test(test_whitespace),
+        cmocka_unit_test(test_script_style_comments),
+        cmocka_unit_test(test_entities),
+        cmocka_unit_test(test_broken_markup),
+        cmocka_unit_test(test_declarations),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_realistic),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,645 @@
+/*
+ * store/dm_spool: the directories, a transaction's life (add, commit,
+ * finish keep or not, free without commit), deterministic names, defer,
+ * bury and revive keeping the message byte for byte, cleaning tmp/, and
+ * failures reported as errors.
+ */
+#include "dm_test.h"
+
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dm_mime.h"
+#include "dm_spool.h"
+
+/* ---- local helpers -------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    dm_mime_init();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    dm_mime_shutdown();
+    return 0;
+}
+
+typedef struct {
+    char *dir;
+    dm_spool *spool;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = g_new0(fixture, 1);
+    GError *err = NULL;
+
+    f->dir = dm_test_tmpdir();
+    f->spool = dm_spool_open(f->dir, true, &err);
+    if (f->spool == NULL) {
+        print_error("dm_spool_open: %s\n", err->message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    dm_spool_close(f->spool);
+    dm_test_rmtree(f->dir);
+    g_free(f->dir);
+    g_free(f);
+    return 0;
+}
+
+/* Names of the files in dir/sub, sorted (new strv). */
+static char **files_in(const char *dir, const char *sub)
+{
+    char *p = g_build_filename(dir, sub, NULL);
+    GDir *d = g_dir_open(p, 0, NULL);
+    GPtrArray *names = g_ptr_array_new();
+    const char *n;
+
+    assert_non_null(d);
+    while ((n = g_dir_read_name(d)) != NULL)
+        g_ptr_array_add(names, g_strdup(n));
+    g_dir_close(d);
+    g_free(p);
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    g_ptr_array_add(names, NULL);
+    return (char **)g_ptr_array_free(names, FALSE);
+}
+
+static guint count_in(const char *dir, const char *sub)
+{
+    char **names = files_in(dir, sub);
+    guint n = g_strv_length(names);
+
+    g_strfreev(names);
+    return n;
+}
+
+/* Add one item with this message body; the stream stays the tx's. */
+static void add_item(dm_spool_tx *tx, const char *kind, const char *from, const char *rcpt,
+                     const char *seed, const char *body)
+{
+    GError *err = NULL;
+    GMimeStream *s = dm_spool_add(tx, kind, from, rcpt, seed, &err);
+
+    if (s == NULL) {
+        print_error("dm_spool_add: %s\n", err->message);
+        fail();
+    }
+    assert_null(err);
+    assert_int_equal(g_mime_stream_write(s, body, strlen(body)), (ssize_t)strlen(body));
+}
+
+static void commit_ok(dm_spool_tx *tx)
+{
+    GError *err = NULL;
+
+    if (!dm_spool_commit(tx, &err)) {
+        print_error("dm_spool_commit: %s\n", err->message);
+        fail();
+    }
+    assert_null(err);
+}
+
+/* The message stored in an item: the file from body_offset on (new). */
+static char *item_body(const dm_spool_item *it)
+{
+    gsize len;
+    char *all = dm_test_read(it->path, &len);
+    char *body;
+
+    assert_true(it->body_offset > 0);
+    assert_true((gsize)it->body_offset <= len);
+    body = g_strndup(all + it->body_offset, len - (gsize)it->body_offset);
+    g_free(all);
+    return body;
+}
+
+static GPtrArray *list_ok(dm_spool *s, bool dead)
+{
+    GError *err = NULL;
+    GPtrArray *items = dm_spool_list(s, dead, &err);
+
+    if (items == NULL) {
+        print_error("dm_spool_list: %s\n", err->message);
+        fail();
+    }
+    return items;
+}
+
+static const char body1[] = "From: Diariemilter <postmaster@sjovik.test>\n"
+                            "To: registrator@sjovik.test\n"
+                            "Subject: Kopia\n\n"
+                            "Första meddelandet: åäö.\n"
+                            "\n"
+                            "kind: not an envelope line\n";
+static const char body2[] = "To: chef@sjovik.test\n\nAndra.\n";
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_open_creates_dirs(void **state)
+{
+    fixture *f = *state;
+    static const char *const subs[] = {"tmp", "new", "dead"};
+    char *nested, *file;
+    dm_spool *s;
+    GError *err = NULL;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(subs); i++) {
+        char *p = g_build_filename(f->dir, subs[i], NULL);
+        assert_true(g_file_test(p, G_FILE_TEST_IS_DIR));
+        g_free(p);
+    }
+    assert_string_equal(dm_spool_dir(f->spool), f->dir);
+
+    /* Parents are made too. */
+    nested = g_build_filename(f->dir, "a", "b", "spool", NULL);
+    s = dm_spool_open(nested, false, &err);
+    assert_non_null(s);
+    dm_spool_close(s);
+    file = g_build_filename(nested, "new", NULL);
+    assert_true(g_file_test(file, G_FILE_TEST_IS_DIR));
+    g_free(file);
+    g_free(nested);
+
+    /* A file where the directory should be: an error, no spool. */
+    file = g_build_filename(f->dir, "plainfile", NULL);
+    assert_true(g_file_set_contents(file, "x", 1, NULL));
+    s = dm_spool_open(file, false, &err);
+    assert_null(s);
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "plainfile"));
+    g_clear_error(&err);
+    g_free(file);
+}
+
+static void test_commit_keep(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000001");
+    GPtrArray *items;
+    int64_t before = g_get_real_time() / G_USEC_PER_SEC;
+
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    add_item(tx, "notice", "", "chef@sjovik.test", NULL, body2);
+    assert_int_equal(dm_spool_tx_count(tx), 2);
+    /* Written, not yet committed: in tmp/, invisible. */
+    assert_int_equal(count_in(f->dir, "tmp"), 2);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    commit_ok(tx);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 2);
+    dm_spool_finish(tx, true);
+    assert_int_equal(count_in(f->dir, "new"), 2);
+
+    items = list_ok(f->spool, false);
+    assert_int_equal(items->len, 2);
+    for (guint i = 0; i < items->len; i++) {
+        dm_spool_item *it = g_ptr_array_index(items, i);
+        char *b = item_body(it);
+
+        assert_string_equal(it->message, "msgid000000000000001");
+        assert_int_equal(it->attempts, 0);
+        assert_int_equal(it->next, 0);
+        assert_in_range(it->created, before, before + 60);
+        assert_true(g_str_has_prefix(it->name, it->kind));
+        if (strcmp(it->kind, "copy") == 0) {
+            assert_string_equal(it->from, "postmaster@sjovik.test");
+            assert_string_equal(it->rcpt, "registrator@sjovik.test");
+            assert_string_equal(b, body1);
+        } else {
+            assert_string_equal(it->kind, "notice");
+            assert_string_equal(it->from, ""); /* <> */
+            assert_string_equal(it->rcpt, "chef@sjovik.test");
+            assert_string_equal(b, body2);
+        }
+        g_free(b);
+    }
+    g_ptr_array_free(items, TRUE);
+    /* Nothing dead. */
+    items = list_ok(f->spool, true);
+    assert_int_equal(items->len, 0);
+    g_ptr_array_free(items, TRUE);
+}
+
+static void test_commit_then_drop(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000002");
+
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator.bn@sjovik.test", NULL, body1);
+    commit_ok(tx);
+    assert_int_equal(count_in(f->dir, "new"), 2);
+    /* The journal row failed, say: the message is refused, nothing owed. */
+    dm_spool_finish(tx, false);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+}
+
+static void test_free_without_commit(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000003");
+
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    add_item(tx, "notice", "postmaster@sjovik.test", "x@sjovik.test", "seed", body2);
+    assert_int_equal(count_in(f->dir, "tmp"), 2);
+    dm_spool_free(tx);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+
+    /* finish(keep) without a commit keeps nothing either. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000004");
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    dm_spool_finish(tx, true);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+
+    /* An empty transaction commits trivially. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000005");
+    commit_ok(tx);
+    assert_int_equal(dm_spool_tx_count(tx), 0);
+    dm_spool_finish(tx, true);
+    dm_spool_free(NULL);
+}
+
+static void test_name_seed(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx;
+    GPtrArray *items;
+    char **n1, **n2;
+    char *b;
+
+    tx = dm_spool_begin(f->spool, "msgid000000000000006");
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test",
+             "<orig@invanare.example>/registrator@sjovik.test", "först\n");
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    n1 = files_in(f->dir, "new");
+    assert_int_equal(g_strv_length(n1), 1);
+
+    /* The same message again (resent): the same name, replaced. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000007");
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test",
+             "<orig@invanare.example>/registrator@sjovik.test", "sedan\n");
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    n2 = files_in(f->dir, "new");
+    assert_int_equal(g_strv_length(n2), 1);
+    assert_string_equal(n1[0], n2[0]);
+    items = list_ok(f->spool, false);
+    assert_int_equal(items->len, 1);
+    b = item_body(g_ptr_array_index(items, 0));
+    assert_string_equal(b, "sedan\n");
+    assert_string_equal(((dm_spool_item *)g_ptr_array_index(items, 0))->message,
+                        "msgid000000000000007");
+    g_free(b);
+    g_ptr_array_free(items, TRUE);
+
+    /* Another seed: another file. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000008");
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator.bn@sjovik.test",
+             "<orig@invanare.example>/registrator.bn@sjovik.test", "tredje\n");
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    assert_int_equal(count_in(f->dir, "new"), 2);
+
+    /* Without a seed, two adds never share a name. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000009");
+    add_item(tx, "notice", "p@sjovik.test", "a@sjovik.test", NULL, "1\n");
+    add_item(tx, "notice", "p@sjovik.test", "a@sjovik.test", NULL, "2\n");
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    assert_int_equal(count_in(f->dir, "new"), 4);
+    g_strfreev(n1);
+    g_strfreev(n2);
+}
+
+static dm_spool_item *only_item(dm_spool *s, bool dead)
+{
+    GPtrArray *items = list_ok(s, dead);
+    dm_spool_item *it;
+
+    assert_int_equal(items->len, 1);
+    it = g_ptr_array_steal_index(items, 0);
+    g_ptr_array_free(items, TRUE);
+    return it;
+}
+
+static void test_defer_bury_revive(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000010");
+    dm_spool_item *it, *again;
+    GError *err = NULL;
+    char *b;
+    int64_t created;
+
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+    created = it->created;
+
+    /* Defer twice: attempts count, next and the error are recorded, the
+     * message is untouched. */
+    assert_true(dm_spool_defer(f->spool, it, 2000000000, "451 4.3.0 try later\nsecond line",
+                               &err));
+    assert_null(err);
+    assert_int_equal(it->attempts, 1);
+    again = only_item(f->spool, false);
+    assert_int_equal(again->attempts, 1);
+    assert_int_equal(again->next, 2000000000);
+    assert_int_equal(again->created, created);
+    assert_string_equal(again->kind, "copy");
+    assert_string_equal(again->rcpt, "registrator@sjovik.test");
+    assert_string_equal(again->from, "postmaster@sjovik.test");
+    assert_string_equal(again->message, "msgid000000000000010");
+    /* One line in the envelope, whatever the error said. */
+    assert_string_equal(again->last_error, "451 4.3.0 try later second line");
+    assert_int_equal(again->body_offset, it->body_offset);
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+    dm_spool_item_free(again);
+    assert_true(dm_spool_defer(f->spool, it, 2000000100, "again", &err));
+    again = only_item(f->spool, false);
+    assert_int_equal(again->attempts, 2);
+    assert_int_equal(again->next, 2000000100);
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+    dm_spool_item_free(again);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+
+    /* Bury: out of new/, into dead/. */
+    assert_true(dm_spool_bury(f->spool, it, "gave up", &err));
+    assert_null(err);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    assert_int_equal(count_in(f->dir, "dead"), 1);
+    assert_non_null(strstr(it->path, "/dead/"));
+    again = only_item(f->spool, true);
+    assert_int_equal(again->attempts, 3);
+    assert_string_equal(again->last_error, "gave up");
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+    dm_spool_item_free(again);
+
+    /* Revive: back in new/, due now. */
+    assert_true(dm_spool_revive(f->spool, it, &err));
+    assert_null(err);
+    assert_int_equal(count_in(f->dir, "dead"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 1);
+    again = only_item(f->spool, false);
+    assert_int_equal(again->next, 0);
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+
+    /* Remove: gone. */
+    assert_true(dm_spool_remove(f->spool, again, &err));
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    /* Removing what is already gone is not an error. */
+    assert_true(dm_spool_remove(f->spool, again, &err));
+    dm_spool_item_free(again);
+    dm_spool_item_free(it);
+}
+
+static void test_clean_tmp(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000011");
+    char *leftover = g_build_filename(f->dir, "tmp", "copy.crashed", NULL);
+    dm_spool *s;
+    GError *err = NULL;
+
+    /* A transaction's items still in tmp/ when "the process died". */
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    assert_true(g_file_set_contents(leftover, "DIARIE-SPOOL 1\n", -1, NULL));
+    assert_int_equal(count_in(f->dir, "tmp"), 2);
+
+    /* A tool opening the spool leaves them alone ... */
+    s = dm_spool_open(f->dir, false, &err);
+    assert_non_null(s);
+    assert_int_equal(count_in(f->dir, "tmp"), 2);
+    dm_spool_close(s);
+    /* ... the daemon starting cleans them. */
+    s = dm_spool_open(f->dir, true, &err);
+    assert_non_null(s);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    dm_spool_close(s);
+    dm_spool_free(tx);
+    g_free(leftover);
+}
+
+static void test_envelope_injection(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid\nkind: evil");
+    dm_spool_item *it;
+
+    /* Control characters in any value cannot add envelope lines. */
+    add_item(tx, "copy", "a@invanare.example\nrcpt: evil@invanare.example",
+             "registrator@sjovik.test\r\nnext: 99999999999", NULL, body2);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+    assert_string_equal(it->kind, "copy");
+    assert_string_equal(it->rcpt, "registrator@sjovik.test  next: 99999999999");
+    assert_string_equal(it->from, "a@invanare.example rcpt: evil@invanare.example");
+    assert_string_equal(it->message, "msgid kind: evil");
+    assert_int_equal(it->next, 0);
+    dm_spool_item_free(it);
+}
+
+static void test_list_skips_garbage(void **state)
+{
+    fixture *f = *state;
+    char *junk = g_build_filename(f->dir, "new", "junk", NULL);
+    char *norcpt = g_build_filename(f->dir, "new", "norcpt", NULL);
+    GPtrArray *items;
+    GError *err = NULL;
+
+    assert_true(g_file_set_contents(junk, "not a spool item\n", -1, NULL));
+    assert_true(g_file_set_contents(norcpt, "DIARIE-SPOOL 1\nkind: copy\nfrom: a@b\n\nbody", -1,
+                                    NULL));
+    items = list_ok(f->spool, false);
+    assert_int_equal(items->len, 0);
+    g_ptr_array_free(items, TRUE);
+    assert_null(dm_spool_read_item(junk, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    assert_null(dm_spool_read_item(norcpt, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    g_free(junk);
+    g_free(norcpt);
+    junk = g_build_filename(f->dir, "new", "missing", NULL);
+    assert_null(dm_spool_read_item(junk, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    g_free(junk);
+}
+
+/* A long error (a chatty sendmail) must not make the item unreadable. */
+static void test_long_error(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000012");
+    dm_spool_item *it, *again;
+    GString *e = g_string_new(NULL);
+    GError *err = NULL;
+    char *b;
+
+    add_item(tx, "copy", "postmaster@sjovik.test", "registrator@sjovik.test", NULL, body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+    for (int i = 0; i < 500; i++)
+        g_string_append(e, "fel! ");
+    assert_true(dm_spool_defer(f->spool, it, 2000000000, e->str, &err));
+    again = only_item(f->spool, false);
+    assert_int_equal(again->attempts, 1);
+    assert_int_equal(again->next, 2000000000);
+    assert_string_equal(again->rcpt, "registrator@sjovik.test");
+    assert_non_null(again->last_error);
+    assert_true(g_str_has_prefix(again->last_error, "fel! fel!"));
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+    dm_spool_item_free(again);
+    dm_spool_item_free(it);
+    g_string_free(e, TRUE);
+}
+
+/* Replace dir/sub by a plain file (root ignores modes, not file types). */
+static void break_dir(const char *dir, const char *sub)
+{
+    char *p = g_build_filename(dir, sub, NULL);
+
+    dm_test_rmtree(p);
+    assert_true(g_file_set_contents(p, "not a directory", -1, NULL));
+    g_free(p);
+}
+
+static void mend_dir(const char *dir, const char *sub)
+{
+    char *p = g_build_filename(dir, sub, NULL);
+
+    assert_int_equal(g_unlink(p), 0);
+    assert_int_equal(g_mkdir(p, 0750), 0);
+    g_free(p);
+}
+
+static void test_add_fails(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000013");
+    GError *err = NULL;
+
+    break_dir(f->dir, "tmp");
+    assert_null(dm_spool_add(tx, "copy", "a@sjovik.test", "b@sjovik.test", NULL, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "tmp"));
+    g_clear_error(&err);
+    assert_int_equal(dm_spool_tx_count(tx), 0);
+    dm_spool_free(tx);
+    mend_dir(f->dir, "tmp");
+}
+
+static void test_commit_fails(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000014");
+    GError *err = NULL;
+    GPtrArray *items;
+
+    add_item(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, body1);
+    add_item(tx, "copy", "p@sjovik.test", "b@sjovik.test", NULL, body1);
+    break_dir(f->dir, "new");
+    assert_false(dm_spool_commit(tx, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    dm_spool_free(tx);
+    mend_dir(f->dir, "new");
+    /* Nothing owed, nothing left behind, and the spool still works. */
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    tx = dm_spool_begin(f->spool, "msgid000000000000015");
+    add_item(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    items = list_ok(f->spool, false);
+    assert_int_equal(items->len, 1);
+    g_ptr_array_free(items, TRUE);
+
+    /* A listing of a spool whose new/ is gone: an error, not a crash. */
+    break_dir(f->dir, "dead");
+    assert_null(dm_spool_list(f->spool, true, &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    mend_dir(f->dir, "dead");
+}
+
+static void test_rewrite_fails(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000016");
+    dm_spool_item *it, *again;
+    GError *err = NULL;
+    char *b;
+
+    add_item(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+    /* Bury with dead/ gone: an error, the item stays where it was. */
+    break_dir(f->dir, "dead");
+    assert_false(dm_spool_bury(f->spool, it, "x", &err));
+    assert_non_null(err);
+    g_clear_error(&err);
+    mend_dir(f->dir, "dead");
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    again = only_item(f->spool, false);
+    b = item_body(again);
+    assert_string_equal(b, body1);
+    g_free(b);
+    dm_spool_item_free(again);
+    dm_spool_item_free(it);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_dirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_keep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_then_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_without_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_seed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defer_bury_revive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clean_tmp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_envelope_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_skips_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_fails, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,738 @@
+/*
+ * store/dm_store: the schema, the case import (the fixture export, bad
+ * rows failing atomically with file:line, the generation, RFC 4180
+ * quoting, a BOM, CRLF), and the journal (what a privat row keeps, the
+ * keyed hash chain under edits and deletions, duplicates in a window).
+ */
+#include "dm_test.h"
+
+#include <sqlite3.h>
+
+#include "dm_case.h"
+#include "dm_mime.h"
+#include "dm_store.h"
+#include "dm_util.h"
+#include "dm_verdict.h"
+
+/* ---- local helpers -------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    dm_mime_init();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    dm_mime_shutdown();
+    return 0;
+}
+
+static const char key[] = "a local secret for the tests, 32+";
+
+typedef struct {
+    char *dir;
+    char *db;
+    dm_store *store;
+    dm_dnr_parser *parser;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = g_new0(fixture, 1);
+    GError *err = NULL;
+
+    f->dir = dm_test_tmpdir();
+    f->db = g_build_filename(f->dir, "diarie.db", NULL);
+    f->store = dm_store_open(f->db, key, sizeof key - 1, &err);
+    if (f->store == NULL) {
+        print_error("dm_store_open: %s\n", err->message);
+        return -1;
+    }
+    f->parser = dm_dnr_parser_new(NULL, NULL, &err);
+    if (f->parser == NULL) {
+        print_error("dm_dnr_parser_new: %s\n", err->message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+
+    dm_store_close(f->store);
+    dm_dnr_parser_free(f->parser);
+    dm_test_rmtree(f->dir);
+    g_free(f->db);
+    g_free(f->dir);
+    g_free(f);
+    return 0;
+}
+
+static char *write_file(const fixture *f, const char *name, const char *text, gssize len)
+{
+    char *path = g_build_filename(f->dir, name, NULL);
+
+    assert_true(g_file_set_contents(path, text, len, NULL));
+    return path;
+}
+
+static size_t import_ok(fixture *f, const char *path)
+{
+    GError *err = NULL;
+    size_t n = 12345;
+
+    if (!dm_store_cases_import(f->store, path, f->parser, &n, &err)) {
+        print_error("import %s: %s\n", path, err->message);
+        fail();
+    }
+    assert_null(err);
+    return n;
+}
+
+static dm_case_index *load_ok(fixture *f)
+{
+    GError *err = NULL;
+    dm_case_index *idx = dm_store_cases_load(f->store, f->parser, &err);
+
+    if (idx == NULL) {
+        print_error("load: %s\n", err->message);
+        fail();
+    }
+    return idx;
+}
+
+static sqlite3 *db(fixture *f)
+{
+    return dm_store_db(f->store);
+}
+
+static void exec_sql(fixture *f, const char *sql)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(db(f), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        print_error("%s: %s\n", sql, msg);
+        sqlite3_free(msg);
+        fail();
+    }
+}
+
+static int64_t query_int(fixture *f, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_prepare_v2(db(f), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+static void test_open_schema(void **state)
+{
+    fixture *f = *state;
+    GError *err = NULL;
+    dm_store *s;
+    char *bad;
+
+    assert_int_equal(query_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                  " name IN ('meta', 'cases', 'journal')"),
+                     3);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM cases"), 0);
+    assert_int_equal(dm_store_cases_generation(f->store), 0);
+    assert_non_null(dm_store_lock(f->store));
+    /* WAL, so that diariectl reads while the daemon writes. */
+    {
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db(f), "PRAGMA journal_mode", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+    }
+
+    /* Opening again (a second process) keeps what is there. */
+    s = dm_store_open(f->db, key, sizeof key - 1, &err);
+    assert_non_null(s);
+    dm_store_close(s);
+
+    /* A database in a directory that does not exist: an error. */
+    bad = g_build_filename(f->dir, "no", "such", "dir", "x.db", NULL);
+    s = dm_store_open(bad, key, sizeof key - 1, &err);
+    assert_null(s);
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "x.db"));
+    g_clear_error(&err);
+    g_free(bad);
+
+    /* A file that is not a database: an error, not a crash. */
+    bad = write_file(f, "not.db", "this is not an SQLite database, not at all, no...", -1);
+    s = dm_store_open(bad, key, sizeof key - 1, &err);
+    assert_null(s);
+    assert_non_null(err);
+    g_clear_error(&err);
+    g_free(bad);
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+static void test_import_fixture(void **state)
+{
+    fixture *f = *state;
+    char *path = dm_test_shared("fixtures/arenden.csv");
+    dm_case_index *idx;
+    const dm_case *c;
+    const GPtrArray *by;
+
+    assert_int_equal(import_ok(f, path), 10);
+    assert_int_equal(dm_store_cases_generation(f->store), 1);
+    idx = load_ok(f);
+    assert_int_equal(dm_case_index_size(idx), 10);
+
+    c = dm_case_index_find(idx, "KS 2026/112");
+    assert_non_null(c);
+    assert_string_equal(c->myndighet, "KS");
+    assert_string_equal(c->title, "Medborgarförslag om belysning i Strandparken");
+    assert_true(c->open);
+    assert_false(c->sekretess);
+    assert_non_null(c->parties);
+    assert_string_equal(c->parties[0], "per.svensson@example.com");
+    assert_null(c->parties[1]);
+    by = dm_case_index_by_party(idx, "per.svensson@example.com");
+    assert_non_null(by);
+    assert_int_equal(by->len, 1);
+    assert_ptr_equal(g_ptr_array_index(by, 0), c);
+
+    c = dm_case_index_find(idx, "KS 2025/300");
+    assert_non_null(c);
+    assert_false(c->open);
+
+    c = dm_case_index_find(idx, "SN 2026/210");
+    assert_non_null(c);
+    assert_true(c->sekretess);
+    assert_string_equal(c->myndighet, "SN");
+    assert_true(dm_case_index_find(idx, "BUN 2026/41")->sekretess);
+    assert_false(dm_case_index_find(idx, "BUN 2026/33")->sekretess);
+
+    /* A quoted title with a comma. */
+    c = dm_case_index_find(idx, "BN 2026/45");
+    assert_non_null(c);
+    assert_string_equal(c->title, "Bygglov för nybyggnad av enbostadshus, Sjövik 3:12");
+    assert_string_equal(c->parties[0], "maria.karlsson@example.org");
+
+    assert_null(dm_case_index_find(idx, "KS 2026/999"));
+    dm_case_index_unref(idx);
+    g_free(path);
+}
+
+static void test_import_atomic(void **state)
+{
+    fixture *f = *state;
+    char *good = dm_test_shared("fixtures/arenden.csv");
+    char *bad = write_file(f, "bad.csv",
+                           "diarienummer,myndighet,rubrik,status,parter,sekretess\n"
+                           "KS 2026/1,KS,Ett,pågående,,nej\n"
+                           "KS 2026/2,KS,Två,pågående,,nej\n"
+                           "inte-ett-nummer,KS,Tre,pågående,,nej\n"
+                           "KS 2026/4,KS,Fyra,pågående,,nej\n",
+                           -1);
+    char *expect;
+    GError *err = NULL;
+    size_t n = 99;
+    dm_case_index *idx;
+
+    assert_int_equal(import_ok(f, good), 10);
+    assert_false(dm_store_cases_import(f->store, bad, f->parser, &n, &err));
+    assert_non_null(err);
+    assert_int_equal(n, 0);
+    /* file:line of the bad row, and the bad value. */
+    expect = g_strdup_printf("%s:4:", bad);
+    if (strstr(err->message, expect) == NULL) {
+        print_error("expected \"%s\" in \"%s\"\n", expect, err->message);
+        fail();
+    }
+    assert_non_null(strstr(err->message, "inte-ett-nummer"));
+    g_clear_error(&err);
+    g_free(expect);
+
+    /* The previous import is intact, the generation unchanged. */
+    assert_int_equal(dm_store_cases_generation(f->store), 1);
+    idx = load_ok(f);
+    assert_int_equal(dm_case_index_size(idx), 10);
+    assert_non_null(dm_case_index_find(idx, "KS 2026/112"));
+    assert_null(dm_case_index_find(idx, "KS 2026/1"));
+    dm_case_index_unref(idx);
+
+    /* The store is usable after the failed import (no transaction left
+     * open): a journal row and another import go through. */
+    assert_int_equal(import_ok(f, good), 10);
+    assert_int_equal(dm_store_cases_generation(f->store), 2);
+
+    /* A file without a diarienummer column, a missing file, an empty
+     * file, a file that is not UTF-8: errors, the import intact. */
+    {
+        char *nocol = write_file(f, "nocol.csv", "rubrik,status\nx,y\n", -1);
+        char *empty = write_file(f, "empty.csv", "", 0);
+        char *latin1 = write_file(f, "latin1.csv", "diarienummer,rubrik\nKS 2026/5,F\xf6r\n", -1);
+        char *missing = g_build_filename(f->dir, "missing.csv", NULL);
+        const char *paths[] = {nocol, empty, latin1, missing};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+            assert_false(dm_store_cases_import(f->store, paths[i], f->parser, &n, &err));
+            assert_non_null(err);
+            assert_non_null(strstr(err->message, paths[i]));
+            g_clear_error(&err);
+        }
+        idx = load_ok(f);
+        assert_int_equal(dm_case_index_size(idx), 10);
+        dm_case_index_unref(idx);
+        assert_int_equal(dm_store_cases_generation(f->store), 2);
+        g_free(nocol);
+        g_free(empty);
+        g_free(latin1);
+        g_free(missing);
+    }
+    g_free(good);
+    g_free(bad);
+}
+
+/* A title over several lines (quoted) does not shift the line numbers
+ * errors name. */
+static void test_import_multiline_field(void **state)
+{
+    fixture *f = *state;
+    char *path = write_file(f, "multi.csv",
+                            "diarienummer,rubrik\n"
+                            "KS 2026/7,\"Första raden\nandra raden\ntredje\"\n"
+                            "KS 2026/8,Vanlig\n"
+                            "fel,Trasig\n",
+                            -1);
+    char *expect = g_strdup_printf("%s:6:", path);
+    GError *err = NULL;
+    size_t n;
+    dm_case_index *idx;
+
+    assert_false(dm_store_cases_import(f->store, path, f->parser, &n, &err));
+    assert_non_null(err);
+    if (strstr(err->message, expect) == NULL) {
+        print_error("expected \"%s\" in \"%s\"\n", expect, err->message);
+        fail();
+    }
+    g_clear_error(&err);
+    g_free(expect);
+    g_free(path);
+
+    path = write_file(f, "multi-ok.csv",
+                      "diarienummer,rubrik\n"
+                      "KS 2026/7,\"Första raden\r\nandra raden\"\n"
+                      "KS 2026/8,Vanlig\n",
+                      -1);
+    assert_int_equal(import_ok(f, path), 2);
+    idx = load_ok(f);
+    assert_string_equal(dm_case_index_find(idx, "KS 2026/7")->title,
+                        "Första raden\r\nandra raden");
+    assert_string_equal(dm_case_index_find(idx, "KS 2026/8")->title, "Vanlig");
+    dm_case_index_unref(idx);
+    g_free(path);
+}
+
+static void test_import_replaces(void **state)
+{
+    fixture *f = *state;
+    char *good = dm_test_shared("fixtures/arenden.csv");
+    char *small = write_file(f, "small.csv",
+                             "diarienummer,myndighet,rubrik,status,parter,sekretess\n"
+                             "KS 2026/500,KS,Ny,pågående,ny@invanare.example,nej\n",
+                             -1);
+    dm_case_index *idx;
+
+    assert_int_equal(import_ok(f, good), 10);
+    assert_int_equal(import_ok(f, small), 1);
+    assert_int_equal(dm_store_cases_generation(f->store), 2);
+    idx = load_ok(f);
+    /* A new import replaces the old one, it does not add to it. */
+    assert_int_equal(dm_case_index_size(idx), 1);
+    assert_null(dm_case_index_find(idx, "KS 2026/112"));
+    assert_non_null(dm_case_index_find(idx, "KS 2026/500"));
+    dm_case_index_unref(idx);
+    assert_int_equal(import_ok(f, good), 10);
+    assert_int_equal(dm_store_cases_generation(f->store), 3);
+    g_free(good);
+    g_free(small);
+}
+
+static void test_import_quoting_bom_crlf(void **state)
+{
+    fixture *f = *state;
+    /* A spreadsheet's export: BOM, CRLF, columns in another order and
+     * named otherwise, quotes doubled inside quoted fields, a blank line,
+     * several parties in one field. */
+    char *path = write_file(
+        f, "excel.csv",
+        "\xEF\xBB\xBF"
+        "Sekretess,Ärendemening,Diarienummer,Nämnd,Status,Parter\r\n"
+        "Ja,\"Ansökan, \"\"akut\"\"\",SN 2026/300,SN,Pågående,\"a@invanare.example; B@Invanare.example\"\r\n"
+        "\r\n"
+        "nej,Enkel rubrik,BN 2026/301,,avslutat,\r\n"
+        "x,\"Rad med \"\"citat\"\" och, komma\",KS 2026/302,KS,pågående,c@invanare.example",
+        -1);
+    dm_case_index *idx;
+    const dm_case *c;
+
+    assert_int_equal(import_ok(f, path), 3);
+    idx = load_ok(f);
+    assert_int_equal(dm_case_index_size(idx), 3);
+
+    c = dm_case_index_find(idx, "SN 2026/300");
+    assert_non_null(c);
+    assert_string_equal(c->title, "Ansökan, \"akut\"");
+    assert_true(c->sekretess);
+    assert_true(c->open);
+    assert_string_equal(c->parties[0], "a@invanare.example");
+    assert_string_equal(c->parties[1], "b@invanare.example");
+    assert_null(c->parties[2]);
+
+    c = dm_case_index_find(idx, "BN 2026/301");
+    assert_non_null(c);
+    /* An empty myndighet: the one in the case number. */
+    assert_string_equal(c->myndighet, "BN");
+    assert_false(c->open);
+    assert_false(c->sekretess);
+    assert_null(c->parties[0]);
+
+    c = dm_case_index_find(idx, "KS 2026/302");
+    assert_non_null(c);
+    assert_string_equal(c->title, "Rad med \"citat\" och, komma");
+    assert_true(c->sekretess); /* "x" */
+    dm_case_index_unref(idx);
+    g_free(path);
+}
+
+/* ---- the journal ---------------------------------------------------------- */
+
+static dm_verdict *verdict(dm_class klass)
+{
+    dm_verdict *v = dm_verdict_new();
+
+    v->klass = klass;
+    v->direction = DM_DIR_INBOUND;
+    v->case_dnr = g_strdup("KS 2026/112");
+    dm_verdict_add_reason(v, "R6.3", "cites KS 2026/112");
+    dm_verdict_add_action(v, DM_ACT_COPY, "registrator@sjovik.test", "kommun@sjovik.test");
+    return v;
+}
+
+static void add_row(fixture *f, const char *id, int64_t time, dm_class klass,
+                    const char *message_id, const char *sha)
+{
+    dm_verdict *v = verdict(klass);
+    char *rcpts[] = {"kommun@sjovik.test", "hemlig.bcc@sjovik.test"};
+    dm_journal_entry e = {
+        .id = id,
+        .time = time,
+        .queue_id = "4F2A11C0D",
+        .message_id = message_id,
+        .sender = "per.svensson@invanare.example",
+        .rcpts = rcpts,
+        .n_rcpts = 2,
+        .subject = "Komplettering till medborgarförslag",
+        .sha256 = sha,
+        .verdict = v,
+    };
+    GError *err = NULL;
+
+    if (!dm_store_journal_add(f->store, &e, &err)) {
+        print_error("journal_add: %s\n", err->message);
+        fail();
+    }
+    assert_null(err);
+    dm_verdict_free(v);
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void verify(fixture *f, GArray **bad, size_t *n)
+{
+    GError *err = NULL;
+
+    *bad = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    if (!dm_store_journal_verify(f->store, *bad, n, &err)) {
+        print_error("verify: %s\n", err->message);
+        fail();
+    }
+}
+
+static void test_journal_rows(void **state)
+{
+    fixture *f = *state;
+    sqlite3_stmt *st = NULL;
+    static const char *const hidden[] = {"queue_id", "message_id", "sender", "recipients",
+                                         "subject", "direction", "case_dnr", "reasons",
+                                         "actions", "dup_key"};
+
+    add_row(f, "id00000000000000000a", 1000, DM_CLASS_REGISTRERAS, "m1@invanare.example", SHA_A);
+    add_row(f, "id00000000000000000b", 1001, DM_CLASS_PRIVAT, "m2@invanare.example", SHA_B);
+    add_row(f, "id00000000000000000c", 1002, DM_CLASS_PARTI, "m3@invanare.example", SHA_B);
+
+    /* The registreras row keeps everything. */
+    assert_int_equal(sqlite3_prepare_v2(db(f),
+                                        "SELECT message_id, sender, recipients, subject, "
+                                        "direction, case_dnr, reasons, actions, hash, class, "
+                                        "time, queue_id FROM journal WHERE id = "
+                                        "'id00000000000000000a'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "m1@invanare.example");
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "per.svensson@invanare.example");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2),
+                        "kommun@sjovik.test,hemlig.bcc@sjovik.test");
+    assert_string_equal((const char *)sqlite3_column_text(st, 3),
+                        "Komplettering till medborgarförslag");
+    assert_string_equal((const char *)sqlite3_column_text(st, 4), "inbound");
+    assert_string_equal((const char *)sqlite3_column_text(st, 5), "KS 2026/112");
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 6), "R6.3"));
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 7), "registrator@sjovik.test"));
+    assert_string_equal((const char *)sqlite3_column_text(st, 8), SHA_A);
+    assert_string_equal((const char *)sqlite3_column_text(st, 9), "registreras");
+    assert_int_equal(sqlite3_column_int64(st, 10), 1000);
+    assert_string_equal((const char *)sqlite3_column_text(st, 11), "4F2A11C0D");
+    sqlite3_finalize(st);
+
+    /* privat and parti rows: the time, the class, a keyed hash; nothing
+     * else. */
+    for (int r = 0; r < 2; r++) {
+        const char *id = r == 0 ? "id00000000000000000b" : "id00000000000000000c";
+        char *sql;
+        char want[65];
+
+        for (size_t i = 0; i < G_N_ELEMENTS(hidden); i++) {
+            sql = g_strdup_printf("SELECT %s IS NULL FROM journal WHERE id = '%s'", hidden[i], id);
+            if (query_int(f, sql) != 1) {
+                print_error("%s: column %s is not NULL\n", id, hidden[i]);
+                fail();
+            }
+            g_free(sql);
+        }
+        sql = g_strdup_printf("SELECT hash, class, time FROM journal WHERE id = '%s'", id);
+        assert_int_equal(sqlite3_prepare_v2(db(f), sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        {
+            const char *h = (const char *)sqlite3_column_text(st, 0);
+            assert_non_null(h);
+            assert_int_equal(strlen(h), 64);
+            assert_string_not_equal(h, SHA_B);
+            /* Keyed: HMAC under the local key, not a plain digest. */
+            dm_hmac_sha256_hex(key, sizeof key - 1, SHA_B, strlen(SHA_B), want);
+            assert_string_equal(h, want);
+            dm_sha256_hex(SHA_B, strlen(SHA_B), want);
+            assert_string_not_equal(h, want);
+        }
+        assert_string_equal((const char *)sqlite3_column_text(st, 1),
+                            r == 0 ? "privat" : "parti");
+        assert_int_equal(sqlite3_column_int64(st, 2), r == 0 ? 1001 : 1002);
+        sqlite3_finalize(st);
+        g_free(sql);
+    }
+    /* The same message twice under one id: refused, not duplicated. */
+    {
+        dm_verdict *v = verdict(DM_CLASS_ALLMAN);
+        dm_journal_entry e = {.id = "id00000000000000000a", .time = 5, .sha256 = SHA_A,
+                              .verdict = v};
+        GError *err = NULL;
+        assert_false(dm_store_journal_add(f->store, &e, &err));
+        assert_non_null(err);
+        g_clear_error(&err);
+        dm_verdict_free(v);
+    }
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), 3);
+}
+
+static void test_journal_rejected_row(void **state)
+{
+    fixture *f = *state;
+    dm_verdict *v = dm_verdict_new();
+    dm_journal_entry e = {.id = "id0000000000000000rj", .time = 7, .message_id = "r@x",
+                          .sender = "kalle@sjovik.test", .sha256 = SHA_A, .verdict = v};
+    GError *err = NULL;
+
+    v->reject = true;
+    v->klass = DM_CLASS_NONE;
+    assert_true(dm_store_journal_add(f->store, &e, &err));
+    dm_verdict_free(v);
+    assert_int_equal(query_int(f, "SELECT class = 'rejected' FROM journal"), 1);
+}
+
+static void test_journal_verify(void **state)
+{
+    fixture *f = *state;
+    GArray *bad;
+    size_t n = 0;
+
+    {
+        /* An empty journal verifies. */
+        verify(f, &bad, &n);
+        assert_int_equal(n, 0);
+        assert_int_equal(bad->len, 0);
+        g_array_free(bad, TRUE);
+    }
+    for (int i = 0; i < 5; i++) {
+        char id[32], mid[32];
+        g_snprintf(id, sizeof id, "id%018d", i);
+        g_snprintf(mid, sizeof mid, "m%d@invanare.example", i);
+        add_row(f, id, 1000 + i, i == 2 ? DM_CLASS_PRIVAT : DM_CLASS_REGISTRERAS, mid, SHA_A);
+    }
+    verify(f, &bad, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(bad->len, 0);
+    g_array_free(bad, TRUE);
+
+    /* Reopened (a restart): still verifies, and new rows chain on. */
+    dm_store_close(f->store);
+    f->store = dm_store_open(f->db, key, sizeof key - 1, NULL);
+    assert_non_null(f->store);
+    add_row(f, "id000000000000000005", 1005, DM_CLASS_ALLMAN, "m5@invanare.example", SHA_B);
+    verify(f, &bad, &n);
+    assert_int_equal(n, 6);
+    assert_int_equal(bad->len, 0);
+    g_array_free(bad, TRUE);
+
+    /* Someone edits one row's subject: exactly that row is reported. */
+    exec_sql(f, "UPDATE journal SET subject = 'Något annat' WHERE seq = 2");
+    verify(f, &bad, &n);
+    assert_int_equal(n, 6);
+    assert_int_equal(bad->len, 1);
+    assert_int_equal(g_array_index(bad, int64_t, 0), 2);
+    g_array_free(bad, TRUE);
+}
+
+static void test_journal_verify_delete(void **state)
+{
+    fixture *f = *state;
+    GArray *bad;
+    size_t n = 0;
+
+    for (int i = 0; i < 5; i++) {
+        char id[32], mid[32];
+        g_snprintf(id, sizeof id, "id%018d", i);
+        g_snprintf(mid, sizeof mid, "m%d@invanare.example", i);
+        add_row(f, id, 1000 + i, DM_CLASS_REGISTRERAS, mid, SHA_A);
+    }
+    /* A middle row removed: the chain breaks at the row after it. */
+    exec_sql(f, "DELETE FROM journal WHERE seq = 3");
+    verify(f, &bad, &n);
+    assert_int_equal(n, 4);
+    assert_int_equal(bad->len, 1);
+    assert_int_equal(g_array_index(bad, int64_t, 0), 4);
+    g_array_free(bad, TRUE);
+}
+
+static void test_journal_verify_other_edits(void **state)
+{
+    fixture *f = *state;
+    GArray *bad;
+    size_t n = 0;
+    dm_store *other;
+
+    for (int i = 0; i < 3; i++) {
+        char id[32];
+        g_snprintf(id, sizeof id, "id%018d", i);
+        add_row(f, id, 1000 + i, i == 1 ? DM_CLASS_PRIVAT : DM_CLASS_REGISTRERAS, "m@x", SHA_A);
+    }
+    /* Reclassifying a privat row, or filling in its NULLs, is seen. */
+    exec_sql(f, "UPDATE journal SET class = 'registreras' WHERE seq = 2");
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 1);
+    assert_int_equal(g_array_index(bad, int64_t, 0), 2);
+    g_array_free(bad, TRUE);
+    exec_sql(f, "UPDATE journal SET class = 'privat', sender = 'x@invanare.example' WHERE seq = 2");
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 1);
+    g_array_free(bad, TRUE);
+    exec_sql(f, "UPDATE journal SET sender = NULL WHERE seq = 2");
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 0);
+    g_array_free(bad, TRUE);
+    /* Changing the time of a row. */
+    exec_sql(f, "UPDATE journal SET time = 999 WHERE seq = 3");
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 1);
+    assert_int_equal(g_array_index(bad, int64_t, 0), 3);
+    g_array_free(bad, TRUE);
+    exec_sql(f, "UPDATE journal SET time = 1002 WHERE seq = 3");
+
+    /* Without the key, the chain cannot be checked (nor rebuilt). */
+    other = dm_store_open(f->db, "another key", 11, NULL);
+    assert_non_null(other);
+    {
+        GArray *b = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        assert_true(dm_store_journal_verify(other, b, &n, NULL));
+        assert_int_equal(n, 3);
+        assert_int_equal(b->len, 3);
+        g_array_free(b, TRUE);
+    }
+    dm_store_close(other);
+}
+
+static void test_journal_seen(void **state)
+{
+    fixture *f = *state;
+    GError *err = NULL;
+    bool seen = true;
+
+    add_row(f, "id0000000000000000s1", 10000, DM_CLASS_REGISTRERAS, "dup@invanare.example", SHA_A);
+    add_row(f, "id0000000000000000s2", 10000, DM_CLASS_PRIVAT, "priv@invanare.example", SHA_B);
+
+    /* Within the window. */
+    assert_true(dm_store_journal_seen(f->store, "dup@invanare.example", SHA_A, 9000, &seen, &err));
+    assert_true(seen);
+    assert_true(dm_store_journal_seen(f->store, "dup@invanare.example", SHA_A, 10000, &seen, &err));
+    assert_true(seen);
+    /* Outside it. */
+    assert_true(dm_store_journal_seen(f->store, "dup@invanare.example", SHA_A, 10001, &seen, &err));
+    assert_false(seen);
+    /* Same Message-ID, other content; other Message-ID, same content. */
+    assert_true(dm_store_journal_seen(f->store, "dup@invanare.example", SHA_B, 0, &seen, &err));
+    assert_false(seen);
+    assert_true(dm_store_journal_seen(f->store, "other@invanare.example", SHA_A, 0, &seen, &err));
+    assert_false(seen);
+    /* No Message-ID: never a duplicate. */
+    assert_true(dm_store_journal_seen(f->store, "", SHA_A, 0, &seen, &err));
+    assert_false(seen);
+    assert_true(dm_store_journal_seen(f->store, NULL, SHA_A, 0, &seen, &err));
+    assert_false(seen);
+    /* A privat row keeps no Message-ID, so it cannot be matched. */
+    assert_true(dm_store_journal_seen(f->store, "priv@invanare.example", SHA_B, 0, &seen, &err));
+    assert_false(seen);
+    assert_null(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_fixture, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_multiline_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_quoting_bom_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_rejected_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_verify_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_verify_other_edits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_seen, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
