@@ -63,8 +63,11 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err);
 bool dm_store_journal_seen(dm_store *s, const char *message_id, const char *sha256,
                            int64_t since, bool *seen, GError **err);
 
-/* Check the hash chain; *bad: rows that fail (their seq), *n: rows read. */
-bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, GError **err);
+/* Check the hash chain; *bad: rows that fail (their seq, int64_t), *n: rows
+ * read, *head_ok: the last row is the one the chain's recorded head names
+ * (false when rows were removed at the end).  head_ok may be NULL. */
+bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, bool *head_ok,
+                             GError **err);
 
 /* Raw access for diariectl. */
 void *dm_store_db(dm_store *s); /* sqlite3 * */

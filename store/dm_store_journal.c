@@ -13,16 +13,32 @@
 
 static const char dm_journal_genesis[] = "diariemilter-journal-v1";
 
-/* The bytes the mac covers. */
+/* The bytes the mac covers: every field length-prefixed ("N:bytes"),
+ * NULL as "-", so no value (a subject is the sender's to choose) can
+ * shift bytes from one field into another. */
 static char *dm_journal_canonical(const char *prev, const char *const f[DM_JOURNAL_FIELDS])
 {
-    GString *s = g_string_new(prev);
+    GString *s = g_string_new(NULL);
 
+    g_string_append_printf(s, "%zu:%s", strlen(prev), prev);
     for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
-        g_string_append_c(s, '\x1f');
-        g_string_append(s, f[i] != NULL ? f[i] : "\x1e");
+        if (f[i] == NULL)
+            g_string_append(s, "|-");
+        else
+            g_string_append_printf(s, "|%zu:%s", strlen(f[i]), f[i]);
     }
     return g_string_free(s, FALSE);
+}
+
+/* The head of the chain, kept beside it: the last row's seq and mac under
+ * the key, so removing rows at the end is noticed too. */
+static void dm_journal_head_mac(const dm_store *s, int64_t seq, const char *mac, char out[65])
+{
+    char *c = g_strdup_printf("head|%" G_GINT64_FORMAT "|%s", seq, mac);
+
+    dm_hmac_sha256_hex(s->key != NULL ? s->key : "", s->key != NULL ? s->keylen : 0, c,
+                       strlen(c), out);
+    g_free(c);
 }
 
 static void dm_journal_mac(const dm_store *s, const char *prev,
@@ -183,6 +199,30 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
         dm_store_set_sqlite_error(err, s->db, "journal insert");
         goto rollback;
     }
+    {
+        int64_t seq = sqlite3_last_insert_rowid(s->db);
+        char head[65];
+        char *value;
+        sqlite3_stmt *hs = NULL;
+        int rc;
+
+        dm_journal_head_mac(s, seq, mac, head);
+        value = g_strdup_printf("%" G_GINT64_FORMAT " %s %s", seq, mac, head);
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO meta(key, value) VALUES ('journal_head', ?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                -1, &hs, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(hs, 1, value, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(hs) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(hs);
+        g_free(value);
+        if (rc != SQLITE_OK) {
+            dm_store_set_sqlite_error(err, s->db, "journal head");
+            goto rollback;
+        }
+    }
     if (!dm_store_exec(s, "COMMIT", err))
         goto rollback;
     ok = true;
@@ -234,10 +274,38 @@ bool dm_store_journal_seen(dm_store *s, const char *message_id, const char *sha2
     return ok;
 }
 
-bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, GError **err)
+/* Does the recorded head match the last row (seq, mac)? */
+static bool dm_journal_head_ok(dm_store *s, int64_t last_seq, const char *last_mac)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'journal_head'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char **f = g_strsplit((const char *)sqlite3_column_text(st, 0), " ", 3);
+        if (g_strv_length(f) == 3) {
+            char want[65];
+            int64_t seq = g_ascii_strtoll(f[0], NULL, 10);
+
+            dm_journal_head_mac(s, seq, f[1], want);
+            ok = dm_str_equal_ct(want, f[2]) && seq == last_seq &&
+                 strcmp(f[1], last_mac) == 0;
+        }
+        g_strfreev(f);
+    } else {
+        ok = last_seq == 0; /* an empty journal has no head */
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, bool *head_ok, GError **err)
 {
     sqlite3_stmt *st = NULL;
     char *expect_prev = g_strdup(dm_journal_genesis);
+    int64_t last_seq = 0;
     int rc;
 
     *n = 0;
@@ -269,11 +337,15 @@ bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, GError **err)
             g_array_append_val(bad, seq);
         g_free(expect_prev);
         expect_prev = g_strdup(mac != NULL ? mac : "");
+        last_seq = seq;
         (*n)++;
     }
     if (rc != SQLITE_DONE)
         dm_store_set_sqlite_error(err, s->db, "journal");
     sqlite3_finalize(st);
+    if (head_ok != NULL)
+        *head_ok = rc == SQLITE_DONE &&
+                   dm_journal_head_ok(s, last_seq, last_seq > 0 ? expect_prev : "");
     g_mutex_unlock(&s->lock);
     g_free(expect_prev);
     return rc == SQLITE_DONE;

@@ -461,12 +461,14 @@ static void add_row(fixture *f, const char *id, int64_t time, dm_class klass,
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
+static bool verify_head_ok;
+
 static void verify(fixture *f, GArray **bad, size_t *n)
 {
     GError *err = NULL;
 
     *bad = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    if (!dm_store_journal_verify(f->store, *bad, n, &err)) {
+    if (!dm_store_journal_verify(f->store, *bad, n, &verify_head_ok, &err)) {
         print_error("verify: %s\n", err->message);
         fail();
     }
@@ -584,6 +586,7 @@ static void test_journal_verify(void **state)
         verify(f, &bad, &n);
         assert_int_equal(n, 0);
         assert_int_equal(bad->len, 0);
+        assert_true(verify_head_ok);
         g_array_free(bad, TRUE);
     }
     for (int i = 0; i < 5; i++) {
@@ -605,6 +608,7 @@ static void test_journal_verify(void **state)
     verify(f, &bad, &n);
     assert_int_equal(n, 6);
     assert_int_equal(bad->len, 0);
+    assert_true(verify_head_ok);
     g_array_free(bad, TRUE);
 
     /* Someone edits one row's subject: exactly that row is reported. */
@@ -634,6 +638,50 @@ static void test_journal_verify_delete(void **state)
     assert_int_equal(n, 4);
     assert_int_equal(bad->len, 1);
     assert_int_equal(g_array_index(bad, int64_t, 0), 4);
+    assert_true(verify_head_ok);
+    g_array_free(bad, TRUE);
+
+    /* The last rows removed: every remaining row still chains, but the
+     * recorded head names a row that is gone. */
+    exec_sql(f, "DELETE FROM journal WHERE seq = 5");
+    verify(f, &bad, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(bad->len, 1); /* seq 4, as before */
+    assert_false(verify_head_ok);
+    g_array_free(bad, TRUE);
+}
+
+static void test_journal_field_shift(void **state)
+{
+    fixture *f = *state;
+    GArray *bad;
+    size_t n = 0;
+    dm_verdict *v = verdict(DM_CLASS_REGISTRERAS);
+    char *rcpts[] = {"kommun@sjovik.test"};
+    /* A sender chooses the subject: here one with a unit separator in it.
+     * Moving its tail into the next field (the class) must break the
+     * row's mac although the fields' concatenation stays the same. */
+    dm_journal_entry e = {
+        .id = "id000000000000000000",
+        .time = 1000,
+        .message_id = "m0@invanare.example",
+        .sender = "per.svensson@invanare.example",
+        .rcpts = rcpts,
+        .n_rcpts = 1,
+        .subject = "Komplettering\x1fregistreras",
+        .sha256 = SHA_A,
+        .verdict = v,
+    };
+
+    assert_true(dm_store_journal_add(f->store, &e, NULL));
+    dm_verdict_free(v);
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 0);
+    g_array_free(bad, TRUE);
+    exec_sql(f, "UPDATE journal SET subject = 'Komplettering', "
+                "class = 'registreras' || char(31) || 'registreras' WHERE seq = 1");
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 1);
     g_array_free(bad, TRUE);
 }
 
@@ -676,9 +724,11 @@ static void test_journal_verify_other_edits(void **state)
     assert_non_null(other);
     {
         GArray *b = g_array_new(FALSE, FALSE, sizeof(int64_t));
-        assert_true(dm_store_journal_verify(other, b, &n, NULL));
+        bool head = true;
+        assert_true(dm_store_journal_verify(other, b, &n, &head, NULL));
         assert_int_equal(n, 3);
         assert_int_equal(b->len, 3);
+        assert_false(head);
         g_array_free(b, TRUE);
     }
     dm_store_close(other);
@@ -730,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_rejected_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_field_shift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify_other_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_seen, setup, teardown),
     };
