@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev libldap-dev
 libsqlite3-dev libstemmer-dev libcmocka-dev
 slapd ldap-utils postfix swaks miltertest
-sqlite3 valgrind python3 openssl procps psmisc
+sqlite3 valgrind python3 openssl procps psmisc groff-base man-db
 nodejs npm"
 
 missing=""
