@@ -33,6 +33,10 @@
 
 dm_milter_state dm_milter;
 
+/* -f: also log to standard error.  Kept for the reload, which reopens
+ * the log and must not silently drop standard error under -f. */
+static bool dm_foreground;
+
 dm_engine *dm_milter_engine(void)
 {
     dm_engine *e;
@@ -96,7 +100,7 @@ static gpointer dm_reload_thread(gpointer data)
             GError *err = NULL;
             if (dm_milter_reload(&err)) {
                 dm_conf *c = dm_engine_conf(dm_milter.engine);
-                dm_log_from_conf(c, false);
+                dm_log_from_conf(c, dm_foreground);
                 dm_log(DM_LOG_NOTICE, "configuration reloaded from %s", dm_milter.conf_path);
             } else {
                 dm_log(DM_LOG_ERR, "reload failed, keeping the running configuration: %s",
@@ -307,6 +311,7 @@ int main(int argc, char **argv)
         dm_conf_unref(conf);
         return 0;
     }
+    dm_foreground = foreground;
     dm_log_from_conf(conf, foreground);
     dm_milter.conf_path = g_strdup(conf_path);
     g_mutex_init(&dm_milter.lock);

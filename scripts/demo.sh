@@ -25,6 +25,7 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 say "Starting a private slapd with Sjöviks kommun's directory ..."
 "$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || exit 1
+dm_absences_to_today "$T/ldap" || exit 1
 say "Starting a private Postfix on loopback with diariemilter ..."
 "$DM_REPO/tests/lib/postfix.sh" start "$T/pf" --milter "unix:$T/milter.sock" >/dev/null || exit 1
 . "$T/pf/env"

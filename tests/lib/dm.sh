@@ -128,3 +128,17 @@ dm_daemon_stop() {
     kill -KILL "$pid" 2>/dev/null
     return 1
 }
+
+# dm_absences_to_today SLAPD_DIR: the fixture's absences are fixed dates,
+# the daemon judges by the clock.  Move Ivan's and Fatima's absences to
+# around today in a private slapd (the fixture file itself is unchanged),
+# so tests and the demo mean the same whenever they run.
+dm_absences_to_today() {
+    local since until who
+    since=$(date -u -d '2 days ago' +%Y%m%d000000Z)
+    until=$(date -u -d '7 days' +%Y%m%d235959Z)
+    for who in ivan.petrov fatima.nilsson; do
+        printf 'dn: uid=%s,ou=personer,dc=sjovik,dc=test\nchangetype: modify\nreplace: diarieAbsentFrom\ndiarieAbsentFrom: %s\n-\nreplace: diarieAbsentUntil\ndiarieAbsentUntil: %s\n\n' \
+            "$who" "$since" "$until"
+    done | ldapmodify -Q -Y EXTERNAL -H "$(cat "$1/ldapi_uri")" >/dev/null
+}

@@ -1,0 +1,101 @@
+-- mass.lua: R14.  Mass mailing from the municipality's own senders
+-- outside the communications unit is rejected at DATA with 550 5.7.1 and
+-- a text pointing to the intranet; the unit's members, and senders from
+-- outside, pass.
+dofile(lib)
+
+local want_list = "550 5.7.1 Massutskick (till listan alla@sjovik.test) far endast skickas av "
+    .. "kommunikationsenheten (riktlinjer for e-post, R14). Information till manga anstallda "
+    .. "ska i forsta hand ga via intranatet: https://intranat.sjovik.test/publicera."
+local want_count = "550 5.7.1 Massutskick (20 mottagare) far endast skickas av "
+    .. "kommunikationsenheten (riktlinjer for e-post, R14). Information till manga anstallda "
+    .. "ska i forsta hand ga via intranatet: https://intranat.sjovik.test/publicera."
+
+local function many(n)
+    local r = {}
+    for i = 1, n do
+        table.insert(r, string.format("mottagare%02d@example.com", i))
+    end
+    return r
+end
+
+start_filter()
+local conn = open_session("10.20.1.15", "pc15.sjovik.test")
+
+-- 1. karin.wall (KS, not in the unit), authenticated, to the list alla.
+envelope(conn, { auth = "karin.wall", from = "karin.wall@sjovik.test",
+                 rcpts = { "alla@sjovik.test" }, qid = "4MASS1" })
+step("data", mt.data(conn))
+-- With a reply text set, libmilter answers SMFIR_REPLYCODE, not
+-- SMFIR_REJECT.
+check_reply(conn, SMFIR_REPLYCODE, "1: DATA from karin.wall to alla")
+step("abort", mt.abort(conn))
+wait_log("4MASS1: id=[0-9a-z]+ reject=R14 from=<karin.wall@sjovik.test> rcpts=1", 0, 5,
+         "1: log line")
+
+-- The same over a raw session, to read the reply text itself.
+local cmd, text = raw_last_reply(raw_until_data({ auth = "karin.wall",
+    from = "karin.wall@sjovik.test", rcpts = { "alla@sjovik.test" }, client = "10.20.1.15" }))
+check_eq(cmd, "y", "1: raw DATA reply")
+check_eq(text, want_list, "1: reject text")
+
+-- 2. göran.nordström is in the communications unit: accepted at DATA,
+-- classified at end of message, nothing sent anywhere.
+local reply = send_message(conn, {
+    auth = "goran.nordstrom",
+    from = "goran.nordstrom@sjovik.test",
+    rcpts = { "alla@sjovik.test" },
+    qid = "4MASS2",
+    headers = std_headers("Göran Nordström <goran.nordstrom@sjovik.test>", "alla@sjovik.test",
+                          "Nytt intranät från måndag", "mass-2@sjovik.test"),
+    body = crlf("Hej alla,\npå måndag byter vi till det nya intranätet. Inloggningen är densamma.\n"
+                .. "Hälsningar\nGöran Nordström, kommunikationsenheten\n"),
+})
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "2: end of message reply")
+check(mt.eom_check(conn, MT_HDRADD, "X-Diarie-Klass", hv(conn, "allman")),
+      "2: class is not allman: '" .. tostring(added_header(conn, "X-Diarie-Klass")) .. "'")
+check(not mt.eom_check(conn, MT_SMTPREPLY, "550"), "2: a 550 reply")
+
+-- 3. 20 recipients from karin.wall: rejected ...
+envelope(conn, { auth = "karin.wall", from = "karin.wall@sjovik.test", rcpts = many(20),
+                 qid = "4MASS3" })
+step("data", mt.data(conn))
+check_reply(conn, SMFIR_REPLYCODE, "3: DATA from karin.wall to 20 recipients")
+step("abort", mt.abort(conn))
+cmd, text = raw_last_reply(raw_until_data({ auth = "karin.wall", from = "karin.wall@sjovik.test",
+                                            rcpts = many(20), client = "10.20.1.15" }))
+check_eq(cmd, "y", "3: raw DATA reply")
+check_eq(text, want_count, "3: reject text")
+
+-- ... 19 are not (the fixture's threshold is 20).
+envelope(conn, { auth = "karin.wall", from = "karin.wall@sjovik.test", rcpts = many(19),
+                 qid = "4MASS4" })
+step("data", mt.data(conn))
+check_reply(conn, SMFIR_CONTINUE, "4: DATA from karin.wall to 19 recipients")
+step("abort", mt.abort(conn))
+
+-- 5. Not authenticated and not from an internal network: R14 binds
+-- only the municipality's own senders, even with karin's address.
+envelope(conn, { from = "karin.wall@sjovik.test", rcpts = { "alla@sjovik.test" }, qid = "4MASS5" })
+step("data", mt.data(conn))
+check_reply(conn, SMFIR_CONTINUE, "5: DATA, unauthenticated, to alla")
+step("abort", mt.abort(conn))
+
+-- 6. A newsletter from outside to the list is inbound mail like any
+-- other.
+reply = send_message(conn, {
+    from = "nyhetsbrev@example.com",
+    rcpts = { "alla@sjovik.test" },
+    qid = "4MASS6",
+    headers = std_headers("Nyhetsbrev <nyhetsbrev@example.com>", "alla@sjovik.test",
+                          "Nytt intranät från måndag", "mass-6@example.com"),
+    body = crlf("Hej alla,\npå måndag byter vi till det nya intranätet. Inloggningen är densamma.\n"),
+})
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "6: end of message reply")
+check(mt.eom_check(conn, MT_HDRADD, "X-Diarie-Klass", hv(conn, "allman")),
+      "6: class is not allman: '" .. tostring(added_header(conn, "X-Diarie-Klass")) .. "'")
+
+-- A rejected message gets no other action.
+check_spooled(nil, {}, "spool")
+step("disconnect", mt.disconnect(conn))
+mt.echo("mass: ok")
