@@ -52,7 +52,10 @@ static bool dm_log_from_conf(const dm_conf *conf, bool foreground)
     dm_log_level level = DM_LOG_INFO;
 
     dm_log_level_from_name(conf->log_level, &level);
-    return dm_log_open(conf->log_ident, conf->log_facility, foreground, conf->log_file, level);
+    /* In the foreground, mirror to a terminal; under systemd stderr goes
+     * to the journal, which has the syslog lines already. */
+    return dm_log_open(conf->log_ident, conf->log_facility, foreground && isatty(2),
+                       conf->log_file, level);
 }
 
 bool dm_milter_reload(GError **err)
@@ -117,7 +120,7 @@ static void dm_usage(FILE *to)
     fprintf(to,
             "usage: diariemilter [-c FILE] [-f] [-n] [-V]\n"
             "  -c FILE  configuration (default %s)\n"
-            "  -f       stay in the foreground, log to standard error too\n"
+            "  -f       stay in the foreground (log lines also go to a terminal)\n"
             "  -n       check the configuration and exit\n"
             "  -V       print the version and exit\n",
             DM_DEFAULT_CONF);
@@ -235,10 +238,10 @@ static bool dm_clean_stale_socket(const char *path)
     return true;
 }
 
-/* Make dir if missing and hand it to the milter's user.  A directory that
- * already existed is only handed over when it is ours (own): the socket's
- * directory may well be Postfix's. */
-static bool dm_prepare_dir(const char *dir, uid_t uid, gid_t gid, int mode, bool own)
+/* Make dir if missing and hand what was made to the milter's user.  A
+ * directory that already existed is never handed over: it may be /run or
+ * Postfix's queue directory.  (Debian's postinst makes the daemon's own.) */
+static bool dm_prepare_dir(const char *dir, uid_t uid, gid_t gid, int mode)
 {
     bool existed = g_file_test(dir, G_FILE_TEST_IS_DIR);
 
@@ -246,13 +249,41 @@ static bool dm_prepare_dir(const char *dir, uid_t uid, gid_t gid, int mode, bool
         dm_log(DM_LOG_ERR, "cannot create %s: %s", dir, g_strerror(errno));
         return false;
     }
-    if (existed && !own)
+    if (existed || (uid == (uid_t)-1 && gid == (gid_t)-1))
         return true;
-    if (uid != (uid_t)-1 && chown(dir, uid, gid) != 0) {
+    if (chown(dir, uid, gid) != 0) {
         dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", dir, g_strerror(errno));
         return false;
     }
     return true;
+}
+
+/* Files of the daemon's own that root may have made first (a "diariectl
+ * cases import" run as root before the first start, a log file): hand
+ * them to the milter's user, or it could not write its journal. */
+static bool dm_prepare_file(const char *path, uid_t uid, gid_t gid)
+{
+    struct stat st;
+
+    if (uid == (uid_t)-1 || path == NULL || *path == '\0' || lstat(path, &st) != 0)
+        return true;
+    if (!S_ISREG(st.st_mode) || st.st_uid == uid)
+        return true;
+    if (chown(path, uid, gid) != 0) {
+        dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", path, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* After privileges are dropped: can we write where we must? */
+static bool dm_check_writable(const char *dir, const char *what, const char *user)
+{
+    if (access(dir, W_OK | X_OK) == 0)
+        return true;
+    dm_log(DM_LOG_ERR, "%s directory %s is not writable by %s: %s", what, dir,
+           *user ? user : "this user", g_strerror(errno));
+    return false;
 }
 
 static bool dm_write_pidfile(const char *path)
@@ -338,7 +369,7 @@ int main(int argc, char **argv)
         char *dir = g_path_get_dirname(upath);
         bool ok = dm_prepare_dir(dir, pw ? pw->pw_uid : (uid_t)-1,
                                  sock_gid != (gid_t)-1 ? sock_gid : (pw ? pw->pw_gid : (gid_t)-1),
-                                 sock_gid != (gid_t)-1 ? 0750 : 0755, false);
+                                 sock_gid != (gid_t)-1 ? 0750 : 0755);
         g_free(dir);
         if (!ok || !dm_clean_stale_socket(upath))
             return 71;
@@ -378,10 +409,24 @@ int main(int argc, char **argv)
         char *dbdir = g_path_get_dirname(conf->database);
         char *keydir = g_path_get_dirname(conf->key_file);
         char *piddir = *conf->pidfile ? g_path_get_dirname(conf->pidfile) : NULL;
-        bool ok = dm_prepare_dir(conf->spool, uid, gid, 0750, true) &&
-                  dm_prepare_dir(dbdir, uid, gid, 0750, true) &&
-                  dm_prepare_dir(keydir, uid, gid, 0750, true) &&
-                  (piddir == NULL || dm_prepare_dir(piddir, uid, gid, 0755, true));
+        char *wal = g_strconcat(conf->database, "-wal", NULL);
+        char *shm = g_strconcat(conf->database, "-shm", NULL);
+        bool ok = dm_prepare_dir(conf->spool, uid, gid, 0750) &&
+                  dm_prepare_dir(dbdir, uid, gid, 0750) &&
+                  dm_prepare_dir(keydir, uid, gid, 0750) &&
+                  (piddir == NULL || dm_prepare_dir(piddir, uid, gid, 0755)) &&
+                  dm_prepare_file(conf->database, uid, gid) && dm_prepare_file(wal, uid, gid) &&
+                  dm_prepare_file(shm, uid, gid) && dm_prepare_file(conf->key_file, uid, gid);
+
+        /* A log file made now by root could not be reopened on reload. */
+        if (ok && uid != (uid_t)-1 && *conf->log_file != '\0') {
+            int fd = open(conf->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+            if (fd >= 0)
+                close(fd);
+            ok = dm_prepare_file(conf->log_file, uid, gid);
+        }
+        g_free(wal);
+        g_free(shm);
         g_free(dbdir);
         g_free(keydir);
         g_free(piddir);
@@ -400,6 +445,17 @@ int main(int argc, char **argv)
             dm_log(DM_LOG_ERR, "cannot become %s: %s", conf->user, g_strerror(errno));
             return 71;
         }
+    }
+    {
+        char *dbdir = g_path_get_dirname(conf->database);
+        char *keydir = g_path_get_dirname(conf->key_file);
+        bool ok = dm_check_writable(conf->spool, "spool", conf->user) &&
+                  dm_check_writable(dbdir, "database", conf->user) &&
+                  dm_check_writable(keydir, "key", conf->user);
+        g_free(dbdir);
+        g_free(keydir);
+        if (!ok)
+            return 73;
     }
 
     /* Before any thread exists: the stop and reload signals go to the
