@@ -66,7 +66,7 @@ HELPERS     := $(BUILD)/acceptall-milter
 # Keep the sanitizer objects between test links.
 .SECONDARY:
 
-.PHONY: all deps check check-run unit milter-test ldap-test e2e-test corpus corpus-run \
+.PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test corpus corpus-run \
         demo demo-run bench bench-run fuzz install clean distclean
 
 all: $(BUILD)/diariemilter $(BUILD)/diariectl
@@ -119,11 +119,19 @@ unit: $(UNIT_BINS)
 milter-test: all
 	@tests/milter/run.sh
 
-ldap-test: all
+# A long-lived dm_ldap driven by tests/ldap/lookup.sh.
+$(BUILD)/ldaptest: tests/ldap/ldaptest.c $(LIBDM)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
+
+ldap-test: all $(BUILD)/ldaptest
 	@tests/ldap/run.sh
 
 e2e-test: all
 	@tests/e2e/run.sh
+
+docs-test:
+	@docs/check.sh
 
 corpus-run: all
 	@tests/corpus/run.sh $(CORPUS)
@@ -131,7 +139,7 @@ corpus-run: all
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all unit milter-test ldap-test e2e-test
+check-run: all unit milter-test ldap-test e2e-test docs-test
 	@CORPUS_MIN_PASS=$(CORPUS_MIN_PASS) tests/corpus/run.sh --check
 	@echo "== make check: all tests passed"
 
@@ -162,6 +170,9 @@ install: all
 	cp -r etc/rules etc/templates etc/ldap $(DESTDIR)$(SYSCONFDIR)/diariemilter/
 	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
+	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
+	    packaging/diariemilter.service $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:
 	rm -rf $(BUILD)

@@ -81,6 +81,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"ldap", "filter_login", T_STRING, "(uid=%s)", O(ldap_filter_login), NULL, 0, 0},
     {"ldap", "filter_registrators", T_STRING, "(diarieRole=registrator)", O(ldap_filter_registrators), NULL, 0, 0},
     {"ldap", "filter_lists", T_STRING, "(diarieRole=lista)", O(ldap_filter_lists), NULL, 0, 0},
+    {"ldap", "filter_entries", T_STRING, "(mail=*)", O(ldap_filter_entries), NULL, 0, 0},
     {"ldap", "group_membership", T_ENUM, "member", O(ldap_group_membership), groups_choices, 0, 0},
     {"ldap", "nested_groups", T_BOOL, "false", O(ldap_nested_groups), NULL, 0, 0},
     {"ldap", "cache_ttl", T_DURATION, "5m", O(ldap_cache_ttl), NULL, 0, 0},
@@ -100,6 +101,9 @@ static const dm_conf_entry dm_conf_table[] = {
     {"ldap", "attr_manager", T_STRING, "manager", O(attr_manager), NULL, 0, 0},
     {"ldap", "attr_member", T_STRING, "member", O(attr_member), NULL, 0, 0},
     {"ldap", "attr_member_of", T_STRING, "memberOf", O(attr_member_of), NULL, 0, 0},
+    {"ldap", "attr_given_name", T_STRING, "givenName", O(attr_given_name), NULL, 0, 0},
+    {"ldap", "attr_surname", T_STRING, "sn", O(attr_surname), NULL, 0, 0},
+    {"ldap", "attr_watchers", T_STRING, "member", O(attr_watchers), NULL, 0, 0},
 
     {"store", "database", T_STRING, "/var/lib/diariemilter/diarie.db", O(database), NULL, 0, 0},
     {"store", "spool", T_STRING, "/var/spool/diariemilter", O(spool), NULL, 0, 0},

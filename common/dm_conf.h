@@ -69,6 +69,7 @@ typedef struct dm_conf {
     char *ldap_filter_login;
     char *ldap_filter_registrators;
     char *ldap_filter_lists;
+    char *ldap_filter_entries; /* diariectl directory check: what to walk */
     dm_group_style ldap_group_membership;
     bool ldap_nested_groups;
     int64_t ldap_cache_ttl;
@@ -88,6 +89,9 @@ typedef struct dm_conf {
     char *attr_manager;
     char *attr_member;
     char *attr_member_of;
+    char *attr_given_name;
+    char *attr_surname;
+    char *attr_watchers;
 
     /* [store] */
     char *database;

@@ -24,5 +24,6 @@ dm_conf *dm_ctl_conf(const char *path);
 
 int dm_ctl_classify(int argc, char **argv);
 int dm_ctl_cases(int argc, char **argv);
+int dm_ctl_directory(int argc, char **argv);
 
 #endif

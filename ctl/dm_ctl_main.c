@@ -35,7 +35,8 @@ static const struct {
     const char *help;
 } dm_ctl_commands[] = {
     {"classify", dm_ctl_classify, "classify a message as the daemon would"},
-    {"cases", dm_ctl_cases, "the diarium case index: import"},
+    {"cases", dm_ctl_cases, "the diarium case index: import FILE.csv, list"},
+    {"directory", dm_ctl_directory, "the directory: lookup ADDR, check what the rules lack"},
 };
 
 static void dm_ctl_usage(FILE *to)

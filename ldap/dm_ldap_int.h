@@ -13,7 +13,9 @@
 
 typedef struct dm_ldap_conn {
     LDAP *ld;
-    char *server; /* URI it connected to, for logs */
+    char *server; /* URI it is connected to, for logs */
+    int server_index; /* its index in dm_ldap.uri */
+    bool fresh;   /* connected for the operation under way: no retry */
 } dm_ldap_conn;
 
 typedef struct dm_ldap_pool {
@@ -28,14 +30,18 @@ typedef struct dm_ldap_pool {
 
 typedef struct dm_ldap_cache {
     GMutex lock;
-    GHashTable *items; /* key -> dm_ldap_cache_item * */
+    GHashTable *items; /* key -> dm_ldap_cache_item *, the item owns the key */
+    GQueue lru;        /* of the items' links: least recently used first */
     unsigned max;
 } dm_ldap_cache;
 
 struct dm_ldap {
     dm_conf *conf;
-    char *uris;      /* space separated, as ldap_initialize wants */
-    char *password;  /* NULL: anonymous */
+    char **uri;               /* each server, in the configured order */
+    int n_uri;
+    _Atomic int64_t *down_until; /* per server: skip it until then (monotonic s) */
+    char *uris;               /* all of them, space separated, for messages */
+    char *password;           /* NULL: anonymous */
     dm_ldap_pool pool;
     dm_ldap_cache cache;
     dm_registrars *registrars;
@@ -50,18 +56,27 @@ void dm_ldap_pool_init(dm_ldap_pool *p, int size);
 void dm_ldap_pool_clear(dm_ldap_pool *p);
 dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l);
 void dm_ldap_pool_put(dm_ldap *l, dm_ldap_conn *c);
-/* Make sure c is connected and bound; false with err set when not. */
+/* Make sure c is connected and bound, trying each server in turn; false
+ * with err set (naming every server tried and why) when none answers. */
 bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err);
 /* Forget a connection that failed, so the next use reconnects. */
 void dm_ldap_conn_drop(dm_ldap_conn *c);
 /* Is rc a failure of the connection (worth one reconnect and retry)? */
 bool dm_ldap_rc_is_connection(int rc);
 
-/* One search with reconnect-once on a broken connection.  *res is the
- * result chain (ldap_msgfree it) on success. */
+/* One search on c (taken from the pool), reconnecting once when a
+ * connection that served earlier operations turns out broken (allow_retry).
+ * *res is the result chain (ldap_msgfree it) on success; a base that does
+ * not exist is a success with no entries only when missing_ok, else an
+ * error.  *rctrls, when not NULL, gets the response controls. */
+bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
+                       const char *filter, char **attrs, int sizelimit, LDAPControl **sctrls,
+                       bool allow_retry, bool missing_ok, LDAPMessage **res, GError **err);
+/* The same with a connection from the pool.  On success *conn is the
+ * connection (read res with (*conn)->ld, then dm_ldap_pool_put it). */
 bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,
-                    char **attrs, int sizelimit, LDAPMessage **res, dm_ldap_conn **conn,
-                    GError **err);
+                    char **attrs, int sizelimit, bool missing_ok, LDAPMessage **res,
+                    dm_ldap_conn **conn, GError **err);
 
 void dm_ldap_cache_init(dm_ldap_cache *c, unsigned max);
 void dm_ldap_cache_clear_all(dm_ldap_cache *c);

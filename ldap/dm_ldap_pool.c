@@ -1,15 +1,41 @@
 /*
  * The connection pool: pool_size connections shared by all threads, each
  * used by one thread at a time, connected lazily, reconnected after a
- * failure.  libldap walks the URI list itself, so failover is connecting
- * again.
+ * failure.
+ *
+ * Failover: a connection tries the configured servers in order, one at a
+ * time, each with its own connect, StartTLS and bind, so that a server
+ * that refuses, hangs (accepts and never answers) or rejects the bind
+ * hands over to the next one.  A server that failed is skipped for a
+ * while unless every server failed, so a dead first server does not cost
+ * a connect timeout on every reconnect, and a single server is always
+ * tried again at once.
+ *
+ * Timeouts: LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (and the TLS
+ * handshake of ldaps://); LDAP_OPT_TIMEOUT bounds every synchronous
+ * operation (StartTLS, bind); the search has its own timeout.  So a lookup
+ * against one hung server fails after about [ldap] timeout.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dm_ldap_int.h"
 #include "dm_log.h"
 
 G_DEFINE_QUARK(dm-ldap-error-quark, dm_ldap_error)
+
+/* A server that failed is skipped this long (when another one works). */
+#define DM_LDAP_DOWN_SECONDS 30
+
+/* ldap_initialize and the creation of a TLS context touch libldap's global
+ * state (its first initialisation, the TLS library's): one thread at a
+ * time.  No network I/O happens under this lock. */
+static GMutex dm_ldap_init_lock;
 
 int64_t dm_ldap_now(void)
 {
@@ -34,6 +60,7 @@ void dm_ldap_conn_drop(dm_ldap_conn *c)
     c->ld = NULL;
     g_free(c->server);
     c->server = NULL;
+    c->fresh = false;
 }
 
 void dm_ldap_pool_clear(dm_ldap_pool *p)
@@ -59,6 +86,7 @@ dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l)
 
 void dm_ldap_pool_put(dm_ldap *l, dm_ldap_conn *c)
 {
+    c->fresh = false; /* it has served an operation now */
     g_mutex_lock(&l->pool.lock);
     /* Connected ones first, so a quiet daemon keeps few sockets busy. */
     if (c->ld != NULL)
@@ -76,134 +104,294 @@ bool dm_ldap_rc_is_connection(int rc)
            rc == LDAP_LOCAL_ERROR || rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR;
 }
 
-static void dm_ldap_set_error(GError **err, dm_ldap *l, dm_ldap_conn *c, const char *what,
-                              int rc)
+/* "SERVER: WHAT: reason: diagnostic" */
+static char *dm_ldap_describe(LDAP *ld, const char *server, const char *what, int rc,
+                              int64_t timeout)
 {
-    char *diag = NULL;
-    const char *server = c->server != NULL ? c->server : l->uris;
+    char *diag = NULL, *s;
 
-    if (c->ld != NULL)
-        ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-    g_set_error(err, DM_LDAP_ERROR_DOMAIN, rc, "%s: %s: %s%s%s", server, what,
-                ldap_err2string(rc), diag != NULL && *diag ? ": " : "",
-                diag != NULL ? diag : "");
+    if (ld != NULL)
+        ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+    if (rc == LDAP_TIMEOUT && timeout > 0)
+        s = g_strdup_printf("%s: %s: no answer within [ldap] timeout (%llds)", server, what,
+                            (long long)timeout);
+    else
+        s = g_strdup_printf("%s: %s: %s%s%s", server, what, ldap_err2string(rc),
+                            diag != NULL && *diag ? ": " : "", diag != NULL ? diag : "");
     if (diag != NULL)
         ldap_memfree(diag);
+    return s;
 }
 
-bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
+static bool dm_ldap_uri_is(const char *uri, const char *scheme)
 {
+    return g_ascii_strncasecmp(uri, scheme, strlen(scheme)) == 0;
+}
+
+/* Does host:port of uri accept a TCP connection within timeout seconds?
+ * Used only to explain a failed ldaps:// connect: TLS or the network. */
+static bool dm_ldap_tcp_answers(const char *uri, int64_t timeout)
+{
+    LDAPURLDesc *lud = NULL;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char port[16];
+    bool ok = false;
+
+    if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS)
+        return false;
+    if (lud->lud_host != NULL && *lud->lud_host != '\0') {
+        g_snprintf(port, sizeof port, "%d", lud->lud_port > 0 ? lud->lud_port : 636);
+        if (getaddrinfo(lud->lud_host, port, &hints, &ai) == 0) {
+            for (struct addrinfo *a = ai; a != NULL && !ok; a = a->ai_next) {
+                int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                a->ai_protocol);
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                int soerr = 0;
+                socklen_t len = sizeof soerr;
+
+                if (fd < 0)
+                    continue;
+                if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+                    ok = true;
+                else if (errno == EINPROGRESS &&
+                         poll(&pfd, 1, (int)(timeout > 0 ? timeout * 1000 : 5000)) == 1 &&
+                         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
+                    ok = true;
+                close(fd);
+            }
+            freeaddrinfo(ai);
+        }
+    }
+    ldap_free_urldesc(lud);
+    return ok;
+}
+
+#define DM_LDAP_TLS_HINT \
+    "the TLS handshake failed: is the server's certificate signed by the CA in " \
+    "[ldap] tls_ca_file, and does it name the host in the URI?"
+
+/* Connect c to one server: initialize, options, connect, StartTLS, bind.
+ * On failure returns the LDAP result code and *why. */
+static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **why)
+{
+    const char *uri = l->uri[index];
     const dm_conf *conf = l->conf;
     int rc, version = LDAP_VERSION3;
     struct timeval net = {.tv_sec = (time_t)conf->ldap_connect_timeout};
     struct timeval op = {.tv_sec = (time_t)conf->ldap_timeout};
     struct berval cred = {0};
+    LDAP *ld = NULL;
+    const char *bind_dn;
+    int64_t t0;
 
-    if (c->ld != NULL)
-        return true;
-    rc = ldap_initialize(&c->ld, l->uris);
+    g_mutex_lock(&dm_ldap_init_lock);
+    rc = ldap_initialize(&ld, uri);
     if (rc != LDAP_SUCCESS) {
-        dm_ldap_set_error(err, l, c, "initialize", rc);
-        c->ld = NULL;
-        return false;
+        g_mutex_unlock(&dm_ldap_init_lock);
+        *why = dm_ldap_describe(NULL, uri, "initialize", rc, 0);
+        return rc;
     }
-    ldap_set_option(c->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-    ldap_set_option(c->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    ldap_set_option(c->ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
-    ldap_set_option(c->ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
-    ldap_set_option(c->ld, LDAP_OPT_TIMEOUT, &op);
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
+    /* 0 means no limit: leave libldap's default (none) then. */
+    if (net.tv_sec > 0)
+        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
+    if (op.tv_sec > 0)
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op);
     {
         int idle = 60, probes = 3, interval = 10;
-        ldap_set_option(c->ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
-        ldap_set_option(c->ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
-        ldap_set_option(c->ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
+        ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
+        ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
+        ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval);
     }
     {
-        /* TLS settings belong to this handle: a new context applies them. */
+        /* TLS settings belong to this handle: a new context applies them.
+         * Verification is on unless tls_verify = false. */
         int req = conf->ldap_tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
         int newctx = 0;
 
-        ldap_set_option(c->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
+        ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &req);
         if (conf->ldap_tls_ca_file != NULL && *conf->ldap_tls_ca_file != '\0')
-            ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE, conf->ldap_tls_ca_file);
-        ldap_set_option(c->ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
+            ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, conf->ldap_tls_ca_file);
+        rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx);
+        if (rc != LDAP_OPT_SUCCESS && (conf->ldap_starttls || dm_ldap_uri_is(uri, "ldaps:"))) {
+            g_mutex_unlock(&dm_ldap_init_lock);
+            *why = g_strdup_printf("%s: TLS: cannot set up a TLS context (tls_ca_file %s)",
+                                   uri, conf->ldap_tls_ca_file);
+            ldap_unbind_ext_s(ld, NULL, NULL);
+            return LDAP_LOCAL_ERROR;
+        }
     }
-    if (conf->ldap_starttls) {
-        rc = ldap_start_tls_s(c->ld, NULL, NULL);
+    g_mutex_unlock(&dm_ldap_init_lock);
+
+    /* The TCP connect (and the TLS handshake of ldaps://), bounded by
+     * connect_timeout. */
+    t0 = g_get_monotonic_time();
+    rc = ldap_connect(ld);
+    if (rc != LDAP_SUCCESS) {
+        int64_t spent = (g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+
+        if (net.tv_sec > 0 && spent >= net.tv_sec)
+            *why = g_strdup_printf("%s: connect: no connection within connect_timeout (%llds)",
+                                   uri, (long long)net.tv_sec);
+        else if (dm_ldap_uri_is(uri, "ldaps:") && dm_ldap_tcp_answers(uri, net.tv_sec))
+            *why = g_strdup_printf("%s: connect: %s", uri, DM_LDAP_TLS_HINT);
+        else
+            *why = dm_ldap_describe(ld, uri, "connect", rc, 0);
+        goto fail;
+    }
+    if (conf->ldap_starttls && dm_ldap_uri_is(uri, "ldap:")) {
+        rc = ldap_start_tls_s(ld, NULL, NULL);
+        if (rc == LDAP_CONNECT_ERROR) {
+            *why = g_strdup_printf("%s: StartTLS: %s", uri, DM_LDAP_TLS_HINT);
+            goto fail;
+        }
         if (rc != LDAP_SUCCESS) {
-            dm_ldap_set_error(err, l, c, "StartTLS", rc);
-            dm_ldap_conn_drop(c);
-            return false;
+            *why = dm_ldap_describe(ld, uri, "StartTLS", rc, conf->ldap_timeout);
+            goto fail;
         }
     }
     if (l->password != NULL) {
         cred.bv_val = l->password;
         cred.bv_len = strlen(l->password);
     }
-    rc = ldap_sasl_bind_s(c->ld,
-                          conf->ldap_bind_dn != NULL && *conf->ldap_bind_dn ? conf->ldap_bind_dn
-                                                                            : NULL,
-                          LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+    /* Also when anonymous: the bind proves that the server answers. */
+    bind_dn = conf->ldap_bind_dn != NULL && *conf->ldap_bind_dn ? conf->ldap_bind_dn : NULL;
+    rc = ldap_sasl_bind_s(ld, bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
     if (rc != LDAP_SUCCESS) {
-        dm_ldap_set_error(err, l, c, "bind", rc);
-        dm_ldap_conn_drop(c);
-        return false;
+        *why = dm_ldap_describe(ld, uri, "bind", rc, conf->ldap_timeout);
+        goto fail;
     }
-    {
-        char *uri = NULL;
-        ldap_get_option(c->ld, LDAP_OPT_URI, &uri);
-        c->server = g_strdup(uri != NULL ? uri : l->uris);
-        if (uri != NULL)
-            ldap_memfree(uri);
-    }
+    c->ld = ld;
+    c->server = g_strdup(uri);
+    c->server_index = index;
+    c->fresh = true;
     atomic_fetch_add(&l->st_reconnects, 1);
-    return true;
+    return LDAP_SUCCESS;
+fail:
+    ldap_unbind_ext_s(ld, NULL, NULL);
+    return rc;
 }
 
-bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,
-                    char **attrs, int sizelimit, LDAPMessage **res, dm_ldap_conn **conn,
-                    GError **err)
+bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
 {
-    dm_ldap_conn *c = dm_ldap_pool_get(l);
+    GString *why;
+    int64_t now = dm_ldap_now();
+    int rc = LDAP_SERVER_DOWN, tried = 0;
+    bool *skipped;
+
+    if (c->ld != NULL)
+        return true;
+    why = g_string_new(NULL);
+    skipped = g_new0(bool, (gsize)l->n_uri);
+    for (int i = 0; i < l->n_uri; i++)
+        skipped[i] = atomic_load(&l->down_until[i]) > now;
+    /* Two rounds: first the servers not known to be down, in order; then,
+     * when none of those answered, the ones skipped. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < l->n_uri; i++) {
+            char *one = NULL;
+
+            if (skipped[i] != (round == 1))
+                continue;
+            tried++;
+            rc = dm_ldap_connect_one(l, c, i, &one);
+            if (rc == LDAP_SUCCESS) {
+                atomic_store(&l->down_until[i], 0);
+                if (why->len > 0)
+                    dm_log(DM_LOG_WARNING, "ldap: failing over to %s (%s)", l->uri[i],
+                           why->str);
+                g_string_free(why, TRUE);
+                g_free(skipped);
+                return true;
+            }
+            atomic_store(&l->down_until[i], dm_ldap_now() + DM_LDAP_DOWN_SECONDS);
+            if (why->len > 0)
+                g_string_append(why, "; ");
+            g_string_append(why, one);
+            g_free(one);
+        }
+    }
+    g_set_error(err, DM_LDAP_ERROR_DOMAIN, rc, "%s", tried ? why->str : "no server configured");
+    g_string_free(why, TRUE);
+    g_free(skipped);
+    return false;
+}
+
+bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
+                       const char *filter, char **attrs, int sizelimit, LDAPControl **sctrls,
+                       bool allow_retry, bool missing_ok, LDAPMessage **res, GError **err)
+{
     struct timeval tv = {.tv_sec = (time_t)l->conf->ldap_timeout};
     int rc = LDAP_OTHER;
 
     *res = NULL;
-    /* Two tries: a server restarted since our last use breaks the first. */
+    /* Two tries: a server restarted (or a connection closed by an idle
+     * timeout) since our last use breaks the first; a fresh connection
+     * that fails is not tried again. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        GError *cerr = NULL;
+        char *why;
 
-        if (!dm_ldap_conn_ready(l, c, &cerr)) {
-            if (attempt == 1 || !dm_ldap_rc_is_connection(cerr->code)) {
-                g_propagate_error(err, cerr);
-                dm_ldap_pool_put(l, c);
-                return false;
-            }
-            g_error_free(cerr);
-            continue;
-        }
+        if (!dm_ldap_conn_ready(l, c, err))
+            return false;
         atomic_fetch_add(&l->st_searches, 1);
-        rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv,
-                               sizelimit, res);
-        if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_SIZELIMIT_EXCEEDED)
-            break;
+        rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, sctrls, NULL,
+                               tv.tv_sec > 0 ? &tv : NULL, sizelimit, res);
+        if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED ||
+            (rc == LDAP_NO_SUCH_OBJECT && missing_ok))
+            return true;
         if (*res != NULL) {
             ldap_msgfree(*res);
             *res = NULL;
         }
-        if (!dm_ldap_rc_is_connection(rc) || attempt == 1) {
-            dm_ldap_set_error(err, l, c, "search", rc);
-            dm_ldap_conn_drop(c);
-            dm_ldap_pool_put(l, c);
+        if (rc == LDAP_NO_SUCH_OBJECT) {
+            g_set_error(err, DM_LDAP_ERROR_DOMAIN, rc, "%s: search: %s does not exist",
+                        c->server, base);
             return false;
         }
-        dm_log(DM_LOG_NOTICE, "ldap: %s: %s; reconnecting", c->server ? c->server : l->uris,
-               ldap_err2string(rc));
+        why = dm_ldap_describe(c->ld, c->server, "search", rc, l->conf->ldap_timeout);
+        if (!dm_ldap_rc_is_connection(rc)) {
+            /* The server answered: the connection is fine, the question
+             * was not (a bad filter, a time limit, access). */
+            g_set_error(err, DM_LDAP_ERROR_DOMAIN, rc, "%s", why);
+            g_free(why);
+            return false;
+        }
+        if (rc == LDAP_TIMEOUT) {
+            /* A hung server: let the next connection try the others first. */
+            atomic_store(&l->down_until[c->server_index],
+                         dm_ldap_now() + DM_LDAP_DOWN_SECONDS);
+        }
+        /* A connection that served before may just have gone stale (the
+         * server restarted, an idle timeout closed it): reconnect once.
+         * Not after a timeout with a single server: that would double the
+         * wait and ask the same hung server again. */
+        if (c->fresh || !allow_retry || attempt == 1 ||
+            (rc == LDAP_TIMEOUT && l->n_uri == 1)) {
+            g_set_error(err, DM_LDAP_ERROR_DOMAIN, rc, "%s", why);
+            g_free(why);
+            dm_ldap_conn_drop(c);
+            return false;
+        }
+        dm_log(DM_LOG_NOTICE, "ldap: %s; reconnecting", why);
+        g_free(why);
         dm_ldap_conn_drop(c);
     }
-    if (conn != NULL)
-        *conn = c;
-    else
+    return false; /* not reached */
+}
+
+bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,
+                    char **attrs, int sizelimit, bool missing_ok, LDAPMessage **res,
+                    dm_ldap_conn **conn, GError **err)
+{
+    dm_ldap_conn *c = dm_ldap_pool_get(l);
+
+    if (!dm_ldap_search_on(l, c, base, scope, filter, attrs, sizelimit, NULL, true, missing_ok,
+                           res, err)) {
         dm_ldap_pool_put(l, c);
+        return false;
+    }
+    *conn = c;
     return true;
 }

@@ -5,6 +5,9 @@
 #   tests/lib/slapd.sh stop    DIR          stop it (idempotent)
 #   tests/lib/slapd.sh restart DIR          stop, start again: same port, same data
 #   tests/lib/slapd.sh status  DIR          exit 0 when it is running
+#   tests/lib/slapd.sh tls     DIR CERT KEY CA
+#                              serve TLS too (restarts it): StartTLS on the
+#                              ldap:// port, and ldaps:// on a second port
 #
 # DIR is chosen by the caller (e.g. "mktemp -d"); it may exist but must not
 # hold an instance yet.  LDIF defaults to ../shared/fixtures/sjovik.ldif
@@ -15,6 +18,12 @@
 # anonymous binds may read everything; the rootdn is
 # cn=admin,dc=sjovik,dc=test with password "secret".  cn=config (DIR/slapd.d)
 # can be changed by the current user with SASL EXTERNAL over ldapi.
+#
+# "tls" sets the certificate, its key and the CA in cn=config (over ldapi),
+# picks a second port and restarts slapd listening on ldaps:// there too;
+# it writes DIR/ldaps_port and DIR/ldaps_uri (ldaps://127.0.0.1:PORT/),
+# sets SLAPD_LDAPS_URI in DIR/env and prints the ldaps:// URI.  The files
+# must stay readable while the instance lives; restarts keep TLS.
 #
 # "start" prints the ldap:// URI on stdout and writes, without a trailing
 # newline:
@@ -55,7 +64,8 @@ DEFAULT_LDIF="$REPO/../shared/fixtures/sjovik.ldif"
 prog=slapd.sh
 
 usage() {
-    echo "usage: $prog start DIR [LDIF] | stop DIR | restart DIR | status DIR" >&2
+    echo "usage: $prog start DIR [LDIF] | stop DIR | restart DIR | status DIR |" \
+        "tls DIR CERT KEY CA" >&2
     exit 2
 }
 
@@ -157,6 +167,10 @@ launch() {
         ''|*[!0-9]*) die "bad port: '$port'" ;;
     esac
     ldapi_uri="ldapi://$(urlencode "$DIR/ldapi")"
+    ldaps_uri=
+    if [ -s "$DIR/ldaps_port" ]; then
+        ldaps_uri="ldaps://127.0.0.1:$(cat "$DIR/ldaps_port")/"
+    fi
     deadline=$(($(date +%s) + START_TIMEOUT))
     attempts=0
     while :; do
@@ -164,7 +178,7 @@ launch() {
         uri="ldap://127.0.0.1:$port/"
         rm -f "$DIR/ldapi"
         echo "=== $(date '+%Y-%m-%d %H:%M:%S') starting slapd on $uri" >>"$DIR/slapd.log"
-        "$SLAPD" -d "$DEBUG_LEVEL" -F "$DIR/slapd.d" -h "$uri $ldapi_uri" \
+        "$SLAPD" -d "$DEBUG_LEVEL" -F "$DIR/slapd.d" -h "$uri $ldapi_uri${ldaps_uri:+ $ldaps_uri}" \
             </dev/null >>"$DIR/slapd.log" 2>&1 &
         pid=$!
         write_file slapd.pid "$pid"
@@ -209,8 +223,12 @@ launch() {
     write_file port "$port"
     write_file uri "$uri"
     write_file ldapi_uri "$ldapi_uri"
+    if [ -n "$ldaps_uri" ]; then
+        write_file ldaps_uri "$ldaps_uri"
+    fi
     write_file env "SLAPD_URI='$uri'
 SLAPD_LDAPI_URI='$ldapi_uri'
+SLAPD_LDAPS_URI='$ldaps_uri'
 SLAPD_PORT=$port
 SLAPD_PID=$pid
 SLAPD_SUFFIX='$SUFFIX'
@@ -348,6 +366,46 @@ do_restart() {
     launch "$port" fixed
 }
 
+do_tls() {
+    [ -d "$DIR" ] || die "no such directory: $DIR"
+    DIR=$(cd "$DIR" && pwd -P)
+    { [ -f "$DIR/slapd.pid" ] && is_our_slapd "$(cat "$DIR/slapd.pid")"; } ||
+        die "$DIR: slapd is not running (start it first)"
+    for f in "$1" "$2" "$3"; do
+        case $f in
+            /*) ;;
+            *) die "tls: give absolute paths (got: $f)" ;;
+        esac
+        [ -r "$f" ] || die "tls: cannot read $f"
+    done
+    if ! ldapmodify -Q -Y EXTERNAL -H "$(cat "$DIR/ldapi_uri")" >"$DIR/tls.log" 2>&1 <<EOF
+dn: cn=config
+changetype: modify
+replace: olcTLSCACertificateFile
+olcTLSCACertificateFile: $3
+-
+replace: olcTLSCertificateFile
+olcTLSCertificateFile: $1
+-
+replace: olcTLSCertificateKeyFile
+olcTLSCertificateKeyFile: $2
+EOF
+    then
+        cat "$DIR/tls.log" >&2
+        die "tls: slapd refused the TLS settings"
+    fi
+    if [ ! -s "$DIR/ldaps_port" ]; then
+        lport=$(pick_port)
+        while [ "$lport" = "$(cat "$DIR/port")" ]; do
+            lport=$(pick_port)
+        done
+        write_file ldaps_port "$lport"
+    fi
+    do_restart >/dev/null
+    cat "$DIR/ldaps_uri"
+    echo
+}
+
 # The path ends up in LDIF values, file:// URLs and a unix socket name.
 check_dir() {
     case $DIR in
@@ -380,6 +438,10 @@ case $cmd in
     restart)
         [ $# -eq 0 ] || usage
         do_restart
+        ;;
+    tls)
+        [ $# -eq 3 ] || usage
+        do_tls "$@"
         ;;
     status)
         [ $# -eq 0 ] || usage
