@@ -177,6 +177,11 @@ static dm_conf *dm_check_config(const char *path, bool quiet)
                 conf->socket_group);
         goto fail;
     }
+    if (!dm_ldap_conf_check(conf, &err)) {
+        fprintf(stderr, "diariemilter: %s: %s\n", path, err->message);
+        g_clear_error(&err);
+        goto fail;
+    }
     if (conf->delivery_method == DM_DELIVER_SMTP) {
         fprintf(stderr, "diariemilter: %s: [delivery] method: smtp is not available in this "
                         "version; use sendmail\n", path);
