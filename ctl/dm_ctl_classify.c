@@ -41,8 +41,11 @@ static void dm_explain_party(const char *what, const dm_party *p)
     printf("\n");
 }
 
-static void dm_explain(const dm_facts *f, const dm_msg *m, const dm_verdict *v)
+static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
+                       const dm_verdict *v)
 {
+    char *signals;
+
     printf("parties:\n");
     dm_explain_party("sender", &f->sender);
     for (size_t i = 0; i < f->n_rcpts; i++)
@@ -54,6 +57,12 @@ static void dm_explain(const dm_facts *f, const dm_msg *m, const dm_verdict *v)
         printf("  markers  %s%s%s%s%s\n", m->auto_reply ? " auto-reply" : "",
                m->list ? " list" : "", m->bulk ? " bulk" : "", m->report ? " report" : "",
                m->spam ? " spam" : "");
+    /* What the rules read in it: the same pure code as the decision. */
+    f->msg = m;
+    signals = dm_policy_explain(pol, f);
+    f->msg = NULL;
+    fputs(signals, stdout);
+    g_free(signals);
     if (v->reject) {
         printf("verdict:\n  REJECT %s %s %s\n", v->reject_code, v->reject_xcode,
                v->reject_text);
@@ -184,7 +193,7 @@ int dm_ctl_classify(int argc, char **argv)
     } else if (explain) {
         if (m == NULL)
             m = dm_msg_new();
-        dm_explain(&facts, m, v);
+        dm_explain(dm_engine_policy(e), &facts, m, v);
     } else {
         if (v->reject)
             printf("reject %s %s %s\n", v->reject_code, v->reject_xcode, v->reject_text);

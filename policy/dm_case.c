@@ -18,6 +18,8 @@ static const char *const dm_dnr_builtin[] = {
 struct dm_dnr_parser {
     GPtrArray *regexes; /* GRegex * */
     GHashTable *known;  /* uppercase myndighet -> itself */
+    bool builtin;       /* the built-in patterns: every case number has a
+                         * year (19xx, 20xx) followed by "/", ":" or "-" */
 };
 
 const char *const *dm_dnr_default_patterns(void)
@@ -32,8 +34,10 @@ dm_dnr_parser *dm_dnr_parser_new(const char *const *patterns, const char *const 
 
     p->regexes = g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
     p->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    if (patterns == NULL)
+    if (patterns == NULL) {
         patterns = dm_dnr_builtin;
+        p->builtin = true;
+    }
     for (const char *const *s = patterns; *s != NULL; s++) {
         GRegex *re = g_regex_new(*s, G_REGEX_OPTIMIZE, 0, err);
 
@@ -73,6 +77,19 @@ void dm_dnr_parser_add_known(dm_dnr_parser *p, const char *myndighet)
     char *up = g_utf8_strup(myndighet, -1);
 
     g_hash_table_replace(p->known, up, up);
+}
+
+bool dm_dnr_parser_knows(const dm_dnr_parser *p, const char *myndighet)
+{
+    char *up;
+    bool known;
+
+    if (p == NULL || myndighet == NULL)
+        return false;
+    up = g_utf8_strup(myndighet, -1);
+    known = g_hash_table_contains(p->known, up);
+    g_free(up);
+    return known;
 }
 
 void dm_dnr_free(dm_dnr *d)
@@ -153,33 +170,92 @@ static gint dm_dnr_hit_cmp(gconstpointer a, gconstpointer b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
-GPtrArray *dm_dnr_find_all(const dm_dnr_parser *p, const char *text,
-                           const char *const *extra_known)
+/* Matches of every pattern in text[start, end) (lookbehind sees before
+ * start), appended to hits; seen: "regex:offset" of matches kept. */
+static void dm_dnr_scan(const dm_dnr_parser *p, const char *text, gssize end, gint start,
+                        bool at_text_end, const char *const *extra_known, GArray *hits,
+                        GHashTable *seen)
 {
-    GArray *hits = g_array_new(FALSE, FALSE, sizeof(dm_dnr_hit));
-    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)dm_dnr_free);
-    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
-
-    if (text == NULL || *text == '\0')
-        goto done;
     for (guint i = 0; i < p->regexes->len; i++) {
         GMatchInfo *mi = NULL;
 
-        g_regex_match(g_ptr_array_index(p->regexes, i), text, 0, &mi);
+        g_regex_match_full(g_ptr_array_index(p->regexes, i), text, end, start, 0, &mi, NULL);
         while (g_match_info_matches(mi)) {
-            dm_dnr *d = dm_dnr_from_match(p, mi, extra_known);
-            if (d != NULL) {
-                dm_dnr_hit h;
-                gint end;
-                g_match_info_fetch_pos(mi, 0, &h.start, &end);
-                h.d = d;
-                g_array_append_val(hits, h);
+            dm_dnr_hit h;
+            gint mend;
+
+            g_match_info_fetch_pos(mi, 0, &h.start, &mend);
+            /* Near a window's end the number may go on beyond it: its own
+             * year's window reads it whole. */
+            if (!at_text_end && mend + 4 > end) {
+                g_match_info_next(mi, NULL);
+                continue;
+            }
+            if (seen == NULL ||
+                g_hash_table_add(seen, GINT_TO_POINTER(h.start * 8 + (gint)i + 1))) {
+                h.d = dm_dnr_from_match(p, mi, extra_known);
+                if (h.d != NULL)
+                    g_array_append_val(hits, h);
             }
             g_match_info_next(mi, NULL);
         }
         g_match_info_free(mi);
     }
-    g_array_sort(hits, dm_dnr_hit_cmp);
+}
+
+/* Bytes around a year that a built-in case number can span. */
+#define DM_DNR_BEFORE 64
+#define DM_DNR_AFTER 64
+
+GPtrArray *dm_dnr_find_all(const dm_dnr_parser *p, const char *text,
+                           const char *const *extra_known)
+{
+    GArray *hits = g_array_new(FALSE, FALSE, sizeof(dm_dnr_hit));
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)dm_dnr_free);
+    GHashTable *seen = NULL;
+
+    if (text == NULL || *text == '\0')
+        goto done;
+    if (!p->builtin) {
+        dm_dnr_scan(p, text, -1, 0, true, extra_known, hits, NULL);
+    } else {
+        /* The regular expressions only where a year stands before "/",
+         * ":" or "-": most text has none, and this keeps the cost linear
+         * and small. */
+        size_t n = strlen(text);
+        GHashTable *at = NULL; /* made at the first year: most text has none */
+
+        for (size_t i = 0; i + 4 < n; i++) {
+            size_t j, from, to;
+
+            if (!((text[i] == '1' && text[i + 1] == '9') || (text[i] == '2' && text[i + 1] == '0')) ||
+                !g_ascii_isdigit(text[i + 2]) || !g_ascii_isdigit(text[i + 3]) ||
+                (i > 0 && g_ascii_isdigit(text[i - 1])) || g_ascii_isdigit(text[i + 4]))
+                continue;
+            for (j = i + 4; j < n && (text[j] == ' ' || text[j] == '\t'); j++)
+                ;
+            if (j >= n || (text[j] != '/' && text[j] != ':' && text[j] != '-'))
+                continue;
+            from = i > DM_DNR_BEFORE ? i - DM_DNR_BEFORE : 0;
+            while (from > 0 && ((unsigned char)text[from] & 0xC0) == 0x80)
+                from--; /* a character's start */
+            to = MIN(n, i + DM_DNR_AFTER);
+            while (to < n && ((unsigned char)text[to] & 0xC0) == 0x80)
+                to--; /* end before a character, not inside one */
+            /* Overlapping windows find the same match twice: "at" keeps
+             * one. */
+            if (at == NULL)
+                at = g_hash_table_new(g_direct_hash, g_direct_equal);
+            dm_dnr_scan(p, text, (gssize)to, (gint)from, to == n, extra_known, hits, at);
+            i += 3;
+        }
+        if (at != NULL)
+            g_hash_table_destroy(at);
+    }
+    if (hits->len > 1)
+        g_array_sort(hits, dm_dnr_hit_cmp);
+    if (hits->len > 0)
+        seen = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < hits->len; i++) {
         dm_dnr_hit *h = &g_array_index(hits, dm_dnr_hit, i);
         if (g_hash_table_contains(seen, h->d->key)) {
@@ -190,7 +266,8 @@ GPtrArray *dm_dnr_find_all(const dm_dnr_parser *p, const char *text,
         g_ptr_array_add(out, h->d);
     }
 done:
-    g_hash_table_destroy(seen);
+    if (seen != NULL)
+        g_hash_table_destroy(seen);
     g_array_free(hits, TRUE);
     return out;
 }

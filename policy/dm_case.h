@@ -27,6 +27,9 @@ dm_dnr_parser *dm_dnr_parser_new(const char *const *patterns, const char *const 
 void dm_dnr_parser_free(dm_dnr_parser *p);
 /* Add a myndighet code to the known set (e.g. from the case index). */
 void dm_dnr_parser_add_known(dm_dnr_parser *p, const char *myndighet);
+/* Is the myndighet code one the site named as known ([casenumbers] known
+ * or dm_dnr_parser_add_known)? */
+bool dm_dnr_parser_knows(const dm_dnr_parser *p, const char *myndighet);
 /* The built-in default patterns, NULL-terminated. */
 const char *const *dm_dnr_default_patterns(void);
 

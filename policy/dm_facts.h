@@ -101,8 +101,8 @@ typedef struct dm_msg {
     char *from_display;   /* From: as a person would read it */
     char *message_id;     /* without <>, "" when absent */
     char *date;           /* Date: as written */
-    char *in_reply_to;
-    char *references;
+    char *in_reply_to;    /* its Message-ID without <>, NULL when absent */
+    char *references;     /* Message-IDs without <>, one blank between them */
     GString *text;        /* every text part in order, valid UTF-8 */
     GPtrArray *headers;   /* dm_header *, top-level headers in order */
     GPtrArray *attachments; /* dm_attachment * */

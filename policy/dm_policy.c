@@ -8,7 +8,7 @@
 #include "dm_policy_int.h"
 #include "dm_util.h"
 
-static bool dm_party_is_politician(const dm_entry *e)
+bool dm_party_is_politician(const dm_entry *e)
 {
     return dm_entry_is_person(e) && (e->roles & DM_ROLE_FORTROENDEVALD) != 0;
 }
@@ -227,6 +227,30 @@ static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_v
     }
 }
 
+/* In doubt between private and municipal (R3 and R10): nothing is copied;
+ * each person whose mailbox holds the message is asked to judge it. */
+static void dm_judge_actions(const dm_facts *f, dm_verdict *v, GHashTable *seen_dn)
+{
+    const dm_entry *s = f->sender.entry;
+
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_entry *e = f->rcpts[i].entry;
+
+        if (!dm_entry_is_person(e))
+            continue;
+        if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
+            continue;
+        dm_add_notice(v, e, e->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
+        dm_verdict_add_reason(v, "R10", "%s ombeds bedöma om meddelandet är privat",
+                              e->mail);
+    }
+    if (dm_entry_is_person(s) && (s->dn == NULL || g_hash_table_add(seen_dn, s->dn))) {
+        dm_add_notice(v, s, s->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
+        dm_verdict_add_reason(v, "R10", "avsändaren %s ombeds bedöma om meddelandet är "
+                              "privat", s->mail);
+    }
+}
+
 static bool dm_is_absent(const dm_party *r, int64_t now)
 {
     const dm_entry *e = r->entry;
@@ -329,9 +353,12 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
     if (v->klass == DM_CLASS_PARTI && !any_politician)
         v->klass = DM_CLASS_PRIVAT;
 
-    /* R5: inside one myndighet the mail is working material. */
-    if (v->direction == DM_DIR_INTERNAL && !dm_class_is_private(v->klass) &&
+    /* R5: inside one myndighet the mail is working material; so is a
+     * message in doubt between private and municipal (nothing is copied
+     * inside a myndighet anyway). */
+    if (v->direction == DM_DIR_INTERNAL && (!dm_class_is_private(v->klass) || c.doubt) &&
         dm_shared_myndighet(f)) {
+        c.doubt = false;
         v->klass = DM_CLASS_INTERN;
         v->sekretess = false;
         dm_verdict_add_reason(v, "R5", "stannar inom en myndighet (%s)",
@@ -350,6 +377,8 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
     }
 
     seen_dn = g_hash_table_new(g_str_hash, g_str_equal);
+    if (c.doubt && dm_class_is_private(v->klass))
+        dm_judge_actions(f, v, seen_dn);
     if (v->klass == DM_CLASS_REGISTRERAS)
         dm_registration_actions(f, &c, v, seen_dn);
     if (!dm_class_is_private(v->klass))

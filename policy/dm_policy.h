@@ -37,4 +37,9 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *facts);
 /* Sections 1 to 9: the class, sekretess, actions and reasons. */
 dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *facts);
 
+/* What the rules read in facts->msg: the signals, their scores and the
+ * phrases that fired, as lines of text for "diariectl classify --explain"
+ * (a new string; empty without a message).  Pure, like dm_policy_decide. */
+char *dm_policy_explain(const dm_policy *p, const dm_facts *facts);
+
 #endif

@@ -1,6 +1,33 @@
 /*
  * What the content of a message says (sections 1, 2 and R9), before the
- * parties are looked at.
+ * parties' roles turn it into actions.
+ *
+ * The order is privacy first: what must never be copied is decided
+ * before what must be.
+ *
+ *   1. sekretess (R9): a valid personnummer or samordningsnummer with
+ *      sensitive facts, or a cited case the diarium marks as sekretess:
+ *      registreras, whatever else the message is;
+ *   2. party mail (R4): from a party domain to a politician (or from a
+ *      politician to a party domain): parti; to other people, unless it
+ *      asks the municipality for something: privat (their party life is
+ *      their own); to functional mailboxes only: read like any mail;
+ *   3. automatic mail (R7): reports, the null sender, auto-replies, a spam
+ *      filter's verdict, lists and bulk mail: ringa;
+ *   4. advertising and phishing without a filter's header (R7): ringa;
+ *   5. party content (R4): parti, unless the municipality is asked for
+ *      something too (then the person judges: see 6);
+ *   6. private content (R3): privat, unless the municipality is asked for
+ *      something too (mail held by a person that names no municipal matter
+ *      and asks nothing needs less private evidence: private_alone).  Then, when the message is also intimate, the
+ *      privacy duty (R10) decides: not copied, and the person is asked to
+ *      judge; otherwise the errand wins;
+ *   7. temporary service notices (R7): ringa;
+ *   8. another authority's matter asked of the municipality (R7): ringa;
+ *   9. R6 evidence (cases cited or of the sender, requests, errands named
+ *      in the subject, synpunkter) at or above the threshold: registreras;
+ *  10. a simple question that gets an answer (R7): ringa;
+ *  11. otherwise allmän handling, kept in order by the journal (R1, R8).
  */
 #include <string.h>
 
@@ -13,157 +40,217 @@ void dm_content_clear(dm_content *c)
     memset(c, 0, sizeof *c);
 }
 
-static bool dm_in_list(char **list, const char *s)
+/* The phrases of a signal, quoted and comma separated (a new string). */
+static char *dm_hits(const dm_signals *s, dm_sig sig, guint max)
 {
-    for (char **p = list; p != NULL && *p != NULL; p++) {
-        if (g_ascii_strcasecmp(*p, s) == 0)
+    GString *out = g_string_new(NULL);
+    const GPtrArray *h = s->hits[sig];
+
+    for (guint i = 0; h != NULL && i < h->len && i < max; i++)
+        g_string_append_printf(out, "%s\"%s\"", i ? ", " : "", (char *)g_ptr_array_index(h, i));
+    return g_string_free(out, FALSE);
+}
+
+static void dm_reason_hits(dm_verdict *v, const char *rule, const char *what,
+                           const dm_signals *s, dm_sig sig)
+{
+    char *h = dm_hits(s, sig, 3);
+
+    if (*h != '\0')
+        dm_verdict_add_reason(v, rule, "%s: %s", what, h);
+    g_free(h);
+}
+
+/* Any person among the internal parties (whose mailbox may hold private
+ * mail), or a politician? */
+static bool dm_any_party(const dm_facts *f, bool politician)
+{
+    const dm_entry *s = f->sender.entry;
+
+    if (s != NULL && dm_entry_is_person(s) && (!politician || dm_party_is_politician(s)))
+        return true;
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_entry *e = f->rcpts[i].entry;
+        if (e != NULL && dm_entry_is_person(e) && (!politician || dm_party_is_politician(e)))
             return true;
     }
     return false;
 }
 
-/* An open case the address is a party of, or NULL. */
-static const dm_case *dm_open_case_of(const dm_case_index *idx, const char *addr)
+/* The R6 reasons for a registreras verdict. */
+static void dm_register_reasons(const dm_policy *p, const dm_signals *s, dm_verdict *v)
 {
-    const GPtrArray *cases = dm_case_index_by_party(idx, addr);
-
-    for (guint i = 0; cases != NULL && i < cases->len; i++) {
-        const dm_case *c = g_ptr_array_index(cases, i);
-        if (c->open)
-            return c;
+    if (s->cited != NULL)
+        dm_verdict_add_reason(v, "R6.3", "hänvisar till ärende %s i diariet", s->cited->dnr);
+    if (s->party_case != NULL)
+        dm_verdict_add_reason(v, "R6.3", "avsändaren (%s) är part i pågående ärende %s",
+                              s->party_addr, s->party_case->dnr);
+    if (s->cited_unknown != NULL)
+        dm_verdict_add_reason(v, "R6.2", "hänvisar till %s, som inte finns i diariet",
+                              s->cited_unknown);
+    if (s->r_text > 0) {
+        dm_reason_hits(v, "R6.1", "begär ett beslut eller en åtgärd", s, DM_SIG_REQUEST);
+        dm_reason_hits(v, "R6.3", "rör ett ärende", s, DM_SIG_REFERENCE);
+        dm_reason_hits(v, "R6.1", "begär en åtgärd", s, DM_SIG_POLITE);
+        dm_reason_hits(v, "R6.1", "ämnesraden anger ärendet", s, DM_SIG_SUBJECT_HEAD);
+        dm_reason_hits(v, "R6.1", "ämnesraden nämner", s, DM_SIG_SUBJECT);
+        if (s->score[DM_SIG_MUNICIPAL] > 0)
+            dm_reason_hits(v, "R6.1", "synpunkt", s, DM_SIG_OPINION);
     }
-    return NULL;
-}
-
-/* Automatic mail, reports, lists, spam: R7, whatever the text says. */
-static bool dm_content_markers(const dm_facts *f, dm_verdict *v)
-{
-    const dm_msg *m = f->msg;
-
-    if (m->report) {
-        dm_verdict_add_reason(v, "R7", "leveransrapport (multipart/report; %s)",
-                              m->report_type ? m->report_type : "report");
-        return true;
-    }
-    if (f->env_from[0] == '\0') {
-        dm_verdict_add_reason(v, "R7", "tom avsändare (<>): automatiskt meddelande");
-        return true;
-    }
-    if (m->auto_reply) {
-        dm_verdict_add_reason(v, "R7", "automatiskt svar (%s)",
-                              m->auto_submitted ? m->auto_submitted : "autosvar");
-        return true;
-    }
-    if (m->spam) {
-        dm_verdict_add_reason(v, "R7", "skräppost enligt %s",
-                              m->spam_header ? m->spam_header : "spamfilter");
-        return true;
-    }
-    if (m->list || m->bulk) {
-        dm_verdict_add_reason(v, "R7", "massutskick/nyhetsbrev (%s)",
-                              m->list_id ? m->list_id : m->list ? "List-Unsubscribe"
-                                                                : "Precedence");
-        return true;
-    }
-    return false;
+    (void)p;
 }
 
 void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_verdict *v)
 {
-    const dm_msg *m = f->msg;
-    GString *all = g_string_new(m->subject);
-    GPtrArray *dnrs;
-    const dm_case *sek_case = NULL; /* first cited case marked sekretess */
-    char *norm, *hit, *pnr;
-    const char *sender_domain = dm_addr_domain(f->env_from);
+    dm_signals s;
+    bool politician = dm_any_party(f, true), person = dm_any_party(f, false);
+    bool municipal_asked;
+    double private_needed;
 
     memset(c, 0, sizeof *c);
-    g_string_append_c(all, '\n');
-    g_string_append_len(all, m->text->str, (gssize)m->text->len);
+    dm_signals_compute(p, f, &s);
+    c->cited = s.cited;
+    c->party_case = s.party_case;
+    c->cited_unknown = g_strdup(s.cited_unknown);
+    municipal_asked = s.r_total >= p->t_register;
 
-    /* Case numbers: the subject first, then the text parts in order. */
-    dnrs = dm_dnr_find_all(p->dnr, all->str, dm_case_index_myndigheter(f->cases));
-    for (guint i = 0; i < dnrs->len; i++) {
-        const dm_dnr *d = g_ptr_array_index(dnrs, i);
-        const dm_case *cs = dm_case_index_find(f->cases, d->key);
-
-        if (cs != NULL && c->cited == NULL)
-            c->cited = cs;
-        else if (cs == NULL && c->cited_unknown == NULL)
-            c->cited_unknown = g_strdup(d->written);
-        /* R9: any cited case the diarium marks as sekretess is a sign,
-         * not only the first one cited (which decides the myndighet). */
-        if (cs != NULL && cs->sekretess && sek_case == NULL)
-            sek_case = cs;
-    }
-    g_ptr_array_free(dnrs, TRUE);
-    c->party_case = dm_open_case_of(f->cases, f->env_from);
-    if (c->party_case == NULL && m->from_addr[0] != '\0')
-        c->party_case = dm_open_case_of(f->cases, m->from_addr);
-
-    norm = dm_policy_normalize_text(all->str, all->len);
-
-    /* R9: a personnummer with sensitive facts, or a sekretess case. */
-    pnr = dm_pnr_find(all->str);
-    hit = dm_kwlist_first(&p->lists[DM_KW_SENSITIVE], norm);
-    if (pnr != NULL && hit != NULL) {
+    /* 1. R9 sekretess. */
+    if (s.pnr != NULL && s.hits[DM_SIG_SENSITIVE] != NULL) {
+        char *h = dm_hits(&s, DM_SIG_SENSITIVE, 3);
         c->sekretess = true;
-        dm_verdict_add_reason(v, "R9", "personnummer tillsammans med känsliga uppgifter (%s)",
-                              hit);
-    } else if (sek_case != NULL) {
+        dm_verdict_add_reason(v, "R9", "%s tillsammans med känsliga uppgifter (%s)",
+                              s.pnr_samordning ? "samordningsnummer" : "personnummer", h);
+        g_free(h);
+    }
+    if (s.sek_case != NULL) {
         c->sekretess = true;
         dm_verdict_add_reason(v, "R9", "ärende %s är sekretessmarkerat i diariet",
-                              sek_case->dnr);
+                              s.sek_case->dnr);
     }
-    g_free(hit);
-    g_free(pnr);
-
-    if (dm_in_list(p->party_domains, sender_domain))
-        c->party_content = true;
-
-    if (dm_content_markers(f, v)) {
-        c->klass = DM_CLASS_RINGA;
-    } else if (c->sekretess) {
+    if (c->sekretess) {
         c->klass = DM_CLASS_REGISTRERAS;
         dm_verdict_add_reason(v, "R6.5", "innehåller sekretessuppgifter");
-    } else if (c->party_content) {
-        c->klass = DM_CLASS_PARTI;
-        dm_verdict_add_reason(v, "R4", "avsändaren är partiet (%s)", sender_domain);
-    } else if (c->cited != NULL) {
-        c->klass = DM_CLASS_REGISTRERAS;
-        dm_verdict_add_reason(v, "R6.3", "hänvisar till ärende %s i diariet", c->cited->dnr);
-    } else if (c->party_case != NULL) {
-        c->klass = DM_CLASS_REGISTRERAS;
-        dm_verdict_add_reason(v, "R6.3", "avsändaren är part i pågående ärende %s",
-                              c->party_case->dnr);
-    } else if ((hit = dm_kwlist_first(&p->lists[DM_KW_ACTION], norm)) != NULL) {
-        c->klass = DM_CLASS_REGISTRERAS;
-        dm_verdict_add_reason(v, "R6.1", "begär åtgärd: \"%s\"", hit);
-        g_free(hit);
-    } else if ((hit = dm_kwlist_first(&p->lists[DM_KW_PARTY], norm)) != NULL) {
+        dm_register_reasons(p, &s, v);
+        goto out;
+    }
+
+    /* 2. R4: the party's own mail. */
+    if (s.party_domain && (politician || (person && !municipal_asked))) {
         c->klass = DM_CLASS_PARTI;
         c->party_content = true;
-        dm_verdict_add_reason(v, "R4", "partiärende: \"%s\"", hit);
-        g_free(hit);
-    } else if ((hit = dm_kwlist_first(&p->lists[DM_KW_PRIVATE], norm)) != NULL) {
-        c->klass = DM_CLASS_PRIVAT;
-        dm_verdict_add_reason(v, "R3", "privat innehåll: \"%s\"", hit);
-        g_free(hit);
-    } else if ((hit = dm_kwlist_first(&p->lists[DM_KW_OUTSIDE], norm)) != NULL) {
-        c->klass = DM_CLASS_RINGA;
-        dm_verdict_add_reason(v, "R7", "utanför kommunens ansvar: \"%s\"", hit);
-        g_free(hit);
-    } else if ((hit = dm_kwlist_first(&p->lists[DM_KW_QUESTION], norm)) != NULL) {
-        c->klass = DM_CLASS_RINGA;
-        dm_verdict_add_reason(v, "R7", "enkel fråga: \"%s\"", hit);
-        g_free(hit);
-    } else {
-        c->klass = DM_CLASS_ALLMAN;
-        if (c->cited_unknown != NULL)
-            dm_verdict_add_reason(v, "R6.2", "hänvisar till %s, som inte finns i diariet",
-                                  c->cited_unknown);
-        dm_verdict_add_reason(v, "R1", "rör kommunens verksamhet; hålls ordnad i journalen (R8)");
+        dm_verdict_add_reason(v, "R4", "partiets e-post (%s)", s.party_domain_addr);
+        goto out;
     }
-    g_free(norm);
-    g_string_free(all, TRUE);
+
+    /* 3. R7: automatic mail, whatever it says. */
+    if (s.marker != NULL) {
+        c->klass = DM_CLASS_RINGA;
+        dm_verdict_add_reason(v, "R7", "%s", s.marker);
+        goto out;
+    }
+
+    /* 4. R7: advertising and phishing that no filter marked. */
+    if (s.r_case < p->t_register &&
+        (s.score[DM_SIG_ADS] >= p->t_ads || s.score[DM_SIG_PHISHING] >= p->t_phishing)) {
+        c->klass = DM_CLASS_RINGA;
+        if (s.score[DM_SIG_PHISHING] >= p->t_phishing)
+            dm_reason_hits(v, "R7", "skräppost/nätfiske", &s, DM_SIG_PHISHING);
+        else
+            dm_reason_hits(v, "R7", "reklam", &s, DM_SIG_ADS);
+        goto out;
+    }
+
+    /* 5. R4: party content. */
+    if (s.score[DM_SIG_PARTY] >= p->t_party) {
+        c->klass = DM_CLASS_PARTI;
+        c->party_content = true;
+        dm_reason_hits(v, "R4", "partiärende", &s, DM_SIG_PARTY);
+        if (municipal_asked && person) {
+            c->doubt = true;
+            dm_verdict_add_reason(v, "R10", "partiärende som också rör kommunen: personen "
+                                            "bedömer själv, ingen kopia");
+            dm_register_reasons(p, &s, v);
+        }
+        goto out;
+    }
+
+    /* 6. R3: private content.  A person's mail that names none of the
+     * municipality's matters and asks nothing of it needs less. */
+    private_needed = p->t_private;
+    if (person && s.r_total == 0 && s.score[DM_SIG_MUNICIPAL] == 0)
+        private_needed = MIN(private_needed, p->t_private_alone);
+    if (s.private_total >= private_needed) {
+        if (!municipal_asked) {
+            c->klass = DM_CLASS_PRIVAT;
+            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_INTIMATE);
+            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_PRIVATE);
+            dm_reason_hits(v, "R3", "familj", &s, DM_SIG_FAMILY);
+            goto out;
+        }
+        if (s.score[DM_SIG_INTIMATE] >= p->t_doubt && person) {
+            c->klass = DM_CLASS_PRIVAT;
+            c->doubt = true;
+            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_INTIMATE);
+            dm_verdict_add_reason(v, "R10", "privat men rör också kommunen: personen "
+                                            "bedömer själv, ingen kopia");
+            dm_register_reasons(p, &s, v);
+            goto out;
+        }
+        /* Private words in an errand ("min dotter", "farmor"): the errand
+         * decides. */
+    }
+
+    /* 7. R7: temporary notices that ask for nothing. */
+    if (!municipal_asked && s.score[DM_SIG_TEMPORARY] >= p->t_temporary) {
+        c->klass = DM_CLASS_RINGA;
+        dm_reason_hits(v, "R7", "tillfällig driftinformation", &s, DM_SIG_TEMPORARY);
+        goto out;
+    }
+
+    /* 8. R7: another authority's matter. */
+    if (s.r_case < p->t_register && s.score[DM_SIG_OUTSIDE] > 0 &&
+        s.score[DM_SIG_MUNICIPAL] == 0 && (s.question || s.r_text > 0)) {
+        c->klass = DM_CLASS_RINGA;
+        dm_reason_hits(v, "R7", "utanför kommunens ansvar", &s, DM_SIG_OUTSIDE);
+        goto out;
+    }
+
+    /* 9. R6. */
+    if (municipal_asked) {
+        c->klass = DM_CLASS_REGISTRERAS;
+        dm_register_reasons(p, &s, v);
+        goto out;
+    }
+
+    /* 10. R7: a simple question. */
+    if (s.question && (int)s.own_words <= p->question_max_words &&
+        s.score[DM_SIG_INFO] + s.score[DM_SIG_INFO_HEAD] < p->t_info) {
+        c->klass = DM_CLASS_RINGA;
+        dm_verdict_add_reason(v, "R7", "enkel fråga som får ett svar (%u ord)", s.own_words);
+        goto out;
+    }
+
+    /* 11. R1, R8. */
+    c->klass = DM_CLASS_ALLMAN;
+    if (s.cited_unknown != NULL)
+        dm_verdict_add_reason(v, "R6.2", "hänvisar till %s, som inte finns i diariet",
+                              s.cited_unknown);
+    dm_reason_hits(v, "R1", "för kännedom", &s, DM_SIG_INFO);
+    dm_reason_hits(v, "R1", "ämnesraden", &s, DM_SIG_INFO_HEAD);
+    dm_verdict_add_reason(v, "R1", "rör kommunens verksamhet; hålls ordnad i journalen (R8)");
+out:
+    dm_signals_clear(&s);
+}
+
+char *dm_policy_explain(const dm_policy *p, const dm_facts *f)
+{
+    dm_signals s;
+    GString *out = g_string_new(NULL);
+
+    if (f->msg == NULL)
+        return g_string_free(out, FALSE);
+    dm_signals_compute(p, f, &s);
+    dm_signals_describe(p, &s, out);
+    dm_signals_clear(&s);
+    return g_string_free(out, FALSE);
 }

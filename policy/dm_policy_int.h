@@ -1,39 +1,217 @@
 /*
  * Internals shared by the policy/ files; not for other modules.
+ *
+ * How the content is judged (RULES.md sections 1, 2 and R9):
+ *
+ *   dm_text     the subject and the text parts, cut into tokens (lower
+ *               case words with their Snowball stems) and sentences, each
+ *               sentence marked as subject, quoted (an earlier message in
+ *               a reply) or a question;
+ *   dm_lex      the word lists of etc/rules/ compiled once: token patterns
+ *               (stem, exact, prefix, compound head, infix), phrases with
+ *               gaps, and references from one list to another ("@act");
+ *               matched over a dm_text in one pass per list;
+ *   dm_signals  what the message says, computed once: cited cases, a case
+ *               party, sekretess, automatic-mail markers, and a score per
+ *               signal list with the phrases that fired;
+ *   dm_content  the decision, in a privacy-first order, with thresholds
+ *               and weights from etc/rules.conf.
  */
 #ifndef DM_POLICY_INT_H
 #define DM_POLICY_INT_H
 
 #include "dm_policy.h"
 
-/* A list of keywords compiled to one regular expression over normalized
- * text (lowercase, words separated by single spaces).  Entries:
- *   "word"      the word alone
- *   "word*"     words starting with it (inflections: "ansök*")
- *   "*word"     words ending with it (compound heads: "*ansökan")
- *   "*word*"    anywhere inside a word
- *   "two words" a phrase, each word as above */
-typedef struct dm_kwlist {
-    char *name;
-    GRegex *re;   /* NULL when the list is empty */
-    double weight;
-} dm_kwlist;
+/* ---- text ------------------------------------------------------------- */
 
-/* The lists a rules file defines, by signal. */
+enum {
+    DM_SENT_SUBJECT = 1 << 0,  /* the Subject: line */
+    DM_SENT_QUOTED = 1 << 1,   /* an earlier message quoted in a reply */
+    DM_SENT_QUESTION = 1 << 2, /* ends with "?" */
+    DM_SENT_INQUIRY = 1 << 3,  /* holds an [inquiry] phrase ("hur", "undrar") */
+};
+
+typedef struct dm_token {
+    guint32 raw;      /* offset of the lower-case word in dm_text.arena */
+    guint32 stem;     /* offset of its stem (not NUL-terminated) */
+    guint16 raw_len;
+    guint16 stem_len;
+    guint32 sent;     /* sentence index */
+    guint32 ids;      /* first matched pattern id in dm_text.ids */
+    guint16 n_ids;
+    bool stemmed;     /* stem is set (dm_text_stem_token) */
+    guint32 hash;     /* FNV-1a of the word: the same word again is known */
+} dm_token;
+
+typedef struct dm_sentence {
+    guint32 first, end; /* tokens [first, end) */
+    unsigned flags;
+} dm_sentence;
+
+typedef struct dm_text {
+    GString *arena;        /* NUL-separated words and stems */
+    GArray *tokens;        /* dm_token */
+    GArray *sents;         /* dm_sentence */
+    GArray *ids;           /* guint16: pattern ids matched per token */
+    guint own_words;       /* tokens of the body's own (unquoted) text */
+    bool forward;          /* the subject or text says it is forwarded */
+    bool truncated;        /* max_tokens reached */
+} dm_text;
+
+/* Cut subject and text into tokens and sentences, at most max_tokens
+ * tokens (subject first). */
+dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
+                     guint max_tokens);
+void dm_text_free(dm_text *t);
+static inline const char *dm_text_raw(const dm_text *t, const dm_token *k)
+{
+    return t->arena->str + k->raw;
+}
+/* The stem: k->stem_len bytes, not NUL-terminated; until the word lists
+ * ask for it (dm_text_stem_token), the word itself. */
+static inline const char *dm_text_stem(const dm_text *t, const dm_token *k)
+{
+    return t->arena->str + k->stem;
+}
+void dm_text_stem_token(dm_text *t, dm_token *k);
+/* The words of tokens [a, b) joined by spaces (a new string). */
+char *dm_text_span(const dm_text *t, guint a, guint b);
+
+/* The Swedish Snowball stem of one lower-case word (a new string). */
+char *dm_stem_word(const char *word);
+/* Can Snowball's Swedish stemmer take exactly tail[0, n) from a word's
+ * end?  A word has the stem p only if it is p and such a tail. */
+bool dm_stem_tail_possible(const char *tail, size_t n);
+
+/* Lowercase, letters and digits kept, everything else one space, with a
+ * space at each end: " hej jag vill ansöka om bygglov ". */
+char *dm_policy_normalize_text(const char *text, size_t max);
+
+/* ---- word lists ------------------------------------------------------- */
+
+/* Where in a message a list is matched. */
 typedef enum {
-    DM_KW_ACTION,     /* R6.1: something to handle, decide, take a position on */
-    DM_KW_SENSITIVE,  /* R9: health, social services, economic assistance... */
-    DM_KW_PRIVATE,    /* R3 */
-    DM_KW_PARTY,      /* R4 */
-    DM_KW_QUESTION,   /* R7: simple questions */
-    DM_KW_OUTSIDE,    /* R7: outside the municipality's responsibility */
-    DM_KW_INFO,       /* R1/R8: for kännedom, no action asked */
-    DM_KW_COUNT
-} dm_kw_signal;
+    DM_WHERE_ALL,     /* subject and every text part, quoted text too */
+    DM_WHERE_OWN,     /* subject and the sender's own text (not quoted) */
+    DM_WHERE_SUBJECT, /* the subject only */
+    DM_WHERE_HEAD,    /* the subject's first word (after Re:, Ang. ...) */
+} dm_where;
+
+typedef struct dm_lex dm_lex;
+
+typedef struct dm_lmatch {
+    guint start, end; /* tokens [start, end) */
+    guint entry;      /* index in the list */
+} dm_lmatch;
+
+/* Every list's matches over one text; lists by id. */
+typedef struct dm_lex_result {
+    GArray **matches; /* per list: dm_lmatch, by start; NULL when none */
+    guint n_lists;
+} dm_lex_result;
+
+dm_lex *dm_lex_new(void);
+void dm_lex_free(dm_lex *x);
+/* Add a list (entries as in a .words file, one per element); returns its
+ * id.  References ("@name") may name lists added later; dm_lex_finish
+ * resolves them.  A list name may be given once. */
+bool dm_lex_add_list(dm_lex *x, const char *name, char **entries, guint *id, GError **err);
+/* Resolve references, order the lists, index the patterns. */
+bool dm_lex_finish(dm_lex *x, GError **err);
+/* The id of a list by name, or G_MAXUINT. */
+guint dm_lex_list_id(const dm_lex *x, const char *name);
+const char *dm_lex_list_name(const dm_lex *x, guint id);
+const char *dm_lex_entry_text(const dm_lex *x, guint list, guint entry);
+guint dm_lex_n_lists(const dm_lex *x);
+
+/* Tag every token of t with the patterns it matches (once per text). */
+void dm_lex_tag(const dm_lex *x, dm_text *t);
+/* Match every list over a tagged text. */
+dm_lex_result *dm_lex_match(const dm_lex *x, const dm_text *t);
+void dm_lex_result_free(dm_lex_result *r);
+
+/* One list alone over a text, for tests and tools: the first match as the
+ * words it covered, or NULL. */
+char *dm_lex_first(const dm_lex *x, guint list, const char *text);
+
+/* ---- signals ---------------------------------------------------------- */
+
+/* The lists the rules know by name (sections of rules.conf). */
+typedef enum {
+    /* Scored signals. */
+    DM_SIG_REQUEST,      /* R6.1: the sender asks for a decision or action */
+    DM_SIG_POLITE,       /* R6.1: the same, asked as a polite question */
+    DM_SIG_SUBJECT_HEAD, /* R6.1: the subject names an errand first */
+    DM_SIG_SUBJECT,      /* R6.1: the subject mentions an errand */
+    DM_SIG_OPINION,      /* R6.1: a synpunkt on a municipal matter */
+    DM_SIG_REFERENCE,    /* R6.3: about someone's errand ("din ansökan") */
+    DM_SIG_INFO,         /* R1/R8: sent for kännedom, nothing asked */
+    DM_SIG_INFO_HEAD,    /* R1/R8: the subject says information, invitation */
+    DM_SIG_INQUIRY,      /* R7: asking how or what, not asking for action */
+    DM_SIG_OUTSIDE,      /* R7: another authority's matter */
+    DM_SIG_MUNICIPAL,    /* the municipality's own areas of responsibility */
+    DM_SIG_PRIVATE,      /* R3: private life */
+    DM_SIG_FAMILY,       /* R3: family words (weak: errands mention family) */
+    DM_SIG_INTIMATE,     /* R3: endearments, greetings between intimates */
+    DM_SIG_PARTY,        /* R4: party organisation */
+    DM_SIG_ADS,          /* R7: commercial advertising */
+    DM_SIG_PHISHING,     /* R7: spam and phishing without a filter's header */
+    DM_SIG_TEMPORARY,    /* R7: temporary service notices */
+    DM_SIG_SENSITIVE,    /* R9: sensitive facts about a private person */
+    DM_SIG_SUBJECT_SKIP, /* words before the subject's head ("ang", "min") */
+    DM_SIG_COUNT
+} dm_sig;
+
+/* The section of rules.conf that configures a signal ("request"). */
+const char *dm_sig_section(dm_sig s);
+
+typedef struct dm_sigdef {
+    guint list;      /* dm_lex list id, G_MAXUINT when not configured */
+    guint unless;    /* a list whose matches cancel overlapping ones */
+    double weight;   /* per distinct entry that fired */
+    double cap;      /* most the signal can add */
+    dm_where where;
+} dm_sigdef;
+
+typedef struct dm_signals {
+    /* Cases (R6.3, R9). */
+    const dm_case *cited;       /* first cited case in the index */
+    char *cited_unknown;        /* first number-like citation not in the index,
+                                 * with a myndighet code the site knows */
+    char *cited_foreign;        /* ... with a code the site does not know */
+    const dm_case *party_case;  /* an open case the sender is a party of */
+    const char *party_addr;     /* which address of the sender */
+    const dm_case *sek_case;    /* first cited case marked sekretess */
+    char *pnr;                  /* first valid personnummer, as written */
+    bool pnr_samordning;
+    /* Structure. */
+    char *marker;               /* R7 marker, for the reason; NULL: none */
+    bool party_domain;          /* sender (or a politician's recipient) on a
+                                 * [site] party_domains domain */
+    char *party_domain_addr;
+    /* Words. */
+    double score[DM_SIG_COUNT];
+    GPtrArray *hits[DM_SIG_COUNT]; /* char *: the phrases that fired */
+    bool question;              /* an own sentence asks something */
+    guint own_words;
+    guint head;                 /* the subject's head token, or G_MAXUINT */
+    /* Totals. */
+    double r_case, r_text, r_total; /* R6 evidence */
+    double private_total;           /* R3 evidence */
+    dm_text *text;
+} dm_signals;
+
+void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s);
+void dm_signals_clear(dm_signals *s);
+/* Human-readable account of the signals and scores (--explain). */
+void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out);
+
+/* ---- the policy --------------------------------------------------------- */
 
 struct dm_policy {
     dm_dnr_parser *dnr;
-    dm_kwlist lists[DM_KW_COUNT];
+    dm_lex *lex;
+    dm_sigdef sig[DM_SIG_COUNT];
     char **party_domains;
     char **mass_lists;
     char *comm_group;
@@ -41,24 +219,29 @@ struct dm_policy {
     dm_lang lang;
     int mass_recipients;
     int mass_window_recipients;
-    int question_max_words; /* a "simple question" is at most this long */
+
+    /* [decision] thresholds */
+    double t_register;
+    double t_private;
+    double t_private_alone;
+    double t_party;
+    double t_doubt;
+    double t_info;
+    double t_ads;
+    double t_phishing;
+    double t_temporary;
+    int question_max_words;
+    int max_tokens;
+    /* [evidence] weights of the case signals */
+    double w_case_cited;
+    double w_case_party;
+    double w_case_unknown;
 };
-
-bool dm_kwlist_compile(dm_kwlist *l, const char *name, char **entries, double weight,
-                       GError **err);
-void dm_kwlist_clear(dm_kwlist *l);
-/* First match in normalized text, as a new string, or NULL. */
-char *dm_kwlist_first(const dm_kwlist *l, const char *norm);
-/* Number of distinct matches in normalized text. */
-unsigned dm_kwlist_count(const dm_kwlist *l, const char *norm);
-
-/* Lowercase, letters and digits kept, everything else one space, with a
- * space at each end: " hej jag vill ansöka om bygglov ". */
-char *dm_policy_normalize_text(const char *text, size_t max);
 
 /* Personnummer and samordningsnummer with a valid date and check digit:
  * the first one found (as written), or NULL. */
 char *dm_pnr_find(const char *text);
+char *dm_pnr_find2(const char *text, bool *samordning);
 /* One candidate: "19850312-4471", "850312-4471", "198503124471"... */
 bool dm_pnr_valid(const char *digits10_or_12, bool *samordning);
 
@@ -67,6 +250,8 @@ typedef struct dm_content {
     dm_class klass;      /* registreras, allman, ringa, privat or parti */
     bool sekretess;
     bool party_content;  /* parti for politicians; privat for everyone else */
+    bool doubt;          /* private (or party) and municipal at once: R10's
+                          * privacy duty decides, the person judges */
     const dm_case *cited;        /* first cited case in the index */
     char *cited_unknown;         /* first number-like citation not in the index */
     const dm_case *party_case;   /* an open case the sender is a party of */
@@ -75,5 +260,7 @@ typedef struct dm_content {
 void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c,
                        dm_verdict *v);
 void dm_content_clear(dm_content *c);
+
+bool dm_party_is_politician(const dm_entry *e);
 
 #endif

@@ -71,33 +71,88 @@ bool dm_pnr_valid(const char *digits, bool *samordning)
 
 char *dm_pnr_find(const char *text)
 {
-    static GRegex *re;
-    static gsize once;
-    GMatchInfo *mi = NULL;
-    char *found = NULL;
+    return dm_pnr_find2(text, NULL);
+}
 
-    if (g_once_init_enter(&once)) {
-        /* Optional century, six date digits, optional - or + (or a space),
-         * four digits; not inside a longer run of digits or a date. */
-        re = g_regex_new("(?<![\\d\\-+/.])((?:18|19|20)?\\d{6})[-+ ]?(\\d{4})(?![\\d]|[-/.]\\d)",
-                         G_REGEX_OPTIMIZE, 0, NULL);
-        g_once_init_leave(&once, 1);
+/* A candidate at t[i]: [century] six digits, an optional "-", "+" or
+ * space, four digits, not followed by a digit or by "-", "/" or "." and a
+ * digit.  As a regular expression:
+ *   (?<![\d\-+/.])((?:18|19|20)?\d{6})[-+ ]?(\d{4})(?![\d]|[-/.]\d)
+ * tried with the century first, then without; the separator first, then
+ * without.  Returns the end of the candidate, or 0; digits gets the ten
+ * or twelve digits. */
+static size_t dm_pnr_at(const char *t, size_t n, size_t i, char digits[13])
+{
+    for (int century = 1; century >= 0; century--) {
+        size_t p = century ? 8 : 6;
+
+        if (century && !(i + 2 <= n && ((t[i] == '1' && (t[i + 1] == '8' || t[i + 1] == '9')) ||
+                                        (t[i] == '2' && t[i + 1] == '0'))))
+            continue;
+        if (i + p > n)
+            continue;
+        {
+            bool ok = true;
+            for (size_t k = 0; k < p && ok; k++)
+                ok = g_ascii_isdigit(t[i + k]);
+            if (!ok)
+                continue;
+        }
+        for (int sep = 1; sep >= 0; sep--) {
+            size_t j = i + p, e;
+            bool ok = true;
+
+            if (sep) {
+                if (j >= n || (t[j] != '-' && t[j] != '+' && t[j] != ' '))
+                    continue;
+                j++;
+            }
+            if (j + 4 > n)
+                continue;
+            for (size_t k = 0; k < 4 && ok; k++)
+                ok = g_ascii_isdigit(t[j + k]);
+            if (!ok)
+                continue;
+            e = j + 4;
+            if (e < n && g_ascii_isdigit(t[e]))
+                continue;
+            if (e + 1 < n && (t[e] == '-' || t[e] == '/' || t[e] == '.') &&
+                g_ascii_isdigit(t[e + 1]))
+                continue;
+            memcpy(digits, t + i, p);
+            memcpy(digits + p, t + j, 4);
+            digits[p + 4] = '\0';
+            return e;
+        }
     }
+    return 0;
+}
+
+char *dm_pnr_find2(const char *text, bool *samordning)
+{
+    size_t n;
+
     if (text == NULL)
         return NULL;
-    g_regex_match(re, text, 0, &mi);
-    while (g_match_info_matches(mi) && found == NULL) {
-        char *a = g_match_info_fetch(mi, 1);
-        char *b = g_match_info_fetch(mi, 2);
-        char *digits = g_strconcat(a, b, NULL);
+    n = strlen(text);
+    for (size_t i = 0; i < n;) {
+        char digits[13];
+        size_t end;
 
-        if (dm_pnr_valid(digits, NULL))
-            found = g_match_info_fetch(mi, 0);
-        g_free(digits);
-        g_free(a);
-        g_free(b);
-        g_match_info_next(mi, NULL);
+        if (!g_ascii_isdigit(text[i]) ||
+            (i > 0 && (g_ascii_isdigit(text[i - 1]) || text[i - 1] == '-' ||
+                       text[i - 1] == '+' || text[i - 1] == '/' || text[i - 1] == '.'))) {
+            i++;
+            continue;
+        }
+        end = dm_pnr_at(text, n, i, digits);
+        if (end == 0) {
+            i++;
+            continue;
+        }
+        if (dm_pnr_valid(digits, samordning))
+            return g_strndup(text + i, end - i);
+        i = end;
     }
-    g_match_info_free(mi);
-    return found;
+    return NULL;
 }

@@ -1,163 +1,49 @@
 /*
- * Loading the rules file (GKeyFile) and its word lists, and compiling the
- * word lists to regular expressions.
+ * Loading the rules file (etc/rules.conf, a GKeyFile) and its word lists
+ * (etc/rules/NAME.words) into a dm_policy: case-number patterns, thresholds,
+ * weights, and the lists compiled into one dm_lex.
+ *
+ * Sections:
+ *   [casenumbers]  patternN, known
+ *   [thresholds]   when a score decides a class
+ *   [evidence]     weights of the case signals (R6.3)
+ *   [SIGNAL]       a signal the rules know (request, private, ...):
+ *                  list (a .words file), words (inline, ";"-separated),
+ *                  weight, cap, where (all, own, subject, head)
+ *   [NAME]         any other section with a list or words: a helper list
+ *                  that other lists use as @NAME
  */
 #include <string.h>
 
 #include "dm_policy_int.h"
 
-static const char *const dm_kw_groups[DM_KW_COUNT] = {
-    [DM_KW_ACTION] = "action",
-    [DM_KW_SENSITIVE] = "sensitive",
-    [DM_KW_PRIVATE] = "private",
-    [DM_KW_PARTY] = "party",
-    [DM_KW_QUESTION] = "question",
-    [DM_KW_OUTSIDE] = "outside",
-    [DM_KW_INFO] = "info",
+typedef struct {
+    double weight, cap;
+    dm_where where;
+} dm_sigdefault;
+
+static const dm_sigdefault dm_sig_defaults[DM_SIG_COUNT] = {
+    [DM_SIG_REQUEST] = {1.0, 1.0, DM_WHERE_OWN},
+    [DM_SIG_POLITE] = {1.0, 1.0, DM_WHERE_OWN},
+    [DM_SIG_SUBJECT_HEAD] = {1.0, 1.0, DM_WHERE_HEAD},
+    [DM_SIG_SUBJECT] = {0.5, 0.5, DM_WHERE_SUBJECT},
+    [DM_SIG_OPINION] = {0.5, 1.0, DM_WHERE_OWN},
+    [DM_SIG_REFERENCE] = {1.0, 1.0, DM_WHERE_OWN},
+    [DM_SIG_INFO] = {1.0, 1.0, DM_WHERE_OWN},
+    [DM_SIG_INFO_HEAD] = {1.0, 1.0, DM_WHERE_HEAD},
+    [DM_SIG_INQUIRY] = {1.0, 1.0, DM_WHERE_OWN},
+    [DM_SIG_OUTSIDE] = {1.0, 10.0, DM_WHERE_OWN},
+    [DM_SIG_MUNICIPAL] = {1.0, 10.0, DM_WHERE_OWN},
+    [DM_SIG_PRIVATE] = {1.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_FAMILY] = {0.5, 1.0, DM_WHERE_ALL},
+    [DM_SIG_INTIMATE] = {2.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_PARTY] = {1.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_ADS] = {1.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_PHISHING] = {1.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_TEMPORARY] = {1.0, 10.0, DM_WHERE_ALL},
+    [DM_SIG_SENSITIVE] = {1.0, 1.0, DM_WHERE_ALL},
+    [DM_SIG_SUBJECT_SKIP] = {0.0, 0.0, DM_WHERE_SUBJECT},
 };
-
-/* One entry to a regex fragment; NULL when the entry is empty. */
-static char *dm_kw_fragment(const char *entry)
-{
-    char **words = g_strsplit_set(entry, " \t", -1);
-    GString *re = g_string_new(NULL);
-    int n = 0;
-
-    for (char **w = words; *w != NULL; w++) {
-        char *word = g_utf8_strdown(*w, -1);
-        size_t len = strlen(word);
-        bool pre = false, post = false;
-        char *core, *esc;
-
-        if (len == 0) {
-            g_free(word);
-            continue;
-        }
-        if (word[0] == '*') {
-            pre = true;
-            memmove(word, word + 1, len--);
-        }
-        if (len > 0 && word[len - 1] == '*') {
-            post = true;
-            word[--len] = '\0';
-        }
-        core = word;
-        if (*core == '\0') {
-            g_free(word);
-            continue;
-        }
-        esc = g_regex_escape_string(core, -1);
-        if (n > 0)
-            g_string_append_c(re, ' ');
-        g_string_append_printf(re, "%s%s%s", pre ? "[\\p{L}\\p{N}]*" : "", esc,
-                               post ? "[\\p{L}\\p{N}]*" : "");
-        g_free(esc);
-        g_free(word);
-        n++;
-    }
-    g_strfreev(words);
-    if (n == 0) {
-        g_string_free(re, TRUE);
-        return NULL;
-    }
-    return g_string_free(re, FALSE);
-}
-
-bool dm_kwlist_compile(dm_kwlist *l, const char *name, char **entries, double weight,
-                       GError **err)
-{
-    GString *src = g_string_new(" (");
-    int n = 0;
-
-    l->name = g_strdup(name);
-    l->weight = weight;
-    l->re = NULL;
-    for (char **e = entries; e != NULL && *e != NULL; e++) {
-        char *frag = dm_kw_fragment(*e);
-        if (frag == NULL)
-            continue;
-        if (n++ > 0)
-            g_string_append_c(src, '|');
-        g_string_append(src, frag);
-        g_free(frag);
-    }
-    /* The words sit between spaces in normalized text; the lookahead keeps
-     * the trailing space for the next match. */
-    g_string_append(src, ")(?= )");
-    if (n > 0)
-        l->re = g_regex_new(src->str, G_REGEX_OPTIMIZE, 0, err);
-    g_string_free(src, TRUE);
-    return n == 0 || l->re != NULL;
-}
-
-void dm_kwlist_clear(dm_kwlist *l)
-{
-    if (l->re != NULL)
-        g_regex_unref(l->re);
-    g_free(l->name);
-    memset(l, 0, sizeof *l);
-}
-
-char *dm_kwlist_first(const dm_kwlist *l, const char *norm)
-{
-    GMatchInfo *mi = NULL;
-    char *hit = NULL;
-
-    if (l->re == NULL || norm == NULL)
-        return NULL;
-    if (g_regex_match(l->re, norm, 0, &mi))
-        hit = g_match_info_fetch(mi, 1);
-    g_match_info_free(mi);
-    return hit;
-}
-
-unsigned dm_kwlist_count(const dm_kwlist *l, const char *norm)
-{
-    GMatchInfo *mi = NULL;
-    GHashTable *seen;
-    unsigned n;
-
-    if (l->re == NULL || norm == NULL)
-        return 0;
-    seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    g_regex_match(l->re, norm, 0, &mi);
-    while (g_match_info_matches(mi)) {
-        g_hash_table_add(seen, g_match_info_fetch(mi, 1));
-        g_match_info_next(mi, NULL);
-    }
-    g_match_info_free(mi);
-    n = g_hash_table_size(seen);
-    g_hash_table_destroy(seen);
-    return n;
-}
-
-char *dm_policy_normalize_text(const char *text, size_t max)
-{
-    GString *out = g_string_sized_new(max < 65536 ? max + 2 : 65538);
-    const char *p = text, *end = text + strlen(text);
-    bool space = true;
-
-    g_string_append_c(out, ' ');
-    while (p < end && out->len < max) {
-        gunichar c = g_utf8_get_char_validated(p, end - p);
-
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            p++;
-            continue;
-        }
-        if (g_unichar_isalnum(c)) {
-            g_string_append_unichar(out, g_unichar_tolower(c));
-            space = false;
-        } else if (!space) {
-            g_string_append_c(out, ' ');
-            space = true;
-        }
-        p = g_utf8_next_char(p);
-    }
-    if (!space)
-        g_string_append_c(out, ' ');
-    return g_string_free(out, FALSE);
-}
 
 /* A word-list file: one entry per line, "#" starts a comment. */
 static char **dm_policy_read_words(const char *path, GError **err)
@@ -189,7 +75,7 @@ static char **dm_policy_strv_lower(char **v)
     char **out = g_new0(char *, v != NULL ? g_strv_length(v) + 1 : 1);
 
     for (guint i = 0; v != NULL && v[i] != NULL; i++)
-        out[i] = g_ascii_strdown(v[i], -1);
+        out[i] = g_ascii_strdown(g_strstrip(v[i]), -1);
     return out;
 }
 
@@ -204,8 +90,305 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     p->lang = conf->language;
     p->mass_recipients = conf->mass_recipients;
     p->mass_window_recipients = conf->mass_window_recipients;
+
+    p->t_register = 1.0;
+    p->t_private = 2.0;
+    p->t_private_alone = 1.0;
+    p->t_party = 2.0;
+    p->t_doubt = 2.0;
+    p->t_info = 1.0;
+    p->t_ads = 2.0;
+    p->t_phishing = 2.0;
+    p->t_temporary = 2.0;
     p->question_max_words = 120;
+    p->max_tokens = 2000;
+    p->w_case_cited = 1.0;
+    p->w_case_party = 1.0;
+    p->w_case_unknown = 0.5;
+    for (int s = 0; s < DM_SIG_COUNT; s++) {
+        p->sig[s].list = G_MAXUINT;
+        p->sig[s].unless = G_MAXUINT;
+        p->sig[s].weight = dm_sig_defaults[s].weight;
+        p->sig[s].cap = dm_sig_defaults[s].cap;
+        p->sig[s].where = dm_sig_defaults[s].where;
+    }
     return p;
+}
+
+static int dm_sig_by_section(const char *group)
+{
+    for (int s = 0; s < DM_SIG_COUNT; s++) {
+        if (strcmp(dm_sig_section((dm_sig)s), group) == 0)
+            return s;
+    }
+    return -1;
+}
+
+static bool dm_get_double(GKeyFile *kf, const char *g, const char *k, double *out, GError **err)
+{
+    GError *e2 = NULL;
+    double v;
+
+    if (!g_key_file_has_key(kf, g, k, NULL))
+        return true;
+    v = g_key_file_get_double(kf, g, k, &e2);
+    if (e2 != NULL) {
+        g_propagate_prefixed_error(err, e2, "[%s] %s: ", g, k);
+        return false;
+    }
+    if (v < 0) {
+        g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "[%s] %s: must not be negative", g, k);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool dm_get_int(GKeyFile *kf, const char *g, const char *k, int *out, GError **err)
+{
+    GError *e2 = NULL;
+    int v;
+
+    if (!g_key_file_has_key(kf, g, k, NULL))
+        return true;
+    v = g_key_file_get_integer(kf, g, k, &e2);
+    if (e2 != NULL) {
+        g_propagate_prefixed_error(err, e2, "[%s] %s: ", g, k);
+        return false;
+    }
+    if (v < 0) {
+        g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "[%s] %s: must not be negative", g, k);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Only the keys named; anything else is a mistake worth hearing of. */
+static bool dm_check_keys(GKeyFile *kf, const char *g, const char *const *allowed, GError **err)
+{
+    char **keys = g_key_file_get_keys(kf, g, NULL, NULL);
+    bool ok = true;
+
+    for (char **k = keys; ok && k != NULL && *k != NULL; k++) {
+        bool found = false;
+        for (const char *const *a = allowed; *a != NULL && !found; a++) {
+            size_t n = strlen(*a);
+            /* "pattern" allows pattern1, pattern2, ... */
+            found = strcmp(*a, *k) == 0 ||
+                    (strcmp(*a, "pattern") == 0 && strncmp(*k, "pattern", n) == 0);
+        }
+        if (!found) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                        "[%s]: unknown key \"%s\"", g, *k);
+            ok = false;
+        }
+    }
+    g_strfreev(keys);
+    return ok;
+}
+
+static bool dm_load_thresholds(dm_policy *p, GKeyFile *kf, GError **err)
+{
+    static const char *const keys[] = {"register", "private", "private_alone", "party", "doubt",
+                                       "info", "ads",
+                                       "phishing", "temporary", "question_max_words",
+                                       "max_tokens", NULL};
+    static const char *const ev[] = {"case_cited", "case_party", "case_unknown", NULL};
+    const char *g = "thresholds";
+
+    if (g_key_file_has_group(kf, g) &&
+        (!dm_check_keys(kf, g, keys, err) || !dm_get_double(kf, g, "register", &p->t_register, err) ||
+         !dm_get_double(kf, g, "private", &p->t_private, err) ||
+         !dm_get_double(kf, g, "private_alone", &p->t_private_alone, err) ||
+         !dm_get_double(kf, g, "party", &p->t_party, err) ||
+         !dm_get_double(kf, g, "doubt", &p->t_doubt, err) ||
+         !dm_get_double(kf, g, "info", &p->t_info, err) ||
+         !dm_get_double(kf, g, "ads", &p->t_ads, err) ||
+         !dm_get_double(kf, g, "phishing", &p->t_phishing, err) ||
+         !dm_get_double(kf, g, "temporary", &p->t_temporary, err) ||
+         !dm_get_int(kf, g, "question_max_words", &p->question_max_words, err) ||
+         !dm_get_int(kf, g, "max_tokens", &p->max_tokens, err)))
+        return false;
+    g = "evidence";
+    if (g_key_file_has_group(kf, g) &&
+        (!dm_check_keys(kf, g, ev, err) ||
+         !dm_get_double(kf, g, "case_cited", &p->w_case_cited, err) ||
+         !dm_get_double(kf, g, "case_party", &p->w_case_party, err) ||
+         !dm_get_double(kf, g, "case_unknown", &p->w_case_unknown, err)))
+        return false;
+    return true;
+}
+
+static bool dm_load_casenumbers(dm_policy *p, GKeyFile *kf, GError **err)
+{
+    static const char *const keys[] = {"pattern", "known", NULL};
+    char **patterns = NULL, **known = NULL;
+
+    if (kf != NULL && g_key_file_has_group(kf, "casenumbers")) {
+        char **names = g_key_file_get_keys(kf, "casenumbers", NULL, NULL);
+        GPtrArray *pats = g_ptr_array_new_with_free_func(g_free);
+
+        if (!dm_check_keys(kf, "casenumbers", keys, err)) {
+            g_strfreev(names);
+            g_ptr_array_free(pats, TRUE);
+            return false;
+        }
+        for (char **k = names; k != NULL && *k != NULL; k++) {
+            if (g_str_has_prefix(*k, "pattern"))
+                g_ptr_array_add(pats, g_key_file_get_value(kf, "casenumbers", *k, NULL));
+        }
+        g_strfreev(names);
+        if (pats->len > 0) {
+            g_ptr_array_add(pats, NULL);
+            patterns = g_strdupv((char **)pats->pdata);
+        }
+        g_ptr_array_free(pats, TRUE);
+        known = g_key_file_get_string_list(kf, "casenumbers", "known", NULL, NULL);
+        for (char **k = known; k != NULL && *k != NULL; k++)
+            g_strstrip(*k);
+    }
+    p->dnr = dm_dnr_parser_new((const char *const *)patterns, (const char *const *)known, err);
+    g_strfreev(patterns);
+    g_strfreev(known);
+    return p->dnr != NULL;
+}
+
+/* A section's entries: its list file, then its inline words. */
+static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base, GError **err)
+{
+    GPtrArray *out = g_ptr_array_new();
+    char *list = g_key_file_get_string(kf, g, "list", NULL);
+    char *words = g_key_file_get_string(kf, g, "words", NULL);
+
+    if (list != NULL && *g_strstrip(list) != '\0') {
+        char *path = g_path_is_absolute(list) ? g_strdup(list)
+                                               : g_build_filename(base, list, NULL);
+        char **entries = dm_policy_read_words(path, err);
+
+        g_free(path);
+        if (entries == NULL) {
+            g_prefix_error(err, "[%s] list: ", g);
+            g_free(list);
+            g_free(words);
+            g_ptr_array_free(out, TRUE);
+            return NULL;
+        }
+        for (char **e = entries; *e != NULL; e++)
+            g_ptr_array_add(out, *e);
+        g_free(entries);
+    }
+    if (words != NULL) {
+        char **w = g_strsplit(words, ";", -1);
+        for (char **e = w; *e != NULL; e++) {
+            g_strstrip(*e);
+            if (**e != '\0')
+                g_ptr_array_add(out, g_strdup(*e));
+        }
+        g_strfreev(w);
+    }
+    g_free(list);
+    g_free(words);
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError **err)
+{
+    static const char *const sig_keys[] = {"list", "words", "weight", "cap", "where",
+                                           "unless", NULL};
+    static const char *const helper_keys[] = {"list", "words", NULL};
+    char **groups = kf != NULL ? g_key_file_get_groups(kf, NULL) : NULL;
+    bool ok = true;
+
+    for (char **g = groups; ok && g != NULL && *g != NULL; g++) {
+        int sig;
+        char **entries;
+        guint id;
+
+        if (strcmp(*g, "casenumbers") == 0 || strcmp(*g, "thresholds") == 0 ||
+            strcmp(*g, "evidence") == 0)
+            continue;
+        sig = dm_sig_by_section(*g);
+        if (sig < 0 && !g_key_file_has_key(kf, *g, "list", NULL) &&
+            !g_key_file_has_key(kf, *g, "words", NULL)) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+                        "[%s]: not a section the rules know, and no list", *g);
+            ok = false;
+            break;
+        }
+        if (!dm_check_keys(kf, *g, sig >= 0 ? sig_keys : helper_keys, err)) {
+            ok = false;
+            break;
+        }
+        if (sig >= 0) {
+            dm_sigdef *d = &p->sig[sig];
+            char *where = g_key_file_get_string(kf, *g, "where", NULL);
+            bool cap_set = g_key_file_has_key(kf, *g, "cap", NULL);
+
+            if (!dm_get_double(kf, *g, "weight", &d->weight, err) ||
+                !dm_get_double(kf, *g, "cap", &d->cap, err)) {
+                g_free(where);
+                ok = false;
+                break;
+            }
+            /* A weight without a cap: the weight counts once, as before,
+             * unless the signal adds up by default. */
+            if (!cap_set && dm_sig_defaults[sig].cap == dm_sig_defaults[sig].weight)
+                d->cap = d->weight;
+            if (where != NULL) {
+                g_strstrip(where);
+                if (strcmp(where, "all") == 0)
+                    d->where = DM_WHERE_ALL;
+                else if (strcmp(where, "own") == 0)
+                    d->where = DM_WHERE_OWN;
+                else if (strcmp(where, "subject") == 0)
+                    d->where = DM_WHERE_SUBJECT;
+                else if (strcmp(where, "head") == 0)
+                    d->where = DM_WHERE_HEAD;
+                else {
+                    g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                "[%s] where: \"%s\" is not all, own, subject or head", *g,
+                                where);
+                    g_free(where);
+                    ok = false;
+                    break;
+                }
+                g_free(where);
+            }
+        }
+        entries = dm_section_entries(kf, *g, base, err);
+        if (entries == NULL) {
+            ok = false;
+            break;
+        }
+        ok = dm_lex_add_list(p->lex, *g, entries, &id, err);
+        g_strfreev(entries);
+        if (ok && sig >= 0)
+            p->sig[sig].list = id;
+    }
+    /* "unless": by name, once every list is known. */
+    for (int s = 0; ok && kf != NULL && s < DM_SIG_COUNT; s++) {
+        const char *g = dm_sig_section((dm_sig)s);
+        char *name;
+
+        if (!g_key_file_has_group(kf, g) || !g_key_file_has_key(kf, g, "unless", NULL))
+            continue;
+        name = g_strstrip(g_key_file_get_string(kf, g, "unless", NULL));
+        p->sig[s].unless = dm_lex_list_id(p->lex, name);
+        if (p->sig[s].unless == G_MAXUINT) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "[%s] unless: no section defines the list \"%s\"", g, name);
+            ok = false;
+        }
+        g_free(name);
+    }
+    g_strfreev(groups);
+    if (ok)
+        ok = dm_lex_finish(p->lex, err);
+    return ok;
 }
 
 /* base: directory that relative list paths are relative to. */
@@ -213,71 +396,14 @@ static dm_policy *dm_policy_build(const dm_conf *conf, GKeyFile *kf, const char 
                                   GError **err)
 {
     dm_policy *p = dm_policy_alloc(conf);
-    char **patterns = NULL, **known = NULL;
 
-    if (kf != NULL && g_key_file_has_group(kf, "casenumbers")) {
-        char **keys = g_key_file_get_keys(kf, "casenumbers", NULL, NULL);
-        GPtrArray *pats = g_ptr_array_new_with_free_func(g_free);
-
-        for (char **k = keys; k != NULL && *k != NULL; k++) {
-            if (g_str_has_prefix(*k, "pattern"))
-                g_ptr_array_add(pats, g_key_file_get_value(kf, "casenumbers", *k, NULL));
-        }
-        g_strfreev(keys);
-        if (pats->len > 0) {
-            g_ptr_array_add(pats, NULL);
-            patterns = g_strdupv((char **)pats->pdata);
-        }
-        g_ptr_array_free(pats, TRUE);
-        known = g_key_file_get_string_list(kf, "casenumbers", "known", NULL, NULL);
-        if (known != NULL) {
-            for (char **k = known; *k != NULL; k++)
-                g_strstrip(*k);
-        }
-    }
-    p->dnr = dm_dnr_parser_new((const char *const *)patterns, (const char *const *)known,
-                               err);
-    g_strfreev(patterns);
-    g_strfreev(known);
-    if (p->dnr == NULL)
+    p->lex = dm_lex_new();
+    if (!dm_load_casenumbers(p, kf, err))
         goto fail;
-
-    for (int s = 0; s < DM_KW_COUNT; s++) {
-        const char *g = dm_kw_groups[s];
-        double weight = 1.0;
-        char **entries = NULL;
-
-        if (kf != NULL && g_key_file_has_group(kf, g)) {
-            GError *e2 = NULL;
-            char *list;
-
-            if (g_key_file_has_key(kf, g, "weight", NULL)) {
-                weight = g_key_file_get_double(kf, g, "weight", &e2);
-                if (e2 != NULL) {
-                    g_propagate_prefixed_error(err, e2, "[%s] weight: ", g);
-                    goto fail;
-                }
-            }
-            list = g_key_file_get_string(kf, g, "list", NULL);
-            if (list != NULL) {
-                char *path = g_path_is_absolute(list) ? g_strdup(list)
-                                                       : g_build_filename(base, list, NULL);
-                entries = dm_policy_read_words(path, err);
-                g_free(path);
-                g_free(list);
-                if (entries == NULL)
-                    goto fail;
-            }
-            if (s == DM_KW_QUESTION && g_key_file_has_key(kf, g, "max_words", NULL))
-                p->question_max_words = g_key_file_get_integer(kf, g, "max_words", NULL);
-        }
-        if (!dm_kwlist_compile(&p->lists[s], g, entries, weight, err)) {
-            g_strfreev(entries);
-            g_prefix_error(err, "[%s] list: ", g);
-            goto fail;
-        }
-        g_strfreev(entries);
-    }
+    if (kf != NULL && !dm_load_thresholds(p, kf, err))
+        goto fail;
+    if (!dm_load_lists(p, kf, base, err))
+        goto fail;
     return p;
 fail:
     dm_policy_free(p);
@@ -328,8 +454,7 @@ void dm_policy_free(dm_policy *p)
     if (p == NULL)
         return;
     dm_dnr_parser_free(p->dnr);
-    for (int s = 0; s < DM_KW_COUNT; s++)
-        dm_kwlist_clear(&p->lists[s]);
+    dm_lex_free(p->lex);
     g_strfreev(p->party_domains);
     g_strfreev(p->mass_lists);
     g_free(p->comm_group);

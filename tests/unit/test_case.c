@@ -287,6 +287,59 @@ static void test_find_all_order_dedup(void **state)
     dm_dnr_parser_free(p);
 }
 
+/* The built-in patterns run only in windows around years (for speed);
+ * the same patterns given explicitly scan the whole text.  Both find the
+ * same citations, wherever they stand. */
+static void test_windows_equal_full_scan(void **state)
+{
+    static const char *const known[] = {"BN", "SÖN", NULL};
+    dm_dnr_parser *win = dm_dnr_parser_new(NULL, known, NULL);
+    dm_dnr_parser *full = dm_dnr_parser_new(dm_dnr_default_patterns(), known, NULL);
+    GString *big = g_string_new(NULL);
+    const char *texts[] = {
+        "KS 2026/112",
+        "2023/KS 0201 i början",
+        "Ärendet ÖFN 2026/12 och sön 2026/3 gäller.",
+        "åäöåäöåäöåäöåäöåäöåäöåäöåäöåäöåäöåäöåäö KS 2026/112 åäöåäöåäöåäöåäö",
+        "bn                                  2026   /   45",
+        "Datum 2026-11-30, 2026-12-01 och 2027-01-02; ärende BN-2026-45-tillägg",
+        "KS 2026/112 KS 2026/140 KS 2025/300 2026/BN 51 KS/2016:805",
+        "x1999/KS 12 och KS 1999/12x samt 20261/KS 12",
+        NULL,
+    };
+
+    (void)state;
+    for (int i = 0; i < 400; i++)
+        g_string_append_printf(big, "rad %d den 2026-%02d-%02d: %s\n", i, i % 12 + 1,
+                               i % 28 + 1, i % 37 == 0 ? "se BN 2026/45 och KS-2026-140" : "");
+    for (int k = 0; texts[k] != NULL || k == G_N_ELEMENTS(texts) - 1; k++) {
+        const char *t = texts[k] != NULL ? texts[k] : big->str;
+        GPtrArray *a = dm_dnr_find_all(win, t, NULL), *b = dm_dnr_find_all(full, t, NULL);
+        GString *ka = g_string_new(NULL), *kb = g_string_new(NULL);
+
+        for (guint i = 0; i < a->len; i++)
+            g_string_append_printf(ka, "%s|", ((dm_dnr *)g_ptr_array_index(a, i))->key);
+        for (guint i = 0; i < b->len; i++)
+            g_string_append_printf(kb, "%s|", ((dm_dnr *)g_ptr_array_index(b, i))->key);
+        if (strcmp(ka->str, kb->str) != 0) {
+            print_error("text %d: windows found \"%s\", the full scan \"%s\"\n", k, ka->str,
+                        kb->str);
+            fail();
+        }
+        if (texts[k] == NULL)
+            assert_string_equal(ka->str, "BN 2026/45|KS 2026/140|");
+        g_string_free(ka, TRUE);
+        g_string_free(kb, TRUE);
+        g_ptr_array_free(a, TRUE);
+        g_ptr_array_free(b, TRUE);
+        if (texts[k] == NULL)
+            break;
+    }
+    g_string_free(big, TRUE);
+    dm_dnr_parser_free(win);
+    dm_dnr_parser_free(full);
+}
+
 static void test_custom_patterns(void **state)
 {
     static const char *const good[] = {
@@ -526,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_parse_lowercase_needs_known),
         cmocka_unit_test(test_not_case_numbers),
         cmocka_unit_test(test_find_all_order_dedup),
+        cmocka_unit_test(test_windows_equal_full_scan),
         cmocka_unit_test(test_custom_patterns),
         cmocka_unit_test(test_status_open),
         cmocka_unit_test(test_index_fixture),

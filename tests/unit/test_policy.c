@@ -3,9 +3,10 @@
  * built by hand from the fixture directory (../shared/fixtures/sjovik.ldif)
  * and diarium (../shared/fixtures/arenden.csv), with the real rules file
  * etc/rules.conf.  Every verdict is also checked against the invariants
- * that hold for all messages (privat/parti never copied, forwarded or
- * noticed; a rejected message has no actions; one copy per registrator;
- * no copy to an envelope recipient).
+ * that hold for all messages (privat/parti never copied or forwarded, and
+ * noticed only to ask the person to judge a message in doubt; a rejected
+ * message has no actions; one copy per registrator; no copy to an
+ * envelope recipient).
  */
 #include "dm_test.h"
 
@@ -483,13 +484,23 @@ static void check_invariants(const dm_verdict *v, const req *r, int line)
         bad = "a rejected message has a class";
     if (!v->reject && v->klass == DM_CLASS_NONE)
         bad = "no class without a rejection";
-    if (dm_class_is_private(v->klass) && v->actions->len > 0)
-        bad = "privat/parti with actions";
+    /* privat/parti: nothing but a notice asking the person to judge
+     * (the doubt case); never a copy, a forward or a manager notice. */
+    for (guint i = 0; i < v->actions->len && dm_class_is_private(v->klass); i++) {
+        const dm_action *a = g_ptr_array_index(v->actions, i);
+        if (a->type != DM_ACT_NOTICE || a->notice != DM_NOTICE_JUDGE_PRIVATE)
+            bad = "privat/parti with actions other than a judge notice";
+    }
+    for (guint i = 0; i < v->actions->len; i++) {
+        const dm_action *a = g_ptr_array_index(v->actions, i);
+        if (a->notice == DM_NOTICE_JUDGE_PRIVATE && !dm_class_is_private(v->klass))
+            bad = "a judge notice for a class that is not privat or parti";
+    }
     if (v->sekretess && v->klass != DM_CLASS_REGISTRERAS)
         bad = "sekretess but not registreras";
     if (v->klass != DM_CLASS_REGISTRERAS &&
         (dm_verdict_count_actions(v, DM_ACT_COPY) > 0 ||
-         dm_verdict_count_actions(v, DM_ACT_NOTICE) > 0))
+         (dm_verdict_count_actions(v, DM_ACT_NOTICE) > 0 && !dm_class_is_private(v->klass))))
         bad = "copies or notices for a class other than registreras";
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *a = g_ptr_array_index(v->actions, i);
@@ -1426,6 +1437,157 @@ static void test_sekretess(void **state)
     DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
 }
 
+/* ---- what the words say ------------------------------------------------------ */
+
+/* The notices of a verdict that ask a person to judge (the doubt case). */
+static size_t judge_notices(const dm_verdict *v)
+{
+    size_t n = 0;
+
+    for (guint i = 0; i < v->actions->len; i++) {
+        const dm_action *a = g_ptr_array_index(v->actions, i);
+        n += a->type == DM_ACT_NOTICE && a->notice == DM_NOTICE_JUDGE_PRIVATE;
+    }
+    return n;
+}
+
+static void test_content_requests(void **state)
+{
+    req r = {.from = "medborgare@example.com", .rcpt = "kommun@sjovik.test"};
+
+    (void)state;
+    /* Applying, and asking how to apply (R6.1 vs R7). */
+    r.subject = "Bygglov", r.text = "Hej! Jag vill ansöka om bygglov för ett garage.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.text = "Hej! Hur ansöker jag om bygglov för ett garage?";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.text = "Hej! Jag undrar hur man ansöker om bygglov för ett garage.";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* Compounds and inflections name the errand in the subject. */
+    r.subject = "Bygglovsansökan för altan", r.text = "Ritningar bifogas.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.subject = "Överklagandet av beslutet", r.text = "Se bilagan.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* ... but not a subject that asks about one, nor a sign-up. */
+    r.subject = "Ansökan om bygglov – hur lång tid tar det?", r.text = "Mvh";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.subject = "Anmälan till julbordet", r.text = "Jag kommer gärna. Mvh";
+    DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
+    /* A polite request without the key noun; a question for facts. */
+    r.subject = "Gatlampan", r.text = "Skulle ni kunna laga gatlampan utanför Vallgatan 7?";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.text = "Skulle ni kunna berätta när biblioteket öppnar?";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* Demands on the authority; English. */
+    r.subject = "Bullret", r.text = "Musiken från uteserveringen pågår varje natt. Det här "
+                                    "måste få ett slut.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.subject = "Noise", r.text = "I am writing to complain about the noise on Hamngatan.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* For kännedom: nothing is asked, whatever the words. */
+    r.subject = "För kännedom", r.text = "Vi vill att kommunerna läser analysen. Ingen åtgärd "
+                                         "krävs.";
+    DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
+    /* A reply: the quoted earlier message asks, the sender only thanks. */
+    r.subject = "Sv: Ditt bygglov",
+    r.text = "Tack för beskedet!\n\nFrån: Erik Sjöberg <erik.sjoberg@sjovik.test>\n"
+             "Skickat: den 16 december 2026\nTill: medborgare@example.com\n\n"
+             "Vi vill att du skickar in en ansökan med ritningar.\n";
+    DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
+    /* The municipality's answer in someone's errand. */
+    r.from = "karin.wall@sjovik.test", r.auth = "karin.wall", r.rcpt = "sokande@example.com";
+    r.subject = "Intervju", r.text = "Tack för din ansökan. Välkommen på intervju.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+}
+
+static void test_content_ringa(void **state)
+{
+    req r = {.from = "someone@example.com", .rcpt = "helena.strom@sjovik.test"};
+
+    (void)state;
+    /* Advertising and phishing that no filter marked. */
+    r.subject = "Black week", r.text = "40 % rabatt på kontorsstolar. Fri frakt. Handla här!";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.subject = "Ditt lösenord", r.text = "Ditt lösenord går ut idag. Klicka här för att "
+                                          "behålla det.";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* A temporary service notice. */
+    r.subject = "Driftinformation", r.text = "Intranätet är inte tillgängligt på lördag på "
+                                             "grund av uppgradering.";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* Another authority's matter, asked of the municipality... */
+    r.rcpt = "kommun@sjovik.test";
+    r.subject = "Pass", r.text = "Kan jag förnya passet hos er?";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* ... unless the municipality's own matter is asked for too. */
+    r.subject = "Bistånd", r.text = "Jag vill ansöka om ekonomiskt bistånd eftersom a-kassan "
+                                    "inte räcker.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* A spam filter's verdict wins over an application's words. */
+    r.mark = MARK_SPAM;
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+}
+
+static void test_content_private_party(void **state)
+{
+    req r = {.from = "vän@example.com", .rcpt = "erik.sjoberg@sjovik.test"};
+    dm_verdict *v;
+
+    (void)state;
+    /* Private by its words; a person's mail that names nothing of the
+     * municipality needs less. */
+    r.subject = "Hemlis", r.text = "Det är Annas fru. Vi har fest hemma hos oss på fredag.";
+    DECIDE(&r, PRIVAT, false, "-", "-", "-", "-");
+    r.subject = "Handla", r.text = "Kan du handla mjölk på vägen hem? Vi äter sent.";
+    DECIDE(&r, PRIVAT, false, "-", "-", "-", "-");
+    /* Family words in an errand: the errand decides. */
+    r.subject = "Ansökan om ledighet",
+    r.text = "Vi ansöker om ledighet för vår son, då vi ska besöka hans farmor som fyller 90 år.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* In doubt: intimate and an errand at once.  Privacy first (R10): no
+     * copy despite Erik's fullmakt; he is asked to judge. */
+    r.subject = "Tack för i lördags",
+    r.text = "Tack för middagen! Vi vill ansöka om bygglov för en friggebod, kan du titta på "
+             "ritningen? Kram Jenny";
+    v = run(&r);
+    expect(v, &r, PRIVAT, false, "-", "erik.sjoberg@sjovik.test", "-", "-", __LINE__);
+    assert_int_equal(judge_notices(v), 1);
+    dm_verdict_free(v);
+    /* ... Bengt has no fullmakt: the same, to where he reads his mail. */
+    r.rcpt = "bengt.ek@sjovik.test";
+    v = run(&r);
+    expect(v, &r, PRIVAT, false, "-", "bengt.ek@example.net", "-", "-", __LINE__);
+    assert_int_equal(judge_notices(v), 1);
+    dm_verdict_free(v);
+    /* ... a functional mailbox holds nobody's private mail (R11). */
+    r.rcpt = "bygglov@sjovik.test";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* ... and inside one myndighet nothing is copied anyway: intern. */
+    r.from = "maja.lund@sjovik.test", r.auth = "maja.lund", r.rcpt = "erik.sjoberg@sjovik.test";
+    DECIDE(&r, INTERN, false, "-", "-", "-", "-");
+    r.auth = NULL;
+
+    /* Party words without a party domain: parti for a politician. */
+    r.from = "partivän@example.com", r.rcpt = "anna.lind@sjovik.test";
+    r.subject = "Valberedningen", r.text = "Valberedningen vill ha ditt besked om omval före "
+                                           "medlemsmötet.";
+    DECIDE(&r, PARTI, false, "-", "-", "-", "-");
+    /* A party domain writing to a functional mailbox is read as any mail. */
+    r.from = "kansli@parti-a.example", r.rcpt = "kommun@sjovik.test";
+    r.subject = "Begäran om allmän handling",
+    r.text = "Vi begär att få ta del av protokollet från kommunstyrelsen.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* A politician writing to the party is party mail (R4). */
+    r.from = "anna.lind@sjovik.test", r.auth = "anna.lind", r.rcpt = "kansli@parti-a.example";
+    r.subject = "Gruppmötet", r.text = "Jag kan inte komma på söndag. Skicka dagordningen.";
+    DECIDE(&r, PARTI, false, "-", "-", "-", "-");
+    /* A tjänsteman writing to a party is the municipality's mail. */
+    r.from = "karin.wall@sjovik.test", r.auth = "karin.wall";
+    r.subject = "Sv: Begäran om allmän handling",
+    r.text = "Här kommer protokollet som ni begärde, dnr KS 2026/140.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+}
+
 /* ---- ringa markers ----------------------------------------------------------- */
 
 static void test_ringa_markers(void **state)
@@ -1637,7 +1799,7 @@ static void test_policy_build(void **state)
     char *dir = dm_test_tmpdir();
     char *rules = g_build_filename(dir, "rules.conf", NULL);
     char *words_dir = g_build_filename(dir, "lists", NULL);
-    char *words = g_build_filename(words_dir, "action.words", NULL);
+    char *words = g_build_filename(words_dir, "request.words", NULL);
     dm_conf *conf = dm_conf_new_defaults();
     GError *err = NULL;
     dm_policy *pol;
@@ -1670,29 +1832,84 @@ static void test_policy_build(void **state)
     /* Relative list paths resolve beside the rules file. */
     assert_int_equal(g_mkdir_with_parents(words_dir, 0700), 0);
     assert_true(g_file_set_contents(words, "# comment\nfrobnicate*  # trailing\n\n", -1, NULL));
-    text = "[action]\nlist = lists/action.words\nweight = 2.5\n";
+    text = "[request]\nlist = lists/request.words\nweight = 2.5\n";
     pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
         fail();
     }
     r.pol = pol;
-    r.subject = "Fråga", r.text = "Kan ni frobnicatea vägen?";
+    r.subject = "Vägen", r.text = "Hej! Vi frobnicatear vägen utanför huset.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* A question after the words does not undo them... */
+    r.subject = "Fråga", r.text = "Vi frobnicatear vägen, går det bra?";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    dm_policy_free(pol);
+    /* ... but asking how does ([inquiry]). */
+    text = "[request]\nlist = lists/request.words\n[inquiry]\nwords = ^hur\n";
+    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    assert_non_null(pol);
+    r.pol = pol;
+    r.text = "Hur frobnicatear vi vägen?";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.text = "Vi vet inte hur. Vi frobnicatear vägen.";
     DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
     r.subject = APPLY_S, r.text = APPLY_T;
     DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
     dm_policy_free(pol);
 
+    /* Helper lists, references, inline words, thresholds. */
+    text = "[verb]\nwords = frobnicate*; =kvacka\n"
+           "[polite]\nwords = kan ni .. @verb\n"
+           "[thresholds]\nregister = 0.5\n";
+    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    if (pol == NULL) {
+        print_error("%s\n", err->message);
+        fail();
+    }
+    r.pol = pol;
+    r.subject = "Fråga", r.text = "Kan ni snart frobnicatea vägen?";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.text = "Kan ni kvackar vägen?"; /* =kvacka: this form only */
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.text = "Kan ni inte alls någonsin heller frobnicatea vägen?"; /* four: more than ".." */
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    dm_policy_free(pol);
+
     /* Errors. */
-    text = "[action]\nlist = lists/missing.words\n";
+    text = "[request]\nlist = lists/missing.words\n";
     assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
     assert_non_null(err);
     g_clear_error(&err);
-    text = "[action]\nlist = lists/action.words\nweight = heavy\n";
+    text = "[request]\nlist = lists/request.words\nweight = heavy\n";
     assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
     assert_non_null(err);
     assert_non_null(strstr(err->message, "weight"));
     g_clear_error(&err);
+    {
+        static const char *const bad[][2] = {
+            {"[request]\nweight = -1\n", "negative"},
+            {"[request]\nwords = x\nwhere = everywhere\n", "where"},
+            {"[request]\nwords = x\nlsit = y\n", "lsit"},
+            {"[reqest]\nweight = 1\n", "reqest"},
+            {"[request]\nwords = @nowhere\n", "nowhere"},
+            {"[a]\nwords = x @b\n[b]\nwords = @a\n", "itself"},
+            {"[request]\nwords = x\nunless = nowhere\n", "unless"},
+            {"[request]\nwords = .. x\n", ".."},
+            {"[thresholds]\nregistr = 1\n", "registr"},
+            {"[thresholds]\nmax_tokens = many\n", "max_tokens"},
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+            pol = dm_policy_new_from_data(conf, bad[i][0], strlen(bad[i][0]), &err);
+            if (pol != NULL || err == NULL || strstr(err->message, bad[i][1]) == NULL) {
+                print_error("rules \"%s\": want an error about \"%s\", got %s\n", bad[i][0],
+                            bad[i][1], err ? err->message : "none");
+                fail();
+            }
+            dm_policy_free(pol);
+            g_clear_error(&err);
+        }
+    }
     text = "[casenumbers]\npattern1 = (?<myn>[A-Z]+) (?<year>\\d{4})\n";
     assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
     assert_non_null(err);
@@ -1751,6 +1968,9 @@ int main(void)
         cmocka_unit_test(test_mass_mailing),
         cmocka_unit_test(test_mass_check_direct),
         cmocka_unit_test(test_sekretess),
+        cmocka_unit_test(test_content_requests),
+        cmocka_unit_test(test_content_ringa),
+        cmocka_unit_test(test_content_private_party),
         cmocka_unit_test(test_ringa_markers),
         cmocka_unit_test(test_degraded_facts),
         cmocka_unit_test(test_verdict_json),

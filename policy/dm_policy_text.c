@@ -1,0 +1,533 @@
+/*
+ * A message's words for the rules: the subject and the text parts cut into
+ * lower-case tokens with their Swedish Snowball stems, and into sentences.
+ *
+ * A sentence ends at ".", "!" or "?" before a capital or the end of a
+ * line, at a blank line, and where a new line starts with a capital, a
+ * bullet or a quote mark.  A sentence that ends with "?" is a question.
+ *
+ * Quoted text: in a reply, the earlier message below the reply header
+ * ("Från: ... Skickat: ...", "-----Original Message-----", "Den ...
+ * skrev ...:", "On ... wrote:") and lines starting with ">" were written
+ * by someone else; the rules read what the sender asks for in the
+ * sender's own text only.  A forwarded message (VB:, Fwd:, "Forwarded
+ * message") is the errand itself: it is read as the sender's own.
+ */
+#include <libstemmer.h>
+#include <string.h>
+
+#include "dm_policy_int.h"
+
+/* Words longer than this are not words (URLs, encoded data). */
+#define DM_TOKEN_MAX 48
+
+static void dm_stemmer_free(gpointer p)
+{
+    sb_stemmer_delete(p);
+}
+
+/* Snowball stemmers keep state: one per thread. */
+static GPrivate dm_stemmer_key = G_PRIVATE_INIT(dm_stemmer_free);
+
+static struct sb_stemmer *dm_stemmer(void)
+{
+    struct sb_stemmer *s = g_private_get(&dm_stemmer_key);
+
+    if (s == NULL) {
+        s = sb_stemmer_new("swedish", NULL);
+        g_private_set(&dm_stemmer_key, s);
+    }
+    return s;
+}
+
+char *dm_stem_word(const char *word)
+{
+    struct sb_stemmer *s = dm_stemmer();
+    const sb_symbol *r;
+
+    if (s == NULL)
+        return g_strdup(word);
+    r = sb_stemmer_stem(s, (const sb_symbol *)word, (int)strlen(word));
+    if (r == NULL)
+        return g_strdup(word);
+    return g_strndup((const char *)r, (gsize)sb_stemmer_length(s));
+}
+
+char *dm_policy_normalize_text(const char *text, size_t max)
+{
+    GString *out = g_string_sized_new(max < 65536 ? max + 2 : 65538);
+    const char *p = text, *end = text + strlen(text);
+    bool space = true;
+
+    g_string_append_c(out, ' ');
+    while (p < end && out->len < max) {
+        gunichar c = g_utf8_get_char_validated(p, end - p);
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            p++;
+            continue;
+        }
+        if (g_unichar_isalnum(c)) {
+            g_string_append_unichar(out, g_unichar_tolower(c));
+            space = false;
+        } else if (!space) {
+            g_string_append_c(out, ' ');
+            space = true;
+        }
+        p = g_utf8_next_char(p);
+    }
+    if (!space)
+        g_string_append_c(out, ' ');
+    return g_string_free(out, FALSE);
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+typedef struct {
+    dm_text *t;
+    guint max_tokens;
+    bool open;          /* a sentence is open */
+    char word[DM_TOKEN_MAX + 8]; /* the word being read, lower case */
+    guint ntok;         /* tokens written */
+    size_t wlen;        /* its bytes; more than DM_TOKEN_MAX: too long */
+    bool word_alpha;    /* it has a letter */
+} dm_tb;
+
+/* Tokens are written in place into t->tokens, sized for the most a text
+ * can have (max_tokens); b->ntok counts them, set as the length at the
+ * end (an append call per word costs more than the word). */
+static void dm_tb_close(dm_tb *b, unsigned add_flags)
+{
+    dm_sentence *s;
+
+    if (!b->open)
+        return;
+    s = &g_array_index(b->t->sents, dm_sentence, b->t->sents->len - 1);
+    s->flags |= add_flags;
+    s->end = b->ntok;
+    b->open = false;
+    if (s->end == s->first)
+        g_array_set_size(b->t->sents, b->t->sents->len - 1); /* empty */
+}
+
+static inline void dm_tb_open(dm_tb *b, unsigned flags)
+{
+    dm_sentence s = {.first = b->ntok, .end = b->ntok, .flags = flags};
+
+    if (b->open)
+        return;
+    g_array_append_val(b->t->sents, s);
+    b->open = true;
+}
+
+static void dm_tb_flush_word(dm_tb *b, unsigned flags)
+{
+    dm_text *t = b->t;
+    dm_token *k;
+    size_t len = b->wlen;
+    GString *a = t->arena;
+
+    if (len == 0)
+        return;
+    b->wlen = 0;
+    if (len > DM_TOKEN_MAX || b->ntok >= b->max_tokens) {
+        if (b->ntok >= b->max_tokens)
+            t->truncated = true;
+        b->word_alpha = false;
+        return;
+    }
+    dm_tb_open(b, flags);
+    if (b->ntok >= t->tokens->len)
+        g_array_set_size(t->tokens, t->tokens->len * 2 + 16); /* not expected */
+    k = &g_array_index(t->tokens, dm_token, b->ntok++);
+    memset(k, 0, sizeof *k);
+    k->raw = (guint32)a->len;
+    k->raw_len = (guint16)len;
+    {
+        guint32 h = 2166136261u;
+        for (size_t j = 0; j < len; j++)
+            h = (h ^ (unsigned char)b->word[j]) * 16777619u;
+        k->hash = h;
+    }
+    if (a->len + len + 1 < a->allocated_len) {
+        memcpy(a->str + a->len, b->word, len);
+        a->len += len;
+        a->str[a->len++] = '\0';
+        a->str[a->len] = '\0';
+    } else {
+        b->word[len] = '\0';
+        g_string_append_len(a, b->word, (gssize)len + 1); /* with its NUL */
+    }
+    /* The stem is computed when a word list needs it (dm_text_stem_token);
+     * Snowball leaves words of three letters or fewer alone, and numbers
+     * have no stems. */
+    k->stem = k->raw;
+    k->stem_len = k->raw_len;
+    k->stemmed = !b->word_alpha || len <= 3;
+    k->sent = t->sents->len - 1;
+    b->word_alpha = false;
+}
+
+/* Append one lower-case character to the word being read. */
+static inline void dm_tb_char(dm_tb *b, gunichar c, bool alpha)
+{
+    if (b->wlen <= DM_TOKEN_MAX) {
+        if (c < 0x80) {
+            b->word[b->wlen++] = (char)c;
+        } else {
+            int n = g_unichar_to_utf8(c, b->word + b->wlen);
+            b->wlen += (size_t)n;
+        }
+    } else {
+        b->wlen = DM_TOKEN_MAX + 1; /* too long: dropped at the flush */
+    }
+    b->word_alpha |= alpha;
+}
+
+/* Next non-blank character after p in [p, end), or 0. */
+static gunichar dm_next_visible(const char *p, const char *end)
+{
+    while (p < end) {
+        gunichar c = g_utf8_get_char_validated(p, end - p);
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            p++;
+            continue;
+        }
+        if (!g_unichar_isspace(c))
+            return c;
+        p = g_utf8_next_char(p);
+    }
+    return 0;
+}
+
+/* Tokenize [p, end) into the open sentence (opening one as needed). */
+static void dm_tb_segment(dm_tb *b, const char *p, const char *end, unsigned flags)
+{
+    while (p < end && !b->t->truncated) {
+        unsigned char ch = (unsigned char)*p;
+        gunichar c;
+        const char *next;
+
+        if (ch < 0x80) {
+            c = ch;
+            next = p + 1;
+        } else {
+            c = g_utf8_get_char_validated(p, end - p);
+            if (c == (gunichar)-1 || c == (gunichar)-2) {
+                dm_tb_flush_word(b, flags);
+                p++;
+                continue;
+            }
+            next = g_utf8_next_char(p);
+        }
+        if (ch < 0x80 && g_ascii_isalnum(ch)) {
+            /* A run of ASCII letters and digits, the common case. */
+            do {
+                if (b->wlen < DM_TOKEN_MAX + 1)
+                    b->word[b->wlen++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32u : ch);
+                else
+                    b->wlen = DM_TOKEN_MAX + 1;
+                b->word_alpha |= !g_ascii_isdigit(ch);
+                p++;
+            } while (p < end && (ch = (unsigned char)*p) < 0x80 && g_ascii_isalnum(ch));
+            continue;
+        }
+        if (ch >= 0x80 && g_unichar_isalnum(c)) {
+            dm_tb_char(b, g_unichar_tolower(c), g_unichar_isalpha(c));
+        } else {
+            dm_tb_flush_word(b, flags);
+            if ((c == '?' || c == '!' || c == '.') && (flags & DM_SENT_SUBJECT) == 0) {
+                gunichar n = dm_next_visible(next, end);
+                /* "?" and "!" always end a sentence; "." before a capital
+                 * or at the end of the line ("kl. 19", "t.ex. att" go on). */
+                if (c != '.' || n == 0 || g_unichar_isupper(n))
+                    dm_tb_close(b, c == '?' ? DM_SENT_QUESTION : 0);
+            } else if (c == '?' && (flags & DM_SENT_SUBJECT) != 0 && b->open) {
+                g_array_index(b->t->sents, dm_sentence, b->t->sents->len - 1).flags |=
+                    DM_SENT_QUESTION;
+            }
+        }
+        p = next;
+    }
+    dm_tb_flush_word(b, flags);
+}
+
+/* ---- replies and forwards ------------------------------------------------ */
+
+typedef struct {
+    const char *s, *e; /* the line without its end of line */
+} dm_line;
+
+static const char *dm_skip_blank(const char *s, const char *e)
+{
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '*'))
+        s++;
+    return s;
+}
+
+static bool dm_line_starts(const dm_line *l, const char *const *words)
+{
+    const char *s = dm_skip_blank(l->s, l->e);
+
+    for (const char *const *w = words; *w != NULL; w++) {
+        size_t n = strlen(*w);
+        if ((size_t)(l->e - s) >= n && g_ascii_strncasecmp(s, *w, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool dm_line_ends(const dm_line *l, const char *word)
+{
+    const char *e = l->e;
+    size_t n = strlen(word);
+
+    while (e > l->s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    return (size_t)(e - l->s) >= n && g_ascii_strncasecmp(e - n, word, n) == 0;
+}
+
+static bool dm_line_has(const dm_line *l, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = l->s; p + n <= l->e; p++) {
+        if (g_ascii_strncasecmp(p, word, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *const dm_hdr_from[] = {"Från:", "From:", "Fra:", "Von:", "De :", "De:", NULL};
+static const char *const dm_hdr_more[] = {"Skickat:", "Sent:", "Datum:", "Date:", "Till:",
+                                          "To:", "Ämne:", "Subject:", "Kopia:", "Cc:",
+                                          "Sendt:", "Gesendet:", NULL};
+static const char *const dm_sep_reply[] = {"-----Original Message", "----- Original Message",
+                                           "-------- Original Message",
+                                           "-----Ursprungligt meddelande",
+                                           "----- Ursprungligt meddelande",
+                                           "-----Opprinnelig melding", NULL};
+static const char *const dm_sep_forward[] = {"---------- Forwarded message",
+                                             "-------- Forwarded Message",
+                                             "Begin forwarded message",
+                                             "-------- Vidarebefordrat meddelande",
+                                             "---------- Vidarebefordrat meddelande",
+                                             "Vidarebefordrat meddelande", NULL};
+
+/* The line's last visible byte, or 0. */
+static char dm_line_last(const dm_line *l)
+{
+    const char *e = l->e;
+
+    while (e > l->s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    return e > l->s ? e[-1] : '\0';
+}
+
+/* Does an earlier message start at line i (a reply's quoted part)?  Every
+ * line is asked: the cheap tests on its first and last byte come first. */
+static bool dm_reply_starts(const dm_line *lines, guint n, guint i)
+{
+    const dm_line *l = &lines[i];
+    const char *s = dm_skip_blank(l->s, l->e);
+    char c0 = s < l->e ? g_ascii_toupper(*s) : '\0';
+
+    if (c0 == '-' && dm_line_starts(l, dm_sep_reply))
+        return true;
+    if ((c0 == 'F' || c0 == 'V' || c0 == 'D') && dm_line_starts(l, dm_hdr_from)) {
+        for (guint j = i + 1; j < n && j <= i + 5; j++) {
+            if (dm_line_starts(&lines[j], dm_hdr_more))
+                return true;
+        }
+        return false;
+    }
+    /* Outlook on the web: a line of underscores before the headers. */
+    if (c0 == '_' && l->e - l->s >= 20 && i + 1 < n && dm_line_starts(&lines[i + 1], dm_hdr_from))
+        return true;
+    /* "Den 18 nov. 2026 kl 12:31 skrev Erik <erik@...>:", "On ... wrote:",
+     * the address sometimes wrapped to the next line. */
+    if (dm_line_last(l) == ':' &&
+        (dm_line_ends(l, "wrote:") || dm_line_ends(l, "skrev:") || dm_line_ends(l, "schrieb:")))
+        return true;
+    if (i + 1 < n && dm_line_last(&lines[i + 1]) == ':' && dm_line_ends(&lines[i + 1], ">:") &&
+        (dm_line_has(l, " skrev ") || dm_line_has(l, " wrote")))
+        return true;
+    return false;
+}
+
+static bool dm_subject_prefix(const char **subject, bool *forward)
+{
+    static const struct {
+        const char *p;
+        bool fwd;
+    } prefixes[] = {
+        {"re", false}, {"sv", false}, {"aw", false}, {"antw", false}, {"vs", false},
+        {"vb", true},  {"fw", true},  {"fwd", true}, {"wg", true},    {"tr", true},
+    };
+    const char *s = *subject;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        size_t n = strlen(prefixes[i].p);
+        const char *q = s + n;
+
+        if (g_ascii_strncasecmp(s, prefixes[i].p, n) != 0)
+            continue;
+        if (*q == '[') { /* "Re[2]:" */
+            while (*q != '\0' && *q != ']')
+                q++;
+            if (*q == ']')
+                q++;
+        }
+        while (*q == ' ')
+            q++;
+        if (*q != ':')
+            continue;
+        *subject = q + 1;
+        *forward |= prefixes[i].fwd;
+        return true;
+    }
+    return false;
+}
+
+void dm_text_stem_token(dm_text *t, dm_token *k)
+{
+    struct sb_stemmer *st;
+    const sb_symbol *r;
+    int n;
+
+    if (k->stemmed)
+        return;
+    k->stemmed = true;
+    st = dm_stemmer();
+    if (st == NULL)
+        return;
+    r = sb_stemmer_stem(st, (const sb_symbol *)(t->arena->str + k->raw), (int)k->raw_len);
+    n = sb_stemmer_length(st);
+    /* Snowball only takes suffixes away: the stem is the word's start. */
+    if (r != NULL && n >= 0 && n < k->raw_len &&
+        memcmp(r, t->arena->str + k->raw, (size_t)n) == 0) {
+        k->stem_len = (guint16)n;
+    } else if (r != NULL && n >= 0 && (size_t)n != k->raw_len) {
+        k->stem = (guint32)t->arena->len;
+        k->stem_len = (guint16)n;
+        g_string_append_len(t->arena, (const char *)r, n);
+    }
+}
+
+dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
+                     guint max_tokens)
+{
+    dm_text *t = g_new0(dm_text, 1);
+    dm_tb b = {.t = t, .max_tokens = max_tokens};
+    GArray *lines;
+    const char *p, *end;
+    bool quoted = false, prev_quoted = false, prev_blank = true;
+
+    t->arena = g_string_sized_new(MIN(text_len, (size_t)max_tokens * 32 + 1) + 256);
+    t->tokens = g_array_sized_new(FALSE, FALSE, sizeof(dm_token), 256);
+    t->sents = g_array_sized_new(FALSE, FALSE, sizeof(dm_sentence), 32);
+    t->ids = g_array_new(FALSE, FALSE, sizeof(guint16));
+    if (max_tokens == 0)
+        b.max_tokens = G_MAXUINT;
+    /* Room for every token the text can hold: each word and a separator
+     * take two bytes at least. */
+    {
+        size_t most = (subject != NULL ? strlen(subject) / 2 + 1 : 0) +
+                      (text != NULL ? MIN(text_len, (size_t)b.max_tokens * 32) / 2 + 1 : 0) + 1;
+        g_array_set_size(t->tokens, (guint)MIN(most, (size_t)b.max_tokens));
+    }
+
+    /* The subject: one sentence, reply and forward prefixes dropped. */
+    if (subject != NULL) {
+        while (dm_subject_prefix(&subject, &t->forward))
+            ;
+        dm_tb_segment(&b, subject, subject + strlen(subject), DM_SENT_SUBJECT);
+        dm_tb_close(&b, 0);
+    }
+
+    if (text == NULL)
+        text_len = 0;
+    /* Words are read up to max_tokens; the bytes looked at are bounded too
+     * (markup, long numbers and URLs are not words but cost reading). */
+    if (max_tokens > 0 && text_len / 32 > max_tokens) {
+        text_len = (size_t)max_tokens * 32;
+        t->truncated = true;
+    }
+    lines = g_array_sized_new(FALSE, FALSE, sizeof(dm_line), (guint)(text_len / 40 + 16));
+    for (p = text, end = text + text_len; p != NULL && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        dm_line l = {p, nl != NULL ? nl : end};
+        if (l.e > l.s && l.e[-1] == '\r')
+            l.e--;
+        g_array_append_val(lines, l);
+        p = nl != NULL ? nl + 1 : end;
+    }
+    for (guint i = 0; i < lines->len && !t->truncated; i++) {
+        const dm_line *l = &g_array_index(lines, dm_line, i);
+        const char *s = l->s;
+        bool line_quoted, blank;
+        gunichar first;
+
+        while (s < l->e && (*s == ' ' || *s == '\t'))
+            s++;
+        blank = s == l->e;
+        if (!quoted && !t->forward && !blank && (*s == '-' || *s == 'B' || *s == 'V') &&
+            dm_line_starts(l, dm_sep_forward))
+            t->forward = true;
+        if (!quoted && !t->forward && dm_reply_starts((const dm_line *)lines->data, lines->len, i))
+            quoted = true;
+        line_quoted = quoted || (s < l->e && *s == '>');
+        if (blank) {
+            dm_tb_close(&b, 0);
+            prev_blank = true;
+            continue;
+        }
+        while (s < l->e && (*s == '>' || *s == ' '))
+            s++;
+        first = dm_next_visible(s, l->e);
+        if (prev_blank || line_quoted != prev_quoted || g_unichar_isupper(first) ||
+            first == '-' || first == '*' || first == 0x2022 /* • */)
+            dm_tb_close(&b, 0);
+        dm_tb_segment(&b, s, l->e, line_quoted ? DM_SENT_QUOTED : 0);
+        /* A line ending with ":" introduces what follows. */
+        if (dm_line_ends(l, ":"))
+            dm_tb_close(&b, 0);
+        prev_blank = false;
+        prev_quoted = line_quoted;
+    }
+    dm_tb_close(&b, 0);
+    g_array_set_size(t->tokens, b.ntok);
+    g_array_free(lines, TRUE);
+
+    for (guint i = 0; i < t->sents->len; i++) {
+        const dm_sentence *s = &g_array_index(t->sents, dm_sentence, i);
+        if ((s->flags & (DM_SENT_SUBJECT | DM_SENT_QUOTED)) == 0)
+            t->own_words += s->end - s->first;
+    }
+    return t;
+}
+
+void dm_text_free(dm_text *t)
+{
+    if (t == NULL)
+        return;
+    g_string_free(t->arena, TRUE);
+    g_array_free(t->tokens, TRUE);
+    g_array_free(t->sents, TRUE);
+    g_array_free(t->ids, TRUE);
+    g_free(t);
+}
+
+char *dm_text_span(const dm_text *t, guint a, guint b)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = a; i < b && i < t->tokens->len; i++) {
+        if (s->len > 0)
+            g_string_append_c(s, ' ');
+        g_string_append(s, dm_text_raw(t, &g_array_index(t->tokens, dm_token, i)));
+    }
+    return g_string_free(s, FALSE);
+}
