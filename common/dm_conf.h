@@ -98,12 +98,23 @@ typedef struct dm_conf {
     char *spool;
     char *key_file;
     int64_t duplicate_window;
+    /* Journal retention per class, seconds; 0: keep for ever. */
+    int64_t retain_registreras;
+    int64_t retain_allman;
+    int64_t retain_ringa;
+    int64_t retain_intern;
+    int64_t retain_parti;
+    int64_t retain_privat;
+    int64_t retain_rejected;
 
     /* [delivery] */
     dm_delivery_method delivery_method;
     char **sendmail;       /* argv, split without a shell */
     char *smtp_host;
     int smtp_port;
+    char *smtp_helo;       /* "": the host name */
+    int64_t smtp_timeout;  /* connecting, and waiting for each reply */
+    int64_t delivery_timeout; /* one delivery process at most */
     char *sender;          /* envelope sender of generated mail */
     char *from_name;
     int64_t retry_min;

@@ -25,5 +25,8 @@ dm_conf *dm_ctl_conf(const char *path);
 int dm_ctl_classify(int argc, char **argv);
 int dm_ctl_cases(int argc, char **argv);
 int dm_ctl_directory(int argc, char **argv);
+int dm_ctl_queue(int argc, char **argv);
+int dm_ctl_journal(int argc, char **argv);
+int dm_ctl_bench(int argc, char **argv);
 
 #endif

@@ -37,6 +37,9 @@ static const struct {
     {"classify", dm_ctl_classify, "classify a message as the daemon would"},
     {"cases", dm_ctl_cases, "the diarium case index: import FILE.csv, list"},
     {"directory", dm_ctl_directory, "the directory: lookup ADDR, check what the rules lack"},
+    {"queue", dm_ctl_queue, "the delivery spool: list, retry, delete, revive ITEM"},
+    {"journal", dm_ctl_journal, "the journal: verify, search, prune"},
+    {"bench", dm_ctl_bench, "time parsing, extraction and classification on one thread"},
 };
 
 static void dm_ctl_usage(FILE *to)

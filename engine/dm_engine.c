@@ -352,12 +352,16 @@ bool dm_engine_loop_token_valid(dm_engine *e, const char *value)
     return ok;
 }
 
-/* Spool one copy or notice. */
+/* Spool one copy or notice.  Its name comes from the message's duplicate
+ * key when it has one, so the same copy owed twice replaces rather than
+ * duplicates; else from this arrival's id. */
 static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compose_info *ci,
-                                   const dm_action *a, GMimeStream *original, GError **err)
+                                   const dm_action *a, GMimeStream *original,
+                                   const char *dup_key, GError **err)
 {
     bool copy = a->type == DM_ACT_COPY;
-    char *seed = g_strdup_printf("%s/%s/%s", ci->id, dm_action_type_name(a->type), a->to);
+    char *seed = g_strdup_printf("%s/%s/%s", dup_key != NULL ? dup_key : ci->id,
+                                 dm_action_type_name(a->type), a->to);
     GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, seed,
                                     err);
     bool ok;
@@ -372,18 +376,65 @@ static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compo
     return ok;
 }
 
-bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *original,
+/* Messages being committed, by duplicate key: the same message arriving
+ * twice at once (two MX hosts) is committed one after the other, so the
+ * second sees the first's journal row.  Process-wide: engines come and
+ * go with reloads, the spool and the journal stay. */
+static GMutex dm_engine_inflight_lock;
+static GCond dm_engine_inflight_cond;
+static GHashTable *dm_engine_inflight;
+
+static void dm_engine_inflight_enter(const char *key)
+{
+    if (key == NULL)
+        return;
+    g_mutex_lock(&dm_engine_inflight_lock);
+    if (dm_engine_inflight == NULL)
+        dm_engine_inflight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    while (g_hash_table_contains(dm_engine_inflight, key))
+        g_cond_wait(&dm_engine_inflight_cond, &dm_engine_inflight_lock);
+    g_hash_table_add(dm_engine_inflight, g_strdup(key));
+    g_mutex_unlock(&dm_engine_inflight_lock);
+}
+
+static void dm_engine_inflight_leave(const char *key)
+{
+    if (key == NULL)
+        return;
+    g_mutex_lock(&dm_engine_inflight_lock);
+    g_hash_table_remove(dm_engine_inflight, key);
+    g_cond_broadcast(&dm_engine_inflight_cond);
+    g_mutex_unlock(&dm_engine_inflight_lock);
+}
+
+bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
+                      GMimeStream *original,
                       const dm_msg *msg, const dm_verdict *v, const char *id,
-                      const char *sha256, int64_t now, GError **err)
+                      const char *sha256, const char *body_sha256, int64_t now,
+                      char **duplicate_of, GError **err)
 {
     dm_spool_tx *tx = NULL;
     dm_compose_info ci = {0};
-    char *from_header = NULL, *loop = NULL;
+    char *from_header = NULL, *loop = NULL, *dup_key = NULL, *first = NULL;
     bool ok = false;
     dm_journal_entry je = {0};
 
+    if (duplicate_of != NULL)
+        *duplicate_of = NULL;
     if (e->spool == NULL || e->store == NULL) {
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
+        return false;
+    }
+    /* Privat and parti rows keep no Message-ID: never matched, never a
+     * key (and they owe nothing to spool anyway). */
+    if (!v->reject && !dm_class_is_private(v->klass))
+        dup_key = dm_store_dup_key(msg->message_id, body_sha256 != NULL ? body_sha256 : sha256);
+    dm_engine_inflight_enter(dup_key);
+    if (dup_key != NULL && e->conf->duplicate_window > 0 &&
+        !dm_store_journal_find_dup(e->store, dup_key, now - e->conf->duplicate_window, &first,
+                                   NULL, err)) {
+        dm_engine_inflight_leave(dup_key);
+        g_free(dup_key);
         return false;
     }
     from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
@@ -393,6 +444,9 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *origina
     ci.env_from = env->from;
     ci.rcpts = (char *const *)env->rcpts->pdata;
     ci.n_rcpts = env->rcpts->len;
+    /* The facts' recipients are the envelope's, in the same order. */
+    if (f != NULL && f->rcpts != NULL && f->n_rcpts == ci.n_rcpts)
+        ci.parties = f->rcpts;
     ci.msg = msg;
     ci.verdict = v;
     ci.sha256 = sha256;
@@ -401,14 +455,17 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *origina
     ci.now = now;
 
     tx = dm_spool_begin(e->spool, id);
-    if (!dm_class_is_private(v->klass)) {
+    dm_spool_tx_set_origin(tx, msg->message_id);
+    /* A message seen before (the same Message-ID and body within
+     * [store] duplicate_window) had its copies and notices then. */
+    if (!dm_class_is_private(v->klass) && first == NULL) {
         for (guint i = 0; i < v->actions->len; i++) {
             const dm_action *a = g_ptr_array_index(v->actions, i);
 
             if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
                 a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
                 continue; /* forwards are the milter's: a recipient added */
-            if (!dm_engine_spool_action(e, tx, &ci, a, original, err))
+            if (!dm_engine_spool_action(e, tx, &ci, a, original, dup_key, err))
                 goto out;
         }
     }
@@ -424,13 +481,66 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *origina
     je.n_rcpts = env->rcpts->len;
     je.subject = msg->subject;
     je.sha256 = sha256;
+    je.body_sha256 = body_sha256;
+    je.duplicate_of = first;
     je.verdict = v;
     ok = dm_store_journal_add(e->store, &je, err);
 out:
     dm_spool_finish(tx, ok);
+    dm_engine_inflight_leave(dup_key);
+    if (ok && duplicate_of != NULL)
+        *duplicate_of = first;
+    else
+        g_free(first);
+    g_free(dup_key);
     g_free(from_header);
     g_free(loop);
     return ok;
+}
+
+int dm_engine_recover_spool(dm_engine *e)
+{
+    GError *err = NULL;
+    GPtrArray *items;
+    int removed = 0;
+
+    if (e->spool == NULL || e->store == NULL)
+        return 0;
+    items = dm_spool_list_in(e->spool, DM_SPOOL_NEW, &err);
+    if (items == NULL) {
+        dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
+        g_error_free(err);
+        return 0;
+    }
+    for (guint i = 0; i < items->len; i++) {
+        dm_spool_item *it = g_ptr_array_index(items, i);
+        bool has = true;
+
+        /* Tried before: it was owed (the worker sees only what was). */
+        if (it->attempts > 0 || it->message == NULL)
+            continue;
+        if (!dm_store_journal_has(e->store, it->message, &has, &err)) {
+            dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
+            g_clear_error(&err);
+            break;
+        }
+        if (has)
+            continue;
+        /* Spooled, but the journal row never committed: the process died
+         * in between, the milter never accepted, the sender still has the
+         * message and will send it again. */
+        if (dm_spool_remove(e->spool, it, &err)) {
+            dm_log(DM_LOG_NOTICE, "%s: %s to %s removed from the spool: its message was "
+                                  "never accepted (no journal row)",
+                   it->message, it->kind, it->rcpt);
+            removed++;
+        } else {
+            dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
+            g_clear_error(&err);
+        }
+    }
+    g_ptr_array_free(items, TRUE);
+    return removed;
 }
 
 bool dm_engine_journal_reject(dm_engine *e, const dm_envelope *env, const dm_verdict *v,

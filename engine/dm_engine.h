@@ -90,10 +90,26 @@ bool dm_engine_loop_token_valid(dm_engine *e, const char *value);
 
 /* Everything owed for an accepted message, durably: every copy and
  * notice spooled (fsync, rename) and the journal row committed.  Only
- * when this returns true may the milter accept. */
-bool dm_engine_commit(dm_engine *e, const dm_envelope *env, GMimeStream *original,
+ * when this returns true may the milter accept.  f: the resolved facts
+ * (the copy's cover note names the lists among the recipients), or NULL. */
+bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
+                      GMimeStream *original,
                       const dm_msg *msg, const dm_verdict *v, const char *id,
-                      const char *sha256, int64_t now, GError **err);
+                      const char *sha256, const char *body_sha256, int64_t now,
+                      char **duplicate_of, GError **err);
+/* (dm_engine_commit, continued.)  sha256: of the message as received (the
+ * cover note and the journal give it); body_sha256: of its body alone,
+ * which with the Message-ID is the duplicate key (NULL: sha256).  The
+ * same message seen within [store] duplicate_window gets no copies or
+ * notices again: *duplicate_of (may be NULL) is then the earlier row's
+ * id (new string), and the journal row says so.  Two arrivals of one
+ * message are committed one after the other. */
+
+/* At start, before the delivery worker: items in new/ whose message has
+ * no journal row were spooled by a transaction that died before its
+ * commit (the message was never accepted); remove them.  Returns how
+ * many. */
+int dm_engine_recover_spool(dm_engine *e);
 
 /* Journal a rejected message (R14): no content, the envelope only. */
 bool dm_engine_journal_reject(dm_engine *e, const dm_envelope *env, const dm_verdict *v,

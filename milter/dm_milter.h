@@ -39,6 +39,7 @@ typedef struct dm_msgctx {
     size_t spill_size;
     bool spill_failed;
     EVP_MD_CTX *sha;      /* SHA-256 of the message as received */
+    EVP_MD_CTX *body_sha; /* SHA-256 of its body alone: the duplicate key */
     GHashTable *hcount;   /* lowercase header name -> occurrences so far */
     GPtrArray *strip;     /* "Name\nindex" of X-Diarie-* headers to remove */
     char *loop_value;     /* X-Diarie-Genererad as received */
@@ -62,6 +63,10 @@ bool dm_msgctx_append(dm_msgctx *m, const void *data, size_t len);
 GMimeStream *dm_msgctx_stream(dm_msgctx *m);
 /* Finish the hash: lowercase hex. */
 void dm_msgctx_sha256(dm_msgctx *m, char out[65]);
+/* Bytes of the body (after the header), for the body's own hash. */
+void dm_msgctx_body(dm_msgctx *m, const void *data, size_t len);
+/* Finish the body's hash: lowercase hex. */
+void dm_msgctx_body_sha256(dm_msgctx *m, char out[65]);
 
 extern struct smfiDesc dm_milter_desc;
 

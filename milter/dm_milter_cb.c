@@ -255,8 +255,10 @@ static sfsistat dm_cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     dm_connctx *c = dm_conn(ctx);
 
-    if (c != NULL && c->msg != NULL)
+    if (c != NULL && c->msg != NULL) {
         dm_msgctx_append(c->msg, chunk, len);
+        dm_msgctx_body(c->msg, chunk, len);
+    }
     return dm_noreply(SMFIP_NR_BODY);
 }
 
@@ -296,7 +298,8 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
     dm_connctx *c = dm_conn(ctx);
     dm_msgctx *m = c != NULL ? c->msg : NULL;
     const char *qid;
-    char sha[65], id[21];
+    char sha[65], body_sha[65], id[21];
+    char *dup_of = NULL;
     GMimeStream *stream = NULL;
     dm_verdict *v = NULL;
     dm_msg *msg = NULL;
@@ -310,6 +313,7 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
     conf = dm_engine_conf(m->engine);
     qid = dm_qid(ctx, m);
     dm_msgctx_sha256(m, sha);
+    dm_msgctx_body_sha256(m, body_sha);
 
     if (m->spill_failed) {
         rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
@@ -365,7 +369,8 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         rc = SMFIS_REJECT;
         goto out;
     }
-    if (!dm_engine_commit(m->engine, m->env, stream, msg, v, id, sha, now, &err)) {
+    if (!dm_engine_commit(m->engine, m->env, &m->facts, stream, msg, v, id, sha, body_sha, now,
+                          &dup_of, &err)) {
         dm_log_q(DM_LOG_ERR, qid, "cannot record what the message owes: %s", err->message);
         g_clear_error(&err);
         if (conf->on_store_error == DM_ONFAIL_TEMPFAIL) {
@@ -401,17 +406,20 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
             g_free(rcpt);
             forwards++;
         }
+        /* A duplicate owed its copies and notices with its first arrival. */
         dm_log_q(DM_LOG_INFO, qid,
                  "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
-                 "forwards=%u manager_notices=%zu size=%zu ms=%.1f",
+                 "forwards=%u manager_notices=%zu size=%zu ms=%.1f%s%s",
                  id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
                  dm_direction_name(v->direction), m->env->rcpts->len,
-                 dm_verdict_count_actions(v, DM_ACT_COPY),
-                 dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
-                 dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE), m->size,
-                 (double)(g_get_monotonic_time() - m->started_us) / 1000.0);
+                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_COPY),
+                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
+                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE), m->size,
+                 (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
+                 dup_of ? " duplicate_of=" : "", dup_of ? dup_of : "");
     }
 out:
+    g_free(dup_of);
     if (stream != NULL)
         g_object_unref(stream);
     dm_verdict_free(v);

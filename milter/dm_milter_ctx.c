@@ -24,6 +24,8 @@ dm_msgctx *dm_msgctx_new(dm_engine *engine)
     m->spill_size = (size_t)dm_engine_conf(engine)->spill_size;
     m->sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(m->sha, EVP_sha256(), NULL);
+    m->body_sha = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(m->body_sha, EVP_sha256(), NULL);
     m->hcount = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->strip = g_ptr_array_new_with_free_func(g_free);
     m->started_us = g_get_monotonic_time();
@@ -42,6 +44,7 @@ void dm_msgctx_free(dm_msgctx *m)
     if (m->spill_fd >= 0)
         close(m->spill_fd);
     EVP_MD_CTX_free(m->sha);
+    EVP_MD_CTX_free(m->body_sha);
     g_hash_table_destroy(m->hcount);
     g_ptr_array_free(m->strip, TRUE);
     g_free(m->loop_value);
@@ -112,16 +115,31 @@ GMimeStream *dm_msgctx_stream(dm_msgctx *m)
     return s;
 }
 
-void dm_msgctx_sha256(dm_msgctx *m, char out[65])
+static void dm_msgctx_hex(EVP_MD_CTX *ctx, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     static const char hex[] = "0123456789abcdef";
 
-    EVP_DigestFinal_ex(m->sha, md, &len);
+    EVP_DigestFinal_ex(ctx, md, &len);
     for (unsigned int i = 0; i < len; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[2 * len] = '\0';
+}
+
+void dm_msgctx_sha256(dm_msgctx *m, char out[65])
+{
+    dm_msgctx_hex(m->sha, out);
+}
+
+void dm_msgctx_body(dm_msgctx *m, const void *data, size_t len)
+{
+    EVP_DigestUpdate(m->body_sha, data, len);
+}
+
+void dm_msgctx_body_sha256(dm_msgctx *m, char out[65])
+{
+    dm_msgctx_hex(m->body_sha, out);
 }

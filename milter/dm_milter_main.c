@@ -2,6 +2,8 @@
  * diariemilter: the process.
  *
  *   diariemilter [-c FILE] [-f] [-n] [-V]
+ *   diariemilter --deliver SPOOL/cur/ITEM -c FILE   (the daemon's own
+ *       delivery process, see store/dm_deliver.h; not for people)
  *
  * Start-up order matters: the socket is opened (as root if need be), the
  * spool and database directories are made and handed to [milter] user,
@@ -177,14 +179,14 @@ static dm_conf *dm_check_config(const char *path, bool quiet)
                 conf->socket_group);
         goto fail;
     }
+    if (conf->delivery_method == DM_DELIVER_SMTP && *conf->smtp_host == '\0') {
+        fprintf(stderr, "diariemilter: %s: [delivery] smtp_host: empty, but method = smtp\n",
+                path);
+        goto fail;
+    }
     if (!dm_ldap_conf_check(conf, &err)) {
         fprintf(stderr, "diariemilter: %s: %s\n", path, err->message);
         g_clear_error(&err);
-        goto fail;
-    }
-    if (conf->delivery_method == DM_DELIVER_SMTP) {
-        fprintf(stderr, "diariemilter: %s: [delivery] method: smtp is not available in this "
-                        "version; use sendmail\n", path);
         goto fail;
     }
     {
@@ -291,6 +293,17 @@ static bool dm_check_writable(const char *dir, const char *what, const char *use
     return false;
 }
 
+/* This program, for the delivery processes: what /proc/self/exe names
+ * (valgrind reports its client there, not itself). */
+static char *dm_self_exe(void)
+{
+    char *p = g_file_read_link("/proc/self/exe", NULL);
+
+    if (p != NULL && g_str_has_suffix(p, " (deleted)"))
+        p[strlen(p) - strlen(" (deleted)")] = '\0';
+    return p;
+}
+
 static bool dm_write_pidfile(const char *path)
 {
     char buf[32];
@@ -323,6 +336,11 @@ int main(int argc, char **argv)
     GError *err = NULL;
     sigset_t sigs;
     int opt, rc;
+    char *self = NULL;
+
+    /* A delivery process started by the daemon's worker. */
+    if (argc > 1 && strcmp(argv[1], "--deliver") == 0)
+        return dm_deliver_main(argc, argv);
 
     while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
         switch (opt) {
@@ -349,7 +367,23 @@ int main(int argc, char **argv)
     }
     dm_foreground = foreground;
     dm_log_from_conf(conf, foreground);
-    dm_milter.conf_path = g_strdup(conf_path);
+    /* Absolute: the daemon leaves its directory, and the delivery
+     * processes and reloads read the file again. */
+    dm_milter.conf_path = g_canonicalize_filename(conf_path, NULL);
+    if (strcmp(dm_milter.conf_path, conf_path) != 0) {
+        dm_conf *abs = dm_conf_load(dm_milter.conf_path, &err);
+        if (abs == NULL) {
+            dm_log(DM_LOG_ERR, "%s", err->message);
+            return 78;
+        }
+        dm_conf_unref(conf);
+        conf = abs;
+    }
+    self = dm_self_exe();
+    if (self == NULL) {
+        dm_log(DM_LOG_ERR, "cannot find this program in /proc/self/exe: delivery needs it");
+        return 71;
+    }
     g_mutex_init(&dm_milter.lock);
 
     if (*conf->user != '\0') {
@@ -484,7 +518,15 @@ int main(int argc, char **argv)
         dm_log(DM_LOG_ERR, "%s", err->message);
         return 78;
     }
-    dm_milter.deliver = dm_deliver_start(dm_milter.spool, conf);
+    {
+        /* Items whose transaction died before its journal row: never
+         * owed.  Before the worker can see them. */
+        int gone = dm_engine_recover_spool(dm_milter.engine);
+        if (gone > 0)
+            dm_log(DM_LOG_NOTICE, "removed %d spooled item%s of messages never accepted", gone,
+                   gone == 1 ? "" : "s");
+    }
+    dm_milter.deliver = dm_deliver_start(dm_milter.spool, conf, self);
     g_thread_unref(g_thread_new("reload", dm_reload_thread, NULL));
 
     dm_log(DM_LOG_NOTICE, "diariemilter %s starting on %s (configuration %s)", DM_VERSION,
@@ -506,6 +548,7 @@ int main(int argc, char **argv)
         unlink(upath);
     dm_log(DM_LOG_NOTICE, "diariemilter stopped");
     g_free(upath);
+    g_free(self);
     dm_conf_unref(conf);
     return rc == MI_SUCCESS ? 0 : 1;
 }

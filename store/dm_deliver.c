@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,26 +12,85 @@
 #include <glib-unix.h>
 
 #include "dm_log.h"
+#include "dm_smtp.h"
 
 struct dm_deliver {
     dm_spool *spool;
     dm_conf *conf;
+    char *helper;
     GThread *thread;
     GMutex lock;
     GCond cond;
     bool stop;
+    gint stopping; /* stop, read by the pass without the lock */
     bool kicked;
 };
 
-/* Run the configured sendmail with the item's message on stdin. */
-static bool dm_deliver_sendmail(const dm_conf *conf, const dm_spool_item *it, char **error)
+/* What is kept of a failing program's standard error. */
+#define DM_DELIVER_ERRTEXT_MAX 2048
+
+/* sendmail's exit statuses (sysexits.h) that say "this message will never
+ * go": the data, the user, the host, permission.  Anything else (75, a
+ * configuration error, a signal) may pass and is tried again. */
+static bool dm_deliver_sendmail_permanent(int code)
+{
+    return code == 65 /* EX_DATAERR */ || code == 67 /* EX_NOUSER */ ||
+           code == 68 /* EX_NOHOST */ || code == 77 /* EX_NOPERM */;
+}
+
+/* Read a pipe to its end (or until the deadline, monotonic µs; 0: none),
+ * keeping the first DM_DELIVER_ERRTEXT_MAX bytes.  False on timeout. */
+static bool dm_deliver_drain(int fd, GString *out, gint64 deadline)
+{
+    char buf[512];
+
+    for (;;) {
+        ssize_t n;
+
+        if (deadline > 0) {
+            gint64 left = deadline - g_get_monotonic_time();
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int rc;
+
+            if (left <= 0)
+                return false;
+            rc = poll(&p, 1, (int)MIN(left / 1000 + 1, G_MAXINT));
+            if (rc < 0 && errno == EINTR)
+                continue;
+            if (rc == 0)
+                return false;
+        }
+        n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return true;
+        if (out->len < DM_DELIVER_ERRTEXT_MAX)
+            g_string_append_len(out, buf, MIN((gsize)n, DM_DELIVER_ERRTEXT_MAX - out->len));
+    }
+}
+
+/* One line, no control characters. */
+static void dm_deliver_oneline(GString *s)
+{
+    g_strstrip(s->str);
+    g_string_set_size(s, strlen(s->str));
+    for (gsize i = 0; i < s->len; i++)
+        if ((unsigned char)s->str[i] < 0x20)
+            s->str[i] = ' ';
+}
+
+/* Run the configured sendmail with the message on its standard input:
+ * fd itself, so that the lock on it lasts as long as sendmail runs. */
+static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool_item *it,
+                                             int fd, char **error)
 {
     GPtrArray *argv = g_ptr_array_new();
-    int in = -1, errpipe[2] = {-1, -1};
+    int errpipe[2] = {-1, -1};
     GPid pid = 0;
     GError *gerr = NULL;
     gint status = 0;
-    bool ok = false;
+    dm_deliver_status st = DM_DELIVER_TEMPORARY;
     GString *errtext = g_string_new(NULL);
 
     for (char **a = conf->sendmail; *a != NULL; a++)
@@ -39,8 +101,7 @@ static bool dm_deliver_sendmail(const dm_conf *conf, const dm_spool_item *it, ch
     g_ptr_array_add(argv, it->rcpt);
     g_ptr_array_add(argv, NULL);
 
-    in = open(it->path, O_RDONLY | O_CLOEXEC);
-    if (in < 0 || lseek(in, it->body_offset, SEEK_SET) < 0) {
+    if (lseek(fd, it->body_offset, SEEK_SET) < 0) {
         *error = g_strdup_printf("%s: %s", it->path, g_strerror(errno));
         goto out;
     }
@@ -50,35 +111,28 @@ static bool dm_deliver_sendmail(const dm_conf *conf, const dm_spool_item *it, ch
     }
     if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                          NULL, NULL, in, -1, errpipe[1], NULL, NULL, 0,
+                                          NULL, NULL, fd, -1, errpipe[1], NULL, NULL, 0,
                                           &pid, NULL, NULL, NULL, &gerr)) {
         *error = g_strdup_printf("%s: %s", conf->sendmail[0], gerr->message);
         goto out;
     }
     close(errpipe[1]);
     errpipe[1] = -1;
-    {
-        char buf[512];
-        ssize_t n;
-        while ((n = read(errpipe[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-            if (n > 0 && errtext->len < 2048)
-                g_string_append_len(errtext, buf, n);
-        }
-    }
+    dm_deliver_drain(errpipe[0], errtext, 0);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (!g_spawn_check_wait_status(status, &gerr)) {
-        g_strstrip(errtext->str);
+        dm_deliver_oneline(errtext);
         *error = g_strdup_printf("%s: %s%s%s", conf->sendmail[0], gerr->message,
                                  errtext->len ? ": " : "", errtext->str);
+        if (WIFEXITED(status) && dm_deliver_sendmail_permanent(WEXITSTATUS(status)))
+            st = DM_DELIVER_PERMANENT;
         goto out;
     }
-    ok = true;
+    st = DM_DELIVERED;
 out:
     if (gerr != NULL)
         g_error_free(gerr);
-    if (in >= 0)
-        close(in);
     if (errpipe[0] >= 0)
         close(errpipe[0]);
     if (errpipe[1] >= 0)
@@ -87,20 +141,174 @@ out:
         g_spawn_close_pid(pid);
     g_string_free(errtext, TRUE);
     g_ptr_array_free(argv, TRUE);
-    return ok;
+    return st;
 }
 
-bool dm_deliver_item(const dm_conf *conf, const dm_spool_item *it, char **error)
+dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, int fd,
+                                  char **error)
 {
     *error = NULL;
     switch (conf->delivery_method) {
     case DM_DELIVER_SENDMAIL:
-        return dm_deliver_sendmail(conf, it, error);
-    case DM_DELIVER_SMTP:
-        break;
+        return dm_deliver_sendmail(conf, it, fd, error);
+    case DM_DELIVER_SMTP: {
+        dm_smtp_opts o = {
+            .host = conf->smtp_host,
+            .port = conf->smtp_port,
+            .helo = conf->smtp_helo,
+            .timeout = conf->smtp_timeout,
+        };
+        return dm_smtp_send(&o, it->from, it->rcpt, fd, it->body_offset, error);
     }
-    *error = g_strdup("[delivery] method smtp is not supported by this build");
-    return false;
+    }
+    *error = g_strdup("[delivery] method: unknown");
+    return DM_DELIVER_TEMPORARY;
+}
+
+dm_deliver_status dm_deliver_file(const dm_conf *conf, const char *path, char **error)
+{
+    GError *gerr = NULL;
+    dm_spool_item *it = NULL;
+    dm_deliver_status st;
+    int fd = -1;
+
+    *error = NULL;
+    switch (dm_spool_lock(path, &fd, &gerr)) {
+    case DM_SPOOL_LOCKED:
+        break;
+    case DM_SPOOL_BUSY:
+        *error = g_strdup_printf("%s: being delivered by another process", path);
+        return DM_DELIVER_TEMPORARY;
+    case DM_SPOOL_GONE:
+        /* Moved or removed meanwhile: whoever did it owns it now. */
+        return DM_DELIVERED;
+    case DM_SPOOL_LOCK_ERROR:
+        *error = g_strdup(gerr->message);
+        g_error_free(gerr);
+        return DM_DELIVER_TEMPORARY;
+    }
+    it = dm_spool_read_item(path, &gerr);
+    if (it == NULL) {
+        *error = g_strdup(gerr->message);
+        g_error_free(gerr);
+        close(fd);
+        return DM_DELIVER_PERMANENT;
+    }
+    st = dm_deliver_send(conf, it, fd, error);
+    if (st == DM_DELIVERED) {
+        char *dir = g_path_get_dirname(path);
+
+        /* The MTA has it: it leaves the spool now, durably. */
+        if (unlink(path) != 0 || !dm_spool_fsync_dir(dir))
+            *error = g_strdup_printf("delivered, but cannot remove %s: %s", path,
+                                     g_strerror(errno));
+        g_free(dir);
+    }
+    close(fd);
+    dm_spool_item_free(it);
+    return st;
+}
+
+int dm_deliver_main(int argc, char **argv)
+{
+    const char *path = NULL, *conf_path = NULL;
+    GError *gerr = NULL;
+    dm_conf *conf;
+    char *error = NULL;
+    dm_deliver_status st;
+    sigset_t none;
+
+    /* The daemon's threads block its signals and it ignores SIGPIPE;
+     * this process starts with a clean mask, and a daemon that died
+     * meanwhile (its end of our stderr closed) must not kill it. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--deliver") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            conf_path = argv[++i];
+        else {
+            fprintf(stderr, "usage: diariemilter --deliver SPOOL/cur/ITEM -c FILE\n");
+            return 64;
+        }
+    }
+    if (path == NULL || conf_path == NULL) {
+        fprintf(stderr, "usage: diariemilter --deliver SPOOL/cur/ITEM -c FILE\n");
+        return 64;
+    }
+    conf = dm_conf_load(conf_path, &gerr);
+    if (conf == NULL) {
+        /* The admin can mend the file: try again later. */
+        fprintf(stderr, "%s\n", gerr->message);
+        g_error_free(gerr);
+        return DM_DELIVER_TEMPORARY;
+    }
+    st = dm_deliver_file(conf, path, &error);
+    if (error != NULL)
+        fprintf(stderr, "%s\n", error);
+    g_free(error);
+    dm_conf_unref(conf);
+    return st;
+}
+
+/* Run "helper --deliver path -c conf" and wait for it, at most
+ * [delivery] timeout. */
+static dm_deliver_status dm_deliver_spawn(const dm_conf *conf, const char *helper,
+                                          const char *path, char **error)
+{
+    /* The program replaced on disk meanwhile (an upgrade) runs as the new
+     * one; removed, as the one this process still is. */
+    const char *prog = access(helper, X_OK) == 0 ? helper : "/proc/self/exe";
+    const char *argv[] = {prog, "--deliver", path, "-c", conf->path, NULL};
+    int errfd = -1;
+    GPid pid = 0;
+    GError *gerr = NULL;
+    gint status = 0;
+    GString *errtext = g_string_new(NULL);
+    dm_deliver_status st = DM_DELIVER_TEMPORARY;
+    gint64 deadline = conf->delivery_timeout > 0
+                          ? g_get_monotonic_time() + conf->delivery_timeout * G_USEC_PER_SEC
+                          : 0;
+
+    *error = NULL;
+    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
+                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                                          NULL, NULL, -1, -1, -1, NULL, 0, 0, &pid, NULL, NULL,
+                                          &errfd, &gerr)) {
+        *error = g_strdup_printf("%s: %s", prog, gerr->message);
+        g_error_free(gerr);
+        g_string_free(errtext, TRUE);
+        return DM_DELIVER_TEMPORARY;
+    }
+    if (!dm_deliver_drain(errfd, errtext, deadline)) {
+        /* Hung: stop it.  Its sendmail, if any, keeps the item locked
+         * until it ends, so nobody else delivers it meanwhile. */
+        kill(pid, SIGKILL);
+        g_string_append(errtext, " (timed out: [delivery] timeout)");
+    }
+    close(errfd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    g_spawn_close_pid(pid);
+    dm_deliver_oneline(errtext);
+    if (WIFEXITED(status)) {
+        int code = WEXITSTATUS(status);
+        if (code == DM_DELIVERED)
+            st = DM_DELIVERED;
+        else
+            st = code == DM_DELIVER_PERMANENT ? DM_DELIVER_PERMANENT : DM_DELIVER_TEMPORARY;
+        if (code != DM_DELIVERED || errtext->len > 0)
+            *error = g_strdup_printf("%s%s(delivery process exit %d)", errtext->str,
+                                     errtext->len ? " " : "", code);
+    } else {
+        *error = g_strdup_printf("%s%sdelivery process killed by signal %d", errtext->str,
+                                 errtext->len ? "; " : "",
+                                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    g_string_free(errtext, TRUE);
+    return st;
 }
 
 static int64_t dm_deliver_backoff(const dm_conf *conf, int attempts)
@@ -112,12 +320,112 @@ static int64_t dm_deliver_backoff(const dm_conf *conf, int attempts)
     return d < conf->retry_max ? d : conf->retry_max;
 }
 
-int dm_deliver_pass(dm_spool *spool, const dm_conf *conf, int64_t now)
+/* Record the outcome of one try of an item that was in cur/.  to_dead: a
+ * failure goes to dead/ whatever the time (it came from there). */
+static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_item *it,
+                              dm_deliver_status st, const char *error, int64_t now,
+                              bool to_dead)
 {
     GError *err = NULL;
-    GPtrArray *items = dm_spool_list(spool, false, &err);
-    int delivered = 0;
+    int fd = -1;
 
+    if (st == DM_DELIVERED && !g_file_test(it->path, G_FILE_TEST_EXISTS)) {
+        dm_log(DM_LOG_INFO, "%s: delivered %s to %s (%s)", it->message, it->kind, it->rcpt,
+               it->name);
+        return;
+    }
+    switch (dm_spool_lock(it->path, &fd, &err)) {
+    case DM_SPOOL_LOCKED:
+        break;
+    case DM_SPOOL_BUSY:
+        /* Another process (diariectl queue retry, a delivery process
+         * that outlived an earlier daemon) has it. */
+        dm_log(DM_LOG_INFO, "%s: %s is being delivered by another process", it->message,
+               it->name);
+        return;
+    case DM_SPOOL_GONE:
+        return;
+    case DM_SPOOL_LOCK_ERROR:
+        dm_log(DM_LOG_ERR, "%s: %s", it->message, err->message);
+        g_error_free(err);
+        return;
+    }
+    /* The file may have been rewritten while unlocked: read it again. */
+    {
+        dm_spool_item *fresh = dm_spool_read_item(it->path, NULL);
+        if (fresh != NULL) {
+            it->attempts = fresh->attempts;
+            it->body_offset = fresh->body_offset;
+            dm_spool_item_free(fresh);
+        }
+    }
+    if (st == DM_DELIVERED) {
+        /* The MTA took it but it could not be removed: never again, so
+         * out of the way, loudly. */
+        dm_log(DM_LOG_ERR, "%s: delivered %s to %s but %s", it->message, it->kind, it->rcpt,
+               error != NULL ? error : "it is still in cur/");
+        if (!dm_spool_bury(spool, it, "delivered, but could not be removed from cur/", &err)) {
+            dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
+                   err->message);
+            g_clear_error(&err);
+        }
+    } else if (st == DM_DELIVER_PERMANENT || to_dead || now - it->created >= conf->dead_after) {
+        dm_log(DM_LOG_ERR,
+               "%s: GAVE UP delivering %s to %s after %d attempts (%s): %s; moved to %s/dead/%s",
+               it->message, it->kind, it->rcpt, it->attempts + 1,
+               st == DM_DELIVER_PERMANENT ? "permanent failure" : "past [delivery] dead_after",
+               error != NULL ? error : "?", dm_spool_dir(spool), it->name);
+        if (!dm_spool_bury(spool, it, error != NULL ? error : "failed", &err)) {
+            dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
+                   err->message);
+            g_clear_error(&err);
+        }
+    } else {
+        int64_t next = now + dm_deliver_backoff(conf, it->attempts + 1);
+
+        dm_log(DM_LOG_WARNING, "%s: %s to %s deferred (attempt %d): %s", it->message, it->kind,
+               it->rcpt, it->attempts + 1, error != NULL ? error : "?");
+        if (!dm_spool_defer(spool, it, next, error != NULL ? error : "failed", &err)) {
+            dm_log(DM_LOG_ERR, "%s: cannot record the retry of %s: %s", it->message, it->path,
+                   err->message);
+            g_clear_error(&err);
+        }
+    }
+    close(fd);
+}
+
+dm_deliver_status dm_deliver_now(dm_spool *spool, const dm_conf *conf, dm_spool_item *it,
+                                 int64_t now, char **error)
+{
+    GError *err = NULL;
+    bool from_dead = it->where == DM_SPOOL_DEAD;
+    dm_deliver_status st;
+
+    *error = NULL;
+    if (it->where != DM_SPOOL_CUR && !dm_spool_claim(spool, it, &err)) {
+        *error = g_strdup(err->message);
+        g_error_free(err);
+        return DM_DELIVER_TEMPORARY;
+    }
+    st = dm_deliver_file(conf, it->path, error);
+    dm_deliver_settle(spool, conf, it, st, *error, now, from_dead);
+    return st;
+}
+
+/* A pass; *next_due: the earliest time an item left waiting comes due
+ * (0: none waits). */
+static int dm_deliver_pass_due(dm_spool *spool, const dm_conf *conf, const char *helper,
+                               int64_t now, int64_t *next_due, gint *stop)
+{
+    GError *err = NULL;
+    GPtrArray *items;
+    int delivered = 0, back;
+
+    back = dm_spool_recover(spool);
+    if (back > 0)
+        dm_log(DM_LOG_NOTICE, "delivery: %d item%s in %s/cur had no delivery process left; "
+                              "back in new/", back, back == 1 ? "" : "s", dm_spool_dir(spool));
+    items = dm_spool_list(spool, false, &err);
     if (items == NULL) {
         dm_log(DM_LOG_ERR, "delivery: cannot read the spool: %s", err->message);
         g_error_free(err);
@@ -126,43 +434,43 @@ int dm_deliver_pass(dm_spool *spool, const dm_conf *conf, int64_t now)
     for (guint i = 0; i < items->len; i++) {
         dm_spool_item *it = g_ptr_array_index(items, i);
         char *error = NULL;
+        dm_deliver_status st;
 
-        if (it->next > now)
+        if (stop != NULL && g_atomic_int_get(stop))
+            break; /* stopping: the rest wait in new/ for the next start */
+        if (it->next > now) {
+            if (*next_due == 0 || it->next < *next_due)
+                *next_due = it->next;
             continue;
-        if (dm_deliver_item(conf, it, &error)) {
-            dm_log(DM_LOG_INFO, "%s: delivered %s to %s", it->message, it->kind, it->rcpt);
-            if (!dm_spool_remove(spool, it, &err)) {
-                /* Delivered but still spooled: it will go again.  Loud,
-                 * because that is a duplicate for someone. */
-                dm_log(DM_LOG_ERR, "%s: delivered but cannot remove %s: %s", it->message,
-                       it->path, err->message);
-                g_clear_error(&err);
-            }
-            delivered++;
-        } else if (now - it->created >= conf->dead_after) {
-            dm_log(DM_LOG_ERR,
-                   "%s: GAVE UP delivering %s to %s after %d attempts: %s; moved to %s/dead",
-                   it->message, it->kind, it->rcpt, it->attempts + 1, error,
-                   dm_spool_dir(spool));
-            if (!dm_spool_bury(spool, it, error, &err)) {
-                dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
-                       err->message);
-                g_clear_error(&err);
-            }
-        } else {
-            int64_t next = now + dm_deliver_backoff(conf, it->attempts + 1);
-            dm_log(DM_LOG_WARNING, "%s: %s to %s deferred (attempt %d): %s", it->message,
-                   it->kind, it->rcpt, it->attempts + 1, error);
-            if (!dm_spool_defer(spool, it, next, error, &err)) {
-                dm_log(DM_LOG_ERR, "%s: cannot record the retry of %s: %s", it->message,
-                       it->path, err->message);
-                g_clear_error(&err);
-            }
         }
+        if (!dm_spool_claim(spool, it, &err)) {
+            /* Gone (diariectl), or the same name still in cur/. */
+            if (!g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) &&
+                !g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_EXIST))
+                dm_log(DM_LOG_ERR, "delivery: %s", err->message);
+            g_clear_error(&err);
+            continue;
+        }
+        if (helper != NULL && conf->path != NULL)
+            st = dm_deliver_spawn(conf, helper, it->path, &error);
+        else
+            st = dm_deliver_file(conf, it->path, &error);
+        dm_deliver_settle(spool, conf, it, st, error, now, false);
+        if (st == DM_DELIVERED)
+            delivered++;
+        else if (it->where == DM_SPOOL_NEW && (*next_due == 0 || it->next < *next_due))
+            *next_due = it->next;
         g_free(error);
     }
     g_ptr_array_free(items, TRUE);
     return delivered;
+}
+
+int dm_deliver_pass(dm_spool *spool, const dm_conf *conf, const char *helper, int64_t now)
+{
+    int64_t next_due = 0;
+
+    return dm_deliver_pass_due(spool, conf, helper, now, &next_due, NULL);
 }
 
 static gpointer dm_deliver_thread(gpointer data)
@@ -172,15 +480,25 @@ static gpointer dm_deliver_thread(gpointer data)
     g_mutex_lock(&d->lock);
     while (!d->stop) {
         dm_conf *conf = dm_conf_ref(d->conf);
+        int64_t next_due = 0, now;
 
         d->kicked = false;
         g_mutex_unlock(&d->lock);
-        dm_deliver_pass(d->spool, conf, g_get_real_time() / G_USEC_PER_SEC);
+        dm_deliver_pass_due(d->spool, conf, d->helper, g_get_real_time() / G_USEC_PER_SEC,
+                            &next_due, &d->stopping);
         dm_conf_unref(conf);
         g_mutex_lock(&d->lock);
         if (!d->stop && !d->kicked) {
-            /* Deferred items come due without a kick: look every 5 s. */
-            gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+            /* Deferred items come due without a kick: look when the first
+             * is due, and at least every 5 s (cur/ left by a delivery
+             * process that outlived its daemon, diariectl's changes). */
+            gint64 wait = 5 * G_USEC_PER_SEC;
+            gint64 until;
+
+            now = g_get_real_time() / G_USEC_PER_SEC;
+            if (next_due > 0 && (next_due - now) * G_USEC_PER_SEC < wait)
+                wait = next_due > now ? (next_due - now) * G_USEC_PER_SEC : 100000;
+            until = g_get_monotonic_time() + wait;
             while (!d->stop && !d->kicked)
                 if (!g_cond_wait_until(&d->cond, &d->lock, until))
                     break;
@@ -190,12 +508,13 @@ static gpointer dm_deliver_thread(gpointer data)
     return NULL;
 }
 
-dm_deliver *dm_deliver_start(dm_spool *spool, dm_conf *conf)
+dm_deliver *dm_deliver_start(dm_spool *spool, dm_conf *conf, const char *helper)
 {
     dm_deliver *d = g_new0(dm_deliver, 1);
 
     d->spool = spool;
     d->conf = dm_conf_ref(conf);
+    d->helper = g_strdup(helper);
     g_mutex_init(&d->lock);
     g_cond_init(&d->cond);
     d->thread = g_thread_new("delivery", dm_deliver_thread, d);
@@ -224,10 +543,12 @@ void dm_deliver_stop(dm_deliver *d)
         return;
     g_mutex_lock(&d->lock);
     d->stop = true;
+    g_atomic_int_set(&d->stopping, 1);
     g_cond_signal(&d->cond);
     g_mutex_unlock(&d->lock);
     g_thread_join(d->thread);
     dm_conf_unref(d->conf);
+    g_free(d->helper);
     g_mutex_clear(&d->lock);
     g_cond_clear(&d->cond);
     g_free(d);

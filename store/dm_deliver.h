@@ -1,13 +1,36 @@
 /*
- * dm_deliver: hands spooled copies and notices to the MTA.
+ * dm_deliver: hands spooled copies and notices to the MTA, once.
  *
- * A worker thread takes items from the spool, oldest first, and runs
- * sendmail(1) for each (exec with an argument vector, never a shell),
- * the message on its standard input.  A delivered item is removed; a
- * failed one is tried again with backoff (retry_min doubling up to
- * retry_max); one that still fails after dead_after moves to dead/ and is
- * logged as an error.  Nothing is delivered before it is durable, and an
- * item leaves the spool only after the MTA took it.
+ * A worker thread in the daemon takes the items that are due from new/,
+ * oldest first.  For each it
+ *
+ *   1. claims it: renames new/X to cur/X (never over an item already
+ *      there) and fsyncs the folder;
+ *   2. runs a separate delivery process, the daemon's own binary:
+ *      "diariemilter --deliver cur/X -c CONF".  That process takes
+ *      flock(LOCK_EX) on cur/X, hands the message to the MTA (sendmail(1),
+ *      exec with an argument vector and never a shell, the locked file as
+ *      its standard input; or SMTP to [delivery] smtp_host), and when the
+ *      MTA has taken it removes cur/X and fsyncs the folder, then exits 0;
+ *      on failure it prints why and exits 75 (temporary) or 69 (permanent:
+ *      a 5xx reply, sendmail's EX_NOUSER and the like);
+ *   3. waits for it: 0, done; 75, the item goes back to new/ with one
+ *      attempt more and a time for the next (retry_min doubling up to
+ *      retry_max); 69, or a failure after dead_after, moves it to dead/
+ *      with an error in the log.
+ *
+ * Because the bookkeeping after the MTA's acceptance (the unlink) is the
+ * delivery process's and not the daemon's, killing the daemon at any
+ * moment neither loses an item nor delivers one twice.  At start and
+ * before every pass the worker looks at cur/: an item it can lock has no
+ * live delivery process (it died, or the daemon died before starting it)
+ * and goes back to new/; one it cannot lock is still being delivered by a
+ * process that outlived its daemon, and is left alone.
+ *
+ * What remains: a power loss, or SIGKILL to the delivery process itself
+ * (or its sendmail) after the MTA accepted the message but before cur/X
+ * was removed, leaves the item to be delivered again: a duplicate, never
+ * a loss.
  */
 #ifndef DM_DELIVER_H
 #define DM_DELIVER_H
@@ -19,11 +42,41 @@
 
 typedef struct dm_deliver dm_deliver;
 
-/* Deliver one item now (also used by "diariectl queue retry").  Returns
- * true when the MTA took it; on failure *error says why (new string). */
-bool dm_deliver_item(const dm_conf *conf, const dm_spool_item *it, char **error);
+/* The outcome of one try, also the delivery process's exit status
+ * (sysexits(3)). */
+typedef enum {
+    DM_DELIVERED = 0,
+    DM_DELIVER_PERMANENT = 69, /* EX_UNAVAILABLE: do not try again */
+    DM_DELIVER_TEMPORARY = 75, /* EX_TEMPFAIL: try again later */
+} dm_deliver_status;
 
-dm_deliver *dm_deliver_start(dm_spool *spool, dm_conf *conf);
+/* Hand the message of an item, read from fd (positioned anywhere; the
+ * item's body_offset is used), to the MTA as the configuration says.
+ * No spool bookkeeping.  On failure *error says why (new string). */
+dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, int fd,
+                                  char **error);
+
+/* The delivery process's work on a claimed item (a path in cur/): lock
+ * it, send it, and once the MTA took it remove it and fsync its folder.
+ * An item already locked by another process is left alone (temporary);
+ * one that is gone counts as delivered (someone else finished it). */
+dm_deliver_status dm_deliver_file(const dm_conf *conf, const char *path, char **error);
+
+/* "diariemilter --deliver PATH -c CONF": the delivery process.  Returns
+ * its exit status; the reason for a failure goes to standard error. */
+int dm_deliver_main(int argc, char **argv);
+
+/* Deliver one item now, in this process (diariectl queue retry): claim it
+ * (from new/ or dead/), deliver, and record the outcome as the worker
+ * would (removed, deferred, or buried; an item that came from dead/ goes
+ * back there on failure).  *error: why it failed (new string). */
+dm_deliver_status dm_deliver_now(dm_spool *spool, const dm_conf *conf, dm_spool_item *it,
+                                 int64_t now, char **error);
+
+/* helper: the diariemilter binary that runs delivery processes
+ * ("HELPER --deliver PATH -c CONF", CONF being conf->path); NULL delivers
+ * in the worker's own process (tests; conf without a path). */
+dm_deliver *dm_deliver_start(dm_spool *spool, dm_conf *conf, const char *helper);
 /* Something new is in the spool: look now rather than at the next tick. */
 void dm_deliver_kick(dm_deliver *d);
 /* Use this configuration from the next item on. */
@@ -31,8 +84,8 @@ void dm_deliver_set_conf(dm_deliver *d, dm_conf *conf);
 /* Finish the item in hand, stop the thread, free d. */
 void dm_deliver_stop(dm_deliver *d);
 
-/* One pass over the spool, as the thread does it; returns the number of
- * items delivered (for diariectl queue run and tests). */
-int dm_deliver_pass(dm_spool *spool, const dm_conf *conf, int64_t now);
+/* One pass over the spool, as the thread does it: cur/ recovered, then
+ * every due item in new/ tried once.  Returns the number delivered. */
+int dm_deliver_pass(dm_spool *spool, const dm_conf *conf, const char *helper, int64_t now);
 
 #endif

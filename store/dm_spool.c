@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +14,7 @@
 
 struct dm_spool {
     char *dir;
-    char *tmp, *new, *dead;
+    char *tmp, *new, *cur, *dead;
     /* Committers hold it shared from commit to finish; listing for
      * delivery holds it exclusively, so it never sees an item whose
      * message may still be refused. */
@@ -29,6 +30,7 @@ typedef struct {
 struct dm_spool_tx {
     dm_spool *spool;
     char *msg_id;
+    char *origin;   /* the original's Message-ID, or NULL */
     GPtrArray *items; /* dm_spool_pending * */
     bool committed; /* renamed into new/ */
     bool locked;    /* holds commit_lock shared */
@@ -45,16 +47,39 @@ static bool dm_spool_mkdir(const char *path, GError **err)
     return true;
 }
 
-static bool dm_spool_fsync_dir(const char *dir)
+bool dm_spool_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     bool ok;
+    int e;
 
     if (fd < 0)
         return false;
     ok = fsync(fd) == 0;
+    e = errno;
     close(fd);
+    errno = e;
     return ok;
+}
+
+const char *dm_spool_where_name(dm_spool_where w)
+{
+    switch (w) {
+    case DM_SPOOL_NEW: return "new";
+    case DM_SPOOL_CUR: return "cur";
+    case DM_SPOOL_DEAD: return "dead";
+    }
+    return "?";
+}
+
+static const char *dm_spool_folder(const dm_spool *s, dm_spool_where w)
+{
+    switch (w) {
+    case DM_SPOOL_NEW: return s->new;
+    case DM_SPOOL_CUR: return s->cur;
+    case DM_SPOOL_DEAD: return s->dead;
+    }
+    return s->new;
 }
 
 dm_spool *dm_spool_open(const char *dir, bool clean, GError **err)
@@ -64,10 +89,11 @@ dm_spool *dm_spool_open(const char *dir, bool clean, GError **err)
     s->dir = g_strdup(dir);
     s->tmp = g_build_filename(dir, "tmp", NULL);
     s->new = g_build_filename(dir, "new", NULL);
+    s->cur = g_build_filename(dir, "cur", NULL);
     s->dead = g_build_filename(dir, "dead", NULL);
     g_rw_lock_init(&s->commit_lock);
     if (!dm_spool_mkdir(s->tmp, err) || !dm_spool_mkdir(s->new, err) ||
-        !dm_spool_mkdir(s->dead, err)) {
+        !dm_spool_mkdir(s->cur, err) || !dm_spool_mkdir(s->dead, err)) {
         dm_spool_close(s);
         return NULL;
     }
@@ -94,6 +120,7 @@ void dm_spool_close(dm_spool *s)
     g_free(s->dir);
     g_free(s->tmp);
     g_free(s->new);
+    g_free(s->cur);
     g_free(s->dead);
     g_rw_lock_clear(&s->commit_lock);
     g_free(s);
@@ -114,6 +141,12 @@ dm_spool_tx *dm_spool_begin(dm_spool *s, const char *msg_id)
     return tx;
 }
 
+void dm_spool_tx_set_origin(dm_spool_tx *tx, const char *message_id)
+{
+    g_free(tx->origin);
+    tx->origin = message_id != NULL && *message_id != '\0' ? g_strdup(message_id) : NULL;
+}
+
 size_t dm_spool_tx_count(const dm_spool_tx *tx)
 {
     return tx->items->len;
@@ -131,16 +164,20 @@ static char *dm_spool_clean(const char *v)
     return c;
 }
 
-static char *dm_spool_envelope(const char *kind, const char *message, int64_t created,
-                               int attempts, int64_t next, const char *from, const char *rcpt,
-                               const char *error)
+static char *dm_spool_envelope(const char *kind, const char *message, const char *message_id,
+                               int64_t created, int attempts, int64_t next, const char *from,
+                               const char *rcpt, const char *error)
 {
     char *k = dm_spool_clean(kind), *m = dm_spool_clean(message), *f = dm_spool_clean(from),
          *r = dm_spool_clean(rcpt), *e = dm_spool_clean(error);
-    char *env = g_strdup_printf("DIARIE-SPOOL 1\nkind: %s\nmessage: %s\ncreated: %" G_GINT64_FORMAT
+    char *mi = message_id != NULL ? dm_spool_clean(message_id) : NULL;
+    char *mline = mi != NULL ? g_strdup_printf("message-id: %s\n", mi) : g_strdup("");
+    char *env = g_strdup_printf("DIARIE-SPOOL 1\nkind: %s\nmessage: %s\n%screated: %" G_GINT64_FORMAT
                                 "\nattempts: %d\nnext: %" G_GINT64_FORMAT
                                 "\nfrom: %s\nrcpt: %s\nerror: %s\n\n",
-                                k, m, created, attempts, next, f, r, e);
+                                k, m, mline, created, attempts, next, f, r, e);
+    g_free(mi);
+    g_free(mline);
     g_free(k);
     g_free(m);
     g_free(f);
@@ -177,7 +214,7 @@ GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
         return NULL;
     }
     g_free(path);
-    env = dm_spool_envelope(kind, tx->msg_id, now, 0, 0, from, rcpt, "");
+    env = dm_spool_envelope(kind, tx->msg_id, tx->origin, now, 0, 0, from, rcpt, "");
     if (!dm_write_all(p->fd, env, strlen(env))) {
         int e = errno;
         g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "spool: %s", g_strerror(e));
@@ -271,6 +308,7 @@ void dm_spool_finish(dm_spool_tx *tx, bool keep)
         g_rw_lock_reader_unlock(&tx->spool->commit_lock);
     g_ptr_array_free(tx->items, TRUE);
     g_free(tx->msg_id);
+    g_free(tx->origin);
     g_free(tx);
 }
 
@@ -287,6 +325,7 @@ void dm_spool_item_free(dm_spool_item *it)
     g_free(it->name);
     g_free(it->kind);
     g_free(it->message);
+    g_free(it->message_id);
     g_free(it->from);
     g_free(it->rcpt);
     g_free(it->last_error);
@@ -314,6 +353,15 @@ dm_spool_item *dm_spool_read_item(const char *path, GError **err)
     it = g_new0(dm_spool_item, 1);
     it->path = g_strdup(path);
     it->name = g_path_get_basename(path);
+    {
+        char *dir = g_path_get_dirname(path);
+        char *base = g_path_get_basename(dir);
+        it->where = strcmp(base, "cur") == 0    ? DM_SPOOL_CUR
+                    : strcmp(base, "dead") == 0 ? DM_SPOOL_DEAD
+                                                : DM_SPOOL_NEW;
+        g_free(base);
+        g_free(dir);
+    }
     if (getline(&line, &cap, f) > 0 && strcmp(line, "DIARIE-SPOOL 1\n") == 0) {
         while (getline(&line, &cap, f) > 0) {
             char *colon, *val;
@@ -332,6 +380,8 @@ dm_spool_item *dm_spool_read_item(const char *path, GError **err)
                 it->kind = g_strdup(val);
             else if (strcmp(line, "message") == 0)
                 it->message = g_strdup(val);
+            else if (strcmp(line, "message-id") == 0)
+                it->message_id = g_strdup(val);
             else if (strcmp(line, "created") == 0)
                 it->created = g_ascii_strtoll(val, NULL, 10);
             else if (strcmp(line, "attempts") == 0)
@@ -366,9 +416,9 @@ static gint dm_spool_item_cmp(gconstpointer a, gconstpointer b)
     return strcmp(x->name, y->name);
 }
 
-GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err)
+GPtrArray *dm_spool_list_in(dm_spool *s, dm_spool_where where, GError **err)
 {
-    const char *dir = dead ? s->dead : s->new;
+    const char *dir = dm_spool_folder(s, where);
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     GPtrArray *out;
     GDir *d;
@@ -401,23 +451,66 @@ GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err)
     return out;
 }
 
-/* Rewrite an item's envelope, keeping its message, atomically. */
-static bool dm_spool_rewrite(dm_spool *s, dm_spool_item *it, const char *dest_dir,
+GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err)
+{
+    return dm_spool_list_in(s, dead ? DM_SPOOL_DEAD : DM_SPOOL_NEW, err);
+}
+
+dm_spool_item *dm_spool_find(dm_spool *s, const char *name, GError **err)
+{
+    static const dm_spool_where order[] = {DM_SPOOL_NEW, DM_SPOOL_CUR, DM_SPOOL_DEAD};
+
+    if (name == NULL || *name == '\0' || *name == '.' || strchr(name, '/') != NULL) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "\"%s\" is not a spool item name",
+                    name != NULL ? name : "");
+        return NULL;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        char *p = g_build_filename(dm_spool_folder(s, order[i]), name, NULL);
+        dm_spool_item *it = NULL;
+
+        if (g_file_test(p, G_FILE_TEST_EXISTS))
+            it = dm_spool_read_item(p, err);
+        g_free(p);
+        if (it != NULL)
+            return it;
+        if (err != NULL && *err != NULL)
+            return NULL;
+    }
+    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "%s: no such item in %s", name, s->dir);
+    return NULL;
+}
+
+/* Rewrite an item's envelope, keeping its message, atomically: a new file
+ * in tmp/ under a name of its own (a transaction may be writing an item of
+ * the same name there), fsynced, renamed into dest_dir, and the old one
+ * removed.  Run as root ("diariectl queue"), the new file keeps the old
+ * one's owner, so that the daemon's user can still read it. */
+static bool dm_spool_rewrite(dm_spool *s, dm_spool_item *it, dm_spool_where dest_where,
                              GError **err)
 {
-    char *tmp = g_build_filename(s->tmp, it->name, NULL);
+    const char *dest_dir = dm_spool_folder(s, dest_where);
+    char *tmp = g_strdup_printf("%s/%s.rw-XXXXXX", s->tmp, it->name);
     char *dest = g_build_filename(dest_dir, it->name, NULL);
-    char *env = dm_spool_envelope(it->kind, it->message, it->created, it->attempts, it->next,
-                                  it->from, it->rcpt, it->last_error);
+    char *env = dm_spool_envelope(it->kind, it->message, it->message_id, it->created,
+                                  it->attempts, it->next, it->from, it->rcpt, it->last_error);
     int in = -1, out = -1, e = 0;
-    bool ok = false;
+    bool ok = false, made = false;
     char buf[65536];
     ssize_t n;
+    struct stat st;
 
     in = open(it->path, O_RDONLY | O_CLOEXEC);
-    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (in < 0 || out < 0 || lseek(in, it->body_offset, SEEK_SET) < 0 ||
-        !dm_write_all(out, env, strlen(env)))
+    if (in < 0)
+        goto fail;
+    out = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0640);
+    if (out < 0)
+        goto fail;
+    made = true;
+    if (geteuid() == 0 && fstat(in, &st) == 0 && st.st_uid != 0 &&
+        fchown(out, st.st_uid, st.st_gid) != 0)
+        goto fail;
+    if (lseek(in, it->body_offset, SEEK_SET) < 0 || !dm_write_all(out, env, strlen(env)))
         goto fail;
     while ((n = read(in, buf, sizeof buf)) > 0) {
         if (!dm_write_all(out, buf, (size_t)n))
@@ -429,12 +522,19 @@ static bool dm_spool_rewrite(dm_spool *s, dm_spool_item *it, const char *dest_di
     out = -1;
     if (rename(tmp, dest) != 0)
         goto fail;
+    made = false;
     if (strcmp(it->path, dest) != 0 && unlink(it->path) != 0 && errno != ENOENT)
         goto fail;
     dm_spool_fsync_dir(dest_dir);
+    if (strcmp(it->path, dest) != 0) {
+        char *old_dir = g_path_get_dirname(it->path);
+        dm_spool_fsync_dir(old_dir);
+        g_free(old_dir);
+    }
     it->body_offset = (int64_t)strlen(env);
     g_free(it->path);
     it->path = dest;
+    it->where = dest_where;
     dest = NULL;
     ok = true;
     goto out;
@@ -442,7 +542,8 @@ fail:
     e = errno;
     g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "spool %s: %s", it->name,
                 g_strerror(e));
-    unlink(tmp);
+    if (made)
+        unlink(tmp);
 out:
     if (in >= 0)
         close(in);
@@ -461,7 +562,7 @@ bool dm_spool_defer(dm_spool *s, dm_spool_item *it, int64_t next, const char *er
     it->next = next;
     g_free(it->last_error);
     it->last_error = g_strdup(error);
-    return dm_spool_rewrite(s, it, s->new, err);
+    return dm_spool_rewrite(s, it, DM_SPOOL_NEW, err);
 }
 
 bool dm_spool_bury(dm_spool *s, dm_spool_item *it, const char *error, GError **err)
@@ -469,13 +570,15 @@ bool dm_spool_bury(dm_spool *s, dm_spool_item *it, const char *error, GError **e
     it->attempts++;
     g_free(it->last_error);
     it->last_error = g_strdup(error);
-    return dm_spool_rewrite(s, it, s->dead, err);
+    return dm_spool_rewrite(s, it, DM_SPOOL_DEAD, err);
 }
 
 bool dm_spool_revive(dm_spool *s, dm_spool_item *it, GError **err)
 {
     it->next = 0;
-    return dm_spool_rewrite(s, it, s->new, err);
+    it->attempts = 0;
+    it->created = g_get_real_time() / G_USEC_PER_SEC;
+    return dm_spool_rewrite(s, it, DM_SPOOL_NEW, err);
 }
 
 bool dm_spool_remove(dm_spool *s, dm_spool_item *it, GError **err)
@@ -493,4 +596,116 @@ bool dm_spool_remove(dm_spool *s, dm_spool_item *it, GError **err)
     g_free(dir);
     (void)s;
     return true;
+}
+
+/* rename(from, to) unless to exists.  renameat2(RENAME_NOREPLACE) where
+ * the file system has it, else link + unlink (a crash between the two
+ * leaves the file under both names: dm_spool_recover settles that). */
+static int dm_spool_rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return -1;
+    if (link(from, to) != 0)
+        return -1;
+    if (unlink(from) != 0) {
+        int e = errno;
+        unlink(to);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+bool dm_spool_claim(dm_spool *s, dm_spool_item *it, GError **err)
+{
+    char *to = g_build_filename(s->cur, it->name, NULL);
+    char *from_dir;
+
+    if (dm_spool_rename_noreplace(it->path, to) != 0) {
+        int e = errno;
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "spool %s: %s", it->name,
+                    e == EEXIST ? "an item of that name is being delivered" : g_strerror(e));
+        g_free(to);
+        return false;
+    }
+    /* In cur/ for good before anything is delivered from there. */
+    from_dir = g_path_get_dirname(it->path);
+    dm_spool_fsync_dir(s->cur);
+    dm_spool_fsync_dir(from_dir);
+    g_free(from_dir);
+    g_free(it->path);
+    it->path = to;
+    it->where = DM_SPOOL_CUR;
+    return true;
+}
+
+dm_spool_lock_result dm_spool_lock(const char *path, int *fd, GError **err)
+{
+    struct stat a, b;
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+
+    *fd = -1;
+    if (f < 0) {
+        int e = errno;
+        if (e == ENOENT)
+            return DM_SPOOL_GONE;
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path,
+                    g_strerror(e));
+        return DM_SPOOL_LOCK_ERROR;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == EWOULDBLOCK)
+            return DM_SPOOL_BUSY;
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "%s: flock: %s", path,
+                    g_strerror(e));
+        return DM_SPOOL_LOCK_ERROR;
+    }
+    /* Whoever held it before may have moved or removed it meanwhile: the
+     * lock is ours only if path still names the same file. */
+    if (fstat(f, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev) {
+        close(f);
+        return DM_SPOOL_GONE;
+    }
+    *fd = f;
+    return DM_SPOOL_LOCKED;
+}
+
+int dm_spool_recover(dm_spool *s)
+{
+    GDir *d = g_dir_open(s->cur, 0, NULL);
+    const char *n;
+    int moved = 0;
+
+    while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+        char *cur = g_build_filename(s->cur, n, NULL);
+        char *new = g_build_filename(s->new, n, NULL);
+        struct stat a, b;
+        int fd = -1;
+
+        if (dm_spool_lock(cur, &fd, NULL) == DM_SPOOL_LOCKED) {
+            /* A claim by link + unlink cut short: the same file in both. */
+            if (stat(new, &b) == 0 && fstat(fd, &a) == 0 && a.st_ino == b.st_ino &&
+                a.st_dev == b.st_dev)
+                unlink(new);
+            /* Back to new/; an item of the same name made since (the same
+             * copy owed again) is the same copy: one of them goes. */
+            if (rename(cur, new) == 0)
+                moved++;
+            close(fd);
+        }
+        g_free(cur);
+        g_free(new);
+    }
+    if (d != NULL)
+        g_dir_close(d);
+    if (moved > 0) {
+        dm_spool_fsync_dir(s->new);
+        dm_spool_fsync_dir(s->cur);
+    }
+    return moved;
 }

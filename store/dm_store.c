@@ -26,9 +26,43 @@ static const char dm_store_schema[] =
     "  hash TEXT NOT NULL,"
     "  dup_key TEXT,"
     "  prev TEXT NOT NULL,"
-    "  mac TEXT NOT NULL);"
+    "  mac TEXT NOT NULL,"
+    "  pruned INTEGER NOT NULL DEFAULT 0,"
+    "  pruned_at INTEGER,"
+    "  seal TEXT);"
     "CREATE INDEX IF NOT EXISTS journal_time ON journal(time);"
     "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);";
+
+/* Columns added since the first schema: a database made by an earlier
+ * version gets them on open. */
+static bool dm_store_migrate(dm_store *s, GError **err)
+{
+    static const struct {
+        const char *column, *ddl;
+    } added[] = {
+        {"pruned", "ALTER TABLE journal ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0"},
+        {"pruned_at", "ALTER TABLE journal ADD COLUMN pruned_at INTEGER"},
+        {"seal", "ALTER TABLE journal ADD COLUMN seal TEXT"},
+    };
+    bool have[G_N_ELEMENTS(added)] = {false};
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA table_info(journal)", -1, &st, NULL) != SQLITE_OK) {
+        dm_store_set_sqlite_error(err, s->db, "schema");
+        return false;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
+            if (name != NULL && strcmp(name, added[i].column) == 0)
+                have[i] = true;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
+        if (!have[i] && !dm_store_exec(s, added[i].ddl, err))
+            return false;
+    return true;
+}
 
 void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what)
 {
@@ -74,7 +108,7 @@ dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError
      * diariectl can read while the daemon writes. */
     if (!dm_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                           "PRAGMA foreign_keys=ON;", err) ||
-        !dm_store_exec(s, dm_store_schema, err)) {
+        !dm_store_exec(s, dm_store_schema, err) || !dm_store_migrate(s, err)) {
         dm_store_close(s);
         return NULL;
     }

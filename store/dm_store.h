@@ -51,6 +51,12 @@ typedef struct dm_journal_entry {
     size_t n_rcpts;
     const char *subject;
     const char *sha256;     /* of the message as received */
+    const char *body_sha256; /* of its body alone (after the header); with
+                              * the Message-ID, the duplicate key.  NULL:
+                              * sha256 is used. */
+    const char *duplicate_of; /* this arrival repeats that row (its id):
+                               * nothing was spooled again, and the row
+                               * says so; NULL otherwise */
     const dm_verdict *verdict;
 } dm_journal_entry;
 
@@ -58,16 +64,105 @@ typedef struct dm_journal_entry {
  * class and a keyed hash of the message: no subject, no addresses. */
 bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err);
 
-/* Has a message with this Message-ID and hash been journaled since
+/* The key duplicates are found by: the Message-ID and the hash of the
+ * body (not of the whole message: two MX hosts add different Received
+ * lines).  NULL (no duplicate possible) without a Message-ID. */
+char *dm_store_dup_key(const char *message_id, const char *body_sha256);
+
+/* Has a message with this Message-ID and body hash been journaled since
  * `since`?  (Duplicates: the same message through two MX hosts.) */
-bool dm_store_journal_seen(dm_store *s, const char *message_id, const char *sha256,
+bool dm_store_journal_seen(dm_store *s, const char *message_id, const char *body_sha256,
                            int64_t since, bool *seen, GError **err);
+/* The first row since `since` with this duplicate key: *id (new string,
+ * NULL when there is none) and *time (may be NULL). */
+bool dm_store_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, char **id,
+                               int64_t *time, GError **err);
+/* Is there a row with this X-Diarie-Id? */
+bool dm_store_journal_has(dm_store *s, const char *id, bool *has, GError **err);
 
 /* Check the hash chain; *bad: rows that fail (their seq, int64_t), *n: rows
  * read, *head_ok: the last row is the one the chain's recorded head names
  * (false when rows were removed at the end).  head_ok may be NULL. */
 bool dm_store_journal_verify(dm_store *s, GArray *bad, size_t *n, bool *head_ok,
                              GError **err);
+
+typedef enum {
+    DM_JOURNAL_ALTERED,    /* the row's content does not match its mac */
+    DM_JOURNAL_MISSING,    /* rows seq..seq_to are gone */
+    DM_JOURNAL_BROKEN,     /* the row does not follow the one before it */
+    DM_JOURNAL_BAD_SEAL,   /* a pruned row not pruned by the key's holder */
+    DM_JOURNAL_BAD_HEAD,   /* the recorded head names no existing last row:
+                            * rows seq..seq_to (when known) removed at the
+                            * end, or the head record itself altered */
+    DM_JOURNAL_BAD_ANCHOR, /* the anchor of the pruned start is not ours */
+} dm_journal_fault_kind;
+
+typedef struct dm_journal_fault {
+    dm_journal_fault_kind kind;
+    int64_t seq, seq_to; /* the row, or a range; 0 when not known */
+} dm_journal_fault;
+
+typedef struct dm_journal_report {
+    size_t rows;        /* rows read */
+    size_t pruned;      /* of them pruned (kept as time, class, chain) */
+    int64_t anchor_seq; /* rows up to this one were pruned and removed */
+    int64_t last_seq;
+    GArray *faults;     /* dm_journal_fault, in seq order; made by check */
+} dm_journal_report;
+
+/* The whole check "diariectl journal verify" reports.  r->faults is
+ * allocated here; free it with dm_journal_report_clear. */
+bool dm_store_journal_check(dm_store *s, dm_journal_report *r, GError **err);
+void dm_journal_report_clear(dm_journal_report *r);
+const char *dm_journal_fault_text(dm_journal_fault_kind k);
+
+/* Retention for one class name ("registreras" ... "privat", "rejected");
+ * seconds 0 keeps for ever. */
+typedef struct dm_journal_retention {
+    const char *klass;
+    int64_t seconds;
+} dm_journal_retention;
+
+/* Prune the rows older than their class's retention.  A pruned row stays
+ * in the chain as a tombstone: its seq, id, time, class, sekretess flag,
+ * prev and mac are kept, everything else is removed, and a seal (an HMAC
+ * under the key over those and the time of pruning) marks it as pruned
+ * by the key's holder.  verify then still proves every remaining row
+ * unaltered and the chain whole.  Tombstones at the very start of the
+ * journal are then removed altogether, behind a sealed anchor (the last
+ * one's seq and mac) from which verify starts.  counts[i]: rows of
+ * retain[i]'s class pruned (or, with dry_run, that would be); *removed:
+ * tombstones removed behind the anchor. */
+bool dm_store_journal_prune(dm_store *s, const dm_journal_retention *retain, size_t n,
+                            int64_t now, bool dry_run, size_t *counts, size_t *removed,
+                            GError **err);
+
+/* Search ("diariectl journal search").  Zero or NULL members match all. */
+typedef struct dm_journal_query {
+    int64_t since, until;   /* time >= since, time < until */
+    const char *address;    /* the sender, a recipient, or an action's address */
+    const char *case_dnr;   /* the case cited */
+    const char *klass;      /* a class name or "rejected" */
+    size_t limit;           /* 0: no limit */
+} dm_journal_query;
+
+typedef struct dm_journal_row {
+    int64_t seq;
+    char *id;
+    int64_t time;
+    char *klass;
+    bool sekretess;
+    bool pruned;
+    bool private_row;       /* privat or parti: only time, class and id */
+    /* NULL for private and pruned rows: */
+    char *queue_id, *message_id, *direction, *sender, *recipients, *subject, *case_dnr;
+    char *reasons, *actions; /* JSON arrays */
+    char *hash;
+} dm_journal_row;
+
+void dm_journal_row_free(dm_journal_row *r);
+/* Matching rows, oldest first (dm_journal_row *). */
+GPtrArray *dm_store_journal_search(dm_store *s, const dm_journal_query *q, GError **err);
 
 /* Raw access for diariectl. */
 void *dm_store_db(dm_store *s); /* sqlite3 * */

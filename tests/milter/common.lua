@@ -230,16 +230,37 @@ local function read_file(path)
     return s
 end
 
--- Items waiting in the spool's new/ folder, sorted by kind then
--- recipient: each {name, path, kind, rcpt, message, size, text}.
+-- Items owed in the spool (waiting in new/, or claimed into cur/ by a
+-- delivery in progress), sorted by kind then recipient: each {name,
+-- path, kind, rcpt, message, size, text}.
 function spool_items()
     local items = {}
-    local p = io.popen("find '" .. spool .. "/new' -maxdepth 1 -type f -printf '%f\\n' | sort")
-    for name in p:lines() do
-        local path = spool .. "/new/" .. name
-        local text = read_file(path)
-        -- An item may be rewritten (a deferred delivery) while we look:
-        -- the rename is atomic, so a vanished name is read again below.
+    -- The delivery worker moves an item new/ -> cur/ (claim) and back
+    -- (deferred); each move is atomic and the item is in one folder or
+    -- both at every instant.  Listing new/, cur/, new/ again sees it
+    -- whichever way it moves meanwhile; names are read where they are.
+    local names, order = {}, {}
+    for _, dir in ipairs({ "new", "cur", "new" }) do
+        local p = io.popen("find '" .. spool .. "/" .. dir .. "' -maxdepth 1 -type f -printf '%f\\n'")
+        for name in p:lines() do
+            if not names[name] then
+                names[name] = true
+                table.insert(order, name)
+            end
+        end
+        p:close()
+    end
+    table.sort(order)
+    for _, name in ipairs(order) do
+        local path, text
+        for _, dir in ipairs({ "new", "cur", "new" }) do
+            path = spool .. "/" .. dir .. "/" .. name
+            text = read_file(path)
+            if text ~= nil then
+                break
+            end
+        end
+        -- Delivered meanwhile (it is gone): not owed any more.
         if text ~= nil then
             check(text:sub(1, 15) == "DIARIE-SPOOL 1\n", "spool item " .. name .. " has no envelope")
             local env = text:match("^(.-)\n\n")
@@ -252,7 +273,6 @@ function spool_items()
             table.insert(items, it)
         end
     end
-    p:close()
     table.sort(items, function(a, b)
         if a.kind ~= b.kind then
             return a.kind < b.kind

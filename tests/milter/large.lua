@@ -75,7 +75,7 @@ check(got_n == sent_n, "the copy's original differs from the message sent")
 -- beside the spool's folders.  (Once the delivery worker has deferred
 -- the copy: it rewrites an item through tmp/.)
 wait_spool_tried()
-local p = io.popen("find '" .. spool .. "' -mindepth 1 -maxdepth 1 ! -name new ! -name tmp ! -name dead")
+local p = io.popen("find '" .. spool .. "' -mindepth 1 -maxdepth 1 ! -name new ! -name cur ! -name tmp ! -name dead")
 local stray = p:read("a")
 p:close()
 check_eq(stray, "", "files left in the spool directory")

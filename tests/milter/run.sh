@@ -110,7 +110,11 @@ LDAP_URI=$(cat "$LDAP_DIR/uri")
 dm_absences_to_today "$LDAP_DIR" || die "cannot move the fixture's absences to today"
 
 # write_conf DIR [LDAP_URI [SPILL_SIZE]]: a configuration of its own for
-# one script; the database and the key are shared by all.
+# one script; the database and the key ($DBDIR) are shared by all the
+# scripts of a pass.  Each pass has its own: the valgrind pass sends the
+# same messages again, which one database would take for duplicates
+# ([store] duplicate_window) and owe no copies for.
+DBDIR=$T/db
 write_conf() {
     local d=$1 uri=${2:-$LDAP_URI} spill=${3:-1M}
     mkdir -p "$d"
@@ -132,9 +136,9 @@ intranet = https://intranat.sjovik.test/publicera
 uri = $uri
 base = dc=sjovik,dc=test
 [store]
-database = $T/db/diarie.db
+database = $DBDIR/diarie.db
 spool = $d/spool
-key_file = $T/db/hmac.key
+key_file = $DBDIR/hmac.key
 [policy]
 rules = $REPO/etc/rules.conf
 templates = $REPO/etc/templates
@@ -231,6 +235,13 @@ for name in "${SCRIPTS[@]}"; do
     fi
 done
 
+if [ ${#VG_LIST[@]} -gt 0 ]; then
+    DBDIR=$T/db-vg
+    write_conf "$T/setup-vg"
+    "$CTL" cases import -c "$T/setup-vg/milter.conf" "$FIXTURES/arenden.csv" \
+        >"$T/setup-vg/import.log" 2>&1 ||
+        { cat "$T/setup-vg/import.log" >&2; die "cases import failed"; }
+fi
 for name in "${VG_LIST[@]}"; do
     rc=0
     run_script "$name" "$T/vg-$name" "$VALGRIND" || rc=$?

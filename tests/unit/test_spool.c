@@ -152,7 +152,7 @@ static const char body2[] = "To: chef@sjovik.test\n\nAndra.\n";
 static void test_open_creates_dirs(void **state)
 {
     fixture *f = *state;
-    static const char *const subs[] = {"tmp", "new", "dead"};
+    static const char *const subs[] = {"tmp", "new", "cur", "dead"};
     char *nested, *file;
     dm_spool *s;
     GError *err = NULL;
@@ -623,6 +623,124 @@ static void test_rewrite_fails(void **state)
     dm_spool_item_free(it);
 }
 
+/* Claim, lock, recover: the delivery protocol's steps. */
+static void test_claim_lock_recover(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000020");
+    dm_spool_item *it, *found;
+    GError *err = NULL;
+    int fd = -1, fd2 = -1;
+    char *gone;
+
+    dm_spool_tx_set_origin(tx, "orig@invanare.example");
+    add_item(tx, "copy", "p@sjovik.test", "r@sjovik.test", "seed-20", body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+    assert_int_equal(it->where, DM_SPOOL_NEW);
+    assert_string_equal(it->message_id, "orig@invanare.example");
+
+    /* Claimed: in cur/, nowhere else. */
+    assert_true(dm_spool_claim(f->spool, it, &err));
+    assert_int_equal(it->where, DM_SPOOL_CUR);
+    assert_non_null(strstr(it->path, "/cur/"));
+    assert_int_equal(count_in(f->dir, "new"), 0);
+    assert_int_equal(count_in(f->dir, "cur"), 1);
+    /* A second claim of what is gone from new/: NOENT. */
+    {
+        char *was = g_build_filename(f->dir, "new", it->name, NULL);
+        dm_spool_item ghost = {.path = was, .name = it->name};
+        assert_false(dm_spool_claim(f->spool, &ghost, &err));
+        assert_true(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+        g_clear_error(&err);
+        g_free(was);
+    }
+    /* Found by name wherever it is. */
+    found = dm_spool_find(f->spool, it->name, &err);
+    assert_non_null(found);
+    assert_int_equal(found->where, DM_SPOOL_CUR);
+    dm_spool_item_free(found);
+    assert_null(dm_spool_find(f->spool, "no-such-item", &err));
+    assert_true(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+    g_clear_error(&err);
+    assert_null(dm_spool_find(f->spool, "../new/x", &err));
+    assert_true(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_INVAL));
+    g_clear_error(&err);
+
+    /* Locked by one, busy for the next; recovery leaves it alone. */
+    assert_int_equal(dm_spool_lock(it->path, &fd, &err), DM_SPOOL_LOCKED);
+    assert_int_equal(dm_spool_lock(it->path, &fd2, &err), DM_SPOOL_BUSY);
+    assert_int_equal(fd2, -1);
+    assert_int_equal(dm_spool_recover(f->spool), 0);
+    assert_int_equal(count_in(f->dir, "cur"), 1);
+    close(fd);
+    /* Nobody holds it: back to new/, as it was. */
+    assert_int_equal(dm_spool_recover(f->spool), 1);
+    assert_int_equal(count_in(f->dir, "cur"), 0);
+    dm_spool_item_free(it);
+    it = only_item(f->spool, false);
+    assert_int_equal(it->attempts, 0);
+    {
+        char *b = item_body(it);
+        assert_string_equal(b, body1);
+        g_free(b);
+    }
+
+    /* Gone, or replaced by another file of the same name, while we
+     * waited for the lock: not ours. */
+    gone = g_build_filename(f->dir, "cur", "nothing", NULL);
+    assert_int_equal(dm_spool_lock(gone, &fd, &err), DM_SPOOL_GONE);
+    g_free(gone);
+    dm_spool_item_free(it);
+}
+
+/* What a rewrite keeps and resets; it never uses the tmp/ name a
+ * transaction writing the same item may have open. */
+static void test_rewrite_keeps(void **state)
+{
+    fixture *f = *state;
+    dm_spool_tx *tx = dm_spool_begin(f->spool, "msgid000000000000021"), *tx2;
+    dm_spool_item *it, *again;
+    GError *err = NULL;
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    char *b;
+
+    dm_spool_tx_set_origin(tx, "orig21@invanare.example");
+    add_item(tx, "copy", "p@sjovik.test", "r@sjovik.test", "seed-21", body1);
+    commit_ok(tx);
+    dm_spool_finish(tx, true);
+    it = only_item(f->spool, false);
+
+    /* The same copy being spooled again meanwhile: its tmp/ file. */
+    tx2 = dm_spool_begin(f->spool, "msgid000000000000022");
+    add_item(tx2, "copy", "p@sjovik.test", "r@sjovik.test", "seed-21", body2);
+    assert_true(dm_spool_defer(f->spool, it, now + 60, "later", &err));
+    assert_true(dm_spool_bury(f->spool, it, "dead", &err));
+    again = only_item(f->spool, true);
+    assert_string_equal(again->message_id, "orig21@invanare.example");
+    assert_int_equal(again->attempts, 2);
+    dm_spool_item_free(again);
+    /* Revive: attempts from 0, dead_after from now. */
+    assert_true(dm_spool_revive(f->spool, it, &err));
+    again = only_item(f->spool, false);
+    assert_int_equal(again->attempts, 0);
+    assert_in_range(again->created, now, now + 60);
+    assert_string_equal(again->message_id, "orig21@invanare.example");
+    dm_spool_item_free(again);
+    /* The other transaction's file was not touched. */
+    commit_ok(tx2);
+    dm_spool_finish(tx2, true);
+    again = only_item(f->spool, false);
+    b = item_body(again);
+    assert_string_equal(b, body2);
+    g_free(b);
+    assert_string_equal(again->message, "msgid000000000000022");
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    dm_spool_item_free(again);
+    dm_spool_item_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +757,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_lock_recover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_keeps, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -767,6 +767,419 @@ static void test_journal_seen(void **state)
     assert_null(err);
 }
 
+/* ---- duplicates, by body ---------------------------------------------------- */
+
+static void add_entry(fixture *f, const dm_journal_entry *e)
+{
+    GError *err = NULL;
+
+    if (!dm_store_journal_add(f->store, e, &err)) {
+        print_error("journal_add: %s\n", err->message);
+        fail();
+    }
+}
+
+static void test_journal_dup_body(void **state)
+{
+    fixture *f = *state;
+    dm_verdict *v = verdict(DM_CLASS_REGISTRERAS);
+    char *rcpts[] = {"kommun@sjovik.test"};
+    dm_journal_entry e = {.id = "id0000000000000000d1", .time = 5000, .message_id = "m@x",
+                          .sender = "a@invanare.example", .rcpts = rcpts, .n_rcpts = 1,
+                          .sha256 = SHA_A, .body_sha256 = SHA_B, .verdict = v};
+    char *id = NULL, *k1, *k2;
+    int64_t t = 0;
+    bool seen = false, has = false;
+
+    add_entry(f, &e);
+    /* The duplicate key is the Message-ID with the body's hash: the same
+     * body through another MX host (other Received lines, another hash
+     * of the whole) is the same message. */
+    assert_true(dm_store_journal_seen(f->store, "m@x", SHA_B, 0, &seen, NULL));
+    assert_true(seen);
+    assert_true(dm_store_journal_seen(f->store, "m@x", SHA_A, 0, &seen, NULL));
+    assert_false(seen);
+    k1 = dm_store_dup_key("m@x", SHA_B);
+    k2 = dm_store_dup_key("m@x", SHA_A);
+    assert_non_null(k1);
+    assert_string_not_equal(k1, k2);
+    assert_null(dm_store_dup_key("", SHA_B));
+    assert_null(dm_store_dup_key(NULL, SHA_B));
+    assert_true(dm_store_journal_find_dup(f->store, k1, 4000, &id, &t, NULL));
+    assert_string_equal(id, "id0000000000000000d1");
+    assert_int_equal(t, 5000);
+    g_free(id);
+    assert_true(dm_store_journal_find_dup(f->store, k1, 5001, &id, &t, NULL));
+    assert_null(id);
+    assert_true(dm_store_journal_find_dup(f->store, NULL, 0, &id, &t, NULL));
+    assert_null(id);
+    assert_true(dm_store_journal_has(f->store, "id0000000000000000d1", &has, NULL));
+    assert_true(has);
+    assert_true(dm_store_journal_has(f->store, "id0000000000000000zz", &has, NULL));
+    assert_false(has);
+
+    /* The second arrival: journalled, saying whose duplicate it is, with
+     * no copy among its actions (a forward stays: it is this delivery's). */
+    dm_verdict_add_action(v, DM_ACT_FORWARD, "delegat@sjovik.test", "kommun@sjovik.test");
+    e.id = "id0000000000000000d2";
+    e.time = 5100;
+    e.duplicate_of = "id0000000000000000d1";
+    add_entry(f, &e);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE id = "
+                                  "'id0000000000000000d2' AND reasons LIKE "
+                                  "'%\"duplicate\"%id0000000000000000d1%'"),
+                     1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE id = "
+                                  "'id0000000000000000d2' AND actions NOT LIKE '%\"copy\"%'"
+                                  " AND actions LIKE '%\"forward\"%delegat@sjovik.test%'"),
+                     1);
+    /* The first row stays the one found. */
+    assert_true(dm_store_journal_find_dup(f->store, k1, 0, &id, NULL, NULL));
+    assert_string_equal(id, "id0000000000000000d1");
+    g_free(id);
+    g_free(k1);
+    g_free(k2);
+    dm_verdict_free(v);
+}
+
+/* ---- the verify report ------------------------------------------------------ */
+
+static dm_journal_report check_ok(fixture *f)
+{
+    dm_journal_report r;
+    GError *err = NULL;
+
+    if (!dm_store_journal_check(f->store, &r, &err)) {
+        print_error("check: %s\n", err->message);
+        fail();
+    }
+    return r;
+}
+
+static bool has_fault(const dm_journal_report *r, dm_journal_fault_kind k, int64_t seq,
+                      int64_t seq_to)
+{
+    for (guint i = 0; i < r->faults->len; i++) {
+        const dm_journal_fault *x = &g_array_index(r->faults, dm_journal_fault, i);
+        if (x->kind == k && x->seq == seq && x->seq_to == seq_to)
+            return true;
+    }
+    return false;
+}
+
+static void add_rows(fixture *f, int n, int64_t t0)
+{
+    static const dm_class classes[] = {DM_CLASS_REGISTRERAS, DM_CLASS_RINGA, DM_CLASS_PRIVAT,
+                                       DM_CLASS_ALLMAN, DM_CLASS_RINGA, DM_CLASS_INTERN};
+    int base = (int)query_int(f, "SELECT count(*) FROM journal") + 1000 * (int)(t0 % 7);
+
+    for (int i = 0; i < n; i++) {
+        char id[32], mid[32];
+        g_snprintf(id, sizeof id, "id%018d", base + i);
+        g_snprintf(mid, sizeof mid, "m%d@invanare.example", base + i);
+        add_row(f, id, t0 + i, classes[i % G_N_ELEMENTS(classes)], mid, SHA_A);
+    }
+}
+
+static void test_journal_report(void **state)
+{
+    fixture *f = *state;
+    dm_journal_report r;
+
+    add_rows(f, 8, 1000);
+    r = check_ok(f);
+    assert_int_equal(r.rows, 8);
+    assert_int_equal(r.faults->len, 0);
+    assert_int_equal(r.last_seq, 8);
+    dm_journal_report_clear(&r);
+
+    /* Rows 3 and 4 removed: a gap named as such, and the break after it. */
+    exec_sql(f, "DELETE FROM journal WHERE seq IN (3, 4)");
+    /* An edit of row 6. */
+    exec_sql(f, "UPDATE journal SET recipients = 'x@sjovik.test' WHERE seq = 6");
+    /* The last two removed. */
+    exec_sql(f, "DELETE FROM journal WHERE seq >= 7");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_MISSING, 3, 4));
+    assert_true(has_fault(&r, DM_JOURNAL_BROKEN, 5, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_ALTERED, 6, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_HEAD, 7, 8));
+    assert_int_equal(r.faults->len, 4);
+    dm_journal_report_clear(&r);
+
+    /* Two rows swapped: both break the chain. */
+    exec_sql(f, "UPDATE journal SET seq = 100 WHERE seq = 1;"
+                "UPDATE journal SET seq = 1 WHERE seq = 2;"
+                "UPDATE journal SET seq = 2 WHERE seq = 100");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_BROKEN, 1, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_BROKEN, 2, 0));
+    dm_journal_report_clear(&r);
+
+    /* The head record removed while rows remain. */
+    exec_sql(f, "DELETE FROM meta WHERE key = 'journal_head'");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_HEAD, 0, 0));
+    dm_journal_report_clear(&r);
+}
+
+/* ---- prune ------------------------------------------------------------------ */
+
+static const dm_journal_retention retain_default[] = {
+    {"registreras", 0}, {"allman", 0},   {"ringa", 100}, {"intern", 100},
+    {"parti", 50},      {"privat", 50},  {"rejected", 50},
+};
+
+static void prune_ok(fixture *f, int64_t now, bool dry, size_t counts[7], size_t *removed)
+{
+    GError *err = NULL;
+
+    if (!dm_store_journal_prune(f->store, retain_default, G_N_ELEMENTS(retain_default), now,
+                                dry, counts, removed, &err)) {
+        print_error("prune: %s\n", err->message);
+        fail();
+    }
+}
+
+static void test_journal_prune(void **state)
+{
+    fixture *f = *state;
+    size_t counts[7], removed = 0;
+    dm_journal_report r;
+    GArray *bad;
+    size_t n;
+
+    /* 12 rows at 1000..1011: registreras, ringa, privat, allman, ringa,
+     * intern, ... */
+    add_rows(f, 12, 1000);
+    /* Nothing old enough yet. */
+    prune_ok(f, 1050, false, counts, &removed);
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(counts[i], 0);
+    /* A dry run counts and changes nothing. */
+    prune_ok(f, 1106, true, counts, &removed);
+    assert_int_equal(counts[2], 2); /* ringa before 1006: 1001, 1004 */
+    assert_int_equal(counts[3], 1); /* intern before 1006: 1005 */
+    assert_int_equal(counts[5], 2); /* privat before 1056: 1002, 1008 */
+    assert_int_equal(counts[0], 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE pruned = 1"), 0);
+
+    /* At 1106: ringa and intern before 1006, privat before 1056. */
+    prune_ok(f, 1106, false, counts, &removed);
+    assert_int_equal(counts[2], 2);
+    assert_int_equal(counts[3], 1);
+    assert_int_equal(counts[5], 2);
+    assert_int_equal(removed, 0); /* row 1 (registreras) is kept: no prefix */
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), 12);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE pruned = 1"), 5);
+    /* A tombstone keeps its time, class and place, nothing else. */
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE pruned = 1 AND"
+                                  " (queue_id IS NOT NULL OR message_id IS NOT NULL OR sender"
+                                  " IS NOT NULL OR recipients IS NOT NULL OR subject IS NOT NULL"
+                                  " OR reasons IS NOT NULL OR actions IS NOT NULL OR hash != ''"
+                                  " OR dup_key IS NOT NULL OR case_dnr IS NOT NULL)"),
+                     0);
+    assert_int_equal(query_int(f, "SELECT time FROM journal WHERE seq = 2"), 1001);
+    assert_int_equal(query_int(f, "SELECT class = 'ringa' FROM journal WHERE seq = 2"), 1);
+    /* And the chain still verifies. */
+    r = check_ok(f);
+    assert_int_equal(r.faults->len, 0);
+    assert_int_equal(r.pruned, 5);
+    dm_journal_report_clear(&r);
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 0);
+    assert_true(verify_head_ok);
+    g_array_free(bad, TRUE);
+
+    /* Marking a row pruned without the key, or emptying it by hand, or
+     * changing a tombstone's class or time: seen. */
+    exec_sql(f, "UPDATE journal SET subject = NULL, sender = NULL, recipients = NULL,"
+                " pruned = 1, seal = 'x' WHERE seq = 4");
+    exec_sql(f, "UPDATE journal SET class = 'registreras' WHERE seq = 5");
+    exec_sql(f, "UPDATE journal SET time = 1 WHERE seq = 6");
+    exec_sql(f, "UPDATE journal SET subject = 'återuppväckt' WHERE seq = 3");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_SEAL, 4, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_SEAL, 5, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_SEAL, 6, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_ALTERED, 3, 0));
+    assert_int_equal(r.faults->len, 4);
+    dm_journal_report_clear(&r);
+}
+
+static void test_journal_prune_prefix(void **state)
+{
+    fixture *f = *state;
+    size_t counts[7], removed = 0;
+    dm_journal_report r;
+    dm_journal_retention all[] = {{"registreras", 10}, {"allman", 10}, {"ringa", 10},
+                                  {"intern", 10},      {"parti", 10},  {"privat", 10}};
+    GError *err = NULL;
+
+    add_rows(f, 6, 1000);
+    add_rows(f, 6, 5000);
+    /* Everything before 4000 goes: rows 1-6 are a pruned prefix, removed
+     * behind an anchor; verify starts there. */
+    assert_true(dm_store_journal_prune(f->store, all, G_N_ELEMENTS(all), 4010, false, counts,
+                                       &removed, &err));
+    assert_int_equal(removed, 6);
+    assert_int_equal(query_int(f, "SELECT min(seq) FROM journal"), 7);
+    r = check_ok(f);
+    assert_int_equal(r.faults->len, 0);
+    assert_int_equal(r.anchor_seq, 6);
+    assert_int_equal(r.rows, 6);
+    dm_journal_report_clear(&r);
+
+    /* New rows chain on. */
+    add_rows(f, 2, 9000);
+    r = check_ok(f);
+    assert_int_equal(r.faults->len, 0);
+    assert_int_equal(r.last_seq, 14);
+    dm_journal_report_clear(&r);
+
+    /* Everything pruned: an empty journal whose anchor is its head. */
+    assert_true(dm_store_journal_prune(f->store, all, G_N_ELEMENTS(all), 20000, false, counts,
+                                       &removed, &err));
+    assert_int_equal(removed, 8);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), 0);
+    r = check_ok(f);
+    assert_int_equal(r.faults->len, 0);
+    assert_int_equal(r.anchor_seq, 14);
+    dm_journal_report_clear(&r);
+    /* ... and the next row follows the anchor. */
+    add_rows(f, 1, 30000);
+    assert_int_equal(query_int(f, "SELECT seq FROM journal"), 15);
+    r = check_ok(f);
+    assert_int_equal(r.faults->len, 0);
+    dm_journal_report_clear(&r);
+
+    /* A forged anchor (rows removed at the start by hand) is seen. */
+    exec_sql(f, "UPDATE meta SET value = '14 abc def' WHERE key = 'journal_anchor'");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_BAD_ANCHOR, 14, 0));
+    assert_true(has_fault(&r, DM_JOURNAL_BROKEN, 15, 0));
+    dm_journal_report_clear(&r);
+    /* So is the anchor removed. */
+    exec_sql(f, "DELETE FROM meta WHERE key = 'journal_anchor'");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_MISSING, 1, 14));
+    dm_journal_report_clear(&r);
+
+    /* Pruning needs the key. */
+    {
+        dm_store *nokey = dm_store_open(f->db, NULL, 0, NULL);
+        assert_false(dm_store_journal_prune(nokey, all, 1, 99999, false, counts, &removed,
+                                            &err));
+        g_clear_error(&err);
+        dm_store_close(nokey);
+    }
+}
+
+/* ---- search ----------------------------------------------------------------- */
+
+static void test_journal_search(void **state)
+{
+    fixture *f = *state;
+    dm_journal_query q = {0};
+    GPtrArray *rows;
+    dm_journal_row *r;
+
+    add_row(f, "id0000000000000000q1", 1000, DM_CLASS_REGISTRERAS, "q1@x", SHA_A);
+    add_row(f, "id0000000000000000q2", 2000, DM_CLASS_PRIVAT, "q2@x", SHA_A);
+    add_row(f, "id0000000000000000q3", 3000, DM_CLASS_RINGA, "q3@x", SHA_A);
+    exec_sql(f, "UPDATE journal SET case_dnr = NULL WHERE id = 'id0000000000000000q3'");
+
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 3);
+    /* A privat row: time, class and id only. */
+    r = g_ptr_array_index(rows, 1);
+    assert_string_equal(r->id, "id0000000000000000q2");
+    assert_true(r->private_row);
+    assert_null(r->sender);
+    assert_null(r->hash);
+    assert_null(r->message_id);
+    r = g_ptr_array_index(rows, 0);
+    assert_string_equal(r->sender, "per.svensson@invanare.example");
+    assert_string_equal(r->message_id, "q1@x");
+    g_ptr_array_free(rows, TRUE);
+
+    /* By time: since inclusive, until exclusive. */
+    q.since = 2000;
+    q.until = 3000;
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 1);
+    g_ptr_array_free(rows, TRUE);
+    q.since = q.until = 0;
+
+    /* By address: sender, recipient, or where a copy went; exact. */
+    q.address = "hemlig.bcc@sjovik.test";
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 2); /* never the privat one */
+    g_ptr_array_free(rows, TRUE);
+    q.address = "registrator@sjovik.test";
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 2);
+    g_ptr_array_free(rows, TRUE);
+    q.address = "bcc@sjovik.test";
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 0);
+    g_ptr_array_free(rows, TRUE);
+    q.address = NULL;
+
+    /* By case, however it is spaced or cased. */
+    q.case_dnr = "ks  2026/112";
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 1);
+    g_ptr_array_free(rows, TRUE);
+    q.case_dnr = NULL;
+
+    /* By class, with a limit. */
+    q.klass = "ringa";
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 1);
+    assert_string_equal(((dm_journal_row *)g_ptr_array_index(rows, 0))->id,
+                        "id0000000000000000q3");
+    g_ptr_array_free(rows, TRUE);
+    q.klass = NULL;
+    q.limit = 2;
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_int_equal(rows->len, 2);
+    g_ptr_array_free(rows, TRUE);
+}
+
+/* A database of the first schema gets the new columns on open. */
+static void test_migrate(void **state)
+{
+    fixture *f = *state;
+    char *old = g_build_filename(f->dir, "old.db", NULL);
+    sqlite3 *d = NULL;
+    dm_store *s;
+    GArray *bad = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    size_t n;
+    bool head = false;
+
+    assert_int_equal(sqlite3_open(old, &d), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(d,
+                                  "CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                  " id TEXT NOT NULL UNIQUE, time INTEGER NOT NULL, queue_id TEXT,"
+                                  " message_id TEXT, direction TEXT, sender TEXT, recipients TEXT,"
+                                  " subject TEXT, class TEXT NOT NULL, sekretess INTEGER NOT NULL"
+                                  " DEFAULT 0, case_dnr TEXT, reasons TEXT, actions TEXT,"
+                                  " hash TEXT NOT NULL, dup_key TEXT, prev TEXT NOT NULL,"
+                                  " mac TEXT NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(d);
+    s = dm_store_open(old, key, sizeof key - 1, NULL);
+    assert_non_null(s);
+    assert_true(dm_store_journal_verify(s, bad, &n, &head, NULL));
+    assert_int_equal(n, 0);
+    assert_true(head);
+    dm_store_close(s);
+    g_array_free(bad, TRUE);
+    g_free(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +1196,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_field_shift, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify_other_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_dup_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_prune_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
