@@ -458,13 +458,19 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     dm_spool_tx_set_origin(tx, msg->message_id);
     /* A message seen before (the same Message-ID and body within
      * [store] duplicate_window) had its copies and notices then. */
-    if (!dm_class_is_private(v->klass) && first == NULL) {
+    if (first == NULL) {
         for (guint i = 0; i < v->actions->len; i++) {
             const dm_action *a = g_ptr_array_index(v->actions, i);
 
             if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
                 a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
                 continue; /* forwards are the milter's: a recipient added */
+            /* Private and party mail owes nothing, but for the notice that
+             * asks its own recipient to judge a doubtful message: never a
+             * copy, never anything to a third party. */
+            if (dm_class_is_private(v->klass) &&
+                (a->type != DM_ACT_NOTICE || a->notice != DM_NOTICE_JUDGE_PRIVATE))
+                continue;
             if (!dm_engine_spool_action(e, tx, &ci, a, original, dup_key, err))
                 goto out;
         }

@@ -195,12 +195,32 @@ check "the private mail reached Erik" test -n "$padel"
     grep -q '^X-Diarie-Klass: privat$' "$padel"
 check "the private mail produced no copy and no notice" test "$after" -eq $((before + 1))
 
+# A private mail that also asks for something (the doubt case): no copy;
+# the recipient himself is asked to judge.
+before=$("$DM_REPO/tests/lib/postfix.sh" sink-files "$T/pf" | wc -l)
+swaks --silent 2 --server "127.0.0.1:$PF_PORT" --from jenny.akesson@example.org \
+    --to erik.sjoberg@sjovik.test --data "@$DM_REPO/tests/corpus/private/p10.eml" >"$T/swaks4.out" 2>&1
+"$DM_REPO/tests/lib/postfix.sh" wait-sink "$T/pf" $((before + 2)) 30 >/dev/null
+"$DM_REPO/tests/lib/postfix.sh" wait-queue "$T/pf" 30 >/dev/null
+doubt=$(sink_file erik.sjoberg@sjovik.test "217451e36881.p10@example.org")
+check "the doubtful private mail reached Erik, classified privat" \
+    grep -q '^X-Diarie-Klass: privat$' "${doubt:-/dev/null}"
+judge=""
+for f in $("$DM_REPO/tests/lib/postfix.sh" sink-files "$T/pf"); do
+    if grep -q '^X-Rcpt-Args: <erik.sjoberg@sjovik.test>' "$f" && grep -q '^X-Diarie-Genererad:' "$f"; then
+        judge=$f
+    fi
+done
+check "Erik is asked to judge it" test -n "$judge"
+check "and nothing of it went to the registrator" \
+    test "$(grep -l '217451e36881.p10@example.org' $("$DM_REPO/tests/lib/postfix.sh" sink-files "$T/pf") | xargs grep -l '^X-Rcpt-Args: <registrator' | wc -l)" -eq 0
+
 # The journal: a row per message, nothing of the private one but its class.
 db=$T/db/diarie.db
 check "the journal has a row for each message" \
-    test "$(sqlite3 "$db" 'SELECT count(*) FROM journal')" -ge 2
+    test "$(sqlite3 "$db" 'SELECT count(*) FROM journal')" -ge 3
 check "the private mail's row keeps no subject and no addresses" \
-    test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE class='privat' AND subject IS NULL AND sender IS NULL AND recipients IS NULL AND message_id IS NULL")" -eq 1
+    test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE class='privat' AND subject IS NULL AND sender IS NULL AND recipients IS NULL AND message_id IS NULL")" -eq 2
 check "no row mentions the private mail's words" \
     test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE coalesce(subject,'')||coalesce(reasons,'') LIKE '%adel%'")" -eq 0
 
