@@ -6,9 +6,28 @@
  * automatic and bulk mail, the attachments, the limits reached.  It never
  * fails: a malformed message is classified on what could be read.
  *
+ * What is read (diariemilter.conf(5), READING MESSAGES, says it for
+ * administrators):
+ *   - text/plain, text/html (rendered), text/enriched, at any depth of
+ *     multiparts and attached messages; one rendering of an alternative
+ *     (the plain one unless it is empty);
+ *   - an attached message (message/rfc822, message/global) after a
+ *     "---------- Vidarebefordrat meddelande ----------" line and its
+ *     Från:, Datum:, Ämne:: forwarded mail counts;
+ *   - listed, not read: attachments, text parts sent as attachments (a
+ *     .txt file is a document, like a PDF), other text types (calendar,
+ *     vcard, csv), encrypted parts (and "encrypted" among the limits);
+ *     skipped: the machine-readable parts of reports.
+ * Parts are read as streams from the parser's substreams, chunk by chunk
+ * and only as far as max_text needs: no copy of the message, a few MB
+ * whatever its size (bench/memory.sh).  GMime is given only the bytes
+ * that keep within the limits (dm_mime_budget.c): a flood of parts or
+ * headers costs no more.
+ *
  * Composition writes what diariemilter sends: the registrator copy (a
- * cover note and the original, byte for byte, as message/rfc822) and the
- * notices, from the templates in etc/templates/<language>/.
+ * cover note and the original, byte for byte, as message/rfc822, or as
+ * message/global in base64 when it could not travel so) and the notices,
+ * from the templates in etc/templates/<language>/.
  */
 #ifndef DM_MIME_H
 #define DM_MIME_H
@@ -63,6 +82,9 @@ typedef struct dm_compose_info {
     const char *env_from;      /* "" for <> */
     char *const *rcpts;        /* every envelope recipient, Bcc included */
     size_t n_rcpts;
+    const dm_party *parties;   /* the same recipients with their directory
+                                * entries (dm_facts.rcpts), or NULL: the
+                                * cover note then names no lists */
     const dm_msg *msg;
     const dm_verdict *verdict;
     const char *sha256;        /* of the original as received */
@@ -72,7 +94,14 @@ typedef struct dm_compose_info {
 } dm_compose_info;
 
 /* The registrator copy for registrator `to`.  original: the message as
- * received, read from its start to its end. */
+ * received, read from its start to its end.
+ *
+ * The copy is multipart/mixed: the cover note (text/plain, UTF-8), then
+ * the original.  An original that can travel through sendmail(1) and SMTP
+ * as it is goes as message/rfc822, 7bit or 8bit, byte for byte but for
+ * CRLF becoming LF.  One that cannot (raw 8-bit bytes in a header, a NUL
+ * byte, a CR not before LF, a line over 998 bytes) goes as message/global
+ * (RFC 6532) in base64, which decodes to exactly the bytes received. */
 bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
                         GMimeStream *original, const dm_templates *t, GError **err);
 

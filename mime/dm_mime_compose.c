@@ -21,6 +21,88 @@ static const char *dm_template_for(dm_notice_kind k)
     return NULL;
 }
 
+/* Every address the original's To and Cc headers name, lowercase. */
+static GHashTable *dm_named_rcpts(const dm_msg *m)
+{
+    GHashTable *named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; i < m->headers->len; i++) {
+        const dm_header *h = g_ptr_array_index(m->headers, i);
+        InternetAddressList *l;
+        GPtrArray *todo;
+
+        if (g_ascii_strcasecmp(h->name, "To") != 0 && g_ascii_strcasecmp(h->name, "Cc") != 0 &&
+            g_ascii_strcasecmp(h->name, "Resent-To") != 0 &&
+            g_ascii_strcasecmp(h->name, "Resent-Cc") != 0)
+            continue;
+        if ((l = internet_address_list_parse(NULL, h->value)) == NULL)
+            continue;
+        /* Groups ("Styrelsen: a@x, b@y;") hold lists of their own. */
+        todo = g_ptr_array_new();
+        g_ptr_array_add(todo, l);
+        while (todo->len > 0) {
+            InternetAddressList *cur = g_ptr_array_remove_index(todo, todo->len - 1);
+            for (int k = 0; k < internet_address_list_length(cur); k++) {
+                InternetAddress *a = internet_address_list_get_address(cur, k);
+                if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+                    const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+                    if (addr != NULL)
+                        g_hash_table_add(named, g_utf8_strdown(addr, -1));
+                } else if (INTERNET_ADDRESS_IS_GROUP(a)) {
+                    g_ptr_array_add(todo, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
+                }
+            }
+        }
+        g_ptr_array_free(todo, TRUE);
+        g_object_unref(l);
+    }
+    return named;
+}
+
+/* Every envelope recipient, one a line, with what the registrator needs
+ * to know of it: the directory's name, a mass list (not expanded: its
+ * members got the message through it), a recipient the headers do not
+ * name (a blind copy, or one a list outside reached). */
+static void dm_recipients(const dm_compose_info *ci, bool sv, GString *out)
+{
+    GHashTable *named = dm_named_rcpts(ci->msg);
+
+    for (size_t i = 0; i < ci->n_rcpts; i++) {
+        const dm_party *p = ci->parties != NULL ? &ci->parties[i] : NULL;
+        const dm_entry *e = p != NULL && p->addr != NULL && strcmp(p->addr, ci->rcpts[i]) == 0
+                                ? p->entry
+                                : NULL;
+        GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
+        char *lower = g_utf8_strdown(ci->rcpts[i], -1);
+
+        if (e != NULL && e->name != NULL && *e->name != '\0')
+            g_ptr_array_add(notes, g_strdup(e->name));
+        if (dm_entry_is_list(e))
+            g_ptr_array_add(notes, g_strdup(sv ? "e-postlista: medlemmarna fick meddelandet genom den"
+                                               : "mailing list: its members got the message through it"));
+        if (!g_hash_table_contains(named, lower)) {
+            if (ci->msg->list_id != NULL)
+                g_ptr_array_add(notes, g_strdup_printf(sv ? "inte i Till/Kopia, via listan %s"
+                                                          : "not in To/Cc, through the list %s",
+                                                       ci->msg->list_id));
+            else
+                g_ptr_array_add(notes, g_strdup(sv ? "inte i Till/Kopia: dold kopia"
+                                                   : "not in To/Cc: blind copy"));
+        }
+        if (i > 0)
+            g_string_append_c(out, '\n');
+        g_string_append(out, ci->rcpts[i]);
+        for (guint k = 0; k < notes->len; k++)
+            g_string_append_printf(out, "%s%s", k == 0 ? " (" : "; ",
+                                   (const char *)g_ptr_array_index(notes, k));
+        if (notes->len > 0)
+            g_string_append_c(out, ')');
+        g_ptr_array_free(notes, TRUE);
+        g_free(lower);
+    }
+    g_hash_table_destroy(named);
+}
+
 /* The values every template may use.  With sekretess, nothing of the
  * message's own words: no subject, no reasons' texts. */
 static GHashTable *dm_compose_vars(const dm_compose_info *ci, bool for_notice, bool lang_sv)
@@ -34,11 +116,7 @@ static GHashTable *dm_compose_vars(const dm_compose_info *ci, bool for_notice, b
     char now[32];
     bool hide = v->sekretess && for_notice;
 
-    for (size_t i = 0; i < ci->n_rcpts; i++) {
-        if (i > 0)
-            g_string_append_c(rcpts, '\n');
-        g_string_append(rcpts, ci->rcpts[i]);
-    }
+    dm_recipients(ci, lang_sv, rcpts);
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
 
@@ -152,20 +230,56 @@ static bool dm_write_message(GMimeMessage *msg, GMimeStream *out, GError **err)
     return ok;
 }
 
-/* Does the original hold bytes above 127?  Decides 7bit or 8bit. */
-static bool dm_stream_has_8bit(GMimeStream *s)
+/* What the original's bytes allow. */
+typedef struct {
+    bool eight;       /* a byte above 127: 8bit, not 7bit */
+    bool header_8bit; /* one in the top header block */
+    bool nul;         /* a NUL byte */
+    bool bare_cr;     /* a CR not followed by LF */
+    bool long_line;   /* a line over 998 bytes (RFC 5322 2.1.1) */
+} dm_scan;
+
+static void dm_scan_original(GMimeStream *s, dm_scan *r)
 {
     char buf[8192];
     ssize_t n;
-    bool eight = false;
+    size_t col = 0;
+    bool cr = false, in_headers = true, line_start = true;
 
+    memset(r, 0, sizeof *r);
     g_mime_stream_reset(s);
-    while (!eight && (n = g_mime_stream_read(s, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n && !eight; i++)
-            eight = (buf[i] & 0x80) != 0;
+    while ((n = g_mime_stream_read(s, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)buf[i];
+
+            if (cr && c != '\n')
+                r->bare_cr = true;
+            cr = c == '\r';
+            if (c == '\n') {
+                /* A blank line ends the header block. */
+                if (line_start)
+                    in_headers = false;
+                line_start = true;
+                col = 0;
+                continue;
+            }
+            if (c == '\r')
+                continue;
+            line_start = false;
+            if (++col > 998)
+                r->long_line = true;
+            if (c == 0)
+                r->nul = true;
+            if (c & 0x80) {
+                r->eight = true;
+                if (in_headers)
+                    r->header_8bit = true;
+            }
+        }
     }
+    if (cr)
+        r->bare_cr = true;
     g_mime_stream_reset(s);
-    return eight;
 }
 
 bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
@@ -177,10 +291,9 @@ bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char 
     GMimeMultipart *mixed;
     GMimeObject *cover;
     GMimePart *orig;
-    GMimeStream *filtered;
-    GMimeFilter *d2u;
     GMimeDataWrapper *wrapper;
-    bool eight, ok;
+    dm_scan scan;
+    bool ok;
 
     g_hash_table_insert(vars, "registrator", g_strdup(to));
     if (!dm_template_expand(t, "copy", vars, &subject, &body)) {
@@ -200,35 +313,38 @@ bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char 
 
     /* The original, unaltered.  As message/rfc822 in 7bit or 8bit, never
      * re-encoded; only its line ends become Unix ones, as sendmail(1)
-     * expects (SMTP delivery turns them back into CRLF).  An original
-     * with raw 8-bit bytes in its headers would make the copy need
-     * SMTPUTF8 (Postfix then bounces it at a server without it): such an
-     * original travels as message/global (RFC 6532) in base64, which
-     * decodes to exactly the bytes received. */
-    eight = dm_stream_has_8bit(original);
-    filtered = g_mime_stream_filter_new(original);
-    d2u = g_mime_filter_dos2unix_new(FALSE);
-    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), d2u);
-    g_object_unref(d2u);
-    if (ci->msg->header_8bit) {
-        /* base64 keeps even the CRLF line ends: the bytes as received. */
+     * expects (SMTP delivery turns them back into CRLF).
+     *
+     * What cannot travel so goes as message/global (RFC 6532) in base64,
+     * which decodes to exactly the bytes received, CRLF included:
+     * raw 8-bit bytes in its headers (the copy would need SMTPUTF8, and
+     * Postfix bounces it at a server without it); a NUL byte, a CR not
+     * before LF or a line over 998 bytes (message/rfc822 may not be
+     * base64, and SMTP without BINARYMIME carries none of them intact). */
+    dm_scan_original(original, &scan);
+    if (ci->msg->header_8bit || scan.header_8bit || scan.nul || scan.bare_cr ||
+        scan.long_line) {
         orig = g_mime_part_new_with_type("message", "global");
-        g_mime_stream_reset(original);
         wrapper = g_mime_data_wrapper_new_with_stream(original, GMIME_CONTENT_ENCODING_DEFAULT);
         g_mime_part_set_content(orig, wrapper);
         g_mime_part_set_content_encoding(orig, GMIME_CONTENT_ENCODING_BASE64);
     } else {
+        GMimeStream *filtered = g_mime_stream_filter_new(original);
+        GMimeFilter *d2u = g_mime_filter_dos2unix_new(FALSE);
+        GMimeContentEncoding enc =
+            scan.eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT;
+
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), d2u);
+        g_object_unref(d2u);
         orig = g_mime_part_new_with_type("message", "rfc822");
-        wrapper = g_mime_data_wrapper_new_with_stream(
-            filtered, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+        wrapper = g_mime_data_wrapper_new_with_stream(filtered, enc);
         g_mime_part_set_content(orig, wrapper);
-        g_mime_part_set_content_encoding(
-            orig, eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT);
+        g_mime_part_set_content_encoding(orig, enc);
+        g_object_unref(filtered);
     }
     g_mime_object_set_header(GMIME_OBJECT(orig), "Content-Disposition",
                              "attachment; filename=\"original.eml\"", NULL);
     g_object_unref(wrapper);
-    g_object_unref(filtered);
     g_mime_multipart_add(mixed, GMIME_OBJECT(orig));
     g_object_unref(orig);
     g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm_mime.h"
+#include "dm_mime_int.h"
 
 static GMimeParserOptions *dm_parser_options;
 
@@ -43,18 +43,69 @@ void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim)
     lim->max_header_size = (size_t)conf->max_header_size;
 }
 
-char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
+/* Does data hold UTF-8 rather than a single-byte charset?  Counts the
+ * valid multi-byte sequences and the bytes that fit none: UTF-8 with a
+ * few damaged bytes (a cut, a stray Latin-1 letter) is still UTF-8, while
+ * Latin-1 text practically never forms a valid sequence. */
+static bool dm_mostly_utf8(const char *data, size_t len)
+{
+    const char *p = data, *end = data + len;
+    size_t multi = 0, bad = 0;
+
+    while (p < end) {
+        gunichar c;
+
+        if ((unsigned char)*p < 0x80) {
+            p++;
+            continue;
+        }
+        c = g_utf8_get_char_validated(p, end - p);
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            bad++;
+            p++;
+        } else {
+            multi++;
+            p = g_utf8_next_char(p);
+        }
+    }
+    return multi > 0 && bad <= multi;
+}
+
+/* Wide charsets, where a NUL byte is part of a character. */
+static bool dm_charset_wide(const char *cs)
+{
+    return cs != NULL && (g_ascii_strncasecmp(cs, "utf-16", 6) == 0 ||
+                          g_ascii_strncasecmp(cs, "utf-32", 6) == 0 ||
+                          g_ascii_strncasecmp(cs, "ucs-", 4) == 0 ||
+                          g_ascii_strncasecmp(cs, "ucs2", 4) == 0 ||
+                          g_ascii_strncasecmp(cs, "ucs4", 4) == 0 ||
+                          g_ascii_strncasecmp(cs, "unicode", 7) == 0);
+}
+
+/* s (len bytes, valid UTF-8) without NUL characters, as a new string:
+ * the rules read C strings, and a NUL would end the text there. */
+static char *dm_without_nul(char *s, size_t len)
+{
+    size_t j = 0;
+
+    if (memchr(s, '\0', len) == NULL)
+        return s;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\0')
+            s[j++] = s[i];
+    }
+    s[j] = '\0';
+    return s;
+}
+
+static char *dm_to_utf8_len(const char *data, size_t len, const char *charset)
 {
     char *out = NULL;
+    gsize written = 0;
 
-    /* An empty part's bytes may be a NULL pointer (an empty GByteArray),
-     * and g_strndup(NULL, 0) is NULL: callers expect a string. */
-    if (data == NULL || len == 0)
-        return g_strdup("");
     if (charset != NULL && *charset != '\0' && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
         g_ascii_strcasecmp(charset, "utf8") != 0 && g_ascii_strcasecmp(charset, "us-ascii") != 0) {
         const char *cs = g_mime_charset_iconv_name(charset);
-        gsize written = 0;
         bool western = g_ascii_strncasecmp(cs, "iso-8859-", 9) == 0 ||
                        g_ascii_strncasecmp(cs, "cp125", 5) == 0 ||
                        g_ascii_strncasecmp(cs, "windows-125", 11) == 0 ||
@@ -78,29 +129,60 @@ char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
             g_ascii_strcasecmp(cs, "l1") == 0) {
             out = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, &written, NULL);
             if (out != NULL && g_utf8_validate(out, (gssize)written, NULL))
-                return out;
+                return dm_without_nul(out, written);
             g_free(out);
         }
         out = g_convert(data, (gssize)len, "UTF-8", cs, NULL, &written, NULL);
         if (out != NULL && g_utf8_validate(out, (gssize)written, NULL))
-            return out;
+            return dm_without_nul(out, written);
         g_free(out);
         out = NULL;
     }
     if (g_utf8_validate(data, (gssize)len, NULL))
         return g_strndup(data, len);
+    /* UTF-8 (declared or not) with a few damaged bytes: those bytes
+     * become U+FFFD and every other letter stays (converting the whole
+     * text from windows-1252 turned each "ö" into "Ã¶"). */
+    if (dm_mostly_utf8(data, len))
+        return g_utf8_make_valid(data, (gssize)len);
     /* Declared wrongly or not at all: windows-1252 is what such mail
      * nearly always is here.  iconv refuses its five undefined bytes
      * (0x81, 0x8D, 0x8F, 0x90, 0x9D), and g_utf8_make_valid then turned
      * every other 8-bit letter into U+FFFD too: Latin-1 maps every byte,
      * so nothing is lost. */
-    out = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, NULL, NULL);
+    out = g_convert(data, (gssize)len, "UTF-8", "WINDOWS-1252", NULL, &written, NULL);
     if (out == NULL)
-        out = g_convert(data, (gssize)len, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
-    if (out != NULL && g_utf8_validate(out, -1, NULL))
+        out = g_convert(data, (gssize)len, "UTF-8", "ISO-8859-1", NULL, &written, NULL);
+    if (out != NULL && g_utf8_validate(out, (gssize)written, NULL))
         return out;
     g_free(out);
     return g_utf8_make_valid(data, (gssize)len);
+}
+
+char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
+{
+    char *copy = NULL, *out;
+
+    /* An empty part's bytes may be a NULL pointer (an empty GByteArray),
+     * and g_strndup(NULL, 0) is NULL: callers expect a string. */
+    if (data == NULL || len == 0)
+        return g_strdup("");
+    /* NUL bytes are no text in any charset but the wide ones (and made
+     * g_utf8_validate fail, so valid UTF-8 went through windows-1252). */
+    if (!dm_charset_wide(charset) && memchr(data, '\0', len) != NULL) {
+        size_t j = 0;
+
+        copy = g_malloc(len);
+        for (size_t i = 0; i < len; i++) {
+            if (data[i] != '\0')
+                copy[j++] = data[i];
+        }
+        data = copy;
+        len = j;
+    }
+    out = len > 0 ? dm_to_utf8_len(data, len, charset) : g_strdup("");
+    g_free(copy);
+    return out;
 }
 
 typedef struct {
@@ -121,6 +203,12 @@ static void dm_limit(dm_walk *w, const char *what)
     g_ptr_array_add(w->m->limits, g_strdup(what));
 }
 
+/* Room left for text, in bytes. */
+static size_t dm_text_room(const dm_walk *w)
+{
+    return w->lim->max_text > w->m->text->len ? w->lim->max_text - w->m->text->len : 0;
+}
+
 static void dm_append_text(dm_walk *w, const char *text)
 {
     size_t len = strlen(text), room;
@@ -137,7 +225,7 @@ static void dm_append_text(dm_walk *w, const char *text)
         }
         g_string_append_c(w->m->text, '\n');
     }
-    room = w->lim->max_text > w->m->text->len ? w->lim->max_text - w->m->text->len : 0;
+    room = dm_text_room(w);
     if (len > room) {
         /* Cut at a character boundary so the text stays valid UTF-8. */
         const char *end = text + room;
@@ -151,32 +239,91 @@ static void dm_append_text(dm_walk *w, const char *text)
     g_string_append_len(w->m->text, text, (gssize)len);
 }
 
-/* Decoded bytes of a leaf part. */
-static GByteArray *dm_part_bytes(GMimePart *part)
+/* The decoded content of a leaf part as a stream of its own (NULL when it
+ * has none), read from the part's substream: no copy of the part. */
+static GMimeStream *dm_part_stream(GMimePart *part, bool enriched)
 {
     GMimeDataWrapper *content = g_mime_part_get_content(part);
-    GByteArray *ba = g_byte_array_new();
-    GMimeStream *mem;
+    GMimeStream *src, *filtered;
+    GMimeContentEncoding enc;
 
-    if (content == NULL)
-        return ba;
-    mem = g_mime_stream_mem_new_with_byte_array(ba);
-    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-    g_mime_data_wrapper_write_to_stream(content, mem);
-    g_object_unref(mem);
+    if (content == NULL || (src = g_mime_data_wrapper_get_stream(content)) == NULL)
+        return NULL;
+    enc = g_mime_data_wrapper_get_encoding(content);
+    g_mime_stream_reset(src);
+    filtered = g_mime_stream_filter_new(src);
+    if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+        enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+        GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), dec);
+        g_object_unref(dec);
+    }
+    if (enriched) {
+        /* GMime turns text/enriched (and text/richtext) into HTML. */
+        GMimeFilter *f = g_mime_filter_enriched_new(0);
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+        g_object_unref(f);
+    }
+    return filtered;
+}
+
+/* The first decoded bytes of a leaf part, at most cap of them. */
+static GByteArray *dm_part_bytes(GMimePart *part, size_t cap)
+{
+    GMimeStream *s = dm_part_stream(part, false);
+    GByteArray *ba = g_byte_array_new();
+    char buf[4096];
+
+    while (s != NULL && ba->len < cap) {
+        ssize_t n = g_mime_stream_read(s, buf, MIN(sizeof buf, cap - ba->len));
+        if (n <= 0)
+            break;
+        g_byte_array_append(ba, (const guint8 *)buf, (guint)n);
+    }
+    if (s != NULL)
+        g_object_unref(s);
     return ba;
+}
+
+/* Where decoded bytes may be cut without splitting a character: after
+ * the last line end, in every charset mail uses but the wide ones (no
+ * multi-byte charset uses the byte 0x0A inside a character, and ISO-2022
+ * returns to ASCII before a line ends); HTML without line ends after its
+ * last ">" (below 0x40, in no double-byte character either).  0: no such
+ * place yet. */
+static size_t dm_chunk_cut(const GByteArray *ba, bool html)
+{
+    const guint8 *p;
+
+    for (p = ba->data + ba->len; p > ba->data && p[-1] != '\n'; p--)
+        ;
+    if (p == ba->data && html) {
+        for (p = ba->data + ba->len; p > ba->data && p[-1] != '>'; p--)
+            ;
+    }
+    return (size_t)(p - ba->data);
+}
+
+static bool dm_is_attachment(GMimeObject *obj)
+{
+    GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+
+    return d != NULL && g_mime_content_disposition_is_attachment(d);
 }
 
 static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
 {
     dm_attachment *a = g_new0(dm_attachment, 1);
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    char *type = ct != NULL ? g_mime_content_type_get_mime_type(ct) : NULL;
 
-    a->content_type = ct != NULL ? g_mime_content_type_get_mime_type(ct)
-                                 : g_strdup("application/octet-stream");
+    a->content_type = g_utf8_make_valid(type != NULL ? type : "application/octet-stream", -1);
+    g_free(type);
     if (GMIME_IS_PART(obj)) {
         GMimePart *part = GMIME_PART(obj);
         GMimeDataWrapper *content = g_mime_part_get_content(part);
+        /* Content-Disposition filename, else Content-Type name; RFC 2231
+         * and RFC 2047 forms are decoded by GMime. */
         const char *fn = g_mime_part_get_filename(part);
 
         a->filename = fn != NULL ? g_utf8_make_valid(fn, -1) : NULL;
@@ -192,11 +339,17 @@ static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
                 a->size = (size_t)len;
             }
         }
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        const char *subj = inner != NULL ? g_mime_message_get_subject(inner) : NULL;
+
+        if (subj != NULL)
+            a->filename = g_utf8_make_valid(subj, -1);
     }
     g_ptr_array_add(w->m->attachments, a);
 }
 
-static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alternative);
+static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read);
 
 static bool dm_has_8bit(const char *s)
 {
@@ -221,43 +374,251 @@ static void dm_note_8bit_headers(dm_walk *w, GMimeObject *obj)
     }
 }
 
-static void dm_walk_message(dm_walk *w, GMimeMessage *msg, int depth)
+/* How a leaf part is read. */
+typedef enum {
+    DM_LEAF_LIST,     /* an attachment: listed, not read */
+    DM_LEAF_PLAIN,    /* text/plain */
+    DM_LEAF_HTML,     /* text/html */
+    DM_LEAF_ENRICHED, /* text/enriched, text/richtext */
+    DM_LEAF_REPORT,   /* the machine-readable part of a report: skipped */
+} dm_leaf;
+
+static dm_leaf dm_leaf_kind(GMimeObject *obj)
 {
-    GMimeObject *body = g_mime_message_get_mime_part(msg);
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    static const char *const report[][2] = {
+        {"message", "delivery-status"},        {"message", "disposition-notification"},
+        {"message", "global-delivery-status"}, {"message", "global-disposition-notification"},
+        {"message", "global-headers"},         {"message", "feedback-report"},
+        {"text", "rfc822-headers"},
+    };
 
-    if (body != NULL)
-        dm_walk_object(w, body, depth, false);
-}
-
-static bool dm_is_attachment(GMimeObject *obj)
-{
-    GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
-
-    return d != NULL && g_mime_content_disposition_is_attachment(d);
-}
-
-static void dm_walk_text(dm_walk *w, GMimePart *part, bool html)
-{
-    GByteArray *ba = dm_part_bytes(part);
-    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-    char *utf8 = dm_mime_to_utf8((const char *)ba->data, ba->len, cs);
-
-    if (html) {
-        char *plain = dm_mime_html_to_text(utf8, strlen(utf8));
-        dm_append_text(w, plain);
-        g_free(plain);
-    } else {
-        dm_append_text(w, utf8);
+    if (ct == NULL)
+        return DM_LEAF_PLAIN; /* RFC 2045: text/plain by default */
+    for (size_t i = 0; i < G_N_ELEMENTS(report); i++) {
+        if (g_mime_content_type_is_type(ct, report[i][0], report[i][1]))
+            return DM_LEAF_REPORT;
     }
-    g_free(utf8);
-    g_byte_array_free(ba, TRUE);
+    /* Every text meant to be read as prose; other text types (calendar,
+     * vcard, csv, xml, x-...) is data and is listed.  An attached text
+     * file (Content-Disposition: attachment) is a document of its own,
+     * listed like a PDF, not read as the message's text. */
+    if (!g_mime_content_type_is_type(ct, "text", "*") || dm_is_attachment(obj))
+        return DM_LEAF_LIST;
+    if (g_mime_content_type_is_type(ct, "text", "plain"))
+        return DM_LEAF_PLAIN;
+    if (g_mime_content_type_is_type(ct, "text", "html"))
+        return DM_LEAF_HTML;
+    if (g_mime_content_type_is_type(ct, "text", "enriched") ||
+        g_mime_content_type_is_type(ct, "text", "richtext"))
+        return DM_LEAF_ENRICHED;
+    return DM_LEAF_LIST;
 }
 
-static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alternative)
+/* Decoded bytes are converted and read in chunks of about this size, so
+ * that a part of any size costs a few chunks and the text kept. */
+size_t dm_mime_chunk = 256 * 1024;
+#define DM_CHUNK dm_mime_chunk
+
+/* The text of a readable leaf as valid UTF-8 (NULL when the text is
+ * full).  Read as a stream, chunk by chunk, only as far as the room left
+ * for text needs: a 20 MB part costs what the rules keep of it. */
+static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
+{
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    size_t room = dm_text_room(w);
+    /* UTF-16 and UTF-32 cannot be cut safely (a BOM only at the start,
+     * surrogate pairs): read in one piece, up to 4 bytes a character. */
+    bool wide = dm_charset_wide(cs);
+    size_t wide_cap = room > G_MAXSIZE / 8 ? G_MAXSIZE / 2 : room * 4 + 65536;
+    GMimeStream *s;
+    GByteArray *raw;
+    GString *pending = NULL, *plain = NULL;
+    dm_html *h = NULL;
+    char *buf;
+    bool eof = false;
+
+    if (w->text_full)
+        return NULL;
+    s = dm_part_stream(part, kind == DM_LEAF_ENRICHED);
+    if (s == NULL)
+        return g_strdup("");
+    raw = g_byte_array_new();
+    buf = g_malloc(65536);
+    if (kind == DM_LEAF_PLAIN) {
+        plain = g_string_new(NULL);
+    } else {
+        h = dm_html_new();
+        pending = g_string_new(NULL);
+    }
+    while (!eof) {
+        size_t cut;
+        ssize_t n;
+        char *u;
+
+        /* Enough text: dm_append_text cuts it at the room and notes the
+         * limit. */
+        if ((h != NULL ? dm_html_len(h) : plain->len) > room)
+            break;
+        n = g_mime_stream_read(s, buf, MIN(65536, DM_CHUNK));
+        if (n > 0)
+            g_byte_array_append(raw, (const guint8 *)buf, (guint)n);
+        else
+            eof = true;
+        if (wide) {
+            if (!eof && raw->len < wide_cap)
+                continue;
+            eof = true; /* that much is all that can be kept */
+        } else if (!eof && raw->len < DM_CHUNK) {
+            continue;
+        }
+        cut = eof ? raw->len : dm_chunk_cut(raw, h != NULL);
+        if (cut == 0 && !eof) {
+            if (raw->len < 4 * DM_CHUNK)
+                continue; /* no place to cut yet */
+            cut = raw->len;
+        }
+        u = dm_mime_to_utf8((const char *)raw->data, cut, cs);
+        g_byte_array_remove_range(raw, 0, (guint)cut);
+        if (h != NULL) {
+            size_t used;
+
+            g_string_append(pending, u);
+            /* A tag or comment that never ends is let go at some point. */
+            used = dm_html_feed(h, pending->str, pending->len, eof || pending->len > 4 * DM_CHUNK);
+            g_string_erase(pending, 0, (gssize)used);
+        } else {
+            g_string_append(plain, u);
+        }
+        g_free(u);
+    }
+    g_object_unref(s);
+    g_byte_array_free(raw, TRUE);
+    g_free(buf);
+    if (h != NULL) {
+        g_string_free(pending, TRUE);
+        return dm_html_finish(h);
+    }
+    return g_string_free(plain, FALSE);
+}
+
+static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, bool read)
+{
+    dm_leaf kind = dm_leaf_kind(obj);
+
+    if (kind == DM_LEAF_REPORT)
+        return; /* machine-readable report: nothing for the rules */
+    if (kind == DM_LEAF_LIST) {
+        /* S/MIME enveloped data cannot be read: say so. */
+        if (GMIME_IS_APPLICATION_PKCS7_MIME(obj) &&
+            g_mime_application_pkcs7_mime_get_smime_type(GMIME_APPLICATION_PKCS7_MIME(obj)) ==
+                GMIME_SECURE_MIME_TYPE_ENVELOPED_DATA)
+            dm_limit(w, "encrypted");
+        dm_add_attachment(w, obj);
+        return;
+    }
+    if (!read)
+        return; /* another rendering of text already read */
+    {
+        char *text = dm_leaf_text(w, GMIME_PART(obj), kind);
+        if (text != NULL)
+            dm_append_text(w, text);
+        g_free(text);
+    }
+    /* Inline text with a file name of its own (Apple Mail attaches
+     * files so) is read and listed too. */
+    if (g_mime_part_get_filename(GMIME_PART(obj)) != NULL)
+        dm_add_attachment(w, obj);
+}
+
+/* Is obj a rendering of the message's text (a text part to read, or a
+ * multipart holding one: multipart/related around the HTML)? */
+static bool dm_is_rendering(GMimeObject *obj)
+{
+    if (GMIME_IS_MULTIPART(obj))
+        return !GMIME_IS_MULTIPART_ENCRYPTED(obj);
+    if (GMIME_IS_PART(obj)) {
+        dm_leaf k = dm_leaf_kind(obj);
+        return k == DM_LEAF_PLAIN || k == DM_LEAF_HTML || k == DM_LEAF_ENRICHED;
+    }
+    return false;
+}
+
+/* Does this plain part say anything?  (Some senders put an empty or
+ * blank text/plain beside the HTML that holds the message.) */
+static bool dm_plain_has_text(GMimePart *part)
+{
+    GByteArray *ba = dm_part_bytes(part, 4096);
+    bool any = false;
+
+    for (guint i = 0; i < ba->len && !any; i++)
+        any = !g_ascii_isspace(ba->data[i]);
+    g_byte_array_free(ba, TRUE);
+    return any;
+}
+
+static void dm_walk_alternative(dm_walk *w, GMimeMultipart *mp, int depth, bool read)
+{
+    int n = g_mime_multipart_get_count(mp), chosen = -1;
+
+    /* Read one rendering: the plain text when it says something (HTML
+     * rendered to text loses nothing plain text has), else the last
+     * rendering, the richest (RFC 2046). */
+    for (int i = 0; i < n && chosen < 0; i++) {
+        GMimeObject *c = g_mime_multipart_get_part(mp, i);
+        if (GMIME_IS_PART(c) && dm_leaf_kind(c) == DM_LEAF_PLAIN &&
+            dm_plain_has_text(GMIME_PART(c)))
+            chosen = i;
+    }
+    for (int i = n - 1; i >= 0 && chosen < 0; i--) {
+        if (dm_is_rendering(g_mime_multipart_get_part(mp, i)))
+            chosen = i;
+    }
+    /* The other renderings are not read, but what they hold that is no
+     * text (a calendar invitation, the HTML's images) is listed. */
+    for (int i = 0; i < n; i++)
+        dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, read && i == chosen);
+}
+
+/* A forwarded message: its From, Date and Subject, as a mail client
+ * shows a forward, then its text.  The separator tells the rules the
+ * text below is the forwarded errand (see policy/dm_policy_text.c). */
+static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, bool read)
+{
+    GMimeObject *body = g_mime_message_get_mime_part(inner);
+
+    dm_note_8bit_headers(w, GMIME_OBJECT(inner));
+    if (read && !w->text_full) {
+        GString *h = g_string_new("---------- Vidarebefordrat meddelande ----------");
+        InternetAddressList *from = g_mime_message_get_from(inner);
+        const char *date = g_mime_object_get_header(GMIME_OBJECT(inner), "Date");
+        const char *subj = g_mime_message_get_subject(inner);
+        char *valid;
+
+        if (from != NULL && internet_address_list_length(from) > 0) {
+            char *f = internet_address_list_to_string(from, NULL, FALSE);
+            if (f != NULL && *f != '\0')
+                g_string_append_printf(h, "\nFrån: %s", f);
+            g_free(f);
+        }
+        if (date != NULL && *date != '\0')
+            g_string_append_printf(h, "\nDatum: %s", date);
+        if (subj != NULL && *subj != '\0')
+            g_string_append_printf(h, "\nÄmne: %s", subj);
+        g_string_append_c(h, '\n');
+        valid = g_utf8_make_valid(h->str, (gssize)h->len);
+        dm_append_text(w, valid);
+        g_free(valid);
+        g_string_free(h, TRUE);
+    }
+    if (body != NULL)
+        dm_walk_object(w, body, depth + 1, read);
+}
+
+static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read)
 {
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
 
-    (void)in_alternative;
     dm_note_8bit_headers(w, obj);
     if (depth > w->lim->max_depth) {
         if (!w->depth_hit)
@@ -275,134 +636,218 @@ static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool in_alte
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
         int n = g_mime_multipart_get_count(mp);
-        bool alt = ct != NULL && g_mime_content_type_is_type(ct, "multipart", "alternative");
-        int plain_at = -1;
 
-        if (alt) {
-            /* Read one rendering: the plain text when there is one. */
-            for (int i = 0; i < n && plain_at < 0; i++) {
-                GMimeObject *c = g_mime_multipart_get_part(mp, i);
-                GMimeContentType *cct = g_mime_object_get_content_type(c);
-                if (cct != NULL && g_mime_content_type_is_type(cct, "text", "plain"))
-                    plain_at = i;
-            }
+        if (GMIME_IS_MULTIPART_ENCRYPTED(obj)) {
+            /* PGP/MIME: nothing to read without the key; listed. */
+            dm_limit(w, "encrypted");
+            for (int i = 0; i < n; i++)
+                dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, false);
+            return;
         }
-        for (int i = 0; i < n; i++) {
-            GMimeObject *c = g_mime_multipart_get_part(mp, i);
-            if (alt && plain_at >= 0 && i != plain_at) {
-                GMimeContentType *cct = g_mime_object_get_content_type(c);
-                if (cct != NULL && g_mime_content_type_is_type(cct, "text", "*"))
-                    continue;
+        if (n == 0) {
+            /* No delimiter matched the boundary (a sender that writes
+             * one boundary and uses another): GMime keeps the whole body
+             * as the prologue.  Read it as it stands. */
+            const char *pro = g_mime_multipart_get_prologue(mp);
+
+            if (pro != NULL && *pro != '\0' && read) {
+                size_t len = strlen(pro);
+                char *text = dm_mime_to_utf8(pro, MIN(len, dm_text_room(w) + 1), NULL);
+                dm_append_text(w, text);
+                g_free(text);
             }
-            dm_walk_object(w, c, depth + 1, alt);
+            w->m->malformed = true;
+            return;
         }
+        if (ct != NULL && g_mime_content_type_is_type(ct, "multipart", "alternative")) {
+            dm_walk_alternative(w, mp, depth, read);
+            return;
+        }
+        /* mixed, related, signed (its signature is listed), digest,
+         * report, parallel: every part in order. */
+        for (int i = 0; i < n; i++)
+            dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, read);
         return;
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
+        /* message/rfc822, message/global, message/news: forwarded mail
+         * counts, attached or inline. */
         GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-        if (inner != NULL) {
-            dm_note_8bit_headers(w, GMIME_OBJECT(inner));
-            const char *subj = g_mime_message_get_subject(inner);
-            /* A forwarded message's subject is text too. */
-            if (subj != NULL && *subj != '\0')
-                dm_append_text(w, subj);
-            dm_walk_message(w, inner, depth + 1);
-        }
+
+        if (inner != NULL)
+            dm_walk_message_part(w, inner, depth, read);
+        else
+            dm_add_attachment(w, obj);
         return;
     }
-    if (GMIME_IS_PART(obj)) {
-        bool text = ct != NULL && g_mime_content_type_is_type(ct, "text", "plain");
-        bool html = ct != NULL && g_mime_content_type_is_type(ct, "text", "html");
-
-        if ((text || html) && !dm_is_attachment(obj)) {
-            dm_walk_text(w, GMIME_PART(obj), html);
-            return;
-        }
-        if (ct != NULL && g_mime_content_type_is_type(ct, "message", "delivery-status"))
-            return; /* machine-readable report: nothing for the rules */
-        dm_add_attachment(w, obj);
-    }
+    if (GMIME_IS_PART(obj))
+        dm_walk_leaf(w, obj, read);
 }
 
+/* A header of the message itself (first occurrence, decoded), whatever
+ * max_headers cut from the list the rules see. */
+static const char *dm_hdr(GMimeObject *o, const char *name)
+{
+    return g_mime_object_get_header(o, name);
+}
+
+/* Does the value start with word (blanks before it skipped, any case)? */
 static bool dm_hvalue_is(const char *v, const char *word)
 {
-    return v != NULL && g_ascii_strncasecmp(g_strchug((char *)v), word, strlen(word)) == 0;
+    if (v == NULL)
+        return false;
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    return g_ascii_strncasecmp(v, word, strlen(word)) == 0;
+}
+
+static bool dm_hvalue_has(const char *v, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (const char *p = v; p != NULL && *p != '\0'; p++) {
+        if (g_ascii_strncasecmp(p, needle, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A header that is present and does not say no. */
+static bool dm_hvalue_yes(const char *v)
+{
+    return v != NULL && !dm_hvalue_is(v, "no") && !dm_hvalue_is(v, "false") &&
+           !dm_hvalue_is(v, "0");
+}
+
+/* Exchange's SCL: 5 to 9 is spam, -1 trusted, 0 to 4 clean. */
+static bool dm_scl_spam(const char *v)
+{
+    long scl;
+    char *end;
+
+    if (v == NULL)
+        return false;
+    scl = strtol(v, &end, 10);
+    return end != v && scl >= 5 && scl <= 9;
+}
+
+/* Spam verdicts of the filters in front of diariemilter.  Only the first
+ * (topmost, the most recently added) instance of a header is read: a
+ * filter adds its verdict above what the sender wrote.  Built in; see
+ * "SPAM FILTERS" in diariemilter.conf(5). */
+static const char *dm_spam_verdict(GMimeObject *o)
+{
+    static const struct {
+        const char *name;
+        const char *prefix; /* the value starts with this */
+    } starts[] = {
+        {"X-Spam-Flag", "yes"},              /* SpamAssassin, Amavis */
+        {"X-Spam-Status", "yes"},            /* SpamAssassin, rspamd */
+        {"X-Spam", "yes"},                   /* rspamd, Amavis, many */
+        {"X-Spam-Verdict", "spam"},          /* various gateways */
+        {"X-Barracuda-Spam-Status", "yes"},  /* Barracuda */
+        {"X-Barracuda-Spam-Flag", "yes"},    /* Barracuda */
+        {"X-Rspamd-Action", "add header"},   /* rspamd */
+        {"X-Rspamd-Action", "rewrite subject"},
+        {"X-Rspamd-Action", "reject"},
+        {"X-Proofpoint-Spam", "yes"},        /* Proofpoint */
+    };
+    const char *v;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(starts); i++) {
+        if (dm_hvalue_is(dm_hdr(o, starts[i].name), starts[i].prefix))
+            return starts[i].name;
+    }
+    /* Proofpoint: "rule=spam policy=default score=..." */
+    if (dm_hvalue_has(dm_hdr(o, "X-Proofpoint-Spam-Details"), "rule=spam"))
+        return "X-Proofpoint-Spam-Details";
+    /* Exchange Online Protection: SFV:SPM (spam), SFV:SKS (a mail flow
+     * rule said spam), SFV:BLK (a blocked sender); SCL 5 to 9. */
+    if ((v = dm_hdr(o, "X-Forefront-Antispam-Report")) != NULL) {
+        const char *scl = strstr(v, "SCL:");
+        if (strstr(v, "SFV:SPM") != NULL || strstr(v, "SFV:SKS") != NULL ||
+            strstr(v, "SFV:BLK") != NULL || (scl != NULL && dm_scl_spam(scl + 4)))
+            return "X-Forefront-Antispam-Report";
+    }
+    if (dm_scl_spam(dm_hdr(o, "X-MS-Exchange-Organization-SCL")))
+        return "X-MS-Exchange-Organization-SCL";
+    /* Exchange: delivered to the junk folder. */
+    if (dm_hvalue_has(dm_hdr(o, "X-Microsoft-Antispam-Mailbox-Delivery"), "dest:J"))
+        return "X-Microsoft-Antispam-Mailbox-Delivery";
+    return NULL;
+}
+
+/* Subjects of automatic replies from clients and servers that send no
+ * header saying so (Exchange's own forms, Outlook rules). */
+static bool dm_autoreply_subject(const char *subject)
+{
+    static const char *const prefixes[] = {
+        "automatiskt svar:", "autosvar:", "frånvaro:", "automatic reply:", "autoreply:",
+        "auto-reply:", "auto reply:", "out of office:", "out of office reply:",
+        "abwesenheitsnotiz:", "automatisk svar:", "fravær:", NULL};
+    const char *s = subject;
+    char *fold;
+    bool yes = false;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    /* UTF-8 case folding: "FRÅNVARO:" is "frånvaro:" too (ASCII folding
+     * left the Å alone). */
+    fold = g_utf8_casefold(s, -1);
+    for (int i = 0; prefixes[i] != NULL && !yes; i++)
+        yes = g_str_has_prefix(fold, prefixes[i]);
+    g_free(fold);
+    return yes;
 }
 
 /* Markers of automatic, bulk and spam mail in the top-level headers. */
-static void dm_markers(dm_msg *m)
+static void dm_markers(dm_msg *m, GMimeObject *o)
 {
     const char *v;
+    const char *spam;
 
-    if ((v = dm_msg_header(m, "Auto-Submitted")) != NULL) {
-        char *tok = g_strstrip(g_strndup(v, strcspn(v, ";( \t")));
+    /* RFC 3834: the first token; anything but "no" is automatic. */
+    if ((v = dm_hdr(o, "Auto-Submitted")) != NULL) {
+        char *tok;
+
+        while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+            v++;
+        tok = g_strndup(v, strcspn(v, ";( \t\r\n"));
         if (*tok != '\0' && g_ascii_strcasecmp(tok, "no") != 0) {
+            char *valid = g_utf8_make_valid(tok, -1);
             m->auto_reply = true;
-            m->auto_submitted = g_ascii_strdown(tok, -1);
+            m->auto_submitted = g_ascii_strdown(valid, -1);
+            g_free(valid);
         }
         g_free(tok);
     }
-    if (dm_msg_header(m, "X-Autoreply") != NULL || dm_msg_header(m, "X-Autorespond") != NULL ||
-        dm_msg_header(m, "X-Autoresponder") != NULL ||
-        dm_hvalue_is(dm_msg_header(m, "X-Auto-Response"), "yes") ||
-        dm_hvalue_is(dm_msg_header(m, "Precedence"), "auto_reply") ||
-        dm_msg_header(m, "X-MS-Exchange-Inbox-Rules-Loop") != NULL ||
-        dm_hvalue_is(dm_msg_header(m, "X-MS-Exchange-Generated-Message-Source"),
-                     "Mailbox Rules Agent")) {
+    /* Not X-Auto-Response-Suppress: Outlook sets it on ordinary mail. */
+    if (dm_hvalue_yes(dm_hdr(o, "X-Autoreply")) || dm_hvalue_yes(dm_hdr(o, "X-Autorespond")) ||
+        dm_hvalue_yes(dm_hdr(o, "X-Autoresponder")) ||
+        dm_hvalue_is(dm_hdr(o, "X-Auto-Response"), "yes") ||
+        dm_hvalue_is(dm_hdr(o, "Precedence"), "auto_reply") ||
+        dm_hdr(o, "X-MS-Exchange-Inbox-Rules-Loop") != NULL ||
+        dm_hvalue_is(dm_hdr(o, "X-MS-Exchange-Generated-Message-Source"),
+                     "Mailbox Rules Agent") ||
+        dm_autoreply_subject(m->subject)) {
         m->auto_reply = true;
         if (m->auto_submitted == NULL)
             m->auto_submitted = g_strdup("auto-replied");
     }
-    /* Exchange and Outlook mark their replies in the subject only. */
-    {
-        static const char *const prefixes[] = {
-            "automatiskt svar:", "autosvar:", "frånvaro:", "automatic reply:",
-            "autoreply:", "auto-reply:", "out of office:", "abwesenheitsnotiz:", NULL};
-        for (int i = 0; prefixes[i] != NULL && !m->auto_reply; i++) {
-            /* ASCII case folding is enough: "å" is the same bytes either way
-             * in the prefixes' lower-case forms and in "Frånvaro:". */
-            if (g_ascii_strncasecmp(m->subject, prefixes[i], strlen(prefixes[i])) == 0) {
-                m->auto_reply = true;
-                m->auto_submitted = g_strdup("auto-replied");
-            }
-        }
-    }
-    if ((v = dm_msg_header(m, "Precedence")) != NULL &&
+    if ((v = dm_hdr(o, "Precedence")) != NULL &&
         (dm_hvalue_is(v, "bulk") || dm_hvalue_is(v, "list") || dm_hvalue_is(v, "junk")))
         m->bulk = true;
-    if ((v = dm_msg_header(m, "List-Id")) != NULL) {
+    if ((v = dm_hdr(o, "List-Id")) != NULL) {
+        char *id = g_utf8_make_valid(v, -1);
         m->list = true;
-        m->list_id = g_strdup(g_strstrip((char *)v));
-    } else if (dm_msg_header(m, "List-Unsubscribe") != NULL) {
+        m->list_id = g_strdup(g_strstrip(id));
+        g_free(id);
+    } else if (dm_hdr(o, "List-Unsubscribe") != NULL || dm_hdr(o, "List-Post") != NULL) {
         m->list = true;
     }
-    {
-        static const struct {
-            const char *name;
-            const char *yes;
-        } spam[] = {
-            {"X-Spam-Flag", "yes"},      {"X-Spam-Status", "yes"},
-            {"X-Spam", "yes"},           {"X-Spam-Verdict", "spam"},
-            {"X-Barracuda-Spam-Status", "yes"}, {"X-Rspamd-Action", "add header"},
-            {"X-Rspamd-Action", "rewrite subject"}, {"X-Rspamd-Action", "reject"},
-            {"X-Proofpoint-Spam", "yes"},
-        };
-        for (size_t i = 0; i < G_N_ELEMENTS(spam) && !m->spam; i++) {
-            if (dm_hvalue_is(dm_msg_header(m, spam[i].name), spam[i].yes)) {
-                m->spam = true;
-                m->spam_header = g_strdup(spam[i].name);
-            }
-        }
-        if (!m->spam && (v = dm_msg_header(m, "X-Forefront-Antispam-Report")) != NULL &&
-            (strstr(v, "SFV:SPM") != NULL || strstr(v, "SFV:BLK") != NULL)) {
-            m->spam = true;
-            m->spam_header = g_strdup("X-Forefront-Antispam-Report");
-        }
-        if (!m->spam && (v = dm_msg_header(m, "X-MS-Exchange-Organization-SCL")) != NULL &&
-            atoi(v) >= 5) {
-            m->spam = true;
-            m->spam_header = g_strdup("X-MS-Exchange-Organization-SCL");
-        }
+    if ((spam = dm_spam_verdict(o)) != NULL) {
+        m->spam = true;
+        m->spam_header = g_strdup(spam);
     }
 }
 
@@ -423,21 +868,52 @@ static void dm_top_headers(dm_walk *w, GMimeMessage *msg)
         dh = g_new0(dm_header, 1);
         /* Names too: GMime takes any bytes before a colon as a name. */
         dh->name = g_utf8_make_valid(g_mime_header_get_name(h), -1);
-        if (value == NULL)
-            value = "";
-        if (strlen(value) > w->lim->max_header_size) {
-            /* Cut at a character boundary: cutting inside one made
-             * g_utf8_make_valid add a U+FFFD, 3 bytes over the limit. */
+        /* Valid first, then cut at a character boundary: cutting first
+         * let g_utf8_make_valid turn each stray byte into a U+FFFD, 3
+         * bytes for 1, over the limit (found by the fuzzer). */
+        dh->value = g_utf8_make_valid(value != NULL ? value : "", -1);
+        if (strlen(dh->value) > w->lim->max_header_size) {
             size_t cut = w->lim->max_header_size;
-            while (cut > 0 && ((unsigned char)value[cut] & 0xC0) == 0x80)
+            while (cut > 0 && ((unsigned char)dh->value[cut] & 0xC0) == 0x80)
                 cut--;
+            dh->value[cut] = '\0';
             dm_limit(w, "max_header_size");
-            dh->value = g_utf8_make_valid(value, (gssize)cut);
-        } else {
-            dh->value = g_utf8_make_valid(value, -1);
         }
         g_ptr_array_add(w->m->headers, dh);
     }
+}
+
+/* Message-IDs of In-Reply-To or References, without <>, one blank
+ * between them; NULL when the header is absent or names none. */
+static char *dm_msgids(GMimeObject *o, const char *name)
+{
+    const char *v = dm_hdr(o, name);
+    GMimeReferences *refs;
+    GString *out;
+    char *valid;
+
+    if (v == NULL)
+        return NULL;
+    refs = g_mime_references_parse(dm_parser_options, v);
+    if (refs == NULL)
+        return NULL;
+    out = g_string_new(NULL);
+    for (int i = 0; i < g_mime_references_length(refs); i++) {
+        const char *id = g_mime_references_get_message_id(refs, i);
+        if (id == NULL || *id == '\0')
+            continue;
+        if (out->len > 0)
+            g_string_append_c(out, ' ');
+        g_string_append(out, id);
+    }
+    g_mime_references_free(refs);
+    if (out->len == 0) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    valid = g_utf8_make_valid(out->str, (gssize)out->len);
+    g_string_free(out, TRUE);
+    return valid;
 }
 
 dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
@@ -446,22 +922,37 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
     dm_walk w = {.m = m, .lim = lim};
     GMimeParser *parser;
     GMimeMessage *msg;
-    gint64 len = g_mime_stream_length(stream);
+    GMimeObject *o;
+    GMimeStream *parse;
+    gint64 len = g_mime_stream_length(stream), start = g_mime_stream_tell(stream), cut;
+    const char *why;
 
     m->size = len > 0 ? (size_t)len : 0;
-    parser = g_mime_parser_new_with_stream(stream);
+    /* GMime builds the whole tree first: give it only the bytes that keep
+     * within the limits (all of any real message). */
+    cut = dm_mime_budget(stream, lim, &why);
+    if (cut >= 0) {
+        parse = g_mime_stream_substream(stream, start, start + cut);
+        dm_limit(&w, why);
+    } else {
+        parse = g_object_ref(stream);
+    }
+    parser = g_mime_parser_new_with_stream(parse);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    /* Parts refer to the stream (substreams) instead of copying it. */
     g_mime_parser_set_persist_stream(parser, TRUE);
     msg = g_mime_parser_construct_message(parser, dm_parser_options);
     g_object_unref(parser);
+    g_object_unref(parse); /* the parts hold their own references */
     if (msg == NULL) {
         m->malformed = true;
         g_ptr_array_add(m->limits, g_strdup("unparsable"));
         return m;
     }
+    o = GMIME_OBJECT(msg);
 
     dm_top_headers(&w, msg);
-    dm_note_8bit_headers(&w, GMIME_OBJECT(msg));
+    dm_note_8bit_headers(&w, o);
     {
         const char *s = g_mime_message_get_subject(msg);
         const char *id = g_mime_message_get_message_id(msg);
@@ -483,31 +974,34 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
             g_free(disp);
             if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
                 const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+                char *valid = g_utf8_make_valid(addr != NULL ? addr : "", -1);
                 g_free(m->from_addr);
-                m->from_addr = g_ascii_strdown(addr != NULL ? addr : "", -1);
+                m->from_addr = g_utf8_strdown(valid, -1);
+                g_free(valid);
             }
         }
-        if ((v = dm_msg_header(m, "Date")) != NULL)
-            m->date = g_strdup(v);
-        if ((v = dm_msg_header(m, "In-Reply-To")) != NULL)
-            m->in_reply_to = g_strdup(v);
-        if ((v = dm_msg_header(m, "References")) != NULL)
-            m->references = g_strdup(v);
+        if ((v = dm_hdr(o, "Date")) != NULL)
+            m->date = g_utf8_make_valid(v, -1);
+        m->in_reply_to = dm_msgids(o, "In-Reply-To");
+        m->references = dm_msgids(o, "References");
     }
-    dm_markers(m);
+    dm_markers(m, o);
     {
         GMimeObject *body = g_mime_message_get_mime_part(msg);
         GMimeContentType *ct = body != NULL ? g_mime_object_get_content_type(body) : NULL;
 
         if (ct != NULL && g_mime_content_type_is_type(ct, "multipart", "report")) {
             const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
+            char *valid = g_utf8_make_valid(rt != NULL ? rt : "report", -1);
             m->report = true;
-            m->report_type = g_ascii_strdown(rt != NULL ? rt : "report", -1);
+            m->report_type = g_ascii_strdown(valid, -1);
+            g_free(valid);
         }
         if (body == NULL)
             m->malformed = true;
+        else
+            dm_walk_object(&w, body, 0, true);
     }
-    dm_walk_message(&w, msg, 0);
     g_object_unref(msg);
     return m;
 }

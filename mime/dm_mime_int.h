@@ -12,4 +12,27 @@ bool dm_template_expand(const dm_templates *t, const char *name, GHashTable *var
                         char **subject, char **body);
 dm_lang dm_templates_lang(const dm_templates *t);
 
+/* HTML to text in pieces (dm_mime_html_to_text is the whole at once).
+ * dm_html_feed converts from html on and returns how many bytes it used:
+ * unless final, it stops before a tag, comment or entity whose end is not
+ * yet there, and the caller hands those bytes again with what follows
+ * (whole UTF-8 characters only).  dm_html_finish frees h and returns the
+ * text. */
+typedef struct dm_html dm_html;
+dm_html *dm_html_new(void);
+size_t dm_html_feed(dm_html *h, const char *html, size_t len, bool final);
+size_t dm_html_len(const dm_html *h); /* bytes of text so far */
+char *dm_html_finish(dm_html *h);
+
+/* Bytes of a text part read and converted at a time (256 kB); tests and
+ * the fuzzer make it small to put chunk ends everywhere.  Not to be
+ * changed while messages are read. */
+extern size_t dm_mime_chunk;
+
+/* The parse budget (dm_mime_budget.c): the offset from the stream's
+ * position at which GMime's parsing must stop for the message to keep
+ * within lim, and why (a limit's name); -1 when the whole can be parsed.
+ * Reads the stream and seeks it back. */
+gint64 dm_mime_budget(GMimeStream *stream, const dm_mime_limits *lim, const char **why);
+
 #endif

@@ -4,7 +4,10 @@
 # once, installs only what is missing.  Needs root when anything is missing.
 set -eu
 
-PKGS="build-essential pkg-config clang
+# libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz,
+# the fuzz test of make check); only recommended by clang, and recommends
+# are not installed here.
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev libldap-dev
 libsqlite3-dev libstemmer-dev libcmocka-dev
 slapd ldap-utils postfix swaks miltertest

@@ -1,6 +1,8 @@
 /*
  * mime/ composition: templates (sv, en), the registrator copy (structure,
- * cover note, the original byte for byte, 7bit/8bit, headers), sekretess
+ * cover note and its recipients with lists and blind copies, the original
+ * byte for byte, 7bit/8bit, message/global base64 for what cannot travel
+ * as message/rfc822, headers), sekretess
  * (no subject in headers, nothing of the message in notices), and the
  * notices.
  */
@@ -588,6 +590,143 @@ static void test_copy_header_8bit(void **state)
     fixture_clear(&f);
 }
 
+
+/* Originals that cannot travel as message/rfc822 (a NUL, a bare CR, a
+ * line over 998 bytes, 8-bit headers the extraction did not see) go as
+ * message/global in base64: exactly the bytes received. */
+static void check_copy_global(const char *original, size_t len)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    GMimeObject *orig;
+    GMimeDataWrapper *w;
+    GByteArray *bytes = g_byte_array_new();
+    GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
+
+    fixture_init(&f, false);
+    out = write_copy(&f, original, len, tpl_sv);
+    for (guint i = 0; i < out->len; i++)
+        assert_true(out->data[i] < 0x80 && out->data[i] != '\0' && out->data[i] != '\r');
+    msg = parse(out);
+    orig = g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 1);
+    assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(orig), "message",
+                                            "global"));
+    assert_string_equal(header(orig, "Content-Transfer-Encoding"), "base64");
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+    w = g_mime_part_get_content(GMIME_PART(orig));
+    g_mime_data_wrapper_write_to_stream(w, mem);
+    assert_int_equal(bytes->len, len);
+    assert_memory_equal(bytes->data, original, len);
+    g_object_unref(mem);
+    g_byte_array_free(bytes, TRUE);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static void test_copy_unsafe_originals(void **state)
+{
+    static const char nul[] = "From: a@invanare.example\r\nSubject: nul\r\n\r\nett\0tv\xc3\xa5\r\n";
+    static const char bare_cr[] = "From: a@invanare.example\r\nSubject: cr\r\n\r\nrad\rsamma rad\r\n";
+    static const char cr_end[] = "From: a@invanare.example\r\nSubject: cr\r\n\r\nslut\r";
+    static const char hdr8[] = "From: a@invanare.example\r\nSubject: r\xc3\xa5\r\n\r\ntext\r\n";
+    GString *longline = g_string_new("From: a@invanare.example\r\nSubject: lang\r\n\r\n");
+
+    (void)state;
+    check_copy_global(nul, sizeof nul - 1);
+    check_copy_global(bare_cr, sizeof bare_cr - 1);
+    check_copy_global(cr_end, sizeof cr_end - 1);
+    /* msg->header_8bit is false here: the copy sees the bytes itself. */
+    check_copy_global(hdr8, sizeof hdr8 - 1);
+    for (int i = 0; i < 999; i++)
+        g_string_append_c(longline, 'x');
+    g_string_append(longline, "\r\n");
+    check_copy_global(longline->str, longline->len);
+    g_string_free(longline, TRUE);
+
+    /* 998 bytes and CRLF: still message/rfc822. */
+    {
+        fixture f;
+        GString *ok = g_string_new("From: a@invanare.example\r\nSubject: lang\r\n\r\n");
+        GByteArray *out;
+
+        for (int i = 0; i < 998; i++)
+            g_string_append_c(ok, 'x');
+        g_string_append(ok, "\r\n");
+        fixture_init(&f, false);
+        out = write_copy(&f, ok->str, ok->len, tpl_sv);
+        g_byte_array_append(out, (const guint8 *)"", 1);
+        assert_contains((const char *)out->data, "Content-Type: message/rfc822");
+        g_byte_array_free(out, TRUE);
+        g_string_free(ok, TRUE);
+        fixture_clear(&f);
+    }
+}
+
+/* The cover note: every envelope recipient, with its directory name, the
+ * mass lists (not expanded), and those the headers do not name. */
+static void test_copy_recipients(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    char *text;
+    dm_party parties[3] = {{0}};
+    char *rcpts[4] = {"socialtjansten@sjovik.test", "Politiker@sjovik.test",
+                      "hemlig.bcc@sjovik.test", NULL};
+    dm_entry *fb = dm_entry_new(), *list = dm_entry_new();
+    dm_header *to = g_new0(dm_header, 1);
+
+    (void)state;
+    fb->name = g_strdup("Socialtjänsten");
+    fb->roles = DM_ROLE_FUNKTIONSBREVLADA;
+    list->name = g_strdup("Alla politiker");
+    list->roles = DM_ROLE_LISTA;
+    parties[0].addr = rcpts[0];
+    parties[0].entry = fb;
+    parties[1].addr = rcpts[1];
+    parties[1].entry = list;
+    parties[2].addr = rcpts[2];
+    fixture_init(&f, false);
+    to->name = g_strdup("To");
+    /* A group holds the list's address. */
+    to->value = g_strdup("Socialtjänsten <socialtjansten@sjovik.test>, "
+                         "Alla: politiker@sjovik.test;");
+    g_ptr_array_add(f.msg->headers, to);
+    f.ci.rcpts = rcpts;
+    f.ci.n_rcpts = 3;
+    f.ci.parties = parties;
+
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    msg = parse(out);
+    text = decoded(g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+    assert_contains(text, "socialtjansten@sjovik.test (Socialtjänsten)\n");
+    assert_contains(text, "Politiker@sjovik.test (Alla politiker; e-postlista: medlemmarna fick "
+                          "meddelandet genom den)\n");
+    assert_contains(text, "hemlig.bcc@sjovik.test (inte i Till/Kopia: dold kopia)\n");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* A list outside reached them: its List-Id is named. */
+    f.msg->list_id = g_strdup("Grannar <grannar.lista.example>");
+    f.ci.parties = NULL;
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_en);
+    msg = parse(out);
+    text = decoded(g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+    assert_contains(text, "hemlig.bcc@sjovik.test (not in To/Cc, through the list Grannar "
+                          "<grannar.lista.example>)");
+    assert_contains(text, "socialtjansten@sjovik.test\n");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    fixture_clear(&f);
+    dm_entry_unref(fb);
+    dm_entry_unref(list);
+}
+
 /* ---- notices --------------------------------------------------------------- */
 
 static char *notice_text(GMimeMessage *msg)
@@ -759,6 +898,8 @@ int main(void)
         cmocka_unit_test(test_copy_sekretess),
         cmocka_unit_test(test_copy_english),
         cmocka_unit_test(test_copy_header_8bit),
+        cmocka_unit_test(test_copy_unsafe_originals),
+        cmocka_unit_test(test_copy_recipients),
         cmocka_unit_test(test_notices),
         cmocka_unit_test(test_notice_language_and_vars),
         cmocka_unit_test(test_generated_ids),

@@ -6,6 +6,7 @@
 #include "dm_test.h"
 
 #include "dm_mime.h"
+#include "dm_mime_int.h"
 
 /* ---- local helpers -------------------------------------------------------- */
 
@@ -126,6 +127,13 @@ static void test_entities(void **state)
     expect("&euro;5 &ndash; &hellip;", "€5 – …");
     expect("&#8364;", "€");
     expect("&#x1F600;", "\xF0\x9F\x98\x80");
+    /* Every HTML 4 name, not only the Swedish letters. */
+    expect("&agrave; &Egrave; &ecirc; &oelig; &trade; &rarr; &alpha;", "à È ê œ ™ → α");
+    expect("&thetasym;", "\xCF\x91");
+    /* Invisible ones split no word. */
+    expect("bygg&shy;lov sj&#173;&ouml;&zwnj;vik", "bygglov sjövik");
+    /* 128-159 by number: windows-1252, as browsers read them. */
+    expect("a&#150;b &#147;c&#148; &#128;", "a–b “c” €");
     /* Not entities: kept as written. */
     expect("AT&T", "AT&T");
     expect("a &okänd; b", "a &okänd; b");
@@ -208,6 +216,17 @@ static void test_invalid_utf8(void **state)
     }
 }
 
+/* Quotes open attribute values only after "=": a stray one does not eat
+ * the rest of the mail (ZDNet's <hr width="80% noshade align="left">). */
+static void test_stray_quotes(void **state)
+{
+    (void)state;
+    expect("<hr size=1 width=\"80% noshade align=\"left\">\n<p>Resten syns</p>", "Resten syns");
+    expect("<a title='x>y' href=\"a>b\">l\u00e4nk</a> efter", "l\u00e4nk efter");
+    expect("<img alt=don't>syns", "syns");
+    expect("<p class=\"a\"b\">text</p>", "text");
+}
+
 static void test_realistic(void **state)
 {
     static const char html[] =
@@ -225,6 +244,79 @@ static void test_realistic(void **state)
     g_free(t);
 }
 
+/* Fed in pieces (as extraction reads a large part), the text is the same
+ * as from the whole: at every split point, and in many random pieces. */
+static char *h2t_pieces(const char *html, const size_t *cuts, size_t ncuts)
+{
+    dm_html *h = dm_html_new();
+    GString *pending = g_string_new(NULL);
+    size_t len = strlen(html), from = 0;
+
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t to = i < ncuts ? cuts[i] : len;
+        size_t used;
+
+        g_string_append_len(pending, html + from, (gssize)(to - from));
+        used = dm_html_feed(h, pending->str, pending->len, i == ncuts);
+        assert_true(used <= pending->len);
+        g_string_erase(pending, 0, (gssize)used);
+        from = to;
+    }
+    assert_int_equal(pending->len, 0);
+    g_string_free(pending, TRUE);
+    return dm_html_finish(h);
+}
+
+static void test_chunked(void **state)
+{
+    static const char *const inputs[] = {
+        "<html><head><style>p { content: \"</p>\" }</style><script>if (a<b && c>d) x();</script>"
+        "</head><body><!-- a > b --><p title=\"a>b\">Bygg&amp;Milj&ouml;, &#150; &#x1F600;</p>"
+        "<div>Sj&ouml;vik&nbsp;3:12 <b>KS</b> 2026/112</div><![if !mso]>x<![endif]>"
+        "AT&T &okänd; < lös <br/>slut &amp</body></html>",
+        "text<script>evil()</scr",
+        "<!-- aldrig slut",
+        "åäö <p>ÅÄÖ</p> &aring;",
+    };
+    GRand *r = g_rand_new_with_seed(17);
+
+    (void)state;
+    for (size_t k = 0; k < G_N_ELEMENTS(inputs); k++) {
+        const char *html = inputs[k];
+        size_t len = strlen(html);
+        char *whole = h2t(html);
+
+        for (size_t cut = 0; cut <= len; cut++) {
+            char *t;
+            if (cut < len && (html[cut] & 0xC0) == 0x80)
+                continue; /* pieces hold whole characters */
+            t = h2t_pieces(html, &cut, 1);
+            if (strcmp(t, whole) != 0) {
+                print_error("cut at %zu:\n%s\n!=\n%s\n", cut, t, whole);
+                fail();
+            }
+            g_free(t);
+        }
+        for (int round = 0; round < 200; round++) {
+            size_t cuts[8], n = 0, at = 0;
+            char *t;
+            while (n < G_N_ELEMENTS(cuts) && at < len) {
+                at += (size_t)g_rand_int_range(r, 0, 12);
+                while (at < len && (html[at] & 0xC0) == 0x80)
+                    at++;
+                if (at > len)
+                    at = len;
+                cuts[n++] = at;
+            }
+            t = h2t_pieces(html, cuts, n);
+            assert_string_equal(t, whole);
+            g_free(t);
+        }
+        g_free(whole);
+    }
+    g_rand_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,7 +329,9 @@ int main(void)
         cmocka_unit_test(test_broken_markup),
         cmocka_unit_test(test_declarations),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_stray_quotes),
         cmocka_unit_test(test_realistic),
+        cmocka_unit_test(test_chunked),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
