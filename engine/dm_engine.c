@@ -244,6 +244,50 @@ void dm_engine_facts_clear(dm_facts *f)
     memset(f, 0, sizeof *f);
 }
 
+/* The facts that come from earlier messages: auto-replies that mark a
+ * recipient absent (R12, R13), the sender's mass window (R14).  A
+ * database that cannot be read here is logged and the facts stay empty:
+ * the commit, which writes to the same database, then fails and the
+ * message is tempfailed. */
+static void dm_engine_counters(dm_engine *e, const dm_envelope *env, dm_facts *f)
+{
+    const dm_conf *conf = e->conf;
+    GError *err = NULL;
+
+    if (e->store == NULL)
+        return;
+    if (conf->autoreply_absence > 0) {
+        for (size_t i = 0; i < f->n_rcpts; i++) {
+            const dm_entry *r = f->rcpts[i].entry;
+            int64_t first = 0, last = 0;
+
+            if (!dm_entry_is_person(r) || r->mail == NULL)
+                continue;
+            if (!dm_store_autoreply_get(e->store, r->mail, &first, &last, &err)) {
+                dm_log(DM_LOG_ERR, "absence from auto-replies: %s", err->message);
+                g_clear_error(&err);
+                return;
+            }
+            f->rcpts[i].autoreply_absent =
+                last > 0 && last <= f->now && last >= f->now - conf->autoreply_absence;
+        }
+    }
+    /* Beyond mass_recipients the message is a mass mailing on its own. */
+    if (conf->mass_window > 0 && dm_policy_mass_applies(f) &&
+        (int)f->n_rcpts < conf->mass_recipients) {
+        unsigned n = 0;
+
+        if (!dm_store_mass_count(e->store, dm_policy_mass_sender(f),
+                                 (char *const *)env->rcpts->pdata, env->rcpts->len,
+                                 f->now - conf->mass_window, &n, &err)) {
+            dm_log(DM_LOG_ERR, "mass window: %s", err->message);
+            g_clear_error(&err);
+            return;
+        }
+        f->sender_window_rcpts = n;
+    }
+}
+
 bool dm_engine_resolve(dm_engine *e, const dm_envelope *env, int64_t now, dm_facts *f,
                        GError **err)
 {
@@ -284,6 +328,7 @@ bool dm_engine_resolve(dm_engine *e, const dm_envelope *env, int64_t now, dm_fac
             return false;
         f->registrars = r;
     }
+    dm_engine_counters(e, env, f);
     return true;
 }
 
@@ -297,6 +342,23 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
     dm_msg *m = dm_mime_extract(msg, &e->limits);
     dm_verdict *v;
 
+    /* RFC 3834 replies go out with a null envelope sender: the person is
+     * the From: of a reply submitted from inside. */
+    if (m->auto_reply && f->sender.entry == NULL && e->ldap != NULL &&
+        (f->auth != NULL || f->from_internal_network) && m->from_addr != NULL &&
+        *m->from_addr != '\0') {
+        GError *err = NULL;
+        dm_entry *who = NULL;
+
+        if (dm_ldap_lookup_address(e->ldap, m->from_addr, &who, &err) == DM_LDAP_ERROR) {
+            dm_log(DM_LOG_WARNING, "auto-reply from %s: %s", m->from_addr, err->message);
+            g_clear_error(&err);
+        } else if (who != NULL && dm_entry_is_person(who)) {
+            f->sender.entry = who;
+        } else if (who != NULL) {
+            dm_entry_unref(who);
+        }
+    }
     f->msg = m;
     v = dm_policy_decide(e->policy, f);
     for (guint i = 0; i < m->limits->len; i++)
@@ -407,16 +469,103 @@ static void dm_engine_inflight_leave(const char *key)
     g_mutex_unlock(&dm_engine_inflight_lock);
 }
 
+/* Notices owed once a period: the manager's once a day for each absent
+ * person (R12), the auto-reply reminder once an absence (R13).  Their key
+ * in the store's once table, or NULL for every other action. */
+static char *dm_engine_once_key(dm_engine *e, const dm_facts *f, const dm_action *a,
+                                int64_t now)
+{
+    if (a->type == DM_ACT_MANAGER_NOTICE) {
+        GDateTime *t = g_date_time_new_from_unix_local(now);
+        char *day = g_date_time_format(t, "%F");
+        char *key = g_strdup_printf("manager|%s|%s|%s", a->party, a->to, day);
+
+        g_free(day);
+        g_date_time_unref(t);
+        return key;
+    }
+    if (a->type == DM_ACT_AUTOREPLY_REMINDER) {
+        const dm_entry *s = f != NULL ? f->sender.entry : NULL;
+        int64_t period = now, first = 0, last = 0;
+        GError *err = NULL;
+
+        /* The absence is the directory's when its dates cover now, else
+         * the run of auto-replies this one continues or begins. */
+        if (s != NULL && s->absent_from > 0 && s->absent_from <= now &&
+            (s->absent_until == 0 || now <= s->absent_until)) {
+            return g_strdup_printf("autoreply|%s|dir:%" G_GINT64_FORMAT, a->party,
+                                   s->absent_from);
+        }
+        if (dm_store_autoreply_get(e->store, a->party, &first, &last, &err)) {
+            if (last > 0 && last >= now - e->conf->autoreply_absence)
+                period = first;
+        } else {
+            dm_log(DM_LOG_WARNING, "auto-replies of %s: %s", a->party, err->message);
+            g_clear_error(&err);
+        }
+        return g_strdup_printf("autoreply|%s|%" G_GINT64_FORMAT, a->party, period);
+    }
+    return NULL;
+}
+
+/* Serializes the commits that claim once-keys, so two messages to the same
+ * absent person at once do not both notify the manager. */
+static GMutex dm_engine_once_lock;
+
+/* Drop the once-a-period notices already sent; collect the keys of the
+ * others, claimed with the journal row.  Returns false when the store
+ * could not say. */
+static bool dm_engine_filter_once(dm_engine *e, const dm_facts *f, dm_verdict *v, int64_t now,
+                                  GPtrArray *keys, GError **err)
+{
+    for (guint i = v->actions->len; i-- > 0;) {
+        dm_action *a = g_ptr_array_index(v->actions, i);
+        char *key = dm_engine_once_key(e, f, a, now);
+        bool seen = false;
+
+        if (key == NULL)
+            continue;
+        if (!dm_store_once_seen(e->store, key, &seen, err)) {
+            g_free(key);
+            return false;
+        }
+        if (!seen) {
+            g_ptr_array_add(keys, key);
+            continue;
+        }
+        g_free(key);
+        if (a->type == DM_ACT_MANAGER_NOTICE)
+            dm_verdict_add_reason(v, "R12", "chefen %s har redan i dag underrättats om att "
+                                  "%s är frånvarande", a->to, a->party);
+        else
+            dm_verdict_add_reason(v, "R13", "%s har redan påmints om frånvaromeddelandet "
+                                  "under denna frånvaro", a->party);
+        g_ptr_array_remove_index(v->actions, i);
+    }
+    return true;
+}
+
+static bool dm_verdict_has_once(const dm_verdict *v)
+{
+    for (guint i = 0; i < v->actions->len; i++) {
+        const dm_action *a = g_ptr_array_index(v->actions, i);
+        if (a->type == DM_ACT_MANAGER_NOTICE || a->type == DM_ACT_AUTOREPLY_REMINDER)
+            return true;
+    }
+    return false;
+}
+
 bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
                       GMimeStream *original,
-                      const dm_msg *msg, const dm_verdict *v, const char *id,
+                      const dm_msg *msg, dm_verdict *v, const char *id,
                       const char *sha256, const char *body_sha256, int64_t now,
                       char **duplicate_of, GError **err)
 {
     dm_spool_tx *tx = NULL;
     dm_compose_info ci = {0};
     char *from_header = NULL, *loop = NULL, *dup_key = NULL, *first = NULL;
-    bool ok = false;
+    bool ok = false, once_locked = false;
+    GPtrArray *once = NULL;
     dm_journal_entry je = {0};
 
     if (duplicate_of != NULL)
@@ -436,6 +585,13 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
         dm_engine_inflight_leave(dup_key);
         g_free(dup_key);
         return false;
+    }
+    once = g_ptr_array_new_with_free_func(g_free);
+    if (first == NULL && !dm_class_is_private(v->klass) && dm_verdict_has_once(v)) {
+        g_mutex_lock(&dm_engine_once_lock);
+        once_locked = true;
+        if (!dm_engine_filter_once(e, f, v, now, once, err))
+            goto out;
     }
     from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
     loop = dm_engine_loop_token(e, id);
@@ -490,9 +646,25 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     je.body_sha256 = body_sha256;
     je.duplicate_of = first;
     je.verdict = v;
+    if (f != NULL && !v->reject && e->conf->mass_window > 0 && dm_policy_mass_applies(f)) {
+        je.mass_sender = dm_policy_mass_sender(f);
+        je.mass_since = now - e->conf->mass_window;
+    }
+    if (f != NULL && msg->auto_reply && dm_entry_is_person(f->sender.entry) &&
+        f->sender.entry->mail != NULL && (f->auth != NULL || f->from_internal_network)) {
+        je.autoreply_person = f->sender.entry->mail;
+        je.autoreply_since = now - e->conf->autoreply_absence;
+    }
+    je.once_keys = (char *const *)once->pdata;
+    je.n_once = once->len;
     ok = dm_store_journal_add(e->store, &je, err);
 out:
-    dm_spool_finish(tx, ok);
+    if (tx != NULL)
+        dm_spool_finish(tx, ok);
+    if (once_locked)
+        g_mutex_unlock(&dm_engine_once_lock);
+    if (once != NULL)
+        g_ptr_array_free(once, TRUE);
     dm_engine_inflight_leave(dup_key);
     if (ok && duplicate_of != NULL)
         *duplicate_of = first;

@@ -94,7 +94,7 @@ bool dm_engine_loop_token_valid(dm_engine *e, const char *value);
  * (the copy's cover note names the lists among the recipients), or NULL. */
 bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
                       GMimeStream *original,
-                      const dm_msg *msg, const dm_verdict *v, const char *id,
+                      const dm_msg *msg, dm_verdict *v, const char *id,
                       const char *sha256, const char *body_sha256, int64_t now,
                       char **duplicate_of, GError **err);
 /* (dm_engine_commit, continued.)  sha256: of the message as received (the
@@ -103,7 +103,14 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
  * same message seen within [store] duplicate_window gets no copies or
  * notices again: *duplicate_of (may be NULL) is then the earlier row's
  * id (new string), and the journal row says so.  Two arrivals of one
- * message are committed one after the other. */
+ * message are committed one after the other.
+ *
+ * Notices owed once a period (the manager's once a day, R12; the
+ * auto-reply reminder once an absence, R13) already sent are removed
+ * from v, with a reason saying so; the others are claimed in the
+ * journal row's transaction.  The same transaction adds the recipients
+ * to the sender's R14 window and records an auto-reply's sender as
+ * absent. */
 
 /* At start, before the delivery worker: items in new/ whose message has
  * no journal row were spooled by a transaction that died before its

@@ -409,12 +409,13 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         /* A duplicate owed its copies and notices with its first arrival. */
         dm_log_q(DM_LOG_INFO, qid,
                  "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
-                 "forwards=%u manager_notices=%zu size=%zu ms=%.1f%s%s",
+                 "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f%s%s",
                  id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
                  dm_direction_name(v->direction), m->env->rcpts->len,
                  dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_COPY),
                  dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
-                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE), m->size,
+                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
+                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
                  (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
                  dup_of ? " duplicate_of=" : "", dup_of ? dup_of : "");
     }

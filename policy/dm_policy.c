@@ -44,6 +44,24 @@ static char *dm_mass_text(const dm_policy *p, const char *why)
         why, where ? ": " : "", where ? where : "");
 }
 
+bool dm_policy_mass_applies(const dm_facts *f)
+{
+    const dm_entry *s = f->sender.entry;
+
+    if (s == NULL || dm_entry_is_list(s))
+        return false;
+    if (f->auth == NULL && !f->from_internal_network)
+        return false; /* R14 binds the municipality's own senders */
+    return !s->comm_member;
+}
+
+const char *dm_policy_mass_sender(const dm_facts *f)
+{
+    const dm_entry *s = f->sender.entry;
+
+    return s != NULL && s->mail != NULL ? s->mail : f->sender.addr;
+}
+
 dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
 {
     const dm_entry *s = f->sender.entry;
@@ -51,11 +69,7 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
     dm_verdict *v;
     char *why;
 
-    if (s == NULL || dm_entry_is_list(s))
-        return NULL;
-    if (f->auth == NULL && !f->from_internal_network)
-        return NULL; /* R14 binds the municipality's own senders */
-    if (s->comm_member)
+    if (!dm_policy_mass_applies(f))
         return NULL;
     for (size_t i = 0; i < f->n_rcpts && list == NULL; i++) {
         if (dm_party_is_mass_list(p, &f->rcpts[i]))
@@ -381,8 +395,10 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
         dm_judge_actions(f, v, seen_dn);
     if (v->klass == DM_CLASS_REGISTRERAS)
         dm_registration_actions(f, &c, v, seen_dn);
-    if (!dm_class_is_private(v->klass))
+    if (!dm_class_is_private(v->klass)) {
         dm_absence_actions(f, v);
+        dm_autoreply_actions(p, f, v);
+    }
     g_hash_table_destroy(seen_dn);
     dm_content_clear(&c);
     return v;

@@ -33,6 +33,11 @@ const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p);
 /* R14, at DATA: a verdict with reject set when the message is a mass
  * mailing its sender may not send, else NULL.  facts->msg may be NULL. */
 dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *facts);
+/* Is the sender one R14 binds (an internal sender submitting, outside the
+ * communications unit)?  Only their recipients count in the mass window,
+ * under the name dm_policy_mass_sender gives. */
+bool dm_policy_mass_applies(const dm_facts *facts);
+const char *dm_policy_mass_sender(const dm_facts *facts);
 
 /* Sections 1 to 9: the class, sekretess, actions and reasons. */
 dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *facts);

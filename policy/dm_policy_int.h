@@ -238,6 +238,12 @@ struct dm_policy {
     double w_case_unknown;
 };
 
+/* R13's reminder (dm_policy_autoreply.c): does the automatic reply in
+ * f->msg name a contact other than its sender (*what: the first such,
+ * a new string)?  And the reminder action when it does not. */
+bool dm_autoreply_names_contact(const dm_facts *f, char **what);
+void dm_autoreply_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v);
+
 /* Personnummer and samordningsnummer with a valid date and check digit:
  * the first one found (as written), or NULL. */
 char *dm_pnr_find(const char *text);

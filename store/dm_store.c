@@ -31,7 +31,16 @@ static const char dm_store_schema[] =
     "  pruned_at INTEGER,"
     "  seal TEXT);"
     "CREATE INDEX IF NOT EXISTS journal_time ON journal(time);"
-    "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);";
+    "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);"
+    "CREATE TABLE IF NOT EXISTS mass_window ("
+    "  sender TEXT NOT NULL, rcpt TEXT NOT NULL, time INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mass_window_time ON mass_window(time);"
+    "CREATE TABLE IF NOT EXISTS autoreply ("
+    "  person TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE IF NOT EXISTS once ("
+    "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);";
 
 /* Columns added since the first schema: a database made by an earlier
  * version gets them on open. */

@@ -58,6 +58,14 @@ typedef struct dm_journal_entry {
                                * nothing was spooled again, and the row
                                * says so; NULL otherwise */
     const dm_verdict *verdict;
+
+    /* Counters written in the row's own transaction (all optional): */
+    const char *mass_sender;      /* R14: rcpts join this sender's window */
+    int64_t mass_since;           /* window entries older than this go */
+    const char *autoreply_person; /* an automatic reply left from this person */
+    int64_t autoreply_since;      /* one after this continues their absence */
+    char *const *once_keys;       /* notices owed once per period: claimed */
+    size_t n_once;
 } dm_journal_entry;
 
 /* Append one row.  For privat and parti the row keeps only the time, the
@@ -163,6 +171,30 @@ typedef struct dm_journal_row {
 void dm_journal_row_free(dm_journal_row *r);
 /* Matching rows, oldest first (dm_journal_row *). */
 GPtrArray *dm_store_journal_search(dm_store *s, const dm_journal_query *q, GError **err);
+
+/* --- counters across messages (R12, R13, R14) ------------------------------ */
+
+/* Distinct recipients of sender inside the mass window (entries since
+ * `since`), counting those of rcpts not yet in it. */
+bool dm_store_mass_count(dm_store *s, const char *sender, char *const *rcpts, size_t n,
+                         int64_t since, unsigned *count, GError **err);
+
+/* The person's automatic replies: the start of the current run and the
+ * last one (0 and 0 when none was seen). */
+bool dm_store_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
+                            GError **err);
+
+typedef struct dm_autoreply_row {
+    char *person;
+    int64_t first, last, count;
+} dm_autoreply_row;
+
+void dm_autoreply_row_free(dm_autoreply_row *r);
+/* People whose last automatic reply left since `since` (dm_autoreply_row *). */
+GPtrArray *dm_store_autoreply_list(dm_store *s, int64_t since, GError **err);
+
+/* Was a notice with this once-key ("manager|ADDR|DAY") already sent? */
+bool dm_store_once_seen(dm_store *s, const char *key, bool *seen, GError **err);
 
 /* Raw access for diariectl. */
 void *dm_store_db(dm_store *s); /* sqlite3 * */

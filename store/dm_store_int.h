@@ -21,5 +21,8 @@ GQuark dm_store_error_quark(void);
 
 void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what);
 bool dm_store_exec(dm_store *s, const char *sql, GError **err);
+/* The counters an entry asks for, inside the journal's transaction with
+ * s->lock held (dm_store_counters.c). */
+bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **err);
 
 #endif

@@ -357,6 +357,8 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
             goto rollback;
         }
     }
+    if (!dm_store_counters_record(s, e, err))
+        goto rollback;
     if (!dm_store_exec(s, "COMMIT", err))
         goto rollback;
     ok = true;

@@ -55,7 +55,7 @@ for _, h in ipairs(headers) do
     size = size + #h[1] + 2 + #h[2] + 2
 end
 wait_log("4LARGE1: id=" .. id .. " class=registreras direction=inbound rcpts=1 copies=1 notices=0 "
-         .. "forwards=0 manager_notices=0 size=" .. size .. " ", 0, 5, "summary line")
+         .. "forwards=0 manager_notices=0 reminders=0 size=" .. size .. " ", 0, 5, "summary line")
 
 -- The copy carries the whole original.
 local items = check_spooled(id, { { "copy", "registrator@sjovik.test" } }, "spool")

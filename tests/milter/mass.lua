@@ -95,6 +95,58 @@ check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "6: end of message reply
 check(mt.eom_check(conn, MT_HDRADD, "X-Diarie-Klass", hv(conn, "allman")),
       "6: class is not allman: '" .. tostring(added_header(conn, "X-Diarie-Klass")) .. "'")
 
+-- 7. Splitting does not evade R14: olof.persson's distinct recipients
+-- inside the window count together (mass_window_recipients = 30 here).
+local function range(a, b)
+    local r = {}
+    for i = a, b do
+        table.insert(r, string.format("mottagare%02d@example.com", i))
+    end
+    return r
+end
+local function olof(rcpts, qid, n)
+    return send_message(conn, {
+        auth = "olof.persson",
+        from = "olof.persson@sjovik.test",
+        rcpts = rcpts,
+        qid = qid,
+        headers = std_headers("Olof Persson <olof.persson@sjovik.test>", "undisclosed-recipients:;",
+                              "Veckobrev " .. n, "mass-7-" .. n .. "@sjovik.test"),
+        body = crlf("Hej,\nhär kommer veckans nyheter från socialförvaltningen.\nOlof\n"),
+    })
+end
+reply = olof(range(1, 19), "4MASS7A", 1)
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "7a: 19 recipients")
+reply = olof(range(20, 29), "4MASS7B", 2)
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "7b: 10 more (29 in the window)")
+-- The counts live in the database: a reload forgets nothing.
+local pidf = io.open(dir .. "/milter.pid")
+local pid = pidf:read("*l")
+pidf:close()
+os.execute("kill -USR1 " .. pid)
+wait_log("configuration reloaded", 0, 5, "7: reload")
+-- Two new ones make 31: rejected at DATA, with the window in the text.
+cmd, text = raw_last_reply(raw_until_data({ auth = "olof.persson", from = "olof.persson@sjovik.test",
+                                            rcpts = range(30, 31), client = "10.20.1.15" }))
+check_eq(cmd, "y", "7c: raw DATA reply")
+check(text ~= nil and text:find("^550 5%.7%.1 Massutskick %(31 mottagare inom tidsfonstret%)") ~= nil,
+      "7c: reject text: " .. tostring(text))
+wait_log("reject=R14 from=<olof.persson@sjovik.test> rcpts=2", 0, 5, "7c: log line")
+-- Recipients already in the window are not new: 29 distinct, accepted.
+reply = olof(range(5, 12), "4MASS7D", 3)
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "7d: known recipients again")
+-- A member of the communications unit is not counted at all.
+reply = send_message(conn, {
+    auth = "goran.nordstrom",
+    from = "goran.nordstrom@sjovik.test",
+    rcpts = range(40, 58),
+    qid = "4MASS7E",
+    headers = std_headers("Göran Nordström <goran.nordstrom@sjovik.test>", "undisclosed-recipients:;",
+                          "Pressmeddelande", "mass-7e@sjovik.test"),
+    body = crlf("Hej,\npressmeddelande om det nya intranätet.\nGöran\n"),
+})
+check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "7e: the unit's member")
+
 -- A rejected message gets no other action.
 check_spooled(nil, {}, "spool")
 step("disconnect", mt.disconnect(conn))

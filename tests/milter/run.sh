@@ -132,6 +132,8 @@ level = debug
 party_domains = parti-a.example, parti-b.example
 communications_group = cn=kommunikationsenheten,ou=grupper,dc=sjovik,dc=test
 intranet = https://intranat.sjovik.test/publicera
+# Low enough for mass.lua to split a mass mailing in a few messages.
+mass_window_recipients = 30
 [ldap]
 uri = $uri
 base = dc=sjovik,dc=test

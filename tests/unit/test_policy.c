@@ -1171,6 +1171,85 @@ static void test_absence_fullmakt_and_autoreply(void **state)
     dm_entry_unref(erik);
 }
 
+/* The addresses of one action type the request gets. */
+#define CHECK_ACT(rq, type, want)                                                  \
+    do {                                                                           \
+        dm_verdict *v_ = run(rq);                                                  \
+        char *a_ = acts(v_, type);                                                 \
+        if (strcmp(a_, want) != 0) {                                               \
+            char *d_ = describe(v_);                                               \
+            fail_msg("line %d: %s: got %s, want %s\n%s", __LINE__, #type, a_, want, d_); \
+        }                                                                          \
+        g_free(a_);                                                                \
+        dm_verdict_free(v_);                                                       \
+    } while (0)
+
+/* R13's reminder: an auto-reply leaving from a person that names no one
+ * else to contact. */
+static void test_autoreply_reminder(void **state)
+{
+    static const struct {
+        const char *text;
+        bool reminder;
+    } cases[] = {
+        {"Jag är ledig till och med 2026-12-06 och läser inte min e-post.", true},
+        {"Jag är på semester vecka 48. Hälsningar Jonas", true},
+        /* His own addresses and the person answered are no contacts. */
+        {"Jag är ledig. Skriv till jonas.alm@sjovik.test efter den 7 december.", true},
+        {"Ditt brev från lisa.ahmed@example.com har kommit fram; jag är ledig.", true},
+        /* Dates, times, case and personnummer-like numbers are no phones. */
+        {"Ledig 2026-11-23--2026-12-06, åter kl 08.00. Gäller BUN 2026/33.", true},
+        {"Kontakta Sara Olsson, sara.olsson@sjovik.test, under tiden.", false},
+        {"Ring växeln på 0411-12 34 00 under min frånvaro.", false},
+        {"Brådskande? Ring 070-123 45 67.", false},
+        {"Vid frågor: +46 411 123 400.", false},
+        {"Vänd dig till skolans expedition, expedition@norrby.sjovik.test.", false},
+    };
+    req r = {.from = "", .rcpt = "lisa.ahmed@example.com", .auth = "jonas.alm",
+             .mark = MARK_AUTOREPLY, .subject = "Frånvaro: Min ansökan"};
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        dm_verdict *v;
+        char *got;
+
+        r.text = cases[i].text;
+        v = run(&r);
+        got = acts(v, DM_ACT_AUTOREPLY_REMINDER);
+        if (strcmp(got, cases[i].reminder ? "jonas.alm@sjovik.test" : "-") != 0) {
+            char *d = describe(v);
+            fail_msg("case %zu (%s): reminder %s\n%s", i, cases[i].text, got, d);
+        }
+        if (cases[i].reminder) {
+            const dm_action *a = NULL;
+            for (guint j = 0; j < v->actions->len; j++)
+                if (((dm_action *)g_ptr_array_index(v->actions, j))->type ==
+                    DM_ACT_AUTOREPLY_REMINDER)
+                    a = g_ptr_array_index(v->actions, j);
+            assert_non_null(a);
+            assert_int_equal(a->notice, DM_NOTICE_AUTOREPLY);
+            assert_string_equal(a->party, "jonas.alm@sjovik.test");
+        }
+        g_free(got);
+        dm_verdict_free(v);
+    }
+
+    /* Not an auto-reply, or not from the municipality's own submission:
+     * no reminder. */
+    r.text = cases[0].text;
+    r.mark = MARK_NONE;
+    CHECK_ACT(&r, DM_ACT_AUTOREPLY_REMINDER, "-");
+    r.mark = MARK_AUTOREPLY;
+    r.auth = NULL;
+    r.from = "jonas.alm@sjovik.test";
+    CHECK_ACT(&r, DM_ACT_AUTOREPLY_REMINDER, "-");
+    r.internal_net = true;
+    CHECK_ACT(&r, DM_ACT_AUTOREPLY_REMINDER, "jonas.alm@sjovik.test");
+    /* A mailbox's auto-reply ("we received your message") is no absence. */
+    r.from = "kommun@sjovik.test";
+    CHECK_ACT(&r, DM_ACT_AUTOREPLY_REMINDER, "-");
+}
+
 /* ---- mass mailing (R14) ----------------------------------------------------- */
 
 /* n recipients "p1@sjovik.test", ... (new string). */
@@ -1965,6 +2044,7 @@ int main(void)
         cmocka_unit_test(test_privat_parti_untouched),
         cmocka_unit_test(test_absence),
         cmocka_unit_test(test_absence_fullmakt_and_autoreply),
+        cmocka_unit_test(test_autoreply_reminder),
         cmocka_unit_test(test_mass_mailing),
         cmocka_unit_test(test_mass_check_direct),
         cmocka_unit_test(test_sekretess),

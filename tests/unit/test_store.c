@@ -1148,6 +1148,137 @@ static void test_journal_search(void **state)
 }
 
 /* A database of the first schema gets the new columns on open. */
+/* ---- counters (R12, R13, R14) ---------------------------------------------- */
+
+static void add_counted(fixture *f, const char *id, int64_t time, char **rcpts, size_t n,
+                        const char *mass_sender, const char *autoreply, char **once,
+                        size_t n_once)
+{
+    dm_verdict *v = verdict(DM_CLASS_RINGA);
+    dm_journal_entry e = {
+        .id = id,
+        .time = time,
+        .sender = "karin.wall@sjovik.test",
+        .rcpts = rcpts,
+        .n_rcpts = n,
+        .sha256 = SHA_A,
+        .verdict = v,
+        .mass_sender = mass_sender,
+        .mass_since = time - 3600,
+        .autoreply_person = autoreply,
+        .autoreply_since = time - 86400,
+        .once_keys = once,
+        .n_once = n_once,
+    };
+    GError *err = NULL;
+
+    if (!dm_store_journal_add(f->store, &e, &err)) {
+        print_error("journal_add: %s\n", err->message);
+        fail();
+    }
+    dm_verdict_free(v);
+}
+
+static unsigned mass_count(fixture *f, const char *sender, char **rcpts, size_t n,
+                           int64_t since)
+{
+    unsigned c = 0;
+    GError *err = NULL;
+
+    assert_true(dm_store_mass_count(f->store, sender, rcpts, n, since, &c, &err));
+    return c;
+}
+
+static void test_mass_window(void **state)
+{
+    fixture *f = *state;
+    char *a[] = {"r1@example.com", "r2@example.com", "r3@example.com"};
+    char *b[] = {"r3@example.com", "r4@example.com"};
+    char *c[] = {"r5@example.com"};
+
+    add_counted(f, "m1", 10000, a, 3, "karin.wall@sjovik.test", NULL, NULL, 0);
+    /* Distinct recipients: r3 is counted once. */
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", b, 2, 10000 - 3600), 4);
+    add_counted(f, "m2", 10100, b, 2, "karin.wall@sjovik.test", NULL, NULL, 0);
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", NULL, 0, 10100 - 3600), 4);
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", c, 1, 10100 - 3600), 5);
+    /* Another sender has a window of its own. */
+    assert_int_equal(mass_count(f, "olof.persson@sjovik.test", a, 3, 0), 3);
+    /* A row without mass_sender counts nothing. */
+    add_counted(f, "m3", 10200, c, 1, NULL, NULL, NULL, 0);
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", NULL, 0, 0), 4);
+    /* The window slides: m1's r1, r2 fall out (r3 was seen again at m2). */
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", NULL, 0, 10050), 2);
+    /* Recording prunes what left the window; no address is kept in clear. */
+    add_counted(f, "m4", 20000, c, 1, "karin.wall@sjovik.test", NULL, NULL, 0);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM mass_window"), 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM mass_window WHERE sender LIKE '%@%'"
+                                  " OR rcpt LIKE '%@%'"), 0);
+    /* Survives closing and opening (a reload or restart). */
+    dm_store_close(f->store);
+    f->store = dm_store_open(f->db, key, sizeof key - 1, NULL);
+    assert_non_null(f->store);
+    assert_int_equal(mass_count(f, "karin.wall@sjovik.test", a, 3, 20000 - 3600), 4);
+}
+
+static void test_autoreply_and_once(void **state)
+{
+    fixture *f = *state;
+    char *r[] = {"lisa.ahmed@example.com"};
+    char *k1[] = {"manager|fatima.nilsson@sjovik.test|lena.gustafsson@sjovik.test|2026-11-22"};
+    int64_t first = -1, last = -1;
+    bool seen = true;
+    GPtrArray *list;
+    GError *err = NULL;
+
+    assert_true(dm_store_autoreply_get(f->store, "jonas.alm@sjovik.test", &first, &last, &err));
+    assert_int_equal(first, 0);
+    assert_int_equal(last, 0);
+    add_counted(f, "a1", 100000, r, 1, NULL, "jonas.alm@sjovik.test", NULL, 0);
+    add_counted(f, "a2", 150000, r, 1, NULL, "jonas.alm@sjovik.test", NULL, 0);
+    assert_true(dm_store_autoreply_get(f->store, "jonas.alm@sjovik.test", &first, &last, NULL));
+    assert_int_equal(first, 100000); /* within a day of the last: one absence */
+    assert_int_equal(last, 150000);
+    /* Two days later: a new absence begins. */
+    add_counted(f, "a3", 150000 + 2 * 86400, r, 1, NULL, "jonas.alm@sjovik.test", NULL, 0);
+    assert_true(dm_store_autoreply_get(f->store, "jonas.alm@sjovik.test", &first, &last, NULL));
+    assert_int_equal(first, 150000 + 2 * 86400);
+    list = dm_store_autoreply_list(f->store, 150000, NULL);
+    assert_non_null(list);
+    assert_int_equal(list->len, 1);
+    assert_string_equal(((dm_autoreply_row *)g_ptr_array_index(list, 0))->person,
+                        "jonas.alm@sjovik.test");
+    g_ptr_array_free(list, TRUE);
+    list = dm_store_autoreply_list(f->store, 150000 + 3 * 86400, NULL);
+    assert_int_equal(list->len, 0);
+    g_ptr_array_free(list, TRUE);
+
+    /* Once-keys: claimed with the row, seen afterwards, claimed once. */
+    assert_true(dm_store_once_seen(f->store, k1[0], &seen, NULL));
+    assert_false(seen);
+    add_counted(f, "o1", 500000, r, 1, NULL, NULL, k1, 1);
+    assert_true(dm_store_once_seen(f->store, k1[0], &seen, NULL));
+    assert_true(seen);
+    add_counted(f, "o2", 500001, r, 1, NULL, NULL, k1, 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM once"), 1);
+    /* A row that cannot be written claims nothing: the id is taken. */
+    {
+        char *k2[] = {"manager|x@sjovik.test|y@sjovik.test|2026-11-23"};
+        dm_verdict *v = verdict(DM_CLASS_RINGA);
+        dm_journal_entry e = {.id = "o2", .time = 500002, .sha256 = SHA_A, .verdict = v,
+                              .once_keys = k2, .n_once = 1,
+                              .autoreply_person = "erik.sjoberg@sjovik.test"};
+        assert_false(dm_store_journal_add(f->store, &e, &err));
+        g_clear_error(&err);
+        dm_verdict_free(v);
+        assert_true(dm_store_once_seen(f->store, k2[0], &seen, NULL));
+        assert_false(seen);
+        assert_true(dm_store_autoreply_get(f->store, "erik.sjoberg@sjovik.test", &first, &last,
+                                           NULL));
+        assert_int_equal(last, 0);
+    }
+}
+
 static void test_migrate(void **state)
 {
     fixture *f = *state;
@@ -1202,6 +1333,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_prune_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mass_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_autoreply_and_once, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
