@@ -167,6 +167,7 @@ fuzz-test: $(FUZZ)/fuzz_extract
 
 e2e-test: all
 	@tests/e2e/run.sh
+	@tests/e2e/duties.sh
 	@tests/e2e/delivery.sh
 
 docs-test:

@@ -28,5 +28,6 @@ int dm_ctl_directory(int argc, char **argv);
 int dm_ctl_queue(int argc, char **argv);
 int dm_ctl_journal(int argc, char **argv);
 int dm_ctl_bench(int argc, char **argv);
+int dm_ctl_report(int argc, char **argv);
 
 #endif

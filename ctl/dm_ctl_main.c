@@ -39,6 +39,7 @@ static const struct {
     {"directory", dm_ctl_directory, "the directory: lookup ADDR, check what the rules lack"},
     {"queue", dm_ctl_queue, "the delivery spool: list, retry, delete, revive ITEM"},
     {"journal", dm_ctl_journal, "the journal: verify, search, prune"},
+    {"report", dm_ctl_report, "reports: absence (who is away and how their mail is covered)"},
     {"bench", dm_ctl_bench, "time parsing, extraction and classification on one thread"},
 };
 

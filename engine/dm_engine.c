@@ -496,6 +496,16 @@ static char *dm_engine_once_key(dm_engine *e, const dm_facts *f, const dm_action
             return g_strdup_printf("autoreply|%s|dir:%" G_GINT64_FORMAT, a->party,
                                    s->absent_from);
         }
+        if (e->conf->autoreply_absence == 0) {
+            /* No absence is kept from auto-replies: once a day then. */
+            GDateTime *t = g_date_time_new_from_unix_local(now);
+            char *day = g_date_time_format(t, "%F");
+            char *key = g_strdup_printf("autoreply|%s|day:%s", a->party, day);
+
+            g_free(day);
+            g_date_time_unref(t);
+            return key;
+        }
         if (dm_store_autoreply_get(e->store, a->party, &first, &last, &err)) {
             if (last > 0 && last >= now - e->conf->autoreply_absence)
                 period = first;
@@ -650,7 +660,8 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
         je.mass_sender = dm_policy_mass_sender(f);
         je.mass_since = now - e->conf->mass_window;
     }
-    if (f != NULL && msg->auto_reply && dm_entry_is_person(f->sender.entry) &&
+    if (f != NULL && msg->auto_reply && e->conf->autoreply_absence > 0 &&
+        dm_entry_is_person(f->sender.entry) &&
         f->sender.entry->mail != NULL && (f->auth != NULL || f->from_internal_network)) {
         je.autoreply_person = f->sender.entry->mail;
         je.autoreply_since = now - e->conf->autoreply_absence;

@@ -145,3 +145,6 @@ for f in "$T"/pf/sink/*; do
         break
     fi
 done
+echo
+say "Who is away and how their mail is covered (diariectl report absence):"
+"$DM_BUILD/diariectl" report absence -c "$CONF" || true
