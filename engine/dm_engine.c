@@ -337,6 +337,28 @@ dm_verdict *dm_engine_check_mass(dm_engine *e, const dm_facts *f)
     return dm_policy_check_mass(e->policy, f);
 }
 
+/* What a limit reached while reading means, for the reasons a registrator
+ * reads (the [mime] key is named so an administrator can raise it). */
+static const char *dm_engine_limit_text(const char *what)
+{
+    static const struct {
+        const char *limit, *text;
+    } texts[] = {
+        {"max_text", "texten är längre än [mime] max_text: resten lästes inte"},
+        {"max_parts", "fler delar än [mime] max_parts: de övriga lästes inte"},
+        {"max_depth", "meddelanden inbäddade djupare än [mime] max_depth lästes inte"},
+        {"max_headers", "fler huvudfält än [mime] max_headers: de övriga lästes inte"},
+        {"max_header_size", "ett huvudfält längre än [mime] max_header_size lästes inte helt"},
+        {"encrypted", "krypterat innehåll (S/MIME eller OpenPGP) kunde inte läsas"},
+        {"unparsable", "meddelandet kunde inte tolkas som MIME: klassat på det som gick att läsa"},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        if (strcmp(texts[i].limit, what) == 0)
+            return texts[i].text;
+    return what;
+}
+
 dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg **out_msg)
 {
     dm_msg *m = dm_mime_extract(msg, &e->limits);
@@ -361,9 +383,10 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
     }
     f->msg = m;
     v = dm_policy_decide(e->policy, f);
-    for (guint i = 0; i < m->limits->len; i++)
-        dm_verdict_add_reason(v, "limit", "läsningen begränsades: %s",
-                              (const char *)g_ptr_array_index(m->limits, i));
+    for (guint i = 0; i < m->limits->len; i++) {
+        const char *what = g_ptr_array_index(m->limits, i);
+        dm_verdict_add_reason(v, "limit", "%s", dm_engine_limit_text(what));
+    }
     f->msg = NULL;
     if (out_msg != NULL)
         *out_msg = m;
