@@ -92,6 +92,7 @@ $(BUILD)/diariectl: $(CTL_OBJS) $(LIBDM)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBDM) $(LIBS)
 
+# The benchmark's accept-everything baseline milter.
 $(BUILD)/acceptall-milter: tests/lib/acceptall-milter.c
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CSTD) $(OPT) $(WARN) -o $@ $< -lmilter -lpthread
@@ -195,7 +196,7 @@ demo-run: all
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: all $(BUILD)/mime_memory
+bench-run: all $(BUILD)/mime_memory $(HELPERS)
 	@bench/run.sh
 
 fuzz: deps

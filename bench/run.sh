@@ -6,6 +6,8 @@ DM_REPO=$(cd "$(dirname "$0")/.." && pwd)
 benchmarks=(
     bench/classify.sh
     bench/memory.sh
+    bench/memory-load.sh
+    bench/throughput.sh
 )
 rc=0
 for b in "${benchmarks[@]}"; do

@@ -306,6 +306,7 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
     GError *err = NULL;
     sfsistat rc = SMFIS_CONTINUE;
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    int64_t eom_started = g_get_monotonic_time();
     const dm_conf *conf;
 
     if (m == NULL)
@@ -409,7 +410,8 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         /* A duplicate owed its copies and notices with its first arrival. */
         dm_log_q(DM_LOG_INFO, qid,
                  "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
-                 "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f%s%s",
+                 "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f "
+                 "eom_ms=%.2f%s%s",
                  id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
                  dm_direction_name(v->direction), m->env->rcpts->len,
                  dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_COPY),
@@ -417,6 +419,7 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
                  dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
                  dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
                  (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
+                 (double)(g_get_monotonic_time() - eom_started) / 1000.0,
                  dup_of ? " duplicate_of=" : "", dup_of ? dup_of : "");
     }
 out:

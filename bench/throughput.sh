@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# bench/throughput.sh: messages per second through a private Postfix on
+# loopback, smtp-source -> Postfix -> smtp-sink, for five configurations
+# run in one go and interleaved (round robin, BENCH_RUNS rounds), so that
+# the shared machine's drift hits them alike:
+#
+#   none      Postfix alone
+#   aa-unix   an accept-everything libmilter (tests/lib/acceptall-milter.c)
+#   aa-tcp    the same over TCP
+#   dm-unix   diariemilter, every feature on: the fixture directory in a
+#             private slapd (warm cache), classification, journal, copies
+#             spooled and handed back to Postfix
+#   dm-tcp    the same over TCP
+#
+# Workloads: 4k (smtp-source's own 4 KB messages, BENCH_MSGS of them, 10
+# sessions: the figure to compare), 100k (generated 100 KB messages) and
+# corpus (the messages of ../shared/corpus/dev to their fixture
+# recipients, ten of them at once; some owe registrator copies).
+#
+# Prints msgs/s as the median of the rounds with the range, the ratios
+# diariemilter / accept-all and diariemilter / no milter, diariemilter's
+# end-of-message latency (p50, p99, from eom_ms in its log) and its peak
+# RSS (VmHWM).  Targets are read from the output, not asserted.
+#
+# Environment: BENCH_MSGS (5000), BENCH_MSGS_100K (1000), BENCH_MSGS_CORPUS
+# (1000), BENCH_RUNS (3), BENCH_SESSIONS (10), BENCH_WORKLOADS ("4k 100k
+# corpus"), BENCH_CONFIGS (all five), KEEP=1 keeps the directory.
+set -u
+DM_REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$DM_REPO/tests/lib/dm.sh"
+PF=$DM_REPO/tests/lib/postfix.sh
+
+MSGS=${BENCH_MSGS:-5000}
+MSGS_100K=${BENCH_MSGS_100K:-1000}
+MSGS_CORPUS=${BENCH_MSGS_CORPUS:-1000}
+RUNS=${BENCH_RUNS:-3}
+SESSIONS=${BENCH_SESSIONS:-10}
+WORKLOADS=${BENCH_WORKLOADS:-4k 100k corpus}
+CONFIGS=${BENCH_CONFIGS:-none aa-unix aa-tcp dm-unix dm-tcp}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "skip: the throughput benchmark runs Postfix and needs root" >&2
+    exit 0
+fi
+SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
+[ -x "$SMTP_SOURCE" ] || { echo "smtp-source not found (postfix package)" >&2; exit 1; }
+[ -x "$DM_BUILD/acceptall-milter" ] || { echo "build first: make build/acceptall-milter" >&2; exit 1; }
+
+T=$(dm_tmpdir)
+declare -A PIDS=()
+cleanup() {
+    local c
+    for c in "${!PIDS[@]}"; do kill -TERM "${PIDS[$c]}" 2>/dev/null; done
+    for c in $CONFIGS; do "$PF" stop "$T/pf-$c" >/dev/null 2>&1; done
+    "$DM_REPO/tests/lib/slapd.sh" stop "$T/ldap" >/dev/null 2>&1
+    sleep 1
+    for c in "${!PIDS[@]}"; do kill -KILL "${PIDS[$c]}" 2>/dev/null; done
+    if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- the parts ---------------------------------------------------------------
+"$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || exit 1
+dm_absences_to_today "$T/ldap" || exit 1
+
+for c in $CONFIGS; do
+    # libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
+    spec= pfspec=
+    case $c in
+    *-unix) spec=unix:$T/$c.sock pfspec=$spec ;;
+    *-tcp) port=$(free_port) spec=inet:$port@127.0.0.1 pfspec=inet:127.0.0.1:$port ;;
+    esac
+    echo "$spec" >"$T/$c.spec"
+    args=(start "$T/pf-$c" --no-sink-files --set message_size_limit=52428800
+        --set default_process_limit=200)
+    [ -n "$pfspec" ] && args+=(--milter "$pfspec")
+    "$PF" "${args[@]}" >/dev/null || { echo "postfix $c did not start" >&2; exit 1; }
+done
+
+start_milter() {
+    local c=$1 spec
+    spec=$(cat "$T/$c.spec")
+    case $c in
+    aa-*)
+        "$DM_BUILD/acceptall-milter" -p "$spec" >"$T/$c.out" 2>&1 &
+        PIDS[$c]=$!
+        ;;
+    dm-*)
+        local d=$T/$c pfenv
+        mkdir -p "$d"
+        pfenv=$(. "$T/pf-$c/env" && echo "$PF_SENDMAIL")
+        # The same message sent many times is handled in full every time
+        # (duplicate_window = 0): the benchmark measures the whole path.
+        dm_write_conf "$d/diariemilter.conf" "$d" "$(cat "$T/ldap/uri")" \
+            "milter.socket=$spec" "delivery.sendmail=$pfenv" "store.duplicate_window=0"
+        "$DM_BUILD/diariectl" cases import -c "$d/diariemilter.conf" \
+            "$DM_SHARED/fixtures/arenden.csv" >/dev/null || return 1
+        dm_daemon_start "$d/diariemilter.conf" >/dev/null 2>&1 || true
+        PIDS[$c]=$(cat "$d/milter.pid" 2>/dev/null)
+        ;;
+    esac
+    sleep 0.5
+}
+for c in $CONFIGS; do
+    case $c in aa-* | dm-*) start_milter "$c" ;; esac
+done
+for c in $CONFIGS; do
+    case $c in
+    aa-* | dm-*)
+        if [ -z "${PIDS[$c]:-}" ] || ! kill -0 "${PIDS[$c]}" 2>/dev/null; then
+            echo "milter $c did not start" >&2
+            exit 1
+        fi ;;
+    esac
+done
+
+# --- the messages ------------------------------------------------------------
+# 100 KB: a text part and a base64 attachment, like a letter with a PDF.
+python3 - "$T/100k.eml" <<'EOF'
+import base64, os, sys
+body = ("Hej,\nhär kommer underlaget till nämndens sammanträde.\n" * 20)
+att = base64.encodebytes(os.urandom(72 * 1024)).decode()
+open(sys.argv[1], "w").write(
+    "From: Anna Berg <anna.berg@example.org>\nTo: erik.sjoberg@sjovik.test\n"
+    "Subject: Underlag\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=b1\n\n--b1\n"
+    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" + body +
+    "\n--b1\nContent-Type: application/pdf; name=underlag.pdf\n"
+    "Content-Disposition: attachment; filename=underlag.pdf\n"
+    "Content-Transfer-Encoding: base64\n\n" + att + "--b1--\n")
+EOF
+# Ten corpus messages from outside, each to its first recipient.
+CORPUS=$DM_SHARED/corpus/dev
+awk -F'\t' 'NR > 1 && $4 == "-" && $3 !~ /,/ { print $1 "\t" $2 "\t" $3 }' "$CORPUS/cases.tsv" |
+    head -10 >"$T/corpus.list"
+
+# run_workload WORKLOAD CONFIG: prints msgs/s
+run_workload() {
+    local w=$1 c=$2 port n t0 t1 pids=() id from to per
+    port=$(cat "$T/pf-$c/port")
+    t0=$(date +%s.%N)
+    case $w in
+    4k)
+        n=$MSGS
+        "$SMTP_SOURCE" -4 -s "$SESSIONS" -m "$n" -l 4096 -f bench@example.org \
+            -t erik.sjoberg@sjovik.test "127.0.0.1:$port" >/dev/null 2>&1 ;;
+    100k)
+        n=$MSGS_100K
+        "$SMTP_SOURCE" -4 -s "$SESSIONS" -m "$n" -F "$T/100k.eml" -f anna.berg@example.org \
+            -t erik.sjoberg@sjovik.test "127.0.0.1:$port" >/dev/null 2>&1 ;;
+    corpus)
+        per=$((MSGS_CORPUS / 10))
+        n=0
+        while IFS=$'\t' read -r id from to; do
+            "$SMTP_SOURCE" -4 -s 1 -m "$per" -F "$CORPUS/$id.eml" -f "$from" -t "$to" \
+                "127.0.0.1:$port" >/dev/null 2>&1 &
+            pids+=($!)
+            n=$((n + per))
+        done <"$T/corpus.list"
+        wait "${pids[@]}" ;;
+    esac
+    t1=$(date +%s.%N)
+    # Let Postfix deliver (and diariemilter's copies pass) before the next.
+    "$PF" wait-queue "$T/pf-$c" 300 >/dev/null 2>&1
+    python3 -c "print('%.1f' % ($n / ($t1 - $t0)))"
+}
+
+log_lines() { wc -l <"$T/$1/milter.log" 2>/dev/null || echo 0; }
+
+echo "# throughput: $SESSIONS sessions; 4k: $MSGS msgs, 100k: $MSGS_100K, corpus: $MSGS_CORPUS; $RUNS rounds"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$T/results"
+: >"$T/eom"
+for w in $WORKLOADS; do
+    # Warm up: the directory cache, Postfix's processes.
+    for c in $CONFIGS; do
+        "$SMTP_SOURCE" -4 -s 2 -m 20 -l 4096 -f bench@example.org -t erik.sjoberg@sjovik.test \
+            "127.0.0.1:$(cat "$T/pf-$c/port")" >/dev/null 2>&1
+        "$PF" wait-queue "$T/pf-$c" 60 >/dev/null 2>&1
+    done
+    for r in $(seq 1 "$RUNS"); do
+        for c in $CONFIGS; do
+            before=0
+            case $c in dm-*) before=$(log_lines "$c") ;; esac
+            rate=$(run_workload "$w" "$c")
+            echo "$w $c $r $rate" >>"$T/results"
+            printf '  %-7s %-8s round %d: %8s msgs/s\n' "$w" "$c" "$r" "$rate"
+            case $c in
+            dm-*)
+                tail -n +"$((before + 1))" "$T/$c/milter.log" |
+                    sed -n "s/.* eom_ms=\([0-9.]*\).*/$w $c \1/p" >>"$T/eom" ;;
+            esac
+        done
+    done
+done
+
+rss=""
+for c in $CONFIGS; do
+    case $c in dm-*)
+        rss="$rss $c=$(awk '/VmHWM/ { print $2 / 1024 " MB" }' "/proc/${PIDS[$c]}/status")" ;;
+    esac
+done
+python3 - "$T/results" "$T/eom" "$rss" <<'EOF'
+import statistics, sys
+res, eom = {}, {}
+for line in open(sys.argv[1]):
+    w, c, r, rate = line.split()
+    res.setdefault(w, {}).setdefault(c, []).append(float(rate))
+for line in open(sys.argv[2]):
+    w, c, ms = line.split()
+    eom.setdefault((w, c), []).append(float(ms))
+med = lambda xs: statistics.median(xs)
+print("\n%-7s %-8s %10s %20s" % ("load", "config", "msgs/s", "range"))
+for w, cs in res.items():
+    for c, xs in cs.items():
+        print("%-7s %-8s %10.1f %9.1f .. %-8.1f" % (w, c, med(xs), min(xs), max(xs)))
+    m = {c: med(xs) for c, xs in cs.items()}
+    for dm, aa in (("dm-unix", "aa-unix"), ("dm-tcp", "aa-tcp")):
+        if dm in m and aa in m:
+            print("%-7s %s / %s = %.0f%%" % (w, dm, aa, 100 * m[dm] / m[aa]))
+    for dm in ("dm-unix", "dm-tcp"):
+        if dm in m and "none" in m:
+            print("%-7s %s / none = %.0f%%" % (w, dm, 100 * m[dm] / m["none"]))
+print()
+for (w, c), xs in sorted(eom.items()):
+    xs.sort()
+    p = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]
+    print("%-7s %-8s end of message: p50 %.2f ms, p99 %.2f ms (%d messages)"
+          % (w, c, p(0.5), p(0.99), len(xs)))
+print("diariemilter peak RSS:%s" % sys.argv[3])
+EOF
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,68 @@
+/*
+ * acceptall-milter: the benchmark's baseline, a libmilter program that
+ * accepts every message and does nothing else.  It negotiates away every
+ * step but the end of message, asks for no macros and answers nothing it
+ * need not: the least a milter can cost.  bench/throughput.sh compares
+ * diariemilter against it.
+ *
+ *   acceptall-milter -p unix:/path | inet:PORT@127.0.0.1
+ */
+#include <libmilter/mfapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static sfsistat acceptall_eom(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_ACCEPT;
+}
+
+static sfsistat acceptall_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                                    unsigned long f2, unsigned long f3, unsigned long *pf0,
+                                    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT |
+                               SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
+                               SMFIP_NODATA;
+
+    (void)ctx, (void)f0, (void)f2, (void)f3;
+    *pf0 = 0; /* no actions */
+    *pf1 = f1 & skip;
+    *pf2 = *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc acceptall_desc = {
+    .xxfi_name = "acceptall",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0,
+    .xxfi_eom = acceptall_eom,
+    .xxfi_negotiate = acceptall_negotiate,
+};
+
+int main(int argc, char **argv)
+{
+    const char *sock = NULL;
+    int c;
+
+    while ((c = getopt(argc, argv, "p:")) != -1) {
+        if (c == 'p')
+            sock = optarg;
+        else
+            break;
+    }
+    if (sock == NULL) {
+        fprintf(stderr, "usage: acceptall-milter -p SOCKET\n");
+        return 64;
+    }
+    if (strncmp(sock, "unix:", 5) == 0)
+        unlink(sock + 5);
+    if (smfi_setconn((char *)sock) != MI_SUCCESS || smfi_register(acceptall_desc) != MI_SUCCESS) {
+        fprintf(stderr, "acceptall-milter: cannot use %s\n", sock);
+        return 71;
+    }
+    smfi_setbacklog(128);
+    return smfi_main() == MI_SUCCESS ? 0 : 1;
+}
