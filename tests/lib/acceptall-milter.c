@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static sfsistat acceptall_eom(SMFICTX *ctx)
@@ -57,12 +58,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: acceptall-milter -p SOCKET\n");
         return 64;
     }
-    if (strncmp(sock, "unix:", 5) == 0)
-        unlink(sock + 5);
     if (smfi_setconn((char *)sock) != MI_SUCCESS || smfi_register(acceptall_desc) != MI_SUCCESS) {
         fprintf(stderr, "acceptall-milter: cannot use %s\n", sock);
         return 71;
     }
     smfi_setbacklog(128);
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "acceptall-milter: cannot open %s\n", sock);
+        return 71;
+    }
+    /* Postfix's smtpd and cleanup connect as user postfix. */
+    if (strncmp(sock, "unix:", 5) == 0 && chmod(sock + 5, 0666) != 0) {
+        perror("acceptall-milter: chmod");
+        return 71;
+    }
     return smfi_main() == MI_SUCCESS ? 0 : 1;
 }
