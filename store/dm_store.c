@@ -100,6 +100,9 @@ dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError
 
     s->path = g_strdup(path);
     g_mutex_init(&s->lock);
+    g_mutex_init(&s->qlock);
+    g_cond_init(&s->qcond);
+    s->queue = g_ptr_array_new();
     if (key != NULL) {
         s->key = g_memdup2(key, keylen);
         s->keylen = keylen;
@@ -135,6 +138,10 @@ void dm_store_close(dm_store *s)
         g_free(s->key);
     }
     g_mutex_clear(&s->lock);
+    g_mutex_clear(&s->qlock);
+    g_cond_clear(&s->qcond);
+    if (s->queue != NULL)
+        g_ptr_array_free(s->queue, TRUE);
     g_free(s->path);
     g_free(s);
 }

@@ -14,6 +14,11 @@ struct dm_store {
     GMutex lock;
     char *key; /* local secret for keyed hashes */
     size_t keylen;
+    /* The journal's group commit (dm_store_journal.c). */
+    GMutex qlock;
+    GCond qcond;
+    GPtrArray *queue; /* dm_journal_req *, waiting for the next commit */
+    bool leader;      /* a commit is under way */
 };
 
 #define DM_STORE_ERROR (dm_store_error_quark())

@@ -253,15 +253,178 @@ char *dm_store_dup_key(const char *message_id, const char *sha256)
     return g_strdup(out);
 }
 
+/* One row of the group commit: its entry and prepared fields, and, once
+ * done, whether it was written. */
+typedef struct dm_journal_req {
+    const dm_journal_entry *e;
+    const char *const *f;
+    bool done, ok;
+    GError *err;
+} dm_journal_req;
+
+/* Insert one row (and its counters) inside the open transaction, with
+ * s->lock held. */
+static bool dm_journal_insert_row(dm_store *s, const dm_journal_entry *e, const char *const *f,
+                                  GError **err)
+{
+    const dm_verdict *v = e->verdict;
+    sqlite3_stmt *st = NULL;
+    char mac[65];
+    char *prev;
+    bool ok = false;
+
+    prev = dm_journal_last_mac(s, err);
+    if (prev == NULL)
+        return false;
+    dm_journal_mac(s, prev, f, mac);
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO journal(id, time, queue_id, message_id, direction, sender,"
+                           " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
+                           " hash, dup_key, prev, mac)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        dm_store_set_sqlite_error(err, s->db, "journal insert");
+        goto out;
+    }
+    for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
+        if (i == 1)
+            sqlite3_bind_int64(st, 2, e->time);
+        else if (i == 9)
+            sqlite3_bind_int(st, 10, v->sekretess ? 1 : 0);
+        else if (f[i] != NULL)
+            sqlite3_bind_text(st, i + 1, f[i], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, i + 1);
+    }
+    sqlite3_bind_text(st, 16, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 17, mac, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        dm_store_set_sqlite_error(err, s->db, "journal insert");
+        goto out;
+    }
+    {
+        int64_t seq = sqlite3_last_insert_rowid(s->db);
+        char head[65];
+        char *value;
+        sqlite3_stmt *hs = NULL;
+        int rc;
+
+        dm_journal_head_mac(s, seq, mac, head);
+        value = g_strdup_printf("%" G_GINT64_FORMAT " %s %s", seq, mac, head);
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO meta(key, value) VALUES ('journal_head', ?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                -1, &hs, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(hs, 1, value, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(hs) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(hs);
+        g_free(value);
+        if (rc != SQLITE_OK) {
+            dm_store_set_sqlite_error(err, s->db, "journal head");
+            goto out;
+        }
+    }
+    ok = dm_store_counters_record(s, e, err);
+out:
+    sqlite3_finalize(st);
+    g_free(prev);
+    return ok;
+}
+
+/* Write a batch of rows in one transaction: one fsync for all of them.
+ * Each row has a savepoint of its own, so a row that cannot be written
+ * fails alone; when the transaction itself fails (SQLite rolled it back,
+ * or COMMIT failed), every row of the batch fails, for none is on disk. */
+static void dm_journal_write_batch(dm_store *s, GPtrArray *batch)
+{
+    GError *terr = NULL;
+    guint i;
+
+    g_mutex_lock(&s->lock);
+    if (!dm_store_exec(s, "BEGIN IMMEDIATE", &terr))
+        goto fail_all;
+    for (i = 0; i < batch->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(batch, i);
+
+        if (!dm_store_exec(s, "SAVEPOINT journal_row", &terr))
+            goto rollback;
+        r->ok = dm_journal_insert_row(s, r->e, r->f, &r->err);
+        if (!r->ok && sqlite3_get_autocommit(s->db)) {
+            /* The error ended the whole transaction. */
+            terr = g_error_copy(r->err);
+            goto fail_all;
+        }
+        if (!r->ok && !dm_store_exec(s, "ROLLBACK TO journal_row", &terr))
+            goto rollback;
+        if (!dm_store_exec(s, "RELEASE journal_row", &terr))
+            goto rollback;
+    }
+    if (dm_store_exec(s, "COMMIT", &terr)) {
+        g_mutex_unlock(&s->lock);
+        return;
+    }
+rollback:
+    dm_store_exec(s, "ROLLBACK", NULL);
+fail_all:
+    for (i = 0; i < batch->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(batch, i);
+
+        r->ok = false;
+        if (r->err == NULL)
+            r->err = g_error_copy(terr);
+    }
+    g_clear_error(&terr);
+    g_mutex_unlock(&s->lock);
+}
+
+/* Group commit.  A writer queues its row; the first that finds no commit
+ * under way leads: it takes every queued row and writes them in one
+ * transaction, while rows arriving meanwhile queue for the next.  With
+ * synchronous=FULL each commit costs an fsync; under load one fsync then
+ * covers many messages.  Returns only when the caller's row is on disk
+ * (or failed). */
+static bool dm_journal_group_commit(dm_store *s, dm_journal_req *req, GError **err)
+{
+    g_mutex_lock(&s->qlock);
+    g_ptr_array_add(s->queue, req);
+    while (!req->done) {
+        if (s->leader) {
+            g_cond_wait(&s->qcond, &s->qlock);
+            continue;
+        }
+        {
+            GPtrArray *batch = s->queue;
+
+            s->queue = g_ptr_array_new();
+            s->leader = true;
+            g_mutex_unlock(&s->qlock);
+            dm_journal_write_batch(s, batch);
+            g_mutex_lock(&s->qlock);
+            for (guint i = 0; i < batch->len; i++)
+                ((dm_journal_req *)g_ptr_array_index(batch, i))->done = true;
+            g_ptr_array_free(batch, TRUE);
+            s->leader = false;
+            g_cond_broadcast(&s->qcond);
+        }
+    }
+    g_mutex_unlock(&s->qlock);
+    if (!req->ok) {
+        g_propagate_error(err, req->err);
+        return false;
+    }
+    return true;
+}
+
 bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
 {
     const dm_verdict *v = e->verdict;
     bool priv = !v->reject && dm_class_is_private(v->klass);
-    char time_s[32], sek_s[4], mac[65], keyed[65];
-    char *rcpts = NULL, *reasons = NULL, *actions = NULL, *prev = NULL, *dup = NULL;
+    char time_s[32], sek_s[4], keyed[65];
+    char *rcpts = NULL, *reasons = NULL, *actions = NULL, *dup = NULL;
     const char *f[DM_JOURNAL_FIELDS];
     const char *klass = v->reject ? "rejected" : dm_class_name(v->klass);
-    sqlite3_stmt *st = NULL;
     bool ok = false;
 
     g_snprintf(time_s, sizeof time_s, "%" G_GINT64_FORMAT, e->time);
@@ -301,75 +464,10 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
     f[13] = priv ? keyed : (e->sha256 ? e->sha256 : "");
     f[14] = dup;
 
-    g_mutex_lock(&s->lock);
-    if (!dm_store_exec(s, "BEGIN IMMEDIATE", err))
-        goto unlock;
-    prev = dm_journal_last_mac(s, err);
-    if (prev == NULL)
-        goto rollback;
-    dm_journal_mac(s, prev, f, mac);
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO journal(id, time, queue_id, message_id, direction, sender,"
-                           " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
-                           " hash, dup_key, prev, mac)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "journal insert");
-        goto rollback;
-    }
-    for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
-        if (i == 1)
-            sqlite3_bind_int64(st, 2, e->time);
-        else if (i == 9)
-            sqlite3_bind_int(st, 10, v->sekretess ? 1 : 0);
-        else if (f[i] != NULL)
-            sqlite3_bind_text(st, i + 1, f[i], -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, i + 1);
-    }
-    sqlite3_bind_text(st, 16, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 17, mac, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "journal insert");
-        goto rollback;
-    }
     {
-        int64_t seq = sqlite3_last_insert_rowid(s->db);
-        char head[65];
-        char *value;
-        sqlite3_stmt *hs = NULL;
-        int rc;
-
-        dm_journal_head_mac(s, seq, mac, head);
-        value = g_strdup_printf("%" G_GINT64_FORMAT " %s %s", seq, mac, head);
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO meta(key, value) VALUES ('journal_head', ?) "
-                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                                -1, &hs, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_text(hs, 1, value, -1, SQLITE_TRANSIENT);
-            rc = sqlite3_step(hs) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-        }
-        sqlite3_finalize(hs);
-        g_free(value);
-        if (rc != SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "journal head");
-            goto rollback;
-        }
+        dm_journal_req req = {.e = e, .f = f};
+        ok = dm_journal_group_commit(s, &req, err);
     }
-    if (!dm_store_counters_record(s, e, err))
-        goto rollback;
-    if (!dm_store_exec(s, "COMMIT", err))
-        goto rollback;
-    ok = true;
-    goto unlock;
-rollback:
-    dm_store_exec(s, "ROLLBACK", NULL);
-unlock:
-    if (st != NULL)
-        sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
-    g_free(prev);
     g_free(rcpts);
     g_free(reasons);
     g_free(actions);

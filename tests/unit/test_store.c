@@ -1279,6 +1279,70 @@ static void test_autoreply_and_once(void **state)
     }
 }
 
+/* Group commit: many writers at once, some rows failing (an id taken),
+ * each told its own outcome, the chain whole. */
+typedef struct {
+    fixture *f;
+    int base;
+    int ok, failed;
+} writer;
+
+static gpointer write_rows(gpointer data)
+{
+    writer *w = data;
+
+    for (int i = 0; i < 40; i++) {
+        char id[32];
+        dm_verdict *v = verdict(i % 3 ? DM_CLASS_RINGA : DM_CLASS_PRIVAT);
+        dm_journal_entry e = {.id = id, .time = 5000 + i, .sha256 = SHA_A, .verdict = v};
+        GError *err = NULL;
+
+        /* Every tenth row reuses an id another writer also writes. */
+        if (i % 10 == 9)
+            g_snprintf(id, sizeof id, "shared%02d", i);
+        else
+            g_snprintf(id, sizeof id, "w%02dr%02d", w->base, i);
+        if (dm_store_journal_add(w->f->store, &e, &err)) {
+            w->ok++;
+        } else {
+            assert_non_null(err);
+            g_error_free(err);
+            w->failed++;
+        }
+        dm_verdict_free(v);
+    }
+    return NULL;
+}
+
+static void test_journal_group_commit(void **state)
+{
+    fixture *f = *state;
+    writer w[8];
+    GThread *t[8];
+    int ok = 0, failed = 0;
+    GArray *bad;
+    size_t n = 0;
+
+    for (int i = 0; i < 8; i++) {
+        w[i] = (writer){.f = f, .base = i};
+        t[i] = g_thread_new("writer", write_rows, &w[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        g_thread_join(t[i]);
+        ok += w[i].ok;
+        failed += w[i].failed;
+    }
+    /* 8 x 36 own rows, and each of the 4 shared ids once. */
+    assert_int_equal(ok, 8 * 36 + 4);
+    assert_int_equal(failed, 7 * 4);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), ok);
+    verify(f, &bad, &n);
+    assert_int_equal(bad->len, 0);
+    assert_int_equal(n, (size_t)ok);
+    assert_true(verify_head_ok);
+    g_array_free(bad, TRUE);
+}
+
 static void test_migrate(void **state)
 {
     fixture *f = *state;
@@ -1334,6 +1398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mass_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autoreply_and_once, setup, teardown),
     };
 
