@@ -23,18 +23,9 @@ SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 
 T=$(dm_tmpdir)
 CONF=$T/diariemilter.conf
-cleanup() {
-    dm_daemon_stop "$CONF" >/dev/null 2>&1
-    "$PF" stop "$T/pf" >/dev/null 2>&1
-    "$DM_REPO/tests/lib/slapd.sh" stop "$T/ldap" >/dev/null 2>&1
-    if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+trap 'dm_stack_stop "$T" "$CONF"' EXIT
 
-"$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || exit 1
-"$PF" start "$T/pf" --milter "unix:$T/milter.sock" --no-sink-files \
-    --set message_size_limit=$(((MB + 10) * 1048576)) >/dev/null || exit 1
-. "$T/pf/env"
+dm_stack_start "$T" --no-sink-files --set message_size_limit=$(((MB + 10) * 1048576)) || exit 1
 dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \
     "store.duplicate_window=0"
 "$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null || exit 1

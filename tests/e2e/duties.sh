@@ -21,18 +21,10 @@ fi
 
 T=$(dm_tmpdir)
 CONF=$T/diariemilter.conf
-cleanup() {
-    dm_daemon_stop "$CONF" >/dev/null 2>&1
-    "$PF" stop "$T/pf" >/dev/null 2>&1
-    "$DM_REPO/tests/lib/slapd.sh" stop "$T/ldap" >/dev/null 2>&1
-    if [ "$DM_FAILS" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
+trap 'dm_stack_stop "$T" "$CONF"' EXIT
 
-"$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || { fail "slapd start"; exit 1; }
+dm_stack_start "$T" || { fail "slapd and postfix start"; exit 1; }
 dm_absences_to_today "$T/ldap" || { fail "absences moved to today"; exit 1; }
-"$PF" start "$T/pf" --milter "unix:$T/milter.sock" >/dev/null || { fail "postfix start"; exit 1; }
-. "$T/pf/env"
 dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \
     "milter.internal_networks=127.0.0.0/8" "site.mass_window_recipients=30"
 "$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||

@@ -16,18 +16,9 @@ fi
 
 T=$(dm_tmpdir)
 CONF=$T/diariemilter.conf
-cleanup() {
-    dm_daemon_stop "$CONF" >/dev/null 2>&1
-    "$DM_REPO/tests/lib/postfix.sh" stop "$T/pf" >/dev/null 2>&1
-    "$DM_REPO/tests/lib/slapd.sh" stop "$T/ldap" >/dev/null 2>&1
-    if [ "$DM_FAILS" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
+trap 'dm_stack_stop "$T" "$CONF"' EXIT
 
-"$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || { fail "slapd start"; exit 1; }
-"$DM_REPO/tests/lib/postfix.sh" start "$T/pf" --milter "unix:$T/milter.sock" >/dev/null ||
-    { fail "postfix start"; exit 1; }
-. "$T/pf/env"
+dm_stack_start "$T" || { fail "slapd and postfix start"; exit 1; }
 dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL"
 "$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||
     { fail "cases import"; exit 1; }

@@ -7,6 +7,12 @@
 #                             a test configuration under DIR
 #   dm_daemon_start CONF      start build/diariemilter -f on CONF, wait for it
 #   dm_daemon_stop CONF       SIGTERM it and wait until it is gone
+#   dm_stack_start T [POSTFIX START ARGS...]
+#                             slapd with the fixture in T/ldap, Postfix in T/pf
+#                             (sourcing its env), with diariemilter's socket
+#                             T/milter.sock unless other --milter args are given
+#   dm_stack_stop T CONF      stop the daemon, Postfix and slapd; remove T
+#                             unless a check failed or KEEP is set
 #   ok / fail / skip          TAP-ish result lines; dm_summary exits with status
 
 DM_REPO=${DM_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -141,4 +147,23 @@ dm_absences_to_today() {
         printf 'dn: uid=%s,ou=personer,dc=sjovik,dc=test\nchangetype: modify\nreplace: diarieAbsentFrom\ndiarieAbsentFrom: %s\n-\nreplace: diarieAbsentUntil\ndiarieAbsentUntil: %s\n\n' \
             "$who" "$since" "$until"
     done | ldapmodify -Q -Y EXTERNAL -H "$(cat "$1/ldapi_uri")" >/dev/null
+}
+
+dm_stack_start() {
+    local t=$1
+    shift
+    "$DM_REPO/tests/lib/slapd.sh" start "$t/ldap" >/dev/null || { echo "slapd did not start" >&2; return 1; }
+    "$DM_REPO/tests/lib/postfix.sh" start "$t/pf" --milter "unix:$t/milter.sock" "$@" \
+        >/dev/null 2>"$t/pf-start.log" ||
+        { echo "postfix did not start:" >&2; cat "$t/pf-start.log" >&2; return 1; }
+    # shellcheck disable=SC1091
+    . "$t/pf/env"
+}
+
+dm_stack_stop() {
+    local t=$1 conf=$2
+    dm_daemon_stop "$conf" >/dev/null 2>&1
+    "$DM_REPO/tests/lib/postfix.sh" stop "$t/pf" >/dev/null 2>&1
+    "$DM_REPO/tests/lib/slapd.sh" stop "$t/ldap" >/dev/null 2>&1
+    if [ "$DM_FAILS" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$t"; else echo "kept $t"; fi
 }
