@@ -24,6 +24,7 @@ SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 T=$(dm_tmpdir)
 CONF=$T/diariemilter.conf
 trap 'dm_stack_stop "$T" "$CONF"' EXIT
+trap 'exit 130' INT TERM
 
 dm_stack_start "$T" --no-sink-files --set message_size_limit=$(((MB + 10) * 1048576)) || exit 1
 dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \

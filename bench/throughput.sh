@@ -15,7 +15,23 @@
 # Workloads: 4k (smtp-source's own 4 KB messages, BENCH_MSGS of them, 10
 # sessions: the figure to compare), 100k (generated 100 KB messages) and
 # corpus (the messages of ../shared/corpus/dev to their fixture
-# recipients, ten of them at once; some owe registrator copies).
+# recipients, ten of them at once; some owe registrator copies).  Each
+# corpus message sent gets a Message-ID of its own (one smtp-source per
+# message, ten at a time), so that each owes its own copy: diariemilter
+# names a copy after the message's duplicate key, and the same message
+# sent again would only replace the copy still waiting.
+#
+# The copies: diariemilter hands them to the instance's sendmail(1), so
+# they pass Postfix (and the milter, which lets its own mail by) once
+# more.  Only the originals are counted: msgs/s is the originals over
+# the time the clients took to send them, and a run counts only when
+# Postfix's smtpd took every original.  After each run the benchmark
+# waits until diariemilter's spool is empty and Postfix's queue too, so
+# that no copy is still being delivered while the next configuration is
+# measured; the copies delivered and that wait are printed.
+#
+# BENCH_CONFIGS may also name aad-unix / aad-tcp: the accept-all milter
+# with -d (it answers the DATA step instead of negotiating it away).
 #
 # Prints msgs/s as the median of the rounds with the range, the ratios
 # diariemilter / accept-all and diariemilter / no milter, diariemilter's
@@ -58,6 +74,7 @@ cleanup() {
     if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -71,6 +88,7 @@ for c in $CONFIGS; do
     # libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
     spec= pfspec=
     case $c in
+    none) ;;
     *-unix) spec=unix:$T/$c.sock pfspec=$spec ;;
     *-tcp) port=$(free_port) spec=inet:$port@127.0.0.1 pfspec=inet:127.0.0.1:$port ;;
     esac
@@ -85,8 +103,10 @@ start_milter() {
     local c=$1 spec
     spec=$(cat "$T/$c.spec")
     case $c in
-    aa-*)
-        "$DM_BUILD/acceptall-milter" -p "$spec" >"$T/$c.out" 2>&1 &
+    aa-* | aad-*)
+        local opt=()
+        case $c in aad-*) opt=(-d) ;; esac
+        "$DM_BUILD/acceptall-milter" "${opt[@]}" -p "$spec" >"$T/$c.out" 2>&1 &
         PIDS[$c]=$!
         ;;
     dm-*)
@@ -106,11 +126,11 @@ start_milter() {
     sleep 0.5
 }
 for c in $CONFIGS; do
-    case $c in aa-* | dm-*) start_milter "$c" ;; esac
+    case $c in aa-* | aad-* | dm-*) start_milter "$c" ;; esac
 done
 for c in $CONFIGS; do
     case $c in
-    aa-* | dm-*)
+    aa-* | aad-* | dm-*)
         if [ -z "${PIDS[$c]:-}" ] || ! kill -0 "${PIDS[$c]}" 2>/dev/null; then
             echo "milter $c did not start" >&2
             exit 1
@@ -138,10 +158,44 @@ CORPUS=$DM_SHARED/corpus/dev
 awk -F'\t' 'NR > 1 && $4 == "-" && $3 !~ /,/ { print $1 "\t" $2 "\t" $3 }' "$CORPUS/cases.tsv" |
     head -10 >"$T/corpus.list"
 
-# run_workload WORKLOAD CONFIG: prints msgs/s
+# corpus_messages TAG: BENCH_MSGS_CORPUS / 10 copies of each corpus
+# message, each with a Message-ID of its own, in $T/cm/ID.N.eml.
+corpus_messages() {
+    rm -rf "$T/cm" && mkdir -p "$T/cm"
+    python3 - "$CORPUS" "$T/corpus.list" "$T/cm" "$((MSGS_CORPUS / 10))" "$1" <<'EOF'
+import re, sys
+corpus, lst, out, per, tag = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+for line in open(lst):
+    mid = line.split("\t")[0]
+    raw = open("%s/%s.eml" % (corpus, mid), "rb").read()
+    head, sep, body = raw.partition(b"\n\n")
+    head = re.sub(rb"(?im)^message-id:.*\n?(?:[ \t].*\n?)*", b"", head + b"\n").rstrip(b"\n")
+    for n in range(per):
+        m = b"Message-ID: <bench.%s.%s.%d@sjovik.test>\n" % (tag.encode(), mid.encode(), n)
+        open("%s/%s.%d.eml" % (out, mid, n), "wb").write(m + head + sep + body)
+EOF
+}
+
+# drain CONFIG: wait until diariemilter's spool holds nothing more to
+# deliver and Postfix's queue is empty.
+drain() {
+    local c=$1 i
+    case $c in
+    dm-*)
+        for i in $(seq 1 600); do
+            [ -z "$(ls -A "$T/$c/spool/new" "$T/$c/spool/cur" 2>/dev/null)" ] && break
+            sleep 0.5
+        done ;;
+    esac
+    "$PF" wait-queue "$T/pf-$c" 300 >/dev/null 2>&1
+}
+
+# run_workload WORKLOAD CONFIG ROUND: prints msgs/s and the seconds the
+# copies and Postfix's queue took to drain afterwards
 run_workload() {
-    local w=$1 c=$2 port n t0 t1 pids=() id from to per
+    local w=$1 c=$2 r=$3 port n t0 t1 pids=() id from to per i
     port=$(cat "$T/pf-$c/port")
+    [ "$w" = corpus ] && corpus_messages "$c.$r"
     t0=$(date +%s.%N)
     case $w in
     4k)
@@ -156,17 +210,21 @@ run_workload() {
         per=$((MSGS_CORPUS / 10))
         n=0
         while IFS=$'\t' read -r id from to; do
-            "$SMTP_SOURCE" -4 -s 1 -m "$per" -F "$CORPUS/$id.eml" -f "$from" -t "$to" \
-                "127.0.0.1:$port" >/dev/null 2>&1 &
+            (
+                for i in $(seq 0 $((per - 1))); do
+                    "$SMTP_SOURCE" -4 -F "$T/cm/$id.$i.eml" -f "$from" -t "$to" \
+                        "127.0.0.1:$port" >/dev/null 2>&1
+                done
+            ) &
             pids+=($!)
             n=$((n + per))
         done <"$T/corpus.list"
         wait "${pids[@]}" ;;
     esac
     t1=$(date +%s.%N)
-    # Let Postfix deliver (and diariemilter's copies pass) before the next.
-    "$PF" wait-queue "$T/pf-$c" 300 >/dev/null 2>&1
-    python3 -c "print('%.1f' % ($n / ($t1 - $t0)))"
+    # Let Postfix deliver, and diariemilter's copies pass, before the next.
+    drain "$c"
+    python3 -c "import time; print('%.1f %.1f' % ($n / ($t1 - $t0), time.time() - $t1))"
 }
 
 # Messages Postfix's smtpd took in so far (queued and not refused by the
@@ -192,6 +250,7 @@ echo "# throughput: $SESSIONS sessions; 4k: $MSGS msgs, 100k: $MSGS_100K, corpus
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$T/results"
 : >"$T/eom"
+: >"$T/copies"
 for w in $WORKLOADS; do
     # Warm up: the directory cache, Postfix's processes.
     for c in $CONFIGS; do
@@ -204,19 +263,28 @@ for w in $WORKLOADS; do
             before=0
             case $c in dm-*) before=$(log_lines "$c") ;; esac
             took=$(accepted "$c")
-            rate=$(run_workload "$w" "$c")
+            read -r rate drained < <(run_workload "$w" "$c" "$r")
             took=$(($(accepted "$c") - took))
             if [ "$took" -lt "$(expected "$w")" ]; then
                 echo "  $w $c round $r: FAILED, Postfix took $took of $(expected "$w") messages" >&2
                 rate=0
             fi
             echo "$w $c $r $rate" >>"$T/results"
-            printf '  %-7s %-8s round %d: %8s msgs/s\n' "$w" "$c" "$r" "$rate"
+            extra=
             case $c in
             dm-*)
-                tail -n +"$((before + 1))" "$T/$c/milter.log" |
-                    sed -n "s/.* eom_ms=\([0-9.]*\).*/$w $c \1/p" >>"$T/eom" ;;
+                # The originals' end of message; copies owed (and spooled)
+                # by them, and copies delivered during the run and drain.
+                tail -n +"$((before + 1))" "$T/$c/milter.log" >"$T/run.log"
+                sed -n "s/.* eom_ms=\([0-9.]*\).*/$w $c \1/p" "$T/run.log" >>"$T/eom"
+                owed=$(sed -n 's/.* class=.* copies=\([0-9]*\) .*/\1/p' "$T/run.log" |
+                    awk '{ s += $1 } END { print s + 0 }')
+                sent=$(grep -c ': delivered copy ' "$T/run.log")
+                extra=$(printf '  (%d originals, %d copies owed, %d delivered; drained in %s s)' \
+                    "$took" "$owed" "$sent" "$drained")
+                echo "$w $c $owed $sent" >>"$T/copies" ;;
             esac
+            printf '  %-7s %-8s round %d: %8s msgs/s%s\n' "$w" "$c" "$r" "$rate" "$extra"
         done
     done
 done
@@ -234,9 +302,9 @@ for c in $CONFIGS; do
         }' "/proc/${PIDS[$c]}/stat" ;;
     esac
 done
-python3 - "$T/results" "$T/eom" "$rss" <<'EOF'
+python3 - "$T/results" "$T/eom" "$rss" "$T/copies" <<'EOF'
 import statistics, sys
-res, eom = {}, {}
+res, eom, cp = {}, {}, {}
 for line in open(sys.argv[1]):
     w, c, r, rate = line.split()
     if float(rate) > 0:
@@ -244,6 +312,11 @@ for line in open(sys.argv[1]):
 for line in open(sys.argv[2]):
     w, c, ms = line.split()
     eom.setdefault((w, c), []).append(float(ms))
+for line in open(sys.argv[4]):
+    w, c, owed, sent = line.split()
+    t = cp.setdefault((w, c), [0, 0])
+    t[0] += int(owed)
+    t[1] += int(sent)
 med = lambda xs: statistics.median(xs)
 print("\n%-7s %-8s %10s %20s" % ("load", "config", "msgs/s", "range"))
 for w, cs in res.items():
@@ -257,6 +330,10 @@ for w, cs in res.items():
         if dm in m and "none" in m:
             print("%-7s %s / none = %.0f%%" % (w, dm, 100 * m[dm] / m["none"]))
 print()
+for (w, c), (owed, sent) in sorted(cp.items()):
+    if owed or sent:
+        print("%-7s %-8s registrator copies: %d owed, %d delivered (not counted as messages)"
+              % (w, c, owed, sent))
 for (w, c), xs in sorted(eom.items()):
     xs.sort()
     p = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]
