@@ -183,7 +183,7 @@ drain() {
     case $c in
     dm-*)
         for i in $(seq 1 600); do
-            [ -z "$(ls -A "$T/$c/spool/new" "$T/$c/spool/cur" 2>/dev/null)" ] && break
+            [ -z "$(find "$T/$c/spool/new" "$T/$c/spool/cur" -type f 2>/dev/null)" ] && break
             sleep 0.5
         done ;;
     esac
@@ -323,7 +323,7 @@ for w, cs in res.items():
     for c, xs in cs.items():
         print("%-7s %-8s %10.1f %9.1f .. %-8.1f" % (w, c, med(xs), min(xs), max(xs)))
     m = {c: med(xs) for c, xs in cs.items()}
-    for dm, aa in (("dm-unix", "aa-unix"), ("dm-tcp", "aa-tcp")):
+    for dm, aa in (("dm-unix", "aa-unix"), ("dm-tcp", "aa-tcp"), ("dm-tcp", "aad-tcp")):
         if dm in m and aa in m:
             print("%-7s %s / %s = %.0f%%" % (w, dm, aa, 100 * m[dm] / m[aa]))
     for dm in ("dm-unix", "dm-tcp"):

@@ -5,7 +5,13 @@
  * need not: the least a milter can cost.  bench/throughput.sh compares
  * diariemilter against it.
  *
- *   acceptall-milter -p unix:/path | inet:PORT@127.0.0.1
+ *   acceptall-milter [-d] -p unix:/path | inet:PORT@127.0.0.1
+ *
+ * -d keeps the DATA step and answers it (continue).  Over TCP that is what
+ * avoids Postfix's delayed-ACK stall: smtpd writes the last envelope
+ * events without waiting for an answer and hands the connection to
+ * cleanup, whose first write Nagle holds until the milter host ACKs
+ * smtpd's (about 40 ms later); an answer to DATA is that ACK.
  */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
@@ -13,6 +19,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static int acceptall_want_data;
+
+static sfsistat acceptall_data(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
 
 static sfsistat acceptall_eom(SMFICTX *ctx)
 {
@@ -26,7 +40,7 @@ static sfsistat acceptall_negotiate(SMFICTX *ctx, unsigned long f0, unsigned lon
 {
     const unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT |
                                SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN |
-                               SMFIP_NODATA;
+                               (acceptall_want_data ? 0 : SMFIP_NODATA);
 
     (void)ctx, (void)f0, (void)f2, (void)f3;
     *pf0 = 0; /* no actions */
@@ -39,6 +53,7 @@ static struct smfiDesc acceptall_desc = {
     .xxfi_name = "acceptall",
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = 0,
+    .xxfi_data = acceptall_data,
     .xxfi_eom = acceptall_eom,
     .xxfi_negotiate = acceptall_negotiate,
 };
@@ -48,14 +63,16 @@ int main(int argc, char **argv)
     const char *sock = NULL;
     int c;
 
-    while ((c = getopt(argc, argv, "p:")) != -1) {
+    while ((c = getopt(argc, argv, "dp:")) != -1) {
         if (c == 'p')
             sock = optarg;
+        else if (c == 'd')
+            acceptall_want_data = 1;
         else
             break;
     }
     if (sock == NULL) {
-        fprintf(stderr, "usage: acceptall-milter -p SOCKET\n");
+        fprintf(stderr, "usage: acceptall-milter [-d] -p SOCKET\n");
         return 64;
     }
     if (smfi_setconn((char *)sock) != MI_SUCCESS || smfi_register(acceptall_desc) != MI_SUCCESS) {
