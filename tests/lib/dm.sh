@@ -101,7 +101,8 @@ dm_daemon_start() {
     pidfile=$(dm_conf_get "$conf" milter pidfile)
     "$DM_BUILD/diariemilter" -f -c "$conf" >>"$(dirname "$pidfile")/daemon.out" 2>&1 &
     for i in $(seq 1 100); do
-        if [ -S "$sock" ] && [ -s "$pidfile" ]; then
+        # A TCP socket has no file: the pid file is written once it listens.
+        if { [ -S "$sock" ] || [ "${sock#inet}" != "$sock" ]; } && [ -s "$pidfile" ]; then
             return 0
         fi
         sleep 0.1
