@@ -51,6 +51,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"milter", "on_directory_error", T_ENUM, "tempfail", O(on_directory_error), onfail_choices, 0, 0},
     {"milter", "on_store_error", T_ENUM, "tempfail", O(on_store_error), onfail_choices, 0, 0},
     {"milter", "internal_networks", T_LIST, "", O(internal_networks), NULL, 0, 0},
+    {"milter", "own_networks", T_LIST, "127.0.0.0/8, ::1", O(own_networks), NULL, 0, 0},
 
     {"log", "ident", T_STRING, "diariemilter", O(log_ident), NULL, 0, 0},
     {"log", "facility", T_STRING, "mail", O(log_facility), NULL, 0, 0},

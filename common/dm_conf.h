@@ -36,6 +36,7 @@ typedef struct dm_conf {
     dm_onfail on_directory_error;
     dm_onfail on_store_error;
     char **internal_networks;
+    char **own_networks;
 
     /* [log] */
     char *log_ident;

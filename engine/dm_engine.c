@@ -8,6 +8,9 @@
 #include "dm_log.h"
 #include "dm_util.h"
 
+/* How long a loop token outlives the last retry of its copy. */
+#define DM_LOOP_SLACK (24 * 3600)
+
 /* How often to ask the database whether the diarium was imported again. */
 #define DM_CASES_CHECK_SECONDS 5
 
@@ -410,31 +413,15 @@ dm_verdict *dm_engine_classify(dm_engine *e, const dm_envelope *env, GMimeStream
     return v;
 }
 
-char *dm_engine_loop_token(dm_engine *e, const char *id)
+dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
+                                    const char *message_id_header, const char *body_sha256,
+                                    int64_t now)
 {
-    char mac[65];
+    char *mid = dm_loop_message_id(message_id_header);
+    dm_loop_result r = dm_loop_check(e->key, e->keylen, value, mid, body_sha256, now);
 
-    dm_hmac_sha256_hex(e->key != NULL ? e->key : "", e->keylen, id, strlen(id), mac);
-    return g_strdup_printf("v1 %s %s", id, mac);
-}
-
-bool dm_engine_loop_token_valid(dm_engine *e, const char *value)
-{
-    /* Any run of blanks or folding separates the fields. */
-    char *copy = g_strstrip(g_strdup(value));
-    char **parts = g_regex_split_simple("\\s+", copy, 0, 0);
-    bool ok = false;
-
-    if (e->key != NULL && g_strv_length(parts) == 3 && strcmp(parts[0], "v1") == 0) {
-        char *want = dm_engine_loop_token(e, parts[1]);
-        char *got = g_strdup_printf("v1 %s %s", parts[1], parts[2]);
-        ok = dm_str_equal_ct(want, got);
-        g_free(want);
-        g_free(got);
-    }
-    g_strfreev(parts);
-    g_free(copy);
-    return ok;
+    g_free(mid);
+    return r;
 }
 
 /* Spool one copy or notice.  Its name comes from the message's duplicate
@@ -596,7 +583,7 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
 {
     dm_spool_tx *tx = NULL;
     dm_compose_info ci = {0};
-    char *from_header = NULL, *loop = NULL, *dup_key = NULL, *first = NULL;
+    char *from_header = NULL, *dup_key = NULL, *first = NULL;
     bool ok = false, once_locked = false;
     GPtrArray *once = NULL;
     dm_journal_entry je = {0};
@@ -627,7 +614,6 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
             goto out;
     }
     from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
-    loop = dm_engine_loop_token(e, id);
     ci.id = id;
     ci.queue_id = env->queue_id;
     ci.env_from = env->from;
@@ -640,7 +626,11 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     ci.verdict = v;
     ci.sha256 = sha256;
     ci.from_header = from_header;
-    ci.loop_header = loop;
+    /* Long enough for the last retry of a copy ([delivery] dead_after)
+     * and a day in an MTA's own queue after it. */
+    ci.loop_key = e->key;
+    ci.loop_keylen = e->keylen;
+    ci.loop_expires = now + e->conf->dead_after + DM_LOOP_SLACK;
     ci.now = now;
 
     tx = dm_spool_begin(e->spool, id);
@@ -706,7 +696,6 @@ out:
         g_free(first);
     g_free(dup_key);
     g_free(from_header);
-    g_free(loop);
     return ok;
 }
 

@@ -20,6 +20,7 @@
 #include "dm_deliver.h"
 #include "dm_facts.h"
 #include "dm_ldap.h"
+#include "dm_loop.h"
 #include "dm_mime.h"
 #include "dm_policy.h"
 #include "dm_spool.h"
@@ -84,9 +85,11 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
 dm_verdict *dm_engine_classify(dm_engine *e, const dm_envelope *env, GMimeStream *msg,
                                int64_t now, dm_msg **out_msg, GError **err);
 
-/* The HMAC-protected header that marks mail diariemilter generated. */
-char *dm_engine_loop_token(dm_engine *e, const char *id);
-bool dm_engine_loop_token_valid(dm_engine *e, const char *value);
+/* Does X-Diarie-Genererad value verify for the message that carries it
+ * (its Message-ID header value and canonical body hash, dm_loop.h)? */
+dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
+                                    const char *message_id_header, const char *body_sha256,
+                                    int64_t now);
 
 /* Everything owed for an accepted message, durably: every copy and
  * notice spooled (fsync, rename) and the journal row committed.  Only
@@ -98,8 +101,9 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
                       const char *sha256, const char *body_sha256, int64_t now,
                       char **duplicate_of, GError **err);
 /* (dm_engine_commit, continued.)  sha256: of the message as received (the
- * cover note and the journal give it); body_sha256: of its body alone,
- * which with the Message-ID is the duplicate key (NULL: sha256).  The
+ * cover note and the journal give it); body_sha256: of its body alone in
+ * the canonical form of dm_loop.h, which with the Message-ID is the
+ * duplicate key (NULL: sha256).  The
  * same message seen within [store] duplicate_window gets no copies or
  * notices again: *duplicate_of (may be NULL) is then the earlier row's
  * id (new string), and the journal row says so.  Two arrivals of one

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "dm_engine.h"
+#include "dm_loop.h"
 
 /* The process-wide state. */
 typedef struct dm_milter_state {
@@ -39,10 +40,14 @@ typedef struct dm_msgctx {
     size_t spill_size;
     bool spill_failed;
     EVP_MD_CTX *sha;      /* SHA-256 of the message as received */
-    EVP_MD_CTX *body_sha; /* SHA-256 of its body alone: the duplicate key */
+    dm_bodyhash *body_hash; /* of its body alone, canonical (dm_loop.h): the
+                             * duplicate key and the loop token's binding */
     GHashTable *hcount;   /* lowercase header name -> occurrences so far */
     GPtrArray *strip;     /* "Name\nindex" of X-Diarie-* headers to remove */
     char *loop_value;     /* X-Diarie-Genererad as received */
+    char *message_id;     /* the first Message-ID header's value, or NULL */
+    char *diarie_id;      /* the first X-Diarie-Id header's value, or NULL */
+    bool own_net;         /* from [milter] own_networks: may be our own mail */
     bool resolved;        /* facts filled at DATA */
     bool directory_down;  /* resolve failed and the site said accept */
     dm_facts facts;
@@ -65,7 +70,7 @@ GMimeStream *dm_msgctx_stream(dm_msgctx *m);
 void dm_msgctx_sha256(dm_msgctx *m, char out[65]);
 /* Bytes of the body (after the header), for the body's own hash. */
 void dm_msgctx_body(dm_msgctx *m, const void *data, size_t len);
-/* Finish the body's hash: lowercase hex. */
+/* Finish the body's canonical hash: lowercase hex. */
 void dm_msgctx_body_sha256(dm_msgctx *m, char out[65]);
 
 extern struct smfiDesc dm_milter_desc;

@@ -7,6 +7,8 @@
  * at DATA for R14 (from the envelope and the directory) and at end of
  * message for everything else.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "dm_log.h"
@@ -99,15 +101,39 @@ static sfsistat dm_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1
     return SMFIS_CONTINUE;
 }
 
+/* The client's address as text, from the connect step's own argument
+ * (both MTAs always send it; Postfix gives mail from sendmail(1) as
+ * 127.0.0.1), else from the {client_addr} macro; NULL when unknown.  An
+ * IPv4-mapped IPv6 address is given as IPv4. */
+static char *dm_client_addr(SMFICTX *ctx, const _SOCK_ADDR *sa)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const char *macro;
+
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) != NULL)
+            return g_strdup(buf);
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf) != NULL)
+                return g_strdup(buf);
+        } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf) != NULL) {
+            return g_strdup(buf);
+        }
+    }
+    macro = smfi_getsymval(ctx, "{client_addr}");
+    return macro != NULL && *macro != '\0' ? g_strdup(macro) : NULL;
+}
+
 static sfsistat dm_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
     dm_connctx *c = g_new0(dm_connctx, 1);
-    const char *addr = smfi_getsymval(ctx, "{client_addr}");
     const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
 
     (void)hostname;
-    (void)hostaddr;
-    c->client_addr = g_strdup(addr);
+    c->client_addr = dm_client_addr(ctx, hostaddr);
     c->daemon_name = g_strdup(daemon);
     smfi_setpriv(ctx, c);
     return dm_noreply(SMFIP_NR_CONN);
@@ -136,6 +162,8 @@ static sfsistat dm_cb_envfrom(SMFICTX *ctx, char **argv)
         m->env->client_addr = g_strdup(c->client_addr);
         m->env->internal_net = dm_engine_addr_in_networks(
             dm_engine_conf(m->engine)->internal_networks, c->client_addr);
+        m->own_net = dm_engine_addr_in_networks(dm_engine_conf(m->engine)->own_networks,
+                                                c->client_addr);
     }
     return dm_noreply(SMFIP_NR_MAIL);
 }
@@ -219,7 +247,11 @@ static sfsistat dm_cb_header(SMFICTX *ctx, char *name, char *value)
          * valid loop token marks mail diariemilter generated itself. */
         if (g_ascii_strcasecmp(name, "X-Diarie-Genererad") == 0 && m->loop_value == NULL)
             m->loop_value = g_strdup(value);
+        else if (g_ascii_strcasecmp(name, "X-Diarie-Id") == 0 && m->diarie_id == NULL)
+            m->diarie_id = g_strdup(value);
         g_ptr_array_add(m->strip, g_strdup_printf("%s\n%u", name, n));
+    } else if (m->message_id == NULL && g_ascii_strcasecmp(name, "Message-ID") == 0) {
+        m->message_id = g_strdup(value);
     }
 
     /* Rebuild the header as it was on the wire: "Name:" value CRLF, with
@@ -293,6 +325,32 @@ static bool dm_addheader(SMFICTX *ctx, const char *name, const char *value)
     return rc == MI_SUCCESS;
 }
 
+/* Is this a copy or notice of our own, on its way out?  Only a token
+ * that verifies for this very message (its Message-ID and body, not
+ * expired), on mail submitted from [milter] own_networks.  Anything else
+ * is classified, and the token stripped with the other X-Diarie-*
+ * headers.  The token itself is never logged. */
+static bool dm_own_mail(dm_msgctx *m, const char *qid, const char *body_sha, int64_t now)
+{
+    dm_loop_result r =
+        dm_engine_loop_check(m->engine, m->loop_value, m->message_id, body_sha, now);
+    char id[21] = "";
+
+    /* Our ids are [0-9a-z]: anything else is not printed. */
+    for (size_t i = 0, j = 0; m->diarie_id != NULL && m->diarie_id[i] != '\0' && j < 20; i++)
+        if (g_ascii_isdigit(m->diarie_id[i]) || g_ascii_islower(m->diarie_id[i]))
+            id[j++] = m->diarie_id[i], id[j] = '\0';
+    if (r == DM_LOOP_VALID && m->own_net) {
+        dm_log_q(DM_LOG_INFO, qid, "copy or notice of id=%s: passed unclassified", id);
+        return true;
+    }
+    dm_log_q(DM_LOG_NOTICE, qid, "X-Diarie-Genererad not honoured (%s): removed, message "
+                                 "classified",
+             r != DM_LOOP_VALID ? dm_loop_result_name(r)
+                                : "not submitted from [milter] own_networks");
+    return false;
+}
+
 static sfsistat dm_cb_eom(SMFICTX *ctx)
 {
     dm_connctx *c = dm_conn(ctx);
@@ -320,13 +378,8 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
         goto out;
     }
-    if (m->loop_value != NULL && dm_engine_loop_token_valid(m->engine, m->loop_value)) {
-        /* A copy or notice of our own, on its way out: not classified
-         * again, and passed unchanged. */
-        dm_log_q(DM_LOG_INFO, qid, "generated by diariemilter (%s): passed",
-                 m->loop_value);
+    if (m->loop_value != NULL && dm_own_mail(m, qid, body_sha, now))
         goto out;
-    }
     if (!m->resolved && !m->directory_down) {
         /* The MTA skipped DATA: resolve now. */
         if (!dm_engine_resolve(m->engine, m->env, now, &m->facts, &err)) {

@@ -24,8 +24,7 @@ dm_msgctx *dm_msgctx_new(dm_engine *engine)
     m->spill_size = (size_t)dm_engine_conf(engine)->spill_size;
     m->sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(m->sha, EVP_sha256(), NULL);
-    m->body_sha = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(m->body_sha, EVP_sha256(), NULL);
+    m->body_hash = dm_bodyhash_new();
     m->hcount = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     m->strip = g_ptr_array_new_with_free_func(g_free);
     m->started_us = g_get_monotonic_time();
@@ -44,10 +43,12 @@ void dm_msgctx_free(dm_msgctx *m)
     if (m->spill_fd >= 0)
         close(m->spill_fd);
     EVP_MD_CTX_free(m->sha);
-    EVP_MD_CTX_free(m->body_sha);
+    dm_bodyhash_free(m->body_hash);
     g_hash_table_destroy(m->hcount);
     g_ptr_array_free(m->strip, TRUE);
     g_free(m->loop_value);
+    g_free(m->message_id);
+    g_free(m->diarie_id);
     dm_engine_unref(m->engine);
     g_free(m);
 }
@@ -136,10 +137,10 @@ void dm_msgctx_sha256(dm_msgctx *m, char out[65])
 
 void dm_msgctx_body(dm_msgctx *m, const void *data, size_t len)
 {
-    EVP_DigestUpdate(m->body_sha, data, len);
+    dm_bodyhash_update(m->body_hash, data, len);
 }
 
 void dm_msgctx_body_sha256(dm_msgctx *m, char out[65])
 {
-    dm_msgctx_hex(m->body_sha, out);
+    dm_bodyhash_final(m->body_hash, out);
 }

@@ -89,7 +89,11 @@ typedef struct dm_compose_info {
     const dm_verdict *verdict;
     const char *sha256;        /* of the original as received */
     const char *from_header;   /* "Diariemilter <postmaster@sjovik.test>" */
-    const char *loop_header;   /* value of X-Diarie-Genererad, may be NULL */
+    const void *loop_key;      /* the site key: the composed message gets
+                                * an X-Diarie-Genererad token (dm_loop.h);
+                                * NULL: none */
+    size_t loop_keylen;
+    int64_t loop_expires;      /* the token's expiry (Unix time) */
     int64_t now;
 } dm_compose_info;
 

@@ -191,8 +191,6 @@ static GMimeMessage *dm_generated_message(const dm_compose_info *ci, const char 
     g_mime_object_set_header(o, "X-Auto-Response-Suppress", "All", NULL);
     g_mime_object_set_header(o, "Content-Language", lang == DM_LANG_EN ? "en" : "sv", NULL);
     g_mime_object_set_header(o, "X-Diarie-Id", ci->id, NULL);
-    if (ci->loop_header != NULL)
-        g_mime_object_set_header(o, "X-Diarie-Genererad", ci->loop_header, NULL);
     g_date_time_unref(now);
     g_free(mid);
     return msg;
@@ -215,12 +213,21 @@ static GMimeObject *dm_text_part(const char *body)
     return GMIME_OBJECT(tp);
 }
 
-static bool dm_write_message(GMimeMessage *msg, GMimeStream *out, GError **err)
+/* Write the finished message, with its loop token when ci asks for one. */
+static bool dm_write_message(GMimeMessage *msg, const dm_compose_info *ci, GMimeStream *out,
+                             GError **err)
 {
     GMimeFormatOptions *fo = g_mime_format_options_new();
     bool ok;
 
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
+    if (ci->loop_key != NULL &&
+        !dm_mime_set_loop_token(msg, fo, ci->loop_key, ci->loop_keylen, ci->loop_expires)) {
+        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "could not hash the message for its loop token: %s", g_strerror(errno));
+        g_mime_format_options_free(fo);
+        return false;
+    }
     ok = g_mime_object_write_to_stream(GMIME_OBJECT(msg), fo, out) >= 0 &&
          g_mime_stream_flush(out) == 0;
     g_mime_format_options_free(fo);
@@ -350,7 +357,7 @@ bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char 
     g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
     g_object_unref(mixed);
 
-    ok = dm_write_message(msg, out, err);
+    ok = dm_write_message(msg, ci, out, err);
     g_object_unref(msg);
     g_free(subject);
     g_free(body);
@@ -392,7 +399,7 @@ bool dm_mime_write_notice(GMimeStream *out, const dm_compose_info *ci, const dm_
     part = dm_text_part(body);
     g_mime_message_set_mime_part(msg, part);
     g_object_unref(part);
-    ok = dm_write_message(msg, out, err);
+    ok = dm_write_message(msg, ci, out, err);
     g_object_unref(msg);
     g_free(subject);
     g_free(body);

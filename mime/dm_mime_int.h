@@ -35,4 +35,10 @@ extern size_t dm_mime_chunk;
  * Reads the stream and seeks it back. */
 gint64 dm_mime_budget(GMimeStream *stream, const dm_mime_limits *lim, const char **why);
 
+/* Hash msg's body as fo writes it and set its X-Diarie-Genererad token
+ * (dm_loop.h) under key, valid until expires.  Call after the Message-ID
+ * and the body are final. */
+bool dm_mime_set_loop_token(GMimeMessage *msg, GMimeFormatOptions *fo, const void *key,
+                            size_t keylen, int64_t expires);
+
 #endif

@@ -57,6 +57,18 @@ sys.stdout.buffer.write(b"\n".join(lines[i:]))
 EOF
 }
 
+# The unfolded value of header NAME in FILE's top header block (after
+# smtp-sink's own lines), one line per occurrence.
+top_header() {
+    python3 - "$1" "$2" <<'EOF'
+import email.parser, email.policy, sys
+with open(sys.argv[1], "rb") as f:
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parse(f)
+for x in msg.get_all(sys.argv[2]) or []:
+    print(" ".join(str(x).split()))
+EOF
+}
+
 # The attached original of a copy: a message/rfc822 part raw as it stands
 # in the copy, or a message/global part decoded from base64.
 attached_original() {
@@ -129,7 +141,14 @@ else
     check "the copy goes to registrator@sjovik.test only" \
         test "$(grep -c '^X-Rcpt-Args:' "$copy")" -eq 1
     check "the copy is marked as generated, so it is not classified again" \
-        grep -q '^X-Diarie-Genererad: v1 ' "$copy"
+        grep -Eqx 'v2 [0-9]+ [0-9a-f]{64}' <(top_header "$copy" X-Diarie-Genererad)
+    # Postfix shows sendmail(1) mail to the milter as from 127.0.0.1,
+    # inside [milter] own_networks: the token is honoured there.
+    check "the copy passed the milter unclassified (Postfix's local submission)" \
+        grep -q "copy or notice of id=$(sed -n 's/^X-Diarie-Id: //p' "$copy" | head -1): passed unclassified" \
+        "$T/milter.log"
+    check "the copy kept its own X-Diarie-Klass and no other" \
+        test "$(top_header "$copy" X-Diarie-Klass)" = registreras
     check "the copy's cover note names the envelope sender" \
         grep -q 'maria.karlsson@example.org' "$copy"
     check "the copy's cover note is UTF-8" grep -q 'charset=utf-8' "$copy"
@@ -206,10 +225,40 @@ check "Erik is asked to judge it" test -n "$judge"
 check "and nothing of it went to the registrator" \
     test "$(grep -l '217451e36881.p10@example.org' $("$DM_REPO/tests/lib/postfix.sh" sink-files "$T/pf") | xargs grep -l '^X-Rcpt-Args: <registrator' | wc -l)" -eq 0
 
+# A loop token that left the gateway on a real notice, copied into a
+# message from outside: bound to the notice's Message-ID and body, it
+# does not verify; the message is classified, the token and the forged
+# class removed, the message journaled.
+token=$(top_header "${judge:-/dev/null}" X-Diarie-Genererad | head -1)
+check "the notice to Erik carries a loop token" test -n "$token"
+before=$("$DM_REPO/tests/lib/postfix.sh" sink-files "$T/pf" | wc -l)
+swaks --silent 2 --server "127.0.0.1:$PF_PORT" --from faktura@example.net \
+    --to erik.sjoberg@sjovik.test --header 'Subject: Faktura 4471 att betala' \
+    --header "X-Diarie-Genererad: $token" --header 'X-Diarie-Klass: privat' \
+    --header 'Message-ID: <e2e-replay-1@example.net>' \
+    --body 'Betala fakturan 4471 i dag till bankgiro 123-4567.' >"$T/swaks5.out" 2>&1
+"$DM_REPO/tests/lib/postfix.sh" wait-sink "$T/pf" $((before + 1)) 30 >/dev/null
+"$DM_REPO/tests/lib/postfix.sh" wait-queue "$T/pf" 30 >/dev/null
+replay=$(sink_file erik.sjoberg@sjovik.test "e2e-replay-1@example.net")
+check "the message with a replayed token reached Erik" test -n "$replay"
+check "it was classified: one X-Diarie-Klass, ours" \
+    test "$(grep -c '^X-Diarie-Klass:' "${replay:-/dev/null}")" -eq 1 -a \
+    "$(grep -c '^X-Diarie-Klass: privat$' "${replay:-/dev/null}")" -eq 0
+check "it carries an X-Diarie-Id of its own" grep -Eq '^X-Diarie-Id: [0-9a-z]{20}$' "${replay:-/dev/null}"
+check "the replayed token is gone" test "$(grep -c '^X-Diarie-Genererad:' "${replay:-/dev/null}")" -eq 0
+check "the daemon refused the token" \
+    grep -q 'X-Diarie-Genererad not honoured (forged): removed, message classified' "$T/milter.log"
+check "no log line holds a loop token" \
+    test "$(grep -c "$(printf '%s' "$token" | awk '{print $3}')" "$T/milter.log")" -eq 0
+
 # The journal: a row per message, nothing of the private one but its class.
 db=$T/db/diarie.db
 check "the journal has a row for each message" \
     test "$(sqlite3 "$db" 'SELECT count(*) FROM journal')" -ge 3
+check "the message with the replayed token is journaled" \
+    test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE message_id='e2e-replay-1@example.net'")" -eq 1
+check "our own copies and notices are not" \
+    test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE message_id LIKE '%.copy.%' OR message_id LIKE '%.notice-%'")" -eq 0
 check "the private mail's row keeps no subject and no addresses" \
     test "$(sqlite3 "$db" "SELECT count(*) FROM journal WHERE class='privat' AND subject IS NULL AND sender IS NULL AND recipients IS NULL AND message_id IS NULL")" -eq 2
 check "no row mentions the private mail's words" \

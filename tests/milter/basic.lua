@@ -66,7 +66,7 @@ check_eq(header_of(copy, "To"), "registrator@sjovik.test", "the copy's To")
 check_eq(header_of(copy, "X-Diarie-Id"), id, "the copy's X-Diarie-Id")
 check_eq(header_of(copy, "X-Diarie-Klass"), "registreras", "the copy's X-Diarie-Klass")
 local token = header_of(copy, "X-Diarie-Genererad")
-check(token ~= nil and token:match("^v1%s+" .. id .. "%s+%x+$") ~= nil,
+check(token ~= nil and token:match("^v2%s+%d+%s+" .. string.rep("%x", 64) .. "$") ~= nil,
       "the copy's X-Diarie-Genererad: '" .. tostring(token) .. "'")
 local orig = copy_original(copy)
 check(orig ~= nil, "the copy holds no original")

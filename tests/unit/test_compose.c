@@ -9,7 +9,9 @@
 #include "dm_test.h"
 
 #include "dm_conf.h"
+#include "dm_loop.h"
 #include "dm_mime.h"
+#include "dm_util.h"
 #include "dm_verdict.h"
 
 /* ---- local helpers -------------------------------------------------------- */
@@ -101,6 +103,7 @@ static const char original_header8[] =
 #define SUBJECT "Ansökan om bistånd Hemligrubrik"
 #define BODY_WORD "Brödtexthemlighet"
 #define REASON_TEXT "mentions ekonomiskt bistånd with a personnummer"
+#define LOOP_KEY "a site key of thirty-two bytes!!"
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 typedef struct {
@@ -149,7 +152,9 @@ static void fixture_init(fixture *f, bool sekretess)
     f->ci.verdict = f->v;
     f->ci.sha256 = SHA;
     f->ci.from_header = "Diariemilter <postmaster@sjovik.test>";
-    f->ci.loop_header = "mx1.sjovik.test";
+    f->ci.loop_key = LOOP_KEY;
+    f->ci.loop_keylen = strlen(LOOP_KEY);
+    f->ci.loop_expires = 1795248000 + 3 * 86400;
     f->ci.now = 1795248000; /* 2026-11-20 */
 }
 
@@ -346,6 +351,45 @@ static void test_templates_load(void **state)
 
 /* ---- the registrator copy ------------------------------------------------ */
 
+/* The composed message's loop token verifies for that message, with
+ * CRLF line ends (as the milter sees it from the MTA) as with LF, and for
+ * no other body or Message-ID, nor after its expiry. */
+static void check_loop_token(const fixture *f, const GByteArray *out, GMimeMessage *msg)
+{
+    const char *o = (const char *)out->data;
+    const char *value = header(GMIME_OBJECT(msg), "X-Diarie-Genererad");
+    const char *sep = g_strstr_len(o, (gssize)out->len, "\n\n");
+    const char *mid = g_mime_message_get_message_id(msg);
+    char body[65], crlf[65], other[65];
+    dm_bodyhash *h;
+
+    assert_non_null(value);
+    assert_non_null(sep);
+    assert_non_null(mid);
+    h = dm_bodyhash_new();
+    dm_bodyhash_update(h, sep + 2, out->len - (size_t)(sep + 2 - o));
+    dm_bodyhash_final(h, body);
+    dm_bodyhash_free(h);
+    h = dm_bodyhash_new();
+    for (const char *p = sep + 2; p < o + out->len; p++)
+        dm_bodyhash_update(h, *p == '\n' ? "\r\n" : p, *p == '\n' ? 2 : 1);
+    dm_bodyhash_final(h, crlf);
+    dm_bodyhash_free(h);
+    assert_string_equal(body, crlf);
+    dm_sha256_hex("another body", 12, other);
+
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY), value, mid, body, f->ci.now),
+                     DM_LOOP_VALID);
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY), value, mid, other, f->ci.now),
+                     DM_LOOP_FORGED);
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY), value, "x@example.org", body,
+                                   f->ci.now),
+                     DM_LOOP_FORGED);
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY), value, mid, body,
+                                   f->ci.loop_expires + 1),
+                     DM_LOOP_EXPIRED);
+}
+
 static void check_copy_structure(const fixture *f, const char *original, const dm_templates *t,
                                  bool expect_8bit)
 {
@@ -361,9 +405,8 @@ static void check_copy_structure(const fixture *f, const char *original, const d
     /* Headers. */
     assert_string_equal(header(GMIME_OBJECT(msg), "Auto-Submitted"), "auto-generated");
     assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Id"), f->ci.id);
-    if (f->ci.loop_header != NULL)
-        assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"),
-                            f->ci.loop_header);
+    if (f->ci.loop_key != NULL)
+        check_loop_token(f, out, msg);
     else
         assert_null(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"));
     assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Klass"), "registreras");
@@ -457,7 +500,7 @@ static void test_copy_no_loop_header(void **state)
 
     (void)state;
     fixture_init(&f, false);
-    f.ci.loop_header = NULL;
+    f.ci.loop_key = NULL;
     f.ci.queue_id = NULL;
     check_copy_structure(&f, original_8bit, tpl_sv, true);
     fixture_clear(&f);
@@ -750,6 +793,7 @@ static void check_notice(dm_notice_kind kind, bool sekretess, const dm_templates
     fixture_init(&f, sekretess);
     out = write_notice(&f, kind, t);
     msg = parse(out);
+    check_loop_token(&f, out, msg);
     text = notice_text(msg);
     subj = g_mime_message_get_subject(msg);
     assert_non_null(subj);
@@ -761,7 +805,6 @@ static void check_notice(dm_notice_kind kind, bool sekretess, const dm_templates
 
     assert_string_equal(header(GMIME_OBJECT(msg), "Auto-Submitted"), "auto-generated");
     assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Id"), f.ci.id);
-    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Genererad"), f.ci.loop_header);
     {
         InternetAddressList *to = g_mime_message_get_to(msg);
         assert_string_equal(internet_address_mailbox_get_addr(
