@@ -1,12 +1,15 @@
 #include "dm_util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +37,62 @@ const char *dm_addr_domain(const char *addr)
     const char *at = strrchr(addr, '@');
 
     return at != NULL ? at + 1 : "";
+}
+
+/* An IPv6 address as text, or the IPv4 address it maps. */
+static char *dm_addr6_text(const struct in6_addr *a)
+{
+    char buf[INET6_ADDRSTRLEN];
+
+    if (IN6_IS_ADDR_V4MAPPED(a))
+        return g_strdup(inet_ntop(AF_INET, &a->s6_addr[12], buf, sizeof buf));
+    return g_strdup(inet_ntop(AF_INET6, a, buf, sizeof buf));
+}
+
+char *dm_client_addr(const struct sockaddr *sa, const char *macro)
+{
+    char buf[INET6_ADDRSTRLEN];
+    struct in_addr a4;
+    struct in6_addr a6;
+    const char *s;
+    char *text;
+    size_t len;
+
+    /* Copied out rather than cast: libmilter's buffer is a struct
+     * sockaddr_in6 or a union, but nothing here relies on that. */
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        struct sockaddr_in in;
+
+        memcpy(&in, sa, sizeof in);
+        return g_strdup(inet_ntop(AF_INET, &in.sin_addr, buf, sizeof buf));
+    }
+    if (sa != NULL && sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 in6;
+
+        memcpy(&in6, sa, sizeof in6);
+        return dm_addr6_text(&in6.sin6_addr);
+    }
+    if (macro == NULL)
+        return NULL;
+    s = macro;
+    if (g_ascii_strncasecmp(s, "IPv6:", 5) == 0)
+        s += 5;
+    len = strlen(s);
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+    }
+    text = g_strndup(s, len);
+    if (inet_pton(AF_INET, text, &a4) == 1) {
+        g_free(text);
+        return g_strdup(inet_ntop(AF_INET, &a4, buf, sizeof buf));
+    }
+    if (inet_pton(AF_INET6, text, &a6) == 1) {
+        g_free(text);
+        return dm_addr6_text(&a6);
+    }
+    g_free(text);
+    return NULL;
 }
 
 bool dm_time_parse_iso8601(const char *s, int64_t *t)

@@ -16,6 +16,15 @@ char *dm_addr_normalize(const char *addr);
 /* Domain part of a normalized address, or "" when there is none. */
 const char *dm_addr_domain(const char *addr);
 
+struct sockaddr;
+/* The SMTP client's IP address as text ("192.0.2.1", "2001:db8::1"): from
+ * the connection's socket address when it is IPv4 or IPv6, else from the
+ * MTA's {client_addr} macro (Postfix: "2001:db8::1", Sendmail:
+ * "IPv6:2001:db8::1"; brackets are dropped too).  An IPv4-mapped IPv6
+ * address becomes IPv4.  NULL when neither holds an IP address.  Returns
+ * a new string. */
+char *dm_client_addr(const struct sockaddr *sa, const char *macro);
+
 /* ISO 8601 ("2026-11-16T07:25:48Z") to Unix seconds. */
 bool dm_time_parse_iso8601(const char *s, int64_t *t);
 /* LDAP GeneralizedTime ("20261116000000Z") to Unix seconds. */

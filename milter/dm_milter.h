@@ -55,8 +55,7 @@ typedef struct dm_msgctx {
 } dm_msgctx;
 
 typedef struct dm_connctx {
-    char *client_addr;
-    char *daemon_name;
+    char *client_addr; /* IP address as text, or NULL */
     dm_msgctx *msg;
 } dm_connctx;
 

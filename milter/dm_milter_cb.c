@@ -7,8 +7,6 @@
  * at DATA for R14 (from the envelope and the directory) and at end of
  * message for everything else.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 
 #include "dm_log.h"
@@ -92,8 +90,12 @@ static sfsistat dm_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1
     *pf2 = 0;
     *pf3 = 0;
     atomic_store(&dm_milter.negotiated, proto);
+    /* The macros read (diariemilter(8), MTA MACROS).  Postfix and
+     * Sendmail 8.14 and later send what is asked for here, whatever
+     * their own lists say; {client_addr} is only a fallback for a
+     * connect step without an address. */
     if (*pf0 & SMFIF_SETSYMLIST) {
-        smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr} {daemon_name}");
+        smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
         smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen}");
         smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i");
         smfi_setsymlist(ctx, SMFIM_EOM, "i");
@@ -101,40 +103,16 @@ static sfsistat dm_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1
     return SMFIS_CONTINUE;
 }
 
-/* The client's address as text, from the connect step's own argument
- * (both MTAs always send it; Postfix gives mail from sendmail(1) as
- * 127.0.0.1), else from the {client_addr} macro; NULL when unknown.  An
- * IPv4-mapped IPv6 address is given as IPv4. */
-static char *dm_client_addr(SMFICTX *ctx, const _SOCK_ADDR *sa)
-{
-    char buf[INET6_ADDRSTRLEN];
-    const char *macro;
-
-    if (sa != NULL && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) != NULL)
-            return g_strdup(buf);
-    } else if (sa != NULL && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-            if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf) != NULL)
-                return g_strdup(buf);
-        } else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf) != NULL) {
-            return g_strdup(buf);
-        }
-    }
-    macro = smfi_getsymval(ctx, "{client_addr}");
-    return macro != NULL && *macro != '\0' ? g_strdup(macro) : NULL;
-}
-
+/* The client's address: the connect step's own, which Postfix and
+ * Sendmail always give for SMTP clients (Postfix gives mail from
+ * sendmail(1) as 127.0.0.1; Sendmail sends no {client_addr} unless
+ * asked); the macro only when the step has none. */
 static sfsistat dm_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
     dm_connctx *c = g_new0(dm_connctx, 1);
-    const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
 
     (void)hostname;
-    c->client_addr = dm_client_addr(ctx, hostaddr);
-    c->daemon_name = g_strdup(daemon);
+    c->client_addr = dm_client_addr(hostaddr, smfi_getsymval(ctx, "{client_addr}"));
     smfi_setpriv(ctx, c);
     return dm_noreply(SMFIP_NR_CONN);
 }
@@ -501,7 +479,6 @@ static sfsistat dm_cb_close(SMFICTX *ctx)
     if (c != NULL) {
         dm_end_message(c);
         g_free(c->client_addr);
-        g_free(c->daemon_name);
         g_free(c);
         smfi_setpriv(ctx, NULL);
     }

@@ -150,4 +150,40 @@ check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "7e: the unit's member")
 -- A rejected message gets no other action.
 check_spooled(nil, {}, "spool")
 step("disconnect", mt.disconnect(conn))
+
+-- 8. Where the client's address comes from ([milter] internal_networks =
+-- 192.0.2.0/24 here).  karin.wall, not authenticated, to the list: R14
+-- applies exactly when the client is internal.
+local function unauth_to_alla(c, qid)
+    envelope(c, { from = "karin.wall@sjovik.test", rcpts = { "alla@sjovik.test" }, qid = qid })
+    step("data", mt.data(c))
+    local r = mt.getreply(c)
+    step("abort", mt.abort(c))
+    return r
+end
+-- 8a. Sendmail sends no {client_addr} unless asked: the connect step's
+-- own address decides.
+local c8 = connect()
+step("conninfo 8a", mt.conninfo(c8, "pc15.sjovik.test", "192.0.2.15"))
+check_reply(c8, SMFIR_CONTINUE, "8a: connect")
+check_eq(reply_name(unauth_to_alla(c8, "4MASS8A")), reply_name(SMFIR_REPLYCODE),
+         "8a: internal by the connection's address, no macro")
+step("disconnect", mt.disconnect(c8))
+-- 8b. The connection's address wins over a macro that disagrees.
+c8 = connect()
+step("macro 8b", mt.macro(c8, SMFIC_CONNECT, "{client_addr}", "192.0.2.15"))
+step("conninfo 8b", mt.conninfo(c8, "mail.example.net", "203.0.113.25"))
+check_reply(c8, SMFIR_CONTINUE, "8b: connect")
+check_eq(reply_name(unauth_to_alla(c8, "4MASS8B")), reply_name(SMFIR_CONTINUE),
+         "8b: external by the connection's address, internal by the macro")
+step("disconnect", mt.disconnect(c8))
+-- 8c. A connect step without an address: the macro, in Sendmail's IPv6
+-- spelling of an IPv4-mapped address.
+c8 = connect()
+step("macro 8c", mt.macro(c8, SMFIC_CONNECT, "{client_addr}", "IPv6:::ffff:192.0.2.15"))
+step("conninfo 8c", mt.conninfo(c8, "pc15.sjovik.test", "unspec"))
+check_reply(c8, SMFIR_CONTINUE, "8c: connect")
+check_eq(reply_name(unauth_to_alla(c8, "4MASS8C")), reply_name(SMFIR_REPLYCODE),
+         "8c: internal by the macro when the connection has no address")
+step("disconnect", mt.disconnect(c8))
 mt.echo("mass: ok")

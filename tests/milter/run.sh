@@ -125,6 +125,9 @@ socket = unix:$d/milter.sock
 pidfile = $d/milter.pid
 spill_size = $spill
 on_directory_error = tempfail
+# mass.lua: where the client's address is read from (no script else
+# connects from 192.0.2.0/24).
+internal_networks = 192.0.2.0/24
 [log]
 file = $d/milter.log
 level = debug

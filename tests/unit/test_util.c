@@ -4,8 +4,12 @@
  */
 #include "dm_test.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "dm_key.h"
@@ -132,6 +136,63 @@ static void test_addr_domain(void **state)
     assert_string_equal(dm_addr_domain("postmaster"), "");
     assert_string_equal(dm_addr_domain(""), "");
     assert_string_equal(dm_addr_domain("x@"), "");
+}
+
+static void check_client_addr(const struct sockaddr *sa, const char *macro, const char *want)
+{
+    char *got = dm_client_addr(sa, macro);
+
+    if (g_strcmp0(got, want) != 0) {
+        print_error("client_addr(%s, \"%s\") = %s, want %s\n",
+                    sa == NULL ? "NULL" : sa->sa_family == AF_INET ? "AF_INET"
+                                          : sa->sa_family == AF_INET6 ? "AF_INET6"
+                                                                       : "other",
+                    macro ? macro : "(null)", got ? got : "NULL", want ? want : "NULL");
+        g_free(got);
+        fail();
+    }
+    g_free(got);
+}
+
+/* The connect step's socket address wins over the macro; the macro is the
+ * fallback, in Postfix's and in Sendmail's spelling. */
+static void test_client_addr(void **state)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(25)};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/run/x.sock"};
+    static const char *const macros[][2] = {
+        {"192.0.2.7", "192.0.2.7"},
+        {"2001:db8::1", "2001:db8::1"},
+        {"IPv6:2001:db8::1", "2001:db8::1"},   /* Sendmail */
+        {"ipv6:2001:DB8:0:0:0:0:0:1", "2001:db8::1"},
+        {"[192.0.2.7]", "192.0.2.7"},
+        {"::ffff:10.20.1.15", "10.20.1.15"},
+        {"IPv6:::1", "::1"},
+        {"", NULL},
+        {"unknown", NULL},
+        {"192.0.2.7 ", NULL},
+        {"mail.example.net", NULL},
+        {"IPv6:", NULL},
+        {"[]", NULL},
+    };
+
+    (void)state;
+    inet_pton(AF_INET, "10.20.1.15", &in.sin_addr);
+    check_client_addr((struct sockaddr *)&in, NULL, "10.20.1.15");
+    check_client_addr((struct sockaddr *)&in, "203.0.113.25", "10.20.1.15");
+    inet_pton(AF_INET6, "2001:db8:20::15", &in6.sin6_addr);
+    check_client_addr((struct sockaddr *)&in6, "IPv6:2001:db8::99", "2001:db8:20::15");
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", &in6.sin6_addr);
+    check_client_addr((struct sockaddr *)&in6, NULL, "127.0.0.1");
+    inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+    check_client_addr((struct sockaddr *)&in6, NULL, "::1");
+    /* No IP in the connect step: the macro, or nothing. */
+    check_client_addr((struct sockaddr *)&un, "192.0.2.7", "192.0.2.7");
+    check_client_addr((struct sockaddr *)&un, NULL, NULL);
+    check_client_addr(NULL, NULL, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(macros); i++)
+        check_client_addr(NULL, macros[i][0], macros[i][1]);
 }
 
 /* ---- times ------------------------------------------------------------------- */
@@ -647,6 +708,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr_normalize),
         cmocka_unit_test(test_addr_domain),
+        cmocka_unit_test(test_client_addr),
         cmocka_unit_test(test_time_iso8601),
         cmocka_unit_test(test_time_generalized),
         cmocka_unit_test(test_time_format),
