@@ -170,6 +170,7 @@ e2e-test: all
 	@tests/e2e/run.sh
 	@tests/e2e/duties.sh
 	@tests/e2e/delivery.sh
+	@tests/e2e/sendmail.sh
 
 docs-test:
 	@docs/check.sh
@@ -214,7 +215,8 @@ install: all
 	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
 	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
-	    packaging/diariemilter.service $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
+	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \
+	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:
 	rm -rf $(BUILD)
