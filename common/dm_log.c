@@ -1,4 +1,5 @@
 #include "dm_log.h"
+#include "dm_util.h"
 
 #include <glib.h>
 #include <pthread.h>
@@ -126,6 +127,7 @@ static void dm_log_emit(dm_log_level level, const char *qid, const char *fmt,
                         va_list ap)
 {
     char line[2048];
+    char *safe;
     int off = 0;
 
     if (level > dm_log_state.max_level)
@@ -135,16 +137,13 @@ static void dm_log_emit(dm_log_level level, const char *qid, const char *fmt,
     off += snprintf(line + off, sizeof line - (size_t)off, "%s",
                     dm_log_level_tag(level));
     vsnprintf(line + off, sizeof line - (size_t)off, fmt, ap);
-    /* One event, one line: a folded header or a hostile value must not
-     * forge a second log line. */
-    for (char *p = line; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-    }
+    /* One event, one line: a folded header or a hostile value must
+     * neither forge a second log line nor reach a terminal (-f) raw. */
+    safe = dm_text_escaped(line);
 
     pthread_mutex_lock(&dm_log_state.lock);
     if (dm_log_state.open)
-        syslog((int)level, "%s", line);
+        syslog((int)level, "%s", safe);
     if (dm_log_state.stderr_too || !dm_log_state.open ||
         dm_log_state.file != NULL) {
         char stamp[32];
@@ -156,13 +155,14 @@ static void dm_log_emit(dm_log_level level, const char *qid, const char *fmt,
         strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
         if (dm_log_state.stderr_too || !dm_log_state.open)
             fprintf(stderr, "%s.%03ld %s: %s\n", stamp, ts.tv_nsec / 1000000,
-                    dm_log_state.ident, line);
+                    dm_log_state.ident, safe);
         if (dm_log_state.file != NULL)
             fprintf(dm_log_state.file, "%s.%03ld %s[%d]: %s\n", stamp,
                     ts.tv_nsec / 1000000, dm_log_state.ident, (int)getpid(),
-                    line);
+                    safe);
     }
     pthread_mutex_unlock(&dm_log_state.lock);
+    g_free(safe);
 }
 
 void dm_log(dm_log_level level, const char *fmt, ...)

@@ -225,6 +225,13 @@ bool dm_str_equal_ct(const char *a, const char *b)
     return diff == 0;
 }
 
+bool dm_text_char_unsafe(gunichar c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x200E && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069) || c == 0x061C;
+}
+
 void dm_json_string(GString *out, const char *s)
 {
     const char *p = s != NULL ? s : "";
@@ -246,7 +253,7 @@ void dm_json_string(GString *out, const char *s)
         case '\r': g_string_append(out, "\\r"); break;
         case '\t': g_string_append(out, "\\t"); break;
         default:
-            if (c < 0x20)
+            if (dm_text_char_unsafe(c))
                 g_string_append_printf(out, "\\u%04x", c);
             else
                 g_string_append_len(out, p, g_utf8_next_char(p) - p);
@@ -254,6 +261,45 @@ void dm_json_string(GString *out, const char *s)
         p = g_utf8_next_char(p);
     }
     g_string_append_c(out, '"');
+}
+
+void dm_text_escape(GString *out, const char *s)
+{
+    const char *p = s, *end;
+
+    if (s == NULL)
+        return;
+    end = p + strlen(p);
+    while (p < end) {
+        gunichar c = g_utf8_get_char_validated(p, end - p);
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            g_string_append_printf(out, "\\x%02x", (unsigned char)*p);
+            p++;
+            continue;
+        }
+        if (!dm_text_char_unsafe(c))
+            g_string_append_len(out, p, g_utf8_next_char(p) - p);
+        else if (c == '\n')
+            g_string_append(out, "\\n");
+        else if (c == '\r')
+            g_string_append(out, "\\r");
+        else if (c == '\t')
+            g_string_append(out, "\\t");
+        else if (c <= 0x7F)
+            g_string_append_printf(out, "\\x%02x", c);
+        else
+            g_string_append_printf(out, "\\u{%04x}", c);
+        p = g_utf8_next_char(p);
+    }
+}
+
+char *dm_text_escaped(const char *s)
+{
+    GString *o = g_string_new(NULL);
+
+    dm_text_escape(o, s);
+    return g_string_free(o, FALSE);
 }
 
 bool dm_write_all(int fd, const void *buf, size_t len)

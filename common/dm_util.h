@@ -45,8 +45,24 @@ void dm_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t
 bool dm_str_equal_ct(const char *a, const char *b);
 
 /* Append s to out as a JSON string literal, quotes included.  Invalid
- * UTF-8 is replaced by U+FFFD so the output is always valid JSON. */
+ * UTF-8 is replaced by U+FFFD so the output is always valid JSON.  Every
+ * character dm_text_escape escapes is written as \uXXXX (or \n, \r,
+ * \t), so a string printed raw by a JSON tool cannot move a terminal. */
 void dm_json_string(GString *out, const char *s);
+
+/* Is c a character that must not reach a terminal or a log line raw:
+ * C0 controls, DEL, C1 controls, the line and paragraph separators and
+ * the bidirectional formatting characters (which reorder what is shown)? */
+bool dm_text_char_unsafe(gunichar c);
+/* Append s to out for a terminal or a log: every character for which
+ * dm_text_char_unsafe holds as \r, \n, \t, \xHH (other C0, DEL) or
+ * \u{HHHH}; a byte that is not UTF-8 as \xHH.  Everything else as it
+ * is.  The one escaping of what people read (diariectl, the log): data
+ * from a message, the directory or the diarium can neither forge a line
+ * nor send a control sequence.  NULL appends nothing. */
+void dm_text_escape(GString *out, const char *s);
+/* The same as a new string. */
+char *dm_text_escaped(const char *s);
 
 /* Write all of buf to fd, retrying on EINTR and short writes. */
 bool dm_write_all(int fd, const void *buf, size_t len);

@@ -22,6 +22,11 @@
  * installed one; NULL (with a message printed) when it cannot be read. */
 dm_conf *dm_ctl_conf(const char *path);
 
+/* s escaped for a terminal (dm_text_escape): every piece of data that
+ * diariectl prints for people goes through it.  The string stays valid
+ * for the next 15 calls; NULL gives "". */
+const char *dm_ctl_safe(const char *s);
+
 int dm_ctl_classify(int argc, char **argv);
 int dm_ctl_cases(int argc, char **argv);
 int dm_ctl_directory(int argc, char **argv);

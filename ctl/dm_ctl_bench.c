@@ -36,7 +36,7 @@ static void dm_bench_add_file(dm_bench_set *set, const char *path)
     GError *err = NULL;
 
     if (!g_file_get_contents(path, &data, &len, &err)) {
-        fprintf(stderr, "diariectl bench: %s\n", err->message);
+        fprintf(stderr, "diariectl bench: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return;
     }
@@ -62,7 +62,7 @@ static void dm_bench_add(dm_bench_set *set, const char *path)
     }
     d = g_dir_open(path, 0, NULL);
     if (d == NULL) {
-        fprintf(stderr, "diariectl bench: %s: cannot read the folder\n", path);
+        fprintf(stderr, "diariectl bench: %s: cannot read the folder\n", dm_ctl_safe(path));
         return;
     }
     names = g_ptr_array_new_with_free_func(g_free);
@@ -145,10 +145,10 @@ static double dm_bench_round(dm_engine *e, dm_facts *f, const dm_bench_set *set,
                 classes[v->klass]++;
             if (print) {
                 printf("%-11s %s", dm_class_name(v->klass),
-                       (const char *)g_ptr_array_index(set->names, i));
+                       dm_ctl_safe((const char *)g_ptr_array_index(set->names, i)));
                 for (guint j = 0; j < v->reasons->len; j++) {
                     const dm_reason *r = g_ptr_array_index(v->reasons, j);
-                    printf("  [%s] %s", r->rule, r->text);
+                    printf("  [%s] %s", dm_ctl_safe(r->rule), dm_ctl_safe(r->text));
                 }
                 printf("\n");
             }
@@ -204,7 +204,7 @@ int dm_ctl_bench(int argc, char **argv)
         oc, "Time parsing, extraction and classification of messages on one thread,\n"
             "offline (no directory), best of --repeat rounds per phase.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl bench: %s\n", err->message);
+        fprintf(stderr, "diariectl bench: %s\n", dm_ctl_safe(err->message));
         rc = DM_EX_USAGE;
         goto out;
     }
@@ -222,7 +222,7 @@ int dm_ctl_bench(int argc, char **argv)
     e = dm_engine_new(conf, DM_ENGINE_OFFLINE | DM_ENGINE_NO_SPOOL | DM_ENGINE_READONLY, NULL,
                       &err);
     if (e == NULL) {
-        fprintf(stderr, "diariectl bench: %s\n", err->message);
+        fprintf(stderr, "diariectl bench: %s\n", dm_ctl_safe(err->message));
         rc = DM_EX_CONFIG;
         goto out;
     }
@@ -239,7 +239,7 @@ int dm_ctl_bench(int argc, char **argv)
     env->from = dm_addr_normalize(from != NULL ? from : "medborgare@example.com");
     dm_envelope_add_rcpt(env, rcpt != NULL ? rcpt : "kommun@sjovik.test");
     if (!dm_engine_resolve(e, env, g_get_real_time() / G_USEC_PER_SEC, &facts, &err)) {
-        fprintf(stderr, "diariectl bench: %s\n", err->message);
+        fprintf(stderr, "diariectl bench: %s\n", dm_ctl_safe(err->message));
         dm_engine_facts_clear(&facts);
         goto out;
     }

@@ -18,7 +18,7 @@ static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
     char *dir;
 
     if (p == NULL) {
-        fprintf(stderr, "diariectl cases import: %s\n", err->message);
+        fprintf(stderr, "diariectl cases import: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return DM_EX_CONFIG;
     }
@@ -27,11 +27,11 @@ static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
     g_free(dir);
     s = dm_store_open(conf->database, NULL, 0, &err);
     if (s == NULL || !dm_store_cases_import(s, csv, dm_policy_dnr_parser(p), &n, &err)) {
-        fprintf(stderr, "diariectl cases import: %s\n", err->message);
+        fprintf(stderr, "diariectl cases import: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         rc = s == NULL ? DM_EX_CANTCREAT : DM_EX_DATAERR;
     } else {
-        printf("imported %zu cases from %s\n", n, csv);
+        printf("imported %zu cases from %s\n", n, dm_ctl_safe(csv));
     }
     dm_store_close(s);
     dm_policy_free(p);
@@ -46,14 +46,14 @@ static int dm_ctl_cases_list(dm_conf *conf)
     sqlite3_stmt *st = NULL;
 
     if (p == NULL) {
-        fprintf(stderr, "diariectl cases list: %s\n", err->message);
+        fprintf(stderr, "diariectl cases list: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return DM_EX_CONFIG;
     }
     dm_policy_free(p);
     s = dm_store_open(conf->database, NULL, 0, &err);
     if (s == NULL) {
-        fprintf(stderr, "diariectl cases list: %s\n", err->message);
+        fprintf(stderr, "diariectl cases list: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return DM_EX_NOINPUT;
     }
@@ -61,10 +61,13 @@ static int dm_ctl_cases_list(dm_conf *conf)
                            "SELECT dnr, myndighet, status, sekretess, parties, title FROM cases "
                            "ORDER BY myndighet, dnr", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
-            printf("%-14s %-4s %-10s %-3s %-30s %s\n", sqlite3_column_text(st, 0),
-                   sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-                   sqlite3_column_int(st, 3) ? "sek" : "-", sqlite3_column_text(st, 4),
-                   sqlite3_column_text(st, 5));
+            printf("%-14s %-4s %-10s %-3s %-30s %s\n",
+                   dm_ctl_safe((const char *)sqlite3_column_text(st, 0)),
+                   dm_ctl_safe((const char *)sqlite3_column_text(st, 1)),
+                   dm_ctl_safe((const char *)sqlite3_column_text(st, 2)),
+                   sqlite3_column_int(st, 3) ? "sek" : "-",
+                   dm_ctl_safe((const char *)sqlite3_column_text(st, 4)),
+                   dm_ctl_safe((const char *)sqlite3_column_text(st, 5)));
     }
     sqlite3_finalize(st);
     dm_store_close(s);
@@ -90,7 +93,7 @@ int dm_ctl_cases(int argc, char **argv)
                                      "(CSV: diarienummer,myndighet,rubrik,status,parter,"
                                      "sekretess), atomically.\nlist: show the index.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl cases: %s\n", err->message);
+        fprintf(stderr, "diariectl cases: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         goto out;
     }

@@ -15,23 +15,23 @@ static void dm_explain_party(const char *what, const dm_party *p)
 {
     const dm_entry *e = p->entry;
 
-    printf("  %-9s %s", what, *p->addr ? p->addr : "<>");
+    printf("  %-9s %s", what, dm_ctl_safe(*p->addr ? p->addr : "<>"));
     if (e == NULL) {
         printf("  (not in the directory: outside)\n");
         return;
     }
-    printf("  = %s", e->name ? e->name : e->dn);
+    printf("  = %s", dm_ctl_safe(e->name ? e->name : e->dn));
     if (dm_entry_is_list(e))
         printf(", mass list");
     else if (dm_entry_is_mailbox(e))
-        printf(", %s", (e->roles & DM_ROLE_REGISTRATOR) ? "registrator mailbox"
+        printf(", %s", dm_ctl_safe((e->roles & DM_ROLE_REGISTRATOR) ? "registrator mailbox"
                         : (e->roles & DM_ROLE_FORVALTNINGSBREVLADA) ? "förvaltning mailbox"
-                                                                     : "functional mailbox");
+                                                                     : "functional mailbox"));
     else
         printf(", %s", (e->roles & DM_ROLE_FORTROENDEVALD) ? "förtroendevald" : "tjänsteman");
     if (e->myndigheter != NULL) {
         char *m = g_strjoinv("+", e->myndigheter);
-        printf(", %s", m);
+        printf(", %s", dm_ctl_safe(m));
         g_free(m);
     }
     if (dm_entry_is_person(e))
@@ -52,7 +52,7 @@ static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
         dm_explain_party("recipient", &f->rcpts[i]);
     printf("message:\n  subject   %s\n  size      %zu bytes, %zu characters of text, "
            "%u attachments\n",
-           m->subject, m->size, m->text->len, m->attachments->len);
+           dm_ctl_safe(m->subject), m->size, m->text->len, m->attachments->len);
     if (m->auto_reply || m->list || m->bulk || m->report || m->spam)
         printf("  markers  %s%s%s%s%s\n", m->auto_reply ? " auto-reply" : "",
                m->list ? " list" : "", m->bulk ? " bulk" : "", m->report ? " report" : "",
@@ -61,29 +61,37 @@ static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
     f->msg = m;
     signals = dm_policy_explain(pol, f);
     f->msg = NULL;
-    fputs(signals, stdout);
+    {
+        /* One escaped line at a time: the matched words are the message's. */
+        char **lines = g_strsplit(signals, "\n", -1);
+
+        for (char **l = lines; *l != NULL; l++)
+            if (**l != '\0' || l[1] != NULL)
+                printf("%s\n", dm_ctl_safe(*l));
+        g_strfreev(lines);
+    }
     g_free(signals);
     if (v->reject) {
-        printf("verdict:\n  REJECT %s %s %s\n", v->reject_code, v->reject_xcode,
-               v->reject_text);
+        printf("verdict:\n  REJECT %s %s %s\n", dm_ctl_safe(v->reject_code),
+               dm_ctl_safe(v->reject_xcode), dm_ctl_safe(v->reject_text));
     } else {
         printf("verdict:\n  class     %s%s\n  direction %s\n", dm_class_name(v->klass),
                v->sekretess ? " (sekretess)" : "", dm_direction_name(v->direction));
         if (v->case_dnr)
-            printf("  case      %s\n", v->case_dnr);
+            printf("  case      %s\n", dm_ctl_safe(v->case_dnr));
         if (v->myndighet)
-            printf("  myndighet %s\n", v->myndighet);
+            printf("  myndighet %s\n", dm_ctl_safe(v->myndighet));
     }
     printf("reasons:\n");
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
-        printf("  %-6s %s\n", r->rule, r->text);
+        printf("  %-6s %s\n", dm_ctl_safe(r->rule), dm_ctl_safe(r->text));
     }
     printf("actions:%s\n", v->actions->len ? "" : " none");
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *a = g_ptr_array_index(v->actions, i);
-        printf("  %-14s %s%s%s\n", dm_action_type_name(a->type), a->to,
-               a->party ? "  for " : "", a->party ? a->party : "");
+        printf("  %-14s %s%s%s\n", dm_action_type_name(a->type), dm_ctl_safe(a->to),
+               a->party ? "  for " : "", dm_ctl_safe(a->party ? a->party : ""));
     }
 }
 
@@ -120,7 +128,7 @@ int dm_ctl_classify(int argc, char **argv)
     g_option_context_add_main_entries(oc, entries, NULL);
     g_option_context_set_summary(oc, "Classify one message with the daemon's own code.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl classify: %s\n", err->message);
+        fprintf(stderr, "diariectl classify: %s\n", dm_ctl_safe(err->message));
         rc = DM_EX_USAGE;
         goto out;
     }
@@ -132,7 +140,8 @@ int dm_ctl_classify(int argc, char **argv)
     }
     now = g_get_real_time() / G_USEC_PER_SEC;
     if (now_s != NULL && !dm_time_parse_iso8601(now_s, &now)) {
-        fprintf(stderr, "diariectl classify: --now \"%s\" is not an ISO 8601 time\n", now_s);
+        fprintf(stderr, "diariectl classify: --now \"%s\" is not an ISO 8601 time\n",
+                dm_ctl_safe(now_s));
         rc = DM_EX_USAGE;
         goto out;
     }
@@ -146,7 +155,7 @@ int dm_ctl_classify(int argc, char **argv)
                                 (offline ? DM_ENGINE_OFFLINE : 0),
                       NULL, &err);
     if (e == NULL) {
-        fprintf(stderr, "diariectl classify: %s\n", err->message);
+        fprintf(stderr, "diariectl classify: %s\n", dm_ctl_safe(err->message));
         rc = DM_EX_CONFIG;
         goto out;
     }
@@ -168,7 +177,8 @@ int dm_ctl_classify(int argc, char **argv)
     } else {
         int fd = open(files[0], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            fprintf(stderr, "diariectl classify: %s: %s\n", files[0], g_strerror(errno));
+            fprintf(stderr, "diariectl classify: %s: %s\n", dm_ctl_safe(files[0]),
+                    g_strerror(errno));
             rc = DM_EX_NOINPUT;
             goto out;
         }
@@ -176,7 +186,7 @@ int dm_ctl_classify(int argc, char **argv)
     }
 
     if (!dm_engine_resolve(e, env, now, &facts, &err)) {
-        fprintf(stderr, "diariectl classify: directory: %s\n", err->message);
+        fprintf(stderr, "diariectl classify: directory: %s\n", dm_ctl_safe(err->message));
         dm_engine_facts_clear(&facts);
         rc = DM_EX_TEMPFAIL;
         goto out;
@@ -196,12 +206,13 @@ int dm_ctl_classify(int argc, char **argv)
         dm_explain(dm_engine_policy(e), &facts, m, v);
     } else {
         if (v->reject)
-            printf("reject %s %s %s\n", v->reject_code, v->reject_xcode, v->reject_text);
+            printf("reject %s %s %s\n", dm_ctl_safe(v->reject_code), dm_ctl_safe(v->reject_xcode),
+                   dm_ctl_safe(v->reject_text));
         else
             printf("%s%s\n", dm_class_name(v->klass), v->sekretess ? " sekretess" : "");
         for (guint i = 0; i < v->actions->len; i++) {
             const dm_action *a = g_ptr_array_index(v->actions, i);
-            printf("%s %s\n", dm_action_type_name(a->type), a->to);
+            printf("%s %s\n", dm_action_type_name(a->type), dm_ctl_safe(a->to));
         }
     }
     rc = DM_EX_OK;

@@ -109,20 +109,20 @@ static void dm_ctl_print_entry(const char *what, const dm_entry *e, int64_t now)
     char *man = dm_ctl_dn_mail(e->manager_dn, e->manager_mail);
 
     printf("%s\n", what);
-    printf("  dn:          %s\n", e->dn);
-    printf("  name:        %s\n", e->name ? e->name : "-");
+    printf("  dn:          %s\n", dm_ctl_safe(e->dn));
+    printf("  name:        %s\n", dm_ctl_safe(e->name ? e->name : "-"));
     printf("  kind:        %s\n", dm_ctl_kind(e));
-    printf("  roles:       %s\n", roles);
-    printf("  myndigheter: %s\n", myn);
-    printf("  mail:        %s\n", e->mail ? e->mail : "-");
-    printf("  login:       %s\n", e->login ? e->login : "-");
+    printf("  roles:       %s\n", dm_ctl_safe(roles));
+    printf("  myndigheter: %s\n", dm_ctl_safe(myn));
+    printf("  mail:        %s\n", dm_ctl_safe(e->mail ? e->mail : "-"));
+    printf("  login:       %s\n", dm_ctl_safe(e->login ? e->login : "-"));
     printf("  fullmakt:    %s\n", e->fullmakt ? "yes" : "no");
-    printf("  absence:     %s .. %s\n", from, until);
+    printf("  absence:     %s .. %s\n", dm_ctl_safe(from), dm_ctl_safe(until));
     printf("  absent_now:  %s\n", dm_ctl_absent(e, now) ? "yes" : "no");
-    printf("  delegate:    %s\n", del);
-    printf("  manager:     %s\n", man);
-    printf("  routing:     %s\n", e->routing ? e->routing : "-");
-    printf("  private:     %s\n", priv);
+    printf("  delegate:    %s\n", dm_ctl_safe(del));
+    printf("  manager:     %s\n", dm_ctl_safe(man));
+    printf("  routing:     %s\n", dm_ctl_safe(e->routing ? e->routing : "-"));
+    printf("  private:     %s\n", dm_ctl_safe(priv));
     printf("  comm_unit:   %s\n", e->comm_member ? "yes" : "no");
     g_free(roles);
     g_free(myn);
@@ -150,13 +150,13 @@ static int dm_ctl_directory_lookup(dm_ldap *l, char **args, bool login, int64_t 
             dm_entry_unref(e);
             break;
         case DM_LDAP_NOT_FOUND:
-            printf("%s\n  not in the directory\n", key);
+            printf("%s\n  not in the directory\n", dm_ctl_safe(key));
             if (rc == DM_EX_OK)
                 rc = DM_EX_FINDINGS;
             break;
         case DM_LDAP_ERROR:
             fprintf(stderr, "diariectl directory lookup: %s: the directory did not answer: %s\n",
-                    key, err->message);
+                    dm_ctl_safe(key), dm_ctl_safe(err->message));
             g_error_free(err);
             rc = DM_EX_TEMPFAIL;
             break;
@@ -251,7 +251,8 @@ static void dm_ctl_finding(dm_ctl_check *ck, const char *rule, const dm_entry *e
     va_start(ap, fmt);
     text = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    printf("%-12s %s (%s): %s\n", rule, e->mail ? e->mail : "-", e->dn, text);
+    printf("%-12s %s (%s): %s\n", dm_ctl_safe(rule), dm_ctl_safe(e->mail ? e->mail : "-"),
+           dm_ctl_safe(e->dn), dm_ctl_safe(text));
     g_free(text);
     ck->findings++;
 }
@@ -442,7 +443,7 @@ static int dm_ctl_directory_check(dm_ldap *l, int64_t now)
 
     if (dm_ldap_walk(l, dm_ctl_collect, &ck, &err) == DM_LDAP_ERROR) {
         fprintf(stderr, "diariectl directory check: cannot read the directory: %s\n",
-                err->message);
+                dm_ctl_safe(err->message));
         g_error_free(err);
         rc = DM_EX_TEMPFAIL;
         goto out;
@@ -479,7 +480,7 @@ static int dm_ctl_directory_check(dm_ldap *l, int64_t now)
     }
     if (ck.err != NULL) {
         fprintf(stderr, "diariectl directory check: cannot read the directory: %s\n",
-                ck.err->message);
+                dm_ctl_safe(ck.err->message));
         g_clear_error(&ck.err);
         rc = DM_EX_TEMPFAIL;
         goto out;
@@ -534,13 +535,13 @@ int dm_ctl_directory(int argc, char **argv)
             "  when anything is found.\n"
             "Exit 75 when the directory does not answer.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl directory: %s\n", err->message);
+        fprintf(stderr, "diariectl directory: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         goto out;
     }
     if (now_s != NULL && !dm_time_parse_iso8601(now_s, &now)) {
         fprintf(stderr, "diariectl directory: --now: \"%s\" is not an ISO 8601 time "
-                        "(like 2026-11-22T12:00:00Z)\n", now_s);
+                        "(like 2026-11-22T12:00:00Z)\n", dm_ctl_safe(now_s));
         goto out;
     }
     if (args == NULL || args[0] == NULL ||
@@ -556,7 +557,8 @@ int dm_ctl_directory(int argc, char **argv)
     }
     l = dm_ldap_new(conf, &err);
     if (l == NULL) {
-        fprintf(stderr, "diariectl directory: %s: %s\n", conf->path, err->message);
+        fprintf(stderr, "diariectl directory: %s: %s\n", dm_ctl_safe(conf->path),
+                dm_ctl_safe(err->message));
         g_error_free(err);
         rc = DM_EX_CONFIG;
         goto out;

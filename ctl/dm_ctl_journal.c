@@ -40,13 +40,13 @@ static dm_store *dm_ctl_journal_open(const dm_conf *conf, int *rc)
 
     if (!g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
         fprintf(stderr, "diariectl journal: %s: no database ([store] database)\n",
-                conf->database);
+                dm_ctl_safe(conf->database));
         *rc = DM_EX_NOINPUT;
         return NULL;
     }
     if (!dm_key_load(conf->key_file, false, &key, &keylen, &err)) {
         fprintf(stderr, "diariectl journal: [store] key_file: %s (run as the daemon's user or "
-                        "root)\n", err->message);
+                        "root)\n", dm_ctl_safe(err->message));
         g_error_free(err);
         *rc = DM_EX_NOINPUT;
         return NULL;
@@ -55,7 +55,7 @@ static dm_store *dm_ctl_journal_open(const dm_conf *conf, int *rc)
     memset(key, 0, keylen);
     g_free(key);
     if (s == NULL) {
-        fprintf(stderr, "diariectl journal: %s\n", err->message);
+        fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         *rc = DM_EX_NOINPUT;
     }
@@ -109,8 +109,9 @@ static void dm_ctl_journal_row_desc(dm_store *s, int64_t seq, GString *out)
     sqlite3_bind_int64(st, 1, seq);
     if (sqlite3_step(st) == SQLITE_ROW) {
         char *t = dm_ctl_journal_time(sqlite3_column_int64(st, 1));
-        g_string_append_printf(out, " (id %s, %s, %s)", sqlite3_column_text(st, 0), t,
-                               sqlite3_column_text(st, 2));
+        g_string_append_printf(out, " (id %s, %s, %s)",
+                               dm_ctl_safe((const char *)sqlite3_column_text(st, 0)), t,
+                               dm_ctl_safe((const char *)sqlite3_column_text(st, 2)));
         g_free(t);
     }
     sqlite3_finalize(st);
@@ -126,13 +127,13 @@ static int dm_ctl_journal_verify(const dm_conf *conf)
     if (s == NULL)
         return rc;
     if (!dm_store_journal_check(s, &r, &err)) {
-        fprintf(stderr, "diariectl journal verify: %s\n", err->message);
+        fprintf(stderr, "diariectl journal verify: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         dm_journal_report_clear(&r);
         dm_store_close(s);
         return DM_EX_SOFTWARE;
     }
-    printf("journal %s: %zu rows", conf->database, r.rows);
+    printf("journal %s: %zu rows", dm_ctl_safe(conf->database), r.rows);
     if (r.pruned > 0)
         printf(", %zu of them pruned", r.pruned);
     if (r.anchor_seq > 0)
@@ -226,22 +227,27 @@ static void dm_ctl_journal_text_row(const dm_journal_row *r)
 {
     char *t = dm_ctl_journal_time(r->time);
 
+    /* Every field is the sender's or the directory's to choose: escaped,
+     * so that none can forge a row or move the terminal. */
     if (r->pruned || r->private_row) {
-        printf("%s  %s  %s%s\n", t, r->id, r->klass, r->pruned ? " (pruned)" : "");
+        printf("%s  %s  %s%s\n", t, dm_ctl_safe(r->id), dm_ctl_safe(r->klass),
+               r->pruned ? " (pruned)" : "");
     } else {
-        printf("%s  %s  %s%s  %s  %s\n", t, r->id, r->klass, r->sekretess ? " sekretess" : "",
-               r->direction != NULL ? r->direction : "-",
-               r->queue_id != NULL ? r->queue_id : "-");
-        printf("    from %s to %s\n", r->sender != NULL && *r->sender ? r->sender : "<>",
-               r->recipients != NULL ? r->recipients : "-");
+        printf("%s  %s  %s%s  %s  %s\n", t, dm_ctl_safe(r->id), dm_ctl_safe(r->klass),
+               r->sekretess ? " sekretess" : "",
+               r->direction != NULL ? dm_ctl_safe(r->direction) : "-",
+               r->queue_id != NULL ? dm_ctl_safe(r->queue_id) : "-");
+        printf("    from %s to %s\n",
+               r->sender != NULL && *r->sender ? dm_ctl_safe(r->sender) : "<>",
+               r->recipients != NULL ? dm_ctl_safe(r->recipients) : "-");
         if (r->message_id != NULL)
-            printf("    Message-ID %s\n", r->message_id);
+            printf("    Message-ID %s\n", dm_ctl_safe(r->message_id));
         if (r->case_dnr != NULL)
-            printf("    case %s\n", r->case_dnr);
+            printf("    case %s\n", dm_ctl_safe(r->case_dnr));
         if (r->subject != NULL)
-            printf("    subject %s\n", r->subject);
+            printf("    subject %s\n", dm_ctl_safe(r->subject));
         if (r->actions != NULL && strcmp(r->actions, "[]") != 0)
-            printf("    actions %s\n", r->actions);
+            printf("    actions %s\n", dm_ctl_safe(r->actions));
     }
     g_free(t);
 }
@@ -255,18 +261,18 @@ static int dm_ctl_journal_search(const dm_conf *conf, const dm_journal_query *q,
     /* Reading needs no key. */
     if (!g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
         fprintf(stderr, "diariectl journal: %s: no database ([store] database)\n",
-                conf->database);
+                dm_ctl_safe(conf->database));
         return DM_EX_NOINPUT;
     }
     s = dm_store_open(conf->database, NULL, 0, &err);
     if (s == NULL) {
-        fprintf(stderr, "diariectl journal: %s\n", err->message);
+        fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return DM_EX_NOINPUT;
     }
     rows = dm_store_journal_search(s, q, &err);
     if (rows == NULL) {
-        fprintf(stderr, "diariectl journal search: %s\n", err->message);
+        fprintf(stderr, "diariectl journal search: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         dm_store_close(s);
         return DM_EX_SOFTWARE;
@@ -311,7 +317,7 @@ static int dm_ctl_journal_prune(const dm_conf *conf, bool dry_run)
     if (!dm_store_journal_prune(s, retain, G_N_ELEMENTS(retain),
                                 g_get_real_time() / G_USEC_PER_SEC, dry_run, counts, &removed,
                                 &err)) {
-        fprintf(stderr, "diariectl journal prune: %s\n", err->message);
+        fprintf(stderr, "diariectl journal prune: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         dm_store_close(s);
         g_string_free(summary, TRUE);
@@ -387,7 +393,7 @@ int dm_ctl_journal(int argc, char **argv)
             "  prune    prune rows past their class's [store] retain_* (R17)\n"
             "DATE: 2026-11-17 (local time) or ISO 8601 such as 2026-11-17T10:00:00+01:00.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl journal: %s\n", err->message);
+        fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         goto out;
     }
@@ -398,17 +404,18 @@ int dm_ctl_journal(int argc, char **argv)
         goto out;
     }
     if (since != NULL && !dm_ctl_journal_date(since, false, &q.since)) {
-        fprintf(stderr, "diariectl journal: --since: \"%s\" is not a date\n", since);
+        fprintf(stderr, "diariectl journal: --since: \"%s\" is not a date\n", dm_ctl_safe(since));
         goto out;
     }
     if (until != NULL && !dm_ctl_journal_date(until, true, &q.until)) {
-        fprintf(stderr, "diariectl journal: --until: \"%s\" is not a date\n", until);
+        fprintf(stderr, "diariectl journal: --until: \"%s\" is not a date\n", dm_ctl_safe(until));
         goto out;
     }
     if (klass != NULL) {
         dm_class c;
         if (strcmp(klass, "rejected") != 0 && !dm_class_from_name(klass, &c)) {
-            fprintf(stderr, "diariectl journal: --class: \"%s\" is not a class\n", klass);
+            fprintf(stderr, "diariectl journal: --class: \"%s\" is not a class\n",
+                    dm_ctl_safe(klass));
             goto out;
         }
     }

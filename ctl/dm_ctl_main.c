@@ -7,6 +7,7 @@
 
 #include "dm_ctl.h"
 #include "dm_log.h"
+#include "dm_util.h"
 
 #ifndef DM_SYSCONFDIR
 #define DM_SYSCONFDIR "/etc"
@@ -23,10 +24,30 @@ dm_conf *dm_ctl_conf(const char *path)
         path = DM_SYSCONFDIR "/diariemilter/diariemilter.conf";
     conf = dm_conf_load(path, &err);
     if (conf == NULL) {
-        fprintf(stderr, "diariectl: %s\n", err->message);
+        fprintf(stderr, "diariectl: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
     }
     return conf;
+}
+
+/* A ring of escaped strings: one printf may use several at once. */
+#define DM_CTL_SAFE_SLOTS 16
+
+const char *dm_ctl_safe(const char *s)
+{
+    static _Thread_local GString *ring[DM_CTL_SAFE_SLOTS];
+    static _Thread_local unsigned next;
+    GString *slot;
+
+    if (s == NULL)
+        return "";
+    slot = ring[next];
+    if (slot == NULL)
+        slot = ring[next] = g_string_new(NULL);
+    next = (next + 1) % DM_CTL_SAFE_SLOTS;
+    g_string_truncate(slot, 0);
+    dm_text_escape(slot, s);
+    return slot->str;
 }
 
 static const struct {
@@ -66,7 +87,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], dm_ctl_commands[i].name) == 0)
             return dm_ctl_commands[i].run(argc - 1, argv + 1);
     }
-    fprintf(stderr, "diariectl: unknown command \"%s\"\n", argv[1]);
+    fprintf(stderr, "diariectl: unknown command \"%s\"\n", dm_ctl_safe(argv[1]));
     dm_ctl_usage(stderr);
     return DM_EX_USAGE;
 }

@@ -55,7 +55,7 @@ static int dm_ctl_queue_list(dm_spool *spool, bool dead_only)
             continue;
         items = dm_spool_list_in(spool, all[w], &err);
         if (items == NULL) {
-            fprintf(stderr, "diariectl queue: %s\n", err->message);
+            fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
             g_error_free(err);
             return DM_EX_NOINPUT;
         }
@@ -64,15 +64,16 @@ static int dm_ctl_queue_list(dm_spool *spool, bool dead_only)
             char *created = dm_ctl_queue_time(it->created);
             char *next = dm_ctl_queue_time(it->next);
 
-            printf("%s %s\n", dm_spool_where_name(all[w]), it->name);
-            printf("    %s to %s, of message %s (Message-ID %s)\n", it->kind, it->rcpt,
-                   it->message != NULL ? it->message : "?",
-                   it->message_id != NULL ? it->message_id : "-");
+            printf("%s %s\n", dm_spool_where_name(all[w]), dm_ctl_safe(it->name));
+            printf("    %s to %s, of message %s (Message-ID %s)\n", dm_ctl_safe(it->kind),
+                   dm_ctl_safe(it->rcpt),
+                   it->message != NULL ? dm_ctl_safe(it->message) : "?",
+                   it->message_id != NULL ? dm_ctl_safe(it->message_id) : "-");
             printf("    made %s, attempts %d%s%s\n", created, it->attempts,
                    all[w] == DM_SPOOL_NEW ? ", next try " : "",
                    all[w] == DM_SPOOL_NEW ? next : "");
             if (it->last_error != NULL && *it->last_error != '\0')
-                printf("    last error: %s\n", it->last_error);
+                printf("    last error: %s\n", dm_ctl_safe(it->last_error));
             g_free(created);
             g_free(next);
         }
@@ -92,7 +93,7 @@ static dm_spool_item *dm_ctl_queue_find(dm_spool *spool, const char *name, int *
     dm_spool_item *it = dm_spool_find(spool, name, &err);
 
     if (it == NULL) {
-        fprintf(stderr, "diariectl queue: %s\n", err->message);
+        fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
         *rc = g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_INVAL) ? DM_EX_USAGE
                                                                      : DM_EX_NOINPUT;
         g_error_free(err);
@@ -115,14 +116,16 @@ static int dm_ctl_queue_retry(dm_spool *spool, const dm_conf *conf, const char *
     st = dm_deliver_now(spool, conf, it, g_get_real_time() / G_USEC_PER_SEC, &error);
     switch (st) {
     case DM_DELIVERED:
-        printf("%s: delivered to %s\n", it->name, it->rcpt);
+        printf("%s: delivered to %s\n", dm_ctl_safe(it->name), dm_ctl_safe(it->rcpt));
         break;
     case DM_DELIVER_PERMANENT:
-        printf("%s: refused for good, moved to dead/: %s\n", it->name, error ? error : "?");
+        printf("%s: refused for good, moved to dead/: %s\n", dm_ctl_safe(it->name),
+               error ? dm_ctl_safe(error) : "?");
         rc = DM_DELIVER_PERMANENT;
         break;
     case DM_DELIVER_TEMPORARY:
-        printf("%s: not delivered now: %s\n", it->name, error ? error : "?");
+        printf("%s: not delivered now: %s\n", dm_ctl_safe(it->name),
+               error ? dm_ctl_safe(error) : "?");
         rc = DM_EX_TEMPFAIL;
         break;
     }
@@ -146,22 +149,23 @@ static int dm_ctl_queue_delete(dm_spool *spool, const dm_conf *conf, const char 
             break;
         case DM_SPOOL_BUSY:
             fprintf(stderr, "diariectl queue: %s is being delivered now; try again later\n",
-                    it->name);
+                    dm_ctl_safe(it->name));
             dm_spool_item_free(it);
             return DM_EX_TEMPFAIL;
         case DM_SPOOL_GONE:
-            fprintf(stderr, "diariectl queue: %s: delivered or moved meanwhile\n", it->name);
+            fprintf(stderr, "diariectl queue: %s: delivered or moved meanwhile\n",
+                    dm_ctl_safe(it->name));
             dm_spool_item_free(it);
             return DM_EX_NOINPUT;
         case DM_SPOOL_LOCK_ERROR:
-            fprintf(stderr, "diariectl queue: %s\n", err->message);
+            fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
             g_error_free(err);
             dm_spool_item_free(it);
             return DM_EX_CANTCREAT;
         }
     }
     if (!dm_spool_remove(spool, it, &err)) {
-        fprintf(stderr, "diariectl queue: %s\n", err->message);
+        fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         rc = DM_EX_CANTCREAT;
     } else {
@@ -172,7 +176,8 @@ static int dm_ctl_queue_delete(dm_spool *spool, const dm_conf *conf, const char 
                it->message, it->name, it->kind, it->rcpt,
                it->message_id != NULL ? it->message_id : "-", dm_spool_where_name(it->where),
                (long)getuid());
-        printf("%s: deleted (%s to %s)\n", it->name, it->kind, it->rcpt);
+        printf("%s: deleted (%s to %s)\n", dm_ctl_safe(it->name), dm_ctl_safe(it->kind),
+               dm_ctl_safe(it->rcpt));
     }
     if (fd >= 0)
         close(fd);
@@ -189,20 +194,20 @@ static int dm_ctl_queue_revive(dm_spool *spool, const dm_conf *conf, const char 
     if (it == NULL)
         return rc;
     if (it->where != DM_SPOOL_DEAD) {
-        fprintf(stderr, "diariectl queue: %s is in %s/, not dead/\n", it->name,
+        fprintf(stderr, "diariectl queue: %s is in %s/, not dead/\n", dm_ctl_safe(it->name),
                 dm_spool_where_name(it->where));
         dm_spool_item_free(it);
         return DM_EX_USAGE;
     }
     if (!dm_spool_revive(spool, it, &err)) {
-        fprintf(stderr, "diariectl queue: %s\n", err->message);
+        fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         rc = DM_EX_CANTCREAT;
     } else {
         dm_ctl_queue_log_open(conf);
         dm_log(DM_LOG_NOTICE, "%s: %s (%s to %s) revived by uid %ld: back in new/", it->message,
                it->name, it->kind, it->rcpt, (long)getuid());
-        printf("%s: back in new/; the daemon tries it at its next pass\n", it->name);
+        printf("%s: back in new/; the daemon tries it at its next pass\n", dm_ctl_safe(it->name));
     }
     dm_spool_item_free(it);
     return rc;
@@ -238,7 +243,7 @@ int dm_ctl_queue(int argc, char **argv)
             "  delete   remove ITEM (no question asked; logged)\n"
             "  revive   move the dead ITEM back to new/, to be tried again from now");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl queue: %s\n", err->message);
+        fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         goto out;
     }
@@ -258,13 +263,14 @@ int dm_ctl_queue(int argc, char **argv)
         goto out;
     }
     if (!g_file_test(conf->spool, G_FILE_TEST_IS_DIR)) {
-        fprintf(stderr, "diariectl queue: %s: no spool there ([store] spool)\n", conf->spool);
+        fprintf(stderr, "diariectl queue: %s: no spool there ([store] spool)\n",
+                dm_ctl_safe(conf->spool));
         rc = DM_EX_NOINPUT;
         goto out;
     }
     spool = dm_spool_open(conf->spool, false, &err);
     if (spool == NULL) {
-        fprintf(stderr, "diariectl queue: %s\n", err->message);
+        fprintf(stderr, "diariectl queue: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         rc = DM_EX_NOINPUT;
         goto out;

@@ -124,8 +124,9 @@ static bool dm_report_print(const dm_absentee *a, const dm_entry *e, int64_t now
         else
             g_string_append(cover, "; no manager in the directory to tell");
     }
-    printf("%s (%s)\n  absent: %s\n  mail:   %s\n", a->addr,
-           e != NULL && e->name != NULL ? e->name : "-", why->str, cover->str);
+    printf("%s (%s)\n  absent: %s\n  mail:   %s\n", dm_ctl_safe(a->addr),
+           dm_ctl_safe(e != NULL && e->name != NULL ? e->name : "-"), dm_ctl_safe(why->str),
+           dm_ctl_safe(cover->str));
     g_string_free(why, TRUE);
     g_string_free(cover, TRUE);
     return unwatched;
@@ -146,12 +147,14 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
                                       (GDestroyNotify)dm_absentee_free);
     l = dm_ldap_new(conf, &err);
     if (l == NULL) {
-        fprintf(stderr, "diariectl report: %s: %s\n", conf->path, err->message);
+        fprintf(stderr, "diariectl report: %s: %s\n", dm_ctl_safe(conf->path),
+                dm_ctl_safe(err->message));
         rc = DM_EX_CONFIG;
         goto out;
     }
     if (dm_ldap_walk(l, dm_report_collect, &r, &err) == DM_LDAP_ERROR) {
-        fprintf(stderr, "diariectl report: cannot read the directory: %s\n", err->message);
+        fprintf(stderr, "diariectl report: cannot read the directory: %s\n",
+                dm_ctl_safe(err->message));
         rc = DM_EX_TEMPFAIL;
         goto out;
     }
@@ -161,13 +164,13 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
 
         s = dm_store_open(conf->database, NULL, 0, &err);
         if (s == NULL) {
-            fprintf(stderr, "diariectl report: %s\n", err->message);
+            fprintf(stderr, "diariectl report: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_NOINPUT;
             goto out;
         }
         ars = dm_store_autoreply_list(s, now - conf->autoreply_absence, &err);
         if (ars == NULL) {
-            fprintf(stderr, "diariectl report: %s\n", err->message);
+            fprintf(stderr, "diariectl report: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_SOFTWARE;
             goto out;
         }
@@ -195,13 +198,15 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
     }
     g_ptr_array_sort(list, dm_cmp_absentee);
     dm_report_date(now, when, sizeof when);
-    printf("absent at %s: %u %s\n", when, list->len, list->len == 1 ? "person" : "people");
+    printf("absent at %s: %u %s\n", dm_ctl_safe(when), list->len,
+           list->len == 1 ? "person" : "people");
     for (guint i = 0; i < list->len; i++) {
         const dm_absentee *a = g_ptr_array_index(list, i);
         dm_entry *e = NULL;
 
         if (dm_ldap_lookup_address(l, a->addr, &e, &err) == DM_LDAP_ERROR) {
-            fprintf(stderr, "diariectl report: %s: %s\n", a->addr, err->message);
+            fprintf(stderr, "diariectl report: %s: %s\n", dm_ctl_safe(a->addr),
+                    dm_ctl_safe(err->message));
             rc = DM_EX_TEMPFAIL;
             goto out;
         }
@@ -248,13 +253,13 @@ int dm_ctl_report(int argc, char **argv)
             "  (their manager is told).  Exit 1 when a mailbox is unwatched, 75 when\n"
             "  the directory does not answer.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        fprintf(stderr, "diariectl report: %s\n", err->message);
+        fprintf(stderr, "diariectl report: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         goto out;
     }
     if (now_s != NULL && !dm_time_parse_iso8601(now_s, &now)) {
         fprintf(stderr, "diariectl report: --now: \"%s\" is not an ISO 8601 time "
-                        "(like 2026-11-22T12:00:00Z)\n", now_s);
+                        "(like 2026-11-22T12:00:00Z)\n", dm_ctl_safe(now_s));
         goto out;
     }
     if (args == NULL || args[0] == NULL || strcmp(args[0], "absence") != 0 ||

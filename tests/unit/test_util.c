@@ -436,6 +436,58 @@ static void test_str_equal_ct(void **state)
     assert_false(dm_str_equal_ct("Abc", "abc"));
 }
 
+/* ---- text for terminals and logs ---------------------------------------------- */
+
+static void test_text_escape(void **state)
+{
+    static const char *const cases[][2] = {
+        {"plain Sjöberg åäö € \xf0\x9f\x98\x80", "plain Sjöberg åäö € \xf0\x9f\x98\x80"},
+        {"", ""},
+        {"a\r\nb\tc", "a\\r\\nb\\tc"},
+        {"\x1b[2J\x1b]2;t\x07", "\\x1b[2J\\x1b]2;t\\x07"},
+        {"\x01\x7f", "\\x01\\x7f"},
+        {"\xc2\x9b" "31m", "\\u{009b}31m"},
+        {"\xc2\x85", "\\u{0085}"},             /* NEL */
+        {"\xe2\x80\xa8\xe2\x80\xa9", "\\u{2028}\\u{2029}"},
+        {"a\xe2\x80\xae" "b\xe2\x81\xa6", "a\\u{202e}b\\u{2066}"},
+        {"x\xe4y", "x\\xe4y"},                  /* not UTF-8 */
+        {"\xe2\x82", "\\xe2\\x82"},
+        {"C:\\dir", "C:\\dir"},                /* backslash kept */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *t = dm_text_escaped(cases[i][0]);
+        if (strcmp(t, cases[i][1]) != 0) {
+            print_error("case %zu: text = [%s], want [%s]\n", i, t, cases[i][1]);
+            fail();
+        }
+        g_free(t);
+    }
+    {
+        GString *o = g_string_new("x");
+        dm_text_escape(o, NULL);
+        assert_string_equal(o->str, "x");
+        g_string_free(o, TRUE);
+    }
+    /* Any bytes at all: the result holds no control character and no
+     * C1 or separator, and is valid UTF-8. */
+    for (int round = 0; round < 2000; round++) {
+        char in[64];
+        size_t n = (size_t)g_random_int_range(1, (int)sizeof in);
+        char *t;
+
+        for (size_t i = 0; i + 1 < n; i++)
+            in[i] = (char)g_random_int_range(1, 256);
+        in[n - 1] = '\0';
+        t = dm_text_escaped(in);
+        assert_true(g_utf8_validate(t, -1, NULL));
+        for (const char *p = t; *p != '\0'; p = g_utf8_next_char(p))
+            assert_false(dm_text_char_unsafe(g_utf8_get_char(p)));
+        g_free(t);
+    }
+}
+
 /* ---- JSON strings ------------------------------------------------------------ */
 
 static void test_json_string_exact(void **state)
@@ -447,9 +499,13 @@ static void test_json_string_exact(void **state)
         {"C:\\dir", "\"C:\\\\dir\""},
         {"a\nb\rc\td", "\"a\\nb\\rc\\td\""},
         {"\x01\x08\x0c\x1f", "\"\\u0001\\u0008\\u000c\\u001f\""},
-        {"\x7f", "\"\x7f\""},
+        /* DEL, C1, separators and bidi controls: escaped too, so a JSON
+         * tool printing the string raw cannot move a terminal. */
+        {"\x7f", "\"\\u007f\""},
+        {"\xc2\x9b" "31m", "\"\\u009b31m\""},
         {"Sjöberg åäö €", "\"Sjöberg åäö €\""},
-        {"\xe2\x80\xa8", "\"\xe2\x80\xa8\""},
+        {"\xe2\x80\xa8", "\"\\u2028\""},
+        {"\xe2\x80\xae" "evil", "\"\\u202eevil\""},
         {"emoji \xf0\x9f\x98\x80", "\"emoji \xf0\x9f\x98\x80\""},
         {"/", "\"/\""},
         /* Invalid UTF-8: each bad byte becomes U+FFFD. */
@@ -720,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_json_string_exact),
         cmocka_unit_test(test_json_string_roundtrip),
         cmocka_unit_test(test_json_string_random),
+        cmocka_unit_test(test_text_escape),
         cmocka_unit_test(test_write_file_durable),
         cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_key_load),
