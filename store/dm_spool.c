@@ -213,17 +213,20 @@ GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
         g_free(p);
         return NULL;
     }
-    g_free(path);
     env = dm_spool_envelope(kind, tx->msg_id, tx->origin, now, 0, 0, from, rcpt, "");
     if (!dm_write_all(p->fd, env, strlen(env))) {
         int e = errno;
         g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "spool: %s", g_strerror(e));
-        g_free(env);
+        /* Not the transaction's yet: nobody else would remove it. */
         close(p->fd);
+        unlink(path);
+        g_free(path);
+        g_free(env);
         g_free(p->name);
         g_free(p);
         return NULL;
     }
+    g_free(path);
     g_free(env);
     p->stream = g_mime_stream_fs_new(p->fd);
     g_mime_stream_fs_set_owner(GMIME_STREAM_FS(p->stream), FALSE);

@@ -7,6 +7,8 @@
 #include "dm_test.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -562,6 +564,61 @@ static void test_add_fails(void **state)
     mend_dir(f->dir, "tmp");
 }
 
+/* A write that fails (the disk full: here a file size limit) leaves
+ * nothing in tmp/: neither the item whose envelope could not be written
+ * nor those of a transaction given up after its body failed. */
+static void test_write_fails_leaves_no_tmp(void **state)
+{
+    fixture *f = *state;
+    struct rlimit old, tiny;
+    dm_spool_tx *tx;
+    GMimeStream *s;
+    GError *err = NULL;
+    char big[4096];
+
+    memset(big, 'x', sizeof big);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of a signal */
+
+    /* The envelope itself does not fit. */
+    tiny = old;
+    tiny.rlim_cur = 16;
+    tx = dm_spool_begin(f->spool, "msgid000000000000031");
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    s = dm_spool_add(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_null(s);
+    assert_non_null(err);
+    g_clear_error(&err);
+    assert_int_equal(dm_spool_tx_count(tx), 0);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    dm_spool_free(tx);
+
+    /* The envelope fits, the message does not: the writer gives up. */
+    tiny.rlim_cur = 1024;
+    tx = dm_spool_begin(f->spool, "msgid000000000000032");
+    add_item(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, "ok\n");
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    s = dm_spool_add(tx, "copy", "p@sjovik.test", "b@sjovik.test", NULL, &err);
+    assert_non_null(s);
+    assert_true(g_mime_stream_write(s, big, sizeof big) < (ssize_t)sizeof big);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    dm_spool_free(tx);
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    assert_int_equal(count_in(f->dir, "new"), 0);
+
+    /* And when the commit itself fails to write (flush, fsync): the same. */
+    tx = dm_spool_begin(f->spool, "msgid000000000000033");
+    add_item(tx, "copy", "p@sjovik.test", "a@sjovik.test", NULL, "ok\n");
+    break_dir(f->dir, "new");
+    assert_false(dm_spool_commit(tx, &err));
+    g_clear_error(&err);
+    dm_spool_free(tx);
+    mend_dir(f->dir, "new");
+    assert_int_equal(count_in(f->dir, "tmp"), 0);
+    signal(SIGXFSZ, SIG_DFL);
+}
+
 static void test_commit_fails(void **state)
 {
     fixture *f = *state;
@@ -756,6 +813,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_fails_leaves_no_tmp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_lock_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewrite_keeps, setup, teardown),
