@@ -171,6 +171,7 @@ e2e-test: all
 	@tests/e2e/duties.sh
 	@tests/e2e/delivery.sh
 	@tests/e2e/sendmail.sh
+	@tests/e2e/privileges.sh
 
 docs-test:
 	@docs/check.sh

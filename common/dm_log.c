@@ -1,11 +1,14 @@
 #include "dm_log.h"
 #include "dm_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +65,30 @@ bool dm_log_level_from_name(const char *name, dm_log_level *level)
     return false;
 }
 
+/* The log file for appending, never through a link: O_NOFOLLOW refuses
+ * a symbolic link at the last component, and a hard link (a second name
+ * of someone else's file) is refused by its link count.  NULL with errno
+ * set otherwise. */
+static FILE *dm_log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                  0640);
+    struct stat st;
+    FILE *f;
+
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        errno = EPERM;
+        return NULL;
+    }
+    f = fdopen(fd, "a");
+    if (f == NULL)
+        close(fd);
+    return f;
+}
+
 bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
                  const char *file, dm_log_level max_level)
 {
@@ -83,7 +110,7 @@ bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
     dm_log_state.stderr_too = stderr_too;
     dm_log_state.max_level = max_level;
     if (file != NULL && *file != '\0') {
-        dm_log_state.file = fopen(file, "ae");
+        dm_log_state.file = dm_log_open_file(file);
         if (dm_log_state.file != NULL)
             setvbuf(dm_log_state.file, NULL, _IOLBF, 0);
     }

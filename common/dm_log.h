@@ -22,7 +22,10 @@ typedef enum {
 /* Open the log.  facility: a syslog facility name ("mail", "local3").
  * stderr_too mirrors every line to standard error (foreground runs).
  * file, when not NULL or empty, appends every line to that file as well
- * (hosts and tests without a syslog daemon). */
+ * (hosts and tests without a syslog daemon); never through a symbolic
+ * link, and only to a regular file with one link (it may live in a
+ * directory the daemon's user can write, and root opens it too): false,
+ * and no file, otherwise. */
 bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
                  const char *file, dm_log_level max_level);
 void dm_log_close(void);

@@ -8,7 +8,15 @@
  * Start-up order matters: the socket is opened (as root if need be), the
  * spool and database directories are made and handed to [milter] user,
  * the process detaches, privileges are dropped, and only then is the
- * engine built and are threads started.  Signals: SIGTERM and SIGINT stop
+ * engine built and are threads started.
+ *
+ * What root touches in directories it hands to [milter] user (the pid
+ * file, the log file, the files and directories it hands over) it never
+ * reaches through a link that user may have planted: the pid file is
+ * made anew with O_EXCL | O_NOFOLLOW, the log file is checked and handed
+ * over through a descriptor opened with O_NOFOLLOW and written only
+ * after privileges are dropped, ownership is changed with fchown on such
+ * descriptors or lchown.  Signals: SIGTERM and SIGINT stop
  * (libmilter's signal thread; it also turns SIGHUP into a stop), SIGUSR1
  * reloads the configuration.
  */
@@ -51,7 +59,9 @@ dm_engine *dm_milter_engine(void)
     return e;
 }
 
-static bool dm_log_from_conf(const dm_conf *conf, bool foreground)
+/* with_file: also the [log] file (not while root may yet drop to
+ * [milter] user: that file lives where the user can write). */
+static bool dm_log_from_conf(const dm_conf *conf, bool foreground, bool with_file)
 {
     dm_log_level level = DM_LOG_INFO;
 
@@ -59,7 +69,7 @@ static bool dm_log_from_conf(const dm_conf *conf, bool foreground)
     /* In the foreground, mirror to a terminal; under systemd stderr goes
      * to the journal, which has the syslog lines already. */
     return dm_log_open(conf->log_ident, conf->log_facility, foreground && isatty(2),
-                       conf->log_file, level);
+                       with_file ? conf->log_file : NULL, level);
 }
 
 bool dm_milter_reload(GError **err)
@@ -107,7 +117,10 @@ static gpointer dm_reload_thread(gpointer data)
             GError *err = NULL;
             if (dm_milter_reload(&err)) {
                 dm_conf *c = dm_engine_conf(dm_milter.engine);
-                dm_log_from_conf(c, dm_foreground);
+                if (!dm_log_from_conf(c, dm_foreground, true))
+                    dm_log(DM_LOG_ERR, "[log] file %s: cannot append to it (a symbolic or "
+                                       "hard link, or not writable): logging to syslog only",
+                           c->log_file);
                 dm_log(DM_LOG_NOTICE, "configuration reloaded from %s", dm_milter.conf_path);
             } else {
                 dm_log(DM_LOG_ERR, "reload failed, keeping the running configuration: %s",
@@ -247,51 +260,185 @@ static bool dm_clean_stale_socket(const char *path)
     return true;
 }
 
+/* Change the owner of what fd is open on (no path, so no link between). */
+static bool dm_fchown_fd(int fd, uid_t uid, gid_t gid)
+{
+    return fchown(fd, uid, gid) == 0;
+}
+
+/* Make the missing directories above dir: root's, 0755 whatever the umask,
+ * so that the milter's user can reach the leaf it is handed (made 0750,
+ * they could not be passed).  What exists already is left as it is. */
+static bool dm_make_parents(const char *dir)
+{
+    char *parent = g_path_get_dirname(dir);
+    bool ok = true;
+
+    if (strcmp(parent, dir) != 0 && !g_file_test(parent, G_FILE_TEST_IS_DIR)) {
+        ok = dm_make_parents(parent);
+        if (ok && mkdir(parent, 0755) != 0 && errno != EEXIST) {
+            dm_log(DM_LOG_ERR, "cannot create %s: %s", parent, g_strerror(errno));
+            ok = false;
+        } else if (ok) {
+            int fd = open(parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            ok = fd >= 0 && fchmod(fd, 0755) == 0;
+            if (!ok)
+                dm_log(DM_LOG_ERR, "cannot set the mode of %s: %s", parent, g_strerror(errno));
+            if (fd >= 0)
+                close(fd);
+        }
+    }
+    g_free(parent);
+    return ok;
+}
+
 /* Make dir if missing and hand what was made to the milter's user.  A
  * directory that already existed is never handed over: it may be /run or
- * Postfix's queue directory.  (Debian's postinst makes the daemon's own.) */
+ * Postfix's queue directory.  (Debian's postinst makes the daemon's own.)
+ * Missing parents are made world-searchable (dm_make_parents). */
 static bool dm_prepare_dir(const char *dir, uid_t uid, gid_t gid, int mode)
 {
     bool existed = g_file_test(dir, G_FILE_TEST_IS_DIR);
+    int fd;
 
-    if (g_mkdir_with_parents(dir, mode) != 0) {
+    if (existed)
+        return true;
+    if (!dm_make_parents(dir))
+        return false;
+    if (mkdir(dir, (mode_t)mode) != 0 && errno != EEXIST) {
         dm_log(DM_LOG_ERR, "cannot create %s: %s", dir, g_strerror(errno));
         return false;
     }
-    if (existed || (uid == (uid_t)-1 && gid == (gid_t)-1))
+    if (uid == (uid_t)-1 && gid == (gid_t)-1)
         return true;
-    if (chown(dir, uid, gid) != 0) {
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || !dm_fchown_fd(fd, uid, gid) || fchmod(fd, (mode_t)mode) != 0) {
         dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", dir, g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return false;
     }
+    close(fd);
     return true;
+}
+
+/* Open path for root's bookkeeping without following a link: a symbolic
+ * link is refused (O_NOFOLLOW), so is anything but a regular file with
+ * one name (a hard link to someone else's file).  -1 when path is not
+ * such a file (*st_out zeroed), errno set. */
+static int dm_open_own_file(const char *path, int flags, struct stat *st_out)
+{
+    int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+    struct stat st;
+
+    memset(st_out, 0, sizeof *st_out);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    *st_out = st;
+    return fd;
 }
 
 /* Files of the daemon's own that root may have made first (a "diariectl
- * cases import" run as root before the first start, a log file): hand
- * them to the milter's user, or it could not write its journal. */
+ * cases import" run as root before the first start): hand them to the
+ * milter's user, or it could not write its journal.  A link in their
+ * place is left alone (the user, who could plant one, gains nothing from
+ * it but their own files). */
 static bool dm_prepare_file(const char *path, uid_t uid, gid_t gid)
 {
     struct stat st;
+    int fd;
 
-    if (uid == (uid_t)-1 || path == NULL || *path == '\0' || lstat(path, &st) != 0)
+    if (uid == (uid_t)-1 || path == NULL || *path == '\0')
         return true;
-    if (!S_ISREG(st.st_mode) || st.st_uid == uid)
+    fd = dm_open_own_file(path, O_RDONLY, &st);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            dm_log(DM_LOG_WARNING, "%s: not a plain file of its own (%s): not handed to the "
+                                   "milter's user", path, g_strerror(errno));
         return true;
-    if (chown(path, uid, gid) != 0) {
+    }
+    if (st.st_uid != uid && !dm_fchown_fd(fd, uid, gid)) {
         dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", path, g_strerror(errno));
+        close(fd);
         return false;
     }
+    close(fd);
     return true;
 }
 
-/* After privileges are dropped: can we write where we must? */
+/* The [log] file, made (or checked) by root for the milter's user, who
+ * writes it from then on: root opens it only with O_NOFOLLOW and writes
+ * nothing to it. */
+static bool dm_prepare_log_file(const char *path, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    int fd;
+
+    if (path == NULL || *path == '\0')
+        return true;
+    fd = dm_open_own_file(path, O_WRONLY | O_APPEND | O_CREAT, &st);
+    if (fd < 0) {
+        dm_log(DM_LOG_ERR, "[log] file %s: %s (a symbolic link, a hard link or not a plain "
+                           "file is refused)",
+               path, g_strerror(errno));
+        return false;
+    }
+    if (uid != (uid_t)-1 && st.st_uid != uid && !dm_fchown_fd(fd, uid, gid)) {
+        dm_log(DM_LOG_ERR, "cannot hand %s to the milter's user: %s", path, g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* After privileges are dropped: can we write where we must?  If not, name
+ * the first directory on the way that this user cannot pass. */
 static bool dm_check_writable(const char *dir, const char *what, const char *user)
 {
+    char *p;
+    int e;
+
     if (access(dir, W_OK | X_OK) == 0)
         return true;
+    e = errno;
+    p = g_strdup(dir);
+    for (;;) {
+        char *up = g_path_get_dirname(p);
+        bool top = strcmp(up, p) == 0;
+
+        g_free(p);
+        p = up;
+        if (top)
+            break;
+        if (access(p, X_OK) != 0) {
+            /* The first one from the top that cannot be passed. */
+            char *q = g_strdup(p);
+            for (;;) {
+                char *qq = g_path_get_dirname(q);
+                if (strcmp(qq, q) == 0 || access(qq, X_OK) == 0) {
+                    g_free(qq);
+                    break;
+                }
+                g_free(q);
+                q = qq;
+            }
+            dm_log(DM_LOG_ERR, "%s directory %s cannot be reached by %s: its parent %s is not "
+                               "searchable by that user (give it mode 0755, or hand it over)",
+                   what, dir, *user ? user : "this user", q);
+            g_free(q);
+            g_free(p);
+            return false;
+        }
+    }
+    g_free(p);
     dm_log(DM_LOG_ERR, "%s directory %s is not writable by %s: %s", what, dir,
-           *user ? user : "this user", g_strerror(errno));
+           *user ? user : "this user", g_strerror(e));
     return false;
 }
 
@@ -306,6 +453,10 @@ static char *dm_self_exe(void)
     return p;
 }
 
+/* As root, in a directory the milter's user may be able to write: the
+ * file is made anew, O_EXCL | O_NOFOLLOW, so a link planted in its place
+ * is never followed (unlink removes the link, not what it names, and one
+ * planted again in between makes the open fail). */
 static bool dm_write_pidfile(const char *path)
 {
     char buf[32];
@@ -313,7 +464,11 @@ static bool dm_write_pidfile(const char *path)
 
     if (path == NULL || *path == '\0')
         return true;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        dm_log(DM_LOG_ERR, "cannot replace %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         dm_log(DM_LOG_ERR, "cannot write %s: %s", path, g_strerror(errno));
         return false;
@@ -398,7 +553,9 @@ int main(int argc, char **argv)
         return 0;
     }
     dm_foreground = foreground;
-    dm_log_from_conf(conf, foreground);
+    /* The [log] file only once privileges are dropped; until then, in the
+     * foreground, standard error has what syslog gets. */
+    dm_log_open(conf->log_ident, conf->log_facility, foreground, NULL, DM_LOG_INFO);
     /* Absolute: the daemon leaves its directory, and the delivery
      * processes and reloads read the file again. */
     dm_milter.conf_path = g_canonicalize_filename(conf_path, NULL);
@@ -467,9 +624,10 @@ int main(int argc, char **argv)
     if (upath == NULL)
         dm_tcp_nodelay_listener();
     if (upath != NULL) {
-        if (chmod(upath, (mode_t)conf->socket_mode) != 0 ||
-            (sock_gid != (gid_t)-1 && chown(upath, pw ? pw->pw_uid : (uid_t)-1, sock_gid) != 0) ||
-            (sock_gid == (gid_t)-1 && pw != NULL && chown(upath, pw->pw_uid, pw->pw_gid) != 0)) {
+        /* Not through a link put in its place meanwhile. */
+        if (fchmodat(AT_FDCWD, upath, (mode_t)conf->socket_mode, AT_SYMLINK_NOFOLLOW) != 0 ||
+            (sock_gid != (gid_t)-1 && lchown(upath, pw ? pw->pw_uid : (uid_t)-1, sock_gid) != 0) ||
+            (sock_gid == (gid_t)-1 && pw != NULL && lchown(upath, pw->pw_uid, pw->pw_gid) != 0)) {
             dm_log(DM_LOG_ERR, "cannot set owner and mode of %s: %s", upath, g_strerror(errno));
             return 71;
         }
@@ -491,13 +649,10 @@ int main(int argc, char **argv)
                   dm_prepare_file(conf->database, uid, gid) && dm_prepare_file(wal, uid, gid) &&
                   dm_prepare_file(shm, uid, gid) && dm_prepare_file(conf->key_file, uid, gid);
 
-        /* A log file made now by root could not be reopened on reload. */
-        if (ok && uid != (uid_t)-1 && *conf->log_file != '\0') {
-            int fd = open(conf->log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-            if (fd >= 0)
-                close(fd);
-            ok = dm_prepare_file(conf->log_file, uid, gid);
-        }
+        /* Made now and handed over, or the user could not reopen it on
+         * reload; never through a link. */
+        if (ok)
+            ok = dm_prepare_log_file(conf->log_file, uid, gid);
         g_free(wal);
         g_free(shm);
         g_free(dbdir);
@@ -518,6 +673,11 @@ int main(int argc, char **argv)
             dm_log(DM_LOG_ERR, "cannot become %s: %s", conf->user, g_strerror(errno));
             return 71;
         }
+    }
+    if (!dm_log_from_conf(conf, foreground, true)) {
+        dm_log(DM_LOG_ERR, "[log] file %s: cannot append to it as %s: %s", conf->log_file,
+               *conf->user ? conf->user : "this user", g_strerror(errno));
+        return 73;
     }
     {
         char *dbdir = g_path_get_dirname(conf->database);
