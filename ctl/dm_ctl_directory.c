@@ -428,6 +428,36 @@ static char *dm_ctl_name_mismatch(const dm_ldap_record *r)
     return expected;
 }
 
+/* An address (mail or private) held by more than one entry: a lookup
+ * finds either, and the daemon's log says only that it happened. */
+static void dm_ctl_check_ambiguous(dm_ctl_check *ck)
+{
+    GHashTable *holder = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < ck->records->len; i++) {
+        const dm_entry *e = ((const dm_ldap_record *)g_ptr_array_index(ck->records, i))->entry;
+        GPtrArray *addrs = g_ptr_array_new();
+
+        if (e->mail != NULL)
+            g_ptr_array_add(addrs, e->mail);
+        for (char **p = e->private_mail; p != NULL && *p != NULL; p++)
+            g_ptr_array_add(addrs, *p);
+        for (guint k = 0; k < addrs->len; k++) {
+            const char *a = g_ptr_array_index(addrs, k);
+            const dm_entry *first = g_hash_table_lookup(holder, a);
+
+            if (first == NULL)
+                g_hash_table_insert(holder, (gpointer)a, (gpointer)e);
+            else if (first != e)
+                dm_ctl_finding(ck, "ambiguous", e,
+                               "the address %s is also held by %s: a lookup finds either",
+                               a, first->dn);
+        }
+        g_ptr_array_free(addrs, TRUE);
+    }
+    g_hash_table_destroy(holder);
+}
+
 static int dm_ctl_directory_check(dm_ldap *l, int64_t now)
 {
     dm_ctl_check ck = {0};
@@ -478,6 +508,8 @@ static int dm_ctl_directory_check(dm_ldap *l, int64_t now)
             }
         }
     }
+    if (ck.err == NULL)
+        dm_ctl_check_ambiguous(&ck);
     if (ck.err != NULL) {
         fprintf(stderr, "diariectl directory check: cannot read the directory: %s\n",
                 dm_ctl_safe(ck.err->message));

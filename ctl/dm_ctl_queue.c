@@ -112,7 +112,7 @@ static int dm_ctl_queue_retry(dm_spool *spool, const dm_conf *conf, const char *
         return rc;
     dm_ctl_queue_log_open(conf);
     dm_log(DM_LOG_NOTICE, "%s: queue retry of %s (%s to %s) by uid %ld", it->message, it->name,
-           it->kind, it->rcpt, (long)getuid());
+           it->kind, dm_spool_item_rcpt_for_log(it), (long)getuid());
     st = dm_deliver_now(spool, conf, it, g_get_real_time() / G_USEC_PER_SEC, &error);
     switch (st) {
     case DM_DELIVERED:
@@ -173,7 +173,7 @@ static int dm_ctl_queue_delete(dm_spool *spool, const dm_conf *conf, const char 
         dm_log(DM_LOG_WARNING,
                "%s: %s (%s to %s, Message-ID %s) DELETED from the spool's %s/ by uid %ld "
                "(diariectl queue delete)",
-               it->message, it->name, it->kind, it->rcpt,
+               it->message, it->name, it->kind, dm_spool_item_rcpt_for_log(it),
                it->message_id != NULL ? it->message_id : "-", dm_spool_where_name(it->where),
                (long)getuid());
         printf("%s: deleted (%s to %s)\n", dm_ctl_safe(it->name), dm_ctl_safe(it->kind),
@@ -206,7 +206,7 @@ static int dm_ctl_queue_revive(dm_spool *spool, const dm_conf *conf, const char 
     } else {
         dm_ctl_queue_log_open(conf);
         dm_log(DM_LOG_NOTICE, "%s: %s (%s to %s) revived by uid %ld: back in new/", it->message,
-               it->name, it->kind, it->rcpt, (long)getuid());
+               it->name, it->kind, dm_spool_item_rcpt_for_log(it), (long)getuid());
         printf("%s: back in new/; the daemon tries it at its next pass\n", dm_ctl_safe(it->name));
     }
     dm_spool_item_free(it);

@@ -376,7 +376,7 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
         dm_entry *who = NULL;
 
         if (dm_ldap_lookup_address(e->ldap, m->from_addr, &who, &err) == DM_LDAP_ERROR) {
-            dm_log(DM_LOG_WARNING, "auto-reply from %s: %s", m->from_addr, err->message);
+            dm_log(DM_LOG_WARNING, "auto-reply: its sender's lookup failed: %s", err->message);
             g_clear_error(&err);
         } else if (who != NULL && dm_entry_is_person(who)) {
             f->sender.entry = who;
@@ -424,28 +424,83 @@ dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
     return r;
 }
 
-/* Spool one copy or notice.  Its name comes from the message's duplicate
- * key when it has one, so the same copy owed twice replaces rather than
- * duplicates; else from this arrival's id. */
+/* Does this action leave as a message of its own from the spool (rather
+ * than as a recipient the milter adds)?  For private and party mail only
+ * the notice that asks its own recipient to judge a doubtful message:
+ * never a copy, never anything to a third party. */
+static bool dm_engine_spooled(const dm_verdict *v, const dm_action *a)
+{
+    if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
+        a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
+        return false; /* forwards are the milter's: a recipient added */
+    if (dm_class_is_private(v->klass) &&
+        (a->type != DM_ACT_NOTICE || a->notice != DM_NOTICE_JUDGE_PRIVATE))
+        return false;
+    return true;
+}
+
+/* Spool one copy or notice, under a name of its own. */
 static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compose_info *ci,
-                                   const dm_action *a, GMimeStream *original,
-                                   const char *dup_key, GError **err)
+                                   const dm_action *a, GMimeStream *original, GError **err)
 {
     bool copy = a->type == DM_ACT_COPY;
-    char *seed = g_strdup_printf("%s/%s/%s", dup_key != NULL ? dup_key : ci->id,
-                                 dm_action_type_name(a->type), a->to);
-    GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, seed,
+    /* Its recipient stays out of the log when it concerns private mail. */
+    unsigned flags = dm_class_is_private(ci->verdict->klass) ||
+                             (a->type == DM_ACT_NOTICE && a->notice == DM_NOTICE_JUDGE_PRIVATE)
+                         ? DM_SPOOL_PRIVATE
+                         : 0;
+    GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, flags,
                                     err);
-    bool ok;
 
-    g_free(seed);
     if (out == NULL)
         return false;
     if (copy)
-        ok = dm_mime_write_copy(out, ci, a->to, original, e->templates, err);
-    else
-        ok = dm_mime_write_notice(out, ci, a, e->templates, err);
-    return ok;
+        return dm_mime_write_copy(out, ci, a->to, original, e->templates, err);
+    return dm_mime_write_notice(out, ci, a, e->templates, err);
+}
+
+/* An owed action's key for one message (dm_store_owed_key): what it is,
+ * to whom, and for whom.  One copy to a registrator is one action
+ * whoever it is for. */
+static char *dm_engine_owed_key(const char *dup_key, const dm_action *a)
+{
+    char *what = g_strdup_printf("%s\n%d\n%s\n%s", dm_action_type_name(a->type),
+                                 a->type == DM_ACT_NOTICE ? (int)a->notice : 0, a->to,
+                                 a->type != DM_ACT_COPY && a->party != NULL ? a->party : "");
+    char *key = dm_store_owed_key(dup_key, what);
+
+    g_free(what);
+    return key;
+}
+
+/* Drop from v the actions that an earlier arrival of the same message
+ * (the same duplicate key) owed and spooled, its claim still live; each
+ * gets a reason naming that arrival's row.  False when the store could
+ * not say. */
+static bool dm_engine_filter_owed(dm_engine *e, dm_verdict *v, const char *dup_key,
+                                  int64_t since, GError **err)
+{
+    for (guint i = v->actions->len; i-- > 0;) {
+        dm_action *a = g_ptr_array_index(v->actions, i);
+        char *key, *owner = NULL;
+
+        if (!dm_engine_spooled(v, a))
+            continue;
+        key = dm_engine_owed_key(dup_key, a);
+        if (!dm_store_owed_find(e->store, key, since, &owner, err)) {
+            g_free(key);
+            return false;
+        }
+        g_free(key);
+        if (owner == NULL)
+            continue;
+        dm_verdict_add_reason(v, "duplicate", "%s till %s har redan skickats för samma "
+                              "meddelande (journalpost %s)",
+                              a->type == DM_ACT_COPY ? "kopian" : "notisen", a->to, owner);
+        g_free(owner);
+        g_ptr_array_remove_index(v->actions, i);
+    }
+    return true;
 }
 
 /* Messages being committed, by duplicate key: the same message arriving
@@ -584,8 +639,12 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     dm_spool_tx *tx = NULL;
     dm_compose_info ci = {0};
     char *from_header = NULL, *dup_key = NULL, *first = NULL;
-    bool ok = false, once_locked = false;
-    GPtrArray *once = NULL;
+    bool ok = false, once_locked = false, legacy_dup = false;
+    GPtrArray *once = NULL, *owed = NULL;
+    GArray *owed_item = NULL; /* the spool index of each owed key's item */
+    bool *claimed = NULL;
+    int64_t window = e->conf->duplicate_window, since = now - window, first_time = 0;
+    guint spooled = 0;
     dm_journal_entry je = {0};
 
     if (duplicate_of != NULL)
@@ -595,19 +654,34 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
         return false;
     }
     /* Privat and parti rows keep no Message-ID: never matched, never a
-     * key (and they owe nothing to spool anyway). */
+     * key (each arrival owes its own judge notices, and nothing else). */
     if (!v->reject && !dm_class_is_private(v->klass))
         dup_key = dm_store_dup_key(msg->message_id, body_sha256 != NULL ? body_sha256 : sha256);
-    dm_engine_inflight_enter(dup_key);
-    if (dup_key != NULL && e->conf->duplicate_window > 0 &&
-        !dm_store_journal_find_dup(e->store, dup_key, now - e->conf->duplicate_window, &first,
-                                   NULL, err)) {
-        dm_engine_inflight_leave(dup_key);
+    /* [store] duplicate_window = 0: no duplicate is looked for, and every
+     * arrival owes all its actions. */
+    if (window <= 0) {
         g_free(dup_key);
-        return false;
+        dup_key = NULL;
     }
+    dm_engine_inflight_enter(dup_key);
     once = g_ptr_array_new_with_free_func(g_free);
-    if (first == NULL && !dm_class_is_private(v->klass) && dm_verdict_has_once(v)) {
+    owed = g_ptr_array_new_with_free_func(g_free);
+    owed_item = g_array_new(FALSE, FALSE, sizeof(guint));
+    if (dup_key != NULL) {
+        if (!dm_store_journal_find_dup(e->store, dup_key, since, &first, &first_time, err))
+            goto out;
+        /* A first arrival journalled before actions were claimed one by
+         * one (an upgrade) has no claims: as then, nothing is owed again. */
+        legacy_dup = first != NULL && first_time < dm_store_owed_epoch(e->store);
+        if (legacy_dup) {
+            for (guint i = v->actions->len; i-- > 0;)
+                if (dm_engine_spooled(v, g_ptr_array_index(v->actions, i)))
+                    g_ptr_array_remove_index(v->actions, i);
+        } else if (!dm_engine_filter_owed(e, v, dup_key, since, err)) {
+            goto out;
+        }
+    }
+    if (!dm_class_is_private(v->klass) && dm_verdict_has_once(v)) {
         g_mutex_lock(&dm_engine_once_lock);
         once_locked = true;
         if (!dm_engine_filter_once(e, f, v, now, once, err))
@@ -635,24 +709,21 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
 
     tx = dm_spool_begin(e->spool, id);
     dm_spool_tx_set_origin(tx, msg->message_id);
-    /* A message seen before (the same Message-ID and body within
-     * [store] duplicate_window) had its copies and notices then. */
-    if (first == NULL) {
-        for (guint i = 0; i < v->actions->len; i++) {
-            const dm_action *a = g_ptr_array_index(v->actions, i);
+    /* What is left in v is owed by this arrival: spool each, and claim
+     * each (with the journal row below) so that no later arrival of the
+     * same message owes it again. */
+    for (guint i = 0; i < v->actions->len; i++) {
+        const dm_action *a = g_ptr_array_index(v->actions, i);
 
-            if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
-                a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
-                continue; /* forwards are the milter's: a recipient added */
-            /* Private and party mail owes nothing, but for the notice that
-             * asks its own recipient to judge a doubtful message: never a
-             * copy, never anything to a third party. */
-            if (dm_class_is_private(v->klass) &&
-                (a->type != DM_ACT_NOTICE || a->notice != DM_NOTICE_JUDGE_PRIVATE))
-                continue;
-            if (!dm_engine_spool_action(e, tx, &ci, a, original, dup_key, err))
-                goto out;
+        if (!dm_engine_spooled(v, a))
+            continue;
+        if (!dm_engine_spool_action(e, tx, &ci, a, original, err))
+            goto out;
+        if (dup_key != NULL) {
+            g_ptr_array_add(owed, dm_engine_owed_key(dup_key, a));
+            g_array_append_val(owed_item, spooled);
         }
+        spooled++;
     }
     if (!dm_spool_commit(tx, err))
         goto out;
@@ -681,7 +752,24 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     }
     je.once_keys = (char *const *)once->pdata;
     je.n_once = once->len;
+    claimed = g_new0(bool, owed->len + 1);
+    je.owed_keys = (char *const *)owed->pdata;
+    je.n_owed = owed->len;
+    je.owed_since = since;
+    je.owed_claimed = claimed;
     ok = dm_store_journal_add(e->store, &je, err);
+    /* A claim this row did not win: another arrival of the same message,
+     * committed meanwhile (not in this process, which commits them one
+     * after the other), owes that action.  Its item goes before the
+     * delivery worker can see it. */
+    for (guint i = 0; ok && i < owed->len; i++) {
+        if (claimed[i])
+            continue;
+        dm_spool_tx_drop(tx, g_array_index(owed_item, guint, i));
+        dm_log(DM_LOG_WARNING, "id=%s: an action was claimed meanwhile by another arrival of "
+                               "the same message: its item was dropped",
+               id);
+    }
 out:
     if (tx != NULL)
         dm_spool_finish(tx, ok);
@@ -689,6 +777,11 @@ out:
         g_mutex_unlock(&dm_engine_once_lock);
     if (once != NULL)
         g_ptr_array_free(once, TRUE);
+    if (owed != NULL)
+        g_ptr_array_free(owed, TRUE);
+    if (owed_item != NULL)
+        g_array_free(owed_item, TRUE);
+    g_free(claimed);
     dm_engine_inflight_leave(dup_key);
     if (ok && duplicate_of != NULL)
         *duplicate_of = first;
@@ -733,7 +826,7 @@ int dm_engine_recover_spool(dm_engine *e)
         if (dm_spool_remove(e->spool, it, &err)) {
             dm_log(DM_LOG_NOTICE, "%s: %s to %s removed from the spool: its message was "
                                   "never accepted (no journal row)",
-                   it->message, it->kind, it->rcpt);
+                   it->message, it->kind, dm_spool_item_rcpt_for_log(it));
             removed++;
         } else {
             dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);

@@ -103,11 +103,17 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
 /* (dm_engine_commit, continued.)  sha256: of the message as received (the
  * cover note and the journal give it); body_sha256: of its body alone in
  * the canonical form of dm_loop.h, which with the Message-ID is the
- * duplicate key (NULL: sha256).  The
- * same message seen within [store] duplicate_window gets no copies or
- * notices again: *duplicate_of (may be NULL) is then the earlier row's
- * id (new string), and the journal row says so.  Two arrivals of one
- * message are committed one after the other.
+ * duplicate key (NULL: sha256).
+ *
+ * Duplicates are decided action by action.  The same message seen
+ * within [store] duplicate_window (a split delivery, a retry of one
+ * recipient, two MX hosts): *duplicate_of (may be NULL) is the first
+ * row's id (new string) and the journal row says so; each copy, notice,
+ * manager notice or reminder an earlier arrival owed (and claimed, see
+ * dm_store_owed_find) is removed from v with a reason, and what is left
+ * is owed, spooled and claimed now, in the journal row's transaction.
+ * Two arrivals of one message are committed one after the other.  With
+ * duplicate_window = 0 every arrival owes everything.
  *
  * Notices owed once a period (the manager's once a day, R12; the
  * auto-reply reminder once an absence, R13) already sent are removed

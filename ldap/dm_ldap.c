@@ -620,8 +620,13 @@ static dm_ldap_status dm_ldap_lookup(dm_ldap *l, const char *kind, const char *f
         st = DM_LDAP_NOT_FOUND;
         goto out;
     }
+    /* Neither the filter nor the value: the address may be a private
+     * one, or belong to private mail.  "diariectl directory check" names
+     * the addresses that several entries hold. */
     if (n > 1)
-        dm_log(DM_LOG_WARNING, "ldap: %s matches more than one entry; using the first", filter);
+        dm_log(DM_LOG_WARNING, "ldap: an %s lookup matched more than one entry; the first "
+                               "is used (\"diariectl directory check\" lists them)",
+               kind);
     {
         LDAPMessage *m = ldap_first_entry(c->ld, res);
         e = dm_ldap_parse_entry(l, c->ld, m);

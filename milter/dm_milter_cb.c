@@ -438,17 +438,18 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
             g_free(rcpt);
             forwards++;
         }
-        /* A duplicate owed its copies and notices with its first arrival. */
+        /* What this arrival owes: a repeat of a message owes only what
+         * its earlier arrivals did not (v lost the rest at the commit). */
         dm_log_q(DM_LOG_INFO, qid,
                  "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
                  "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f "
                  "eom_ms=%.2f%s%s",
                  id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
                  dm_direction_name(v->direction), m->env->rcpts->len,
-                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_COPY),
-                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
-                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
-                 dup_of ? 0 : dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
+                 dm_verdict_count_actions(v, DM_ACT_COPY),
+                 dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
+                 dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
+                 dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
                  (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
                  (double)(g_get_monotonic_time() - eom_started) / 1000.0,
                  dup_of ? " duplicate_of=" : "", dup_of ? dup_of : "");

@@ -311,6 +311,35 @@ static dm_deliver_status dm_deliver_spawn(const dm_conf *conf, const char *helpe
     return st;
 }
 
+/* The error as a log line may carry it: for an item of private mail,
+ * without its recipient's address, which sendmail's or a server's words
+ * may repeat.  New string. */
+static char *dm_deliver_error_for_log(const dm_spool_item *it, const char *error)
+{
+    GString *out;
+    char *low, *rlow;
+    const char *p;
+    size_t rlen;
+
+    if (error == NULL)
+        return g_strdup("?");
+    if (!it->private_mail || it->rcpt == NULL || *it->rcpt == '\0')
+        return g_strdup(error);
+    out = g_string_new(NULL);
+    low = g_ascii_strdown(error, -1);
+    rlow = g_ascii_strdown(it->rcpt, -1);
+    rlen = strlen(rlow);
+    p = low;
+    for (const char *hit; (hit = strstr(p, rlow)) != NULL; p = hit + rlen) {
+        g_string_append_len(out, error + (p - low), hit - p);
+        g_string_append(out, "(recipient)");
+    }
+    g_string_append(out, error + (p - low));
+    g_free(low);
+    g_free(rlow);
+    return g_string_free(out, FALSE);
+}
+
 static int64_t dm_deliver_backoff(const dm_conf *conf, int attempts)
 {
     int64_t d = conf->retry_min > 0 ? conf->retry_min : 1;
@@ -328,10 +357,13 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
 {
     GError *err = NULL;
     int fd = -1;
+    const char *who = dm_spool_item_rcpt_for_log(it);
+    char *why = dm_deliver_error_for_log(it, error);
 
     if (st == DM_DELIVERED && !g_file_test(it->path, G_FILE_TEST_EXISTS)) {
-        dm_log(DM_LOG_INFO, "%s: delivered %s to %s (%s)", it->message, it->kind, it->rcpt,
+        dm_log(DM_LOG_INFO, "%s: delivered %s to %s (%s)", it->message, it->kind, who,
                it->name);
+        g_free(why);
         return;
     }
     switch (dm_spool_lock(it->path, &fd, &err)) {
@@ -342,12 +374,15 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
          * that outlived an earlier daemon) has it. */
         dm_log(DM_LOG_INFO, "%s: %s is being delivered by another process", it->message,
                it->name);
+        g_free(why);
         return;
     case DM_SPOOL_GONE:
+        g_free(why);
         return;
     case DM_SPOOL_LOCK_ERROR:
         dm_log(DM_LOG_ERR, "%s: %s", it->message, err->message);
         g_error_free(err);
+        g_free(why);
         return;
     }
     /* The file may have been rewritten while unlocked: read it again. */
@@ -362,8 +397,8 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
     if (st == DM_DELIVERED) {
         /* The MTA took it but it could not be removed: never again, so
          * out of the way, loudly. */
-        dm_log(DM_LOG_ERR, "%s: delivered %s to %s but %s", it->message, it->kind, it->rcpt,
-               error != NULL ? error : "it is still in cur/");
+        dm_log(DM_LOG_ERR, "%s: delivered %s to %s but %s", it->message, it->kind, who,
+               error != NULL ? why : "it is still in cur/");
         if (!dm_spool_bury(spool, it, "delivered, but could not be removed from cur/", &err)) {
             dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
                    err->message);
@@ -372,9 +407,9 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
     } else if (st == DM_DELIVER_PERMANENT || to_dead || now - it->created >= conf->dead_after) {
         dm_log(DM_LOG_ERR,
                "%s: GAVE UP delivering %s to %s after %d attempts (%s): %s; moved to %s/dead/%s",
-               it->message, it->kind, it->rcpt, it->attempts + 1,
+               it->message, it->kind, who, it->attempts + 1,
                st == DM_DELIVER_PERMANENT ? "permanent failure" : "past [delivery] dead_after",
-               error != NULL ? error : "?", dm_spool_dir(spool), it->name);
+               why, dm_spool_dir(spool), it->name);
         if (!dm_spool_bury(spool, it, error != NULL ? error : "failed", &err)) {
             dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
                    err->message);
@@ -384,7 +419,7 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
         int64_t next = now + dm_deliver_backoff(conf, it->attempts + 1);
 
         dm_log(DM_LOG_WARNING, "%s: %s to %s deferred (attempt %d): %s", it->message, it->kind,
-               it->rcpt, it->attempts + 1, error != NULL ? error : "?");
+               who, it->attempts + 1, why);
         if (!dm_spool_defer(spool, it, next, error != NULL ? error : "failed", &err)) {
             dm_log(DM_LOG_ERR, "%s: cannot record the retry of %s: %s", it->message, it->path,
                    err->message);
@@ -392,6 +427,7 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
         }
     }
     close(fd);
+    g_free(why);
 }
 
 dm_deliver_status dm_deliver_now(dm_spool *spool, const dm_conf *conf, dm_spool_item *it,

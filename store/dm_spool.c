@@ -25,6 +25,7 @@ typedef struct {
     char *name;
     int fd;
     GMimeStream *stream;
+    bool dropped; /* taken back by dm_spool_tx_drop */
 } dm_spool_pending;
 
 struct dm_spool_tx {
@@ -166,7 +167,7 @@ static char *dm_spool_clean(const char *v)
 
 static char *dm_spool_envelope(const char *kind, const char *message, const char *message_id,
                                int64_t created, int attempts, int64_t next, const char *from,
-                               const char *rcpt, const char *error)
+                               const char *rcpt, const char *error, bool private_mail)
 {
     char *k = dm_spool_clean(kind), *m = dm_spool_clean(message), *f = dm_spool_clean(from),
          *r = dm_spool_clean(rcpt), *e = dm_spool_clean(error);
@@ -174,8 +175,9 @@ static char *dm_spool_envelope(const char *kind, const char *message, const char
     char *mline = mi != NULL ? g_strdup_printf("message-id: %s\n", mi) : g_strdup("");
     char *env = g_strdup_printf("DIARIE-SPOOL 1\nkind: %s\nmessage: %s\n%screated: %" G_GINT64_FORMAT
                                 "\nattempts: %d\nnext: %" G_GINT64_FORMAT
-                                "\nfrom: %s\nrcpt: %s\nerror: %s\n\n",
-                                k, m, mline, created, attempts, next, f, r, e);
+                                "\nfrom: %s\nrcpt: %s\n%serror: %s\n\n",
+                                k, m, mline, created, attempts, next, f, r,
+                                private_mail ? "private: yes\n" : "", e);
     g_free(mi);
     g_free(mline);
     g_free(k);
@@ -187,23 +189,18 @@ static char *dm_spool_envelope(const char *kind, const char *message, const char
 }
 
 GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
-                          const char *rcpt, const char *name_seed, GError **err)
+                          const char *rcpt, unsigned flags, GError **err)
 {
     dm_spool_pending *p = g_new0(dm_spool_pending, 1);
     char id[21], *path, *env;
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
 
-    if (name_seed != NULL) {
-        char h[65];
-        dm_sha256_hex(name_seed, strlen(name_seed), h);
-        h[32] = '\0';
-        p->name = g_strdup_printf("%s.%s", kind, h);
-    } else {
-        dm_id_new(id);
-        p->name = g_strdup_printf("%s.%s.%u", kind, id, tx->items->len);
-    }
+    /* A fresh id for every item: no other arrival's item has its name
+     * (O_EXCL would say so). */
+    dm_id_new(id);
+    p->name = g_strdup_printf("%s.%s.%u", kind, id, tx->items->len);
     path = g_build_filename(tx->spool->tmp, p->name, NULL);
-    p->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (p->fd < 0) {
         int e = errno;
         g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path,
@@ -213,7 +210,8 @@ GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
         g_free(p);
         return NULL;
     }
-    env = dm_spool_envelope(kind, tx->msg_id, tx->origin, now, 0, 0, from, rcpt, "");
+    env = dm_spool_envelope(kind, tx->msg_id, tx->origin, now, 0, 0, from, rcpt, "",
+                            (flags & DM_SPOOL_PRIVATE) != 0);
     if (!dm_write_all(p->fd, env, strlen(env))) {
         int e = errno;
         g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e), "spool: %s", g_strerror(e));
@@ -233,6 +231,8 @@ GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
     g_ptr_array_add(tx->items, p);
     return p->stream;
 }
+
+static int dm_spool_rename_noreplace(const char *from, const char *to);
 
 bool dm_spool_commit(dm_spool_tx *tx, GError **err)
 {
@@ -258,7 +258,8 @@ bool dm_spool_commit(dm_spool_tx *tx, GError **err)
         dm_spool_pending *p = g_ptr_array_index(tx->items, i);
         char *from = g_build_filename(s->tmp, p->name, NULL);
         char *to = g_build_filename(s->new, p->name, NULL);
-        int rc = rename(from, to), e = errno;
+        /* Never over anything: what is in new/ is someone's, owed. */
+        int rc = dm_spool_rename_noreplace(from, to), e = errno;
 
         g_free(from);
         g_free(to);
@@ -287,6 +288,24 @@ bool dm_spool_commit(dm_spool_tx *tx, GError **err)
     return true;
 }
 
+void dm_spool_tx_drop(dm_spool_tx *tx, size_t index)
+{
+    dm_spool_pending *p;
+    char *path;
+
+    if (index >= tx->items->len)
+        return;
+    p = g_ptr_array_index(tx->items, index);
+    if (p->dropped)
+        return;
+    path = g_build_filename(tx->committed ? tx->spool->new : tx->spool->tmp, p->name, NULL);
+    unlink(path);
+    g_free(path);
+    if (tx->committed)
+        dm_spool_fsync_dir(tx->spool->new);
+    p->dropped = true;
+}
+
 void dm_spool_finish(dm_spool_tx *tx, bool keep)
 {
     if (tx == NULL)
@@ -296,7 +315,7 @@ void dm_spool_finish(dm_spool_tx *tx, bool keep)
 
         g_object_unref(p->stream);
         close(p->fd);
-        if (!tx->committed || !keep) {
+        if (!p->dropped && (!tx->committed || !keep)) {
             char *path = g_build_filename(tx->committed ? tx->spool->new : tx->spool->tmp,
                                           p->name, NULL);
             unlink(path);
@@ -333,6 +352,11 @@ void dm_spool_item_free(dm_spool_item *it)
     g_free(it->rcpt);
     g_free(it->last_error);
     g_free(it);
+}
+
+const char *dm_spool_item_rcpt_for_log(const dm_spool_item *it)
+{
+    return it->private_mail ? "the recipient of private mail" : it->rcpt;
 }
 
 dm_spool_item *dm_spool_read_item(const char *path, GError **err)
@@ -397,6 +421,8 @@ dm_spool_item *dm_spool_read_item(const char *path, GError **err)
                 it->rcpt = g_strdup(val);
             else if (strcmp(line, "error") == 0)
                 it->last_error = g_strdup(val);
+            else if (strcmp(line, "private") == 0)
+                it->private_mail = strcmp(val, "yes") == 0;
         }
     }
     it->body_offset = ftell(f);
@@ -496,7 +522,8 @@ static bool dm_spool_rewrite(dm_spool *s, dm_spool_item *it, dm_spool_where dest
     char *tmp = g_strdup_printf("%s/%s.rw-XXXXXX", s->tmp, it->name);
     char *dest = g_build_filename(dest_dir, it->name, NULL);
     char *env = dm_spool_envelope(it->kind, it->message, it->message_id, it->created,
-                                  it->attempts, it->next, it->from, it->rcpt, it->last_error);
+                                  it->attempts, it->next, it->from, it->rcpt, it->last_error,
+                                  it->private_mail);
     int in = -1, out = -1, e = 0;
     bool ok = false, made = false;
     char buf[65536];
@@ -695,8 +722,8 @@ int dm_spool_recover(dm_spool *s)
             if (stat(new, &b) == 0 && fstat(fd, &a) == 0 && a.st_ino == b.st_ino &&
                 a.st_dev == b.st_dev)
                 unlink(new);
-            /* Back to new/; an item of the same name made since (the same
-             * copy owed again) is the same copy: one of them goes. */
+            /* Back to new/.  Names are never reused, so nothing else of
+             * this name can be there (the claim's link was removed above). */
             if (rename(cur, new) == 0)
                 moved++;
             close(fd);

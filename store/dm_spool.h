@@ -10,8 +10,12 @@
  *
  * An item is one file: a short envelope ("DIARIE-SPOOL 1", then
  * "key: value" lines: kind, message, message-id, created, attempts, next,
- * from, rcpt, error), a blank line, and the message to send.  Items are
- * written in tmp/, fsynced, and renamed into new/ together when the
+ * from, rcpt, "private: yes" for what concerns private mail, error), a
+ * blank line, and the message to send.  Its name is unique to the arrival
+ * that owes it (KIND.ID.N): two arrivals never share one, so neither can
+ * replace or remove the other's items.  That the same copy is not owed
+ * twice for one message is the journal's to decide (dm_store_owed_find;
+ * the claims are made with the journal row).  Items are written in tmp/, fsynced, and renamed into new/ together when the
  * milter's transaction commits; an item is only ever in one place, so a
  * restart at any moment delivers what was committed.
  *
@@ -47,16 +51,26 @@ dm_spool_tx *dm_spool_begin(dm_spool *s, const char *msg_id);
 /* The original's Message-ID, recorded in each item's envelope for
  * "diariectl queue" (call before dm_spool_add). */
 void dm_spool_tx_set_origin(dm_spool_tx *tx, const char *message_id);
-/* A new item: returns a stream to write the message to (owned by the
- * transaction), NULL with err set on failure.  name_seed, when not NULL,
- * makes the item's file name deterministic, so the same copy owed twice
- * (a message sent again) replaces rather than duplicates. */
+typedef enum {
+    /* It concerns private mail (privat or parti, or a message in doubt):
+     * its recipient is never logged (dm_spool_item_rcpt_for_log). */
+    DM_SPOOL_PRIVATE = 1 << 0,
+} dm_spool_flags;
+
+/* A new item under a name of its own: returns a stream to write the
+ * message to (owned by the transaction), NULL with err set (and nothing
+ * left in tmp/) on failure.  flags: dm_spool_flags. */
 GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
-                          const char *rcpt, const char *name_seed, GError **err);
+                          const char *rcpt, unsigned flags, GError **err);
 /* fsync every item, move them into new/, fsync the directory.  Until
  * dm_spool_finish, the delivery worker does not see them: whatever else
  * the message owes (its journal row) can still fail and take them back. */
 bool dm_spool_commit(dm_spool_tx *tx, GError **err);
+/* Take back one item (the index-th added) before dm_spool_finish: it is
+ * removed wherever it is (tmp/, or new/ after a commit; the delivery
+ * worker has not seen it).  For an action whose claim another arrival
+ * won. */
+void dm_spool_tx_drop(dm_spool_tx *tx, size_t index);
 /* keep: the message was accepted, the items stay for delivery; else they
  * are removed.  Frees tx. */
 void dm_spool_finish(dm_spool_tx *tx, bool keep);
@@ -79,10 +93,14 @@ typedef struct dm_spool_item {
     int64_t next;   /* not before this time */
     int attempts;
     char *last_error;
+    bool private_mail; /* DM_SPOOL_PRIVATE */
     int64_t body_offset; /* where the message starts in the file */
 } dm_spool_item;
 
 void dm_spool_item_free(dm_spool_item *it);
+/* The recipient as a log line may name it: it->rcpt, or for an item of
+ * private mail only the fact ("the recipient of private mail"). */
+const char *dm_spool_item_rcpt_for_log(const dm_spool_item *it);
 /* Items in new/ (or dead/ when dead), oldest first. */
 GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err);
 /* Items in one folder, oldest first. */

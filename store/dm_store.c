@@ -40,7 +40,10 @@ static const char dm_store_schema[] =
     "  person TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,"
     "  count INTEGER NOT NULL DEFAULT 1);"
     "CREATE TABLE IF NOT EXISTS once ("
-    "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);";
+    "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS owed ("
+    "  key TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);";
 
 /* Columns added since the first schema: a database made by an earlier
  * version gets them on open. */
@@ -71,6 +74,48 @@ static bool dm_store_migrate(dm_store *s, GError **err)
         if (!have[i] && !dm_store_exec(s, added[i].ddl, err))
             return false;
     return true;
+}
+
+/* The first open that knows the owed table records when that was. */
+static bool dm_store_owed_epoch_init(dm_store *s, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT OR IGNORE INTO meta(key, value) VALUES ('owed_epoch', ?)",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        char now[32];
+
+        g_snprintf(now, sizeof now, "%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    /* A read-only database (diariectl as another user): nothing to record. */
+    if (rc != SQLITE_OK && sqlite3_errcode(s->db) != SQLITE_READONLY) {
+        dm_store_set_sqlite_error(err, s->db, "meta");
+        return false;
+    }
+    s->owed_epoch = -1;
+    return true;
+}
+
+int64_t dm_store_owed_epoch(dm_store *s)
+{
+    g_mutex_lock(&s->lock);
+    if (s->owed_epoch < 0) {
+        sqlite3_stmt *st = NULL;
+
+        s->owed_epoch = 0;
+        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'owed_epoch'", -1,
+                               &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            s->owed_epoch = g_ascii_strtoll((const char *)sqlite3_column_text(st, 0), NULL, 10);
+        sqlite3_finalize(st);
+    }
+    g_mutex_unlock(&s->lock);
+    return s->owed_epoch;
 }
 
 void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what)
@@ -120,7 +165,8 @@ dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError
      * diariectl can read while the daemon writes. */
     if (!dm_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                           "PRAGMA foreign_keys=ON;", err) ||
-        !dm_store_exec(s, dm_store_schema, err) || !dm_store_migrate(s, err)) {
+        !dm_store_exec(s, dm_store_schema, err) || !dm_store_migrate(s, err) ||
+        !dm_store_owed_epoch_init(s, err)) {
         dm_store_close(s);
         return NULL;
     }

@@ -55,8 +55,9 @@ typedef struct dm_journal_entry {
                               * the Message-ID, the duplicate key.  NULL:
                               * sha256 is used. */
     const char *duplicate_of; /* this arrival repeats that row (its id):
-                               * nothing was spooled again, and the row
-                               * says so; NULL otherwise */
+                               * the row says so; what the earlier
+                               * arrivals owed is not owed again (owed_*
+                               * below); NULL otherwise */
     const dm_verdict *verdict;
 
     /* Counters written in the row's own transaction (all optional): */
@@ -66,6 +67,13 @@ typedef struct dm_journal_entry {
     int64_t autoreply_since;      /* one after this continues their absence */
     char *const *once_keys;       /* notices owed once per period: claimed */
     size_t n_once;
+    char *const *owed_keys;       /* actions owed once per message
+                                   * (dm_store_owed_key): claimed */
+    size_t n_owed;
+    int64_t owed_since;           /* a claim made before this has expired */
+    bool *owed_claimed;           /* out, [n_owed]: true when this row's
+                                   * claim holds, false when another
+                                   * arrival's live claim was there first */
 } dm_journal_entry;
 
 /* Append one row.  For privat and parti the row keeps only the time, the
@@ -195,6 +203,28 @@ GPtrArray *dm_store_autoreply_list(dm_store *s, int64_t since, GError **err);
 
 /* Was a notice with this once-key ("manager|ADDR|DAY") already sent? */
 bool dm_store_once_seen(dm_store *s, const char *key, bool *seen, GError **err);
+
+/* --- actions owed once per message ---------------------------------------- */
+
+/* The same message may arrive in several transactions (a split delivery,
+ * a retry of one recipient, two MX hosts, a redirect).  Each action it
+ * owes (a copy to a registrator, a notice to a person, a manager notice,
+ * a reminder) is owed once per message: the first arrival that owes it
+ * claims it, with its journal row, in the row's own transaction, so an
+ * action is claimed exactly when it is spooled and accepted.  An arrival
+ * owes what no live claim covers yet, and only that.
+ *
+ * The key of one action for one message: a hash of the message's
+ * duplicate key (dm_store_dup_key) and the action (its kind, to whom,
+ * for whom), so the table holds no addresses.  New string. */
+char *dm_store_owed_key(const char *dup_key, const char *action);
+/* The row (*id, new string; NULL when none) whose claim on key is live:
+ * made since `since`. */
+bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err);
+/* When this database began to claim actions one by one (its creation, or
+ * the upgrade that added the claims): an arrival journalled before it has
+ * none, and a repeat of it owes nothing again, as before. */
+int64_t dm_store_owed_epoch(dm_store *s);
 
 /* Raw access for diariectl. */
 void *dm_store_db(dm_store *s); /* sqlite3 * */

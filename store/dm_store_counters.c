@@ -8,7 +8,9 @@
  *  - autoreply: when an automatic reply last left from a person, and
  *    when the run of them (the absence) began (R12, R13);
  *  - once: notices sent at most once per period (the manager's notice
- *    once a day, the auto-reply reminder once an absence), by key.
+ *    once a day, the auto-reply reminder once an absence), by key;
+ *  - owed: the actions one message owes, each claimed by the first
+ *    arrival that owes it (see dm_store.h).
  *
  * They are written in the journal row's own transaction
  * (dm_store_counters_record), so what a message counted and what it was
@@ -201,6 +203,78 @@ out:
     return ok;
 }
 
+char *dm_store_owed_key(const char *dup_key, const char *action)
+{
+    char out[65];
+    char *seed;
+
+    if (dup_key == NULL || action == NULL)
+        return NULL;
+    seed = g_strconcat("owed\n", dup_key, "\n", action, NULL);
+    dm_sha256_hex(seed, strlen(seed), out);
+    g_free(seed);
+    return g_strdup(out);
+}
+
+bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    int rc;
+
+    *id = NULL;
+    g_mutex_lock(&s->lock);
+    if (sqlite3_prepare_v2(s->db, "SELECT id FROM owed WHERE key = ? AND time >= ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        dm_store_set_sqlite_error(err, s->db, "owed");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = g_strdup((const char *)sqlite3_column_text(st, 0));
+    else if (rc != SQLITE_DONE) {
+        dm_store_set_sqlite_error(err, s->db, "owed");
+        goto out;
+    }
+    ok = true;
+out:
+    sqlite3_finalize(st);
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+bool dm_store_owed_claim(dm_store *s, const char *key, const char *id, int64_t time,
+                         int64_t since, bool *claimed, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+
+    *claimed = false;
+    /* One statement: PostgreSQL has the same INSERT ... ON CONFLICT DO
+     * UPDATE ... WHERE, and a row changed says the claim is ours. */
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO owed(key, id, time) VALUES (?1, ?2, ?3)"
+                           " ON CONFLICT(key) DO UPDATE SET id = excluded.id,"
+                           " time = excluded.time WHERE owed.time < ?4",
+                           -1, &st, NULL) != SQLITE_OK) {
+        dm_store_set_sqlite_error(err, s->db, "owed");
+        return false;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, time);
+    sqlite3_bind_int64(st, 4, since);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        dm_store_set_sqlite_error(err, s->db, "owed");
+        sqlite3_finalize(st);
+        return false;
+    }
+    *claimed = sqlite3_changes(s->db) == 1;
+    sqlite3_finalize(st);
+    return true;
+}
+
 /* Inside the journal's transaction, with s->lock held. */
 bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **err)
 {
@@ -284,6 +358,26 @@ bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **e
             }
         }
         sqlite3_finalize(st);
+    }
+    if (e->n_owed > 0) {
+        /* Expired claims go (they would be taken over anyway). */
+        if (sqlite3_prepare_v2(s->db, "DELETE FROM owed WHERE time < ?", -1, &st, NULL) !=
+            SQLITE_OK) {
+            dm_store_set_sqlite_error(err, s->db, "owed");
+            return false;
+        }
+        sqlite3_bind_int64(st, 1, e->owed_since);
+        if (!dm_counter_step_done(s, st, "owed", err))
+            return false;
+        for (size_t i = 0; i < e->n_owed; i++) {
+            bool claimed = false;
+
+            if (!dm_store_owed_claim(s, e->owed_keys[i], e->id, e->time, e->owed_since,
+                                     &claimed, err))
+                return false;
+            if (e->owed_claimed != NULL)
+                e->owed_claimed[i] = claimed;
+        }
     }
     return true;
 }

@@ -19,6 +19,7 @@ struct dm_store {
     GCond qcond;
     GPtrArray *queue; /* dm_journal_req *, waiting for the next commit */
     bool leader;      /* a commit is under way */
+    int64_t owed_epoch; /* dm_store_owed_epoch, -1 until read */
 };
 
 #define DM_STORE_ERROR (dm_store_error_quark())
@@ -29,5 +30,12 @@ bool dm_store_exec(dm_store *s, const char *sql, GError **err);
 /* The counters an entry asks for, inside the journal's transaction with
  * s->lock held (dm_store_counters.c). */
 bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **err);
+/* Claim one owed action for the row `id` (dm_store_owed_find): one
+ * statement, which takes the key when it is free or its claim was made
+ * before `since`, and leaves a live claim alone.  *claimed: whether the
+ * claim is now this row's.  Inside the journal's transaction, with
+ * s->lock held. */
+bool dm_store_owed_claim(dm_store *s, const char *key, const char *id, int64_t time,
+                         int64_t since, bool *claimed, GError **err);
 
 #endif

@@ -178,7 +178,8 @@ static char *dm_journal_reasons_json(const dm_verdict *v, const dm_journal_entry
     }
     if (e->duplicate_of != NULL) {
         char *text = g_strdup_printf("samma meddelande (Message-ID och innehåll) som journalpost "
-                                     "%s: inga nya kopior eller notiser",
+                                     "%s: det som redan skickats för meddelandet skickas inte "
+                                     "igen",
                                      e->duplicate_of);
         g_string_append(o, v->reasons->len ? ", {\"rule\": " : "{\"rule\": ");
         dm_json_string(o, "duplicate");
@@ -191,18 +192,17 @@ static char *dm_journal_reasons_json(const dm_verdict *v, const dm_journal_entry
     return g_string_free(o, FALSE);
 }
 
-/* The actions taken: for a duplicate, the forwards only (the copies and
- * notices went with the first arrival). */
+/* The actions taken by this arrival: the caller has removed from the
+ * verdict what earlier arrivals of the same message owed already. */
 static char *dm_journal_actions_json(const dm_verdict *v, const dm_journal_entry *e)
 {
     GString *o = g_string_new("[");
     bool first = true;
 
+    (void)e;
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *a = g_ptr_array_index(v->actions, i);
 
-        if (e->duplicate_of != NULL && a->type != DM_ACT_FORWARD)
-            continue;
         g_string_append(o, first ? "{\"type\": " : ", {\"type\": ");
         first = false;
         dm_json_string(o, dm_action_type_name(a->type));

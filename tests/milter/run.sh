@@ -29,7 +29,7 @@ BIN=$REPO/build/diariemilter
 CTL=$REPO/build/diariectl
 SLAPD_SH=$REPO/tests/lib/slapd.sh
 FIXTURES=${FIXTURES:-$REPO/../shared/fixtures}
-ALL_SCRIPTS=(basic strip private mass absence large loop directory)
+ALL_SCRIPTS=(basic strip private mass absence large loop directory owed)
 VG_SCRIPTS=${MILTER_TEST_VALGRIND:-all}
 # One script, daemon start and stop included, may take this long.
 SCRIPT_TIMEOUT=${MILTER_TEST_TIMEOUT:-180}

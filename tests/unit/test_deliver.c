@@ -155,7 +155,7 @@ static void spool_item(fixture *f, const char *from, const char *rcpt, const cha
     GMimeStream *s;
 
     dm_spool_tx_set_origin(tx, "orig@invanare.example");
-    s = dm_spool_add(tx, "copy", from, rcpt, NULL, &err);
+    s = dm_spool_add(tx, "copy", from, rcpt, 0, &err);
     assert_non_null(s);
     assert_int_equal(g_mime_stream_write(s, body, strlen(body)), (ssize_t)strlen(body));
     assert_true(dm_spool_commit(tx, &err));
@@ -392,17 +392,20 @@ static void test_claim_noreplace(void **state)
     dm_spool_item *it;
     GError *err = NULL;
 
-    for (int i = 0; i < 2; i++) {
-        tx = dm_spool_begin(f->spool, i == 0 ? "msgid000000000000001" : "msgid000000000000002");
-        assert_non_null(dm_spool_add(tx, "copy", "p@sjovik.test", "r@sjovik.test", "seed", &err));
-        assert_true(dm_spool_commit(tx, &err));
-        dm_spool_finish(tx, true);
-        if (i == 0) {
-            it = only_new(f);
-            assert_true(dm_spool_claim(f->spool, it, &err));
-            dm_spool_item_free(it);
-        }
+    tx = dm_spool_begin(f->spool, "msgid000000000000001");
+    assert_non_null(dm_spool_add(tx, "copy", "p@sjovik.test", "r@sjovik.test", 0, &err));
+    assert_true(dm_spool_commit(tx, &err));
+    dm_spool_finish(tx, true);
+    it = only_new(f);
+    assert_true(dm_spool_claim(f->spool, it, &err));
+    /* Names are never reused; the same name in new/ and cur/ is what a
+     * claim by link + unlink leaves when cut short: make it by hand. */
+    {
+        char *in_new = g_build_filename(f->spooldir, "new", it->name, NULL);
+        assert_int_equal(link(it->path, in_new), 0);
+        g_free(in_new);
     }
+    dm_spool_item_free(it);
     a = items_in(f, DM_SPOOL_NEW);
     assert_int_equal(a->len, 1);
     it = g_ptr_array_index(a, 0);

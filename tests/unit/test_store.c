@@ -819,7 +819,9 @@ static void test_journal_dup_body(void **state)
     assert_false(has);
 
     /* The second arrival: journalled, saying whose duplicate it is, with
-     * no copy among its actions (a forward stays: it is this delivery's). */
+     * the actions it owes itself: the engine took out the copy the first
+     * owed (dm_store_owed_find); a forward stays, it is this delivery's. */
+    g_ptr_array_remove_index(v->actions, 0);
     dm_verdict_add_action(v, DM_ACT_FORWARD, "delegat@sjovik.test", "kommun@sjovik.test");
     e.id = "id0000000000000000d2";
     e.time = 5100;
@@ -839,6 +841,103 @@ static void test_journal_dup_body(void **state)
     g_free(id);
     g_free(k1);
     g_free(k2);
+    dm_verdict_free(v);
+}
+
+/* ---- actions owed once per message ------------------------------------------ */
+
+static void test_owed_claims(void **state)
+{
+    fixture *f = *state;
+    dm_verdict *v = verdict(DM_CLASS_REGISTRERAS);
+    char *rcpts[] = {"bengt.ek@sjovik.test"};
+    char *dup = dm_store_dup_key("split@invanare.example", SHA_B);
+    char *copy = dm_store_owed_key(dup, "copy\n0\nregistrator@sjovik.test\n");
+    char *notice = dm_store_owed_key(dup, "notice\n1\nbengt.ek@sjovik.test\nbengt.ek@sjovik.test");
+    char *other = dm_store_owed_key(dup, "copy\n0\nsn-registrator@sjovik.test\n");
+    char *keys1[] = {notice}, *keys2[] = {notice, copy}, *keys3[] = {copy, other};
+    bool claimed[2];
+    char *id = NULL;
+    dm_journal_entry e = {.id = "id0000000000000000o1", .time = 7000,
+                          .message_id = "split@invanare.example", .sender = "a@invanare.example",
+                          .rcpts = rcpts, .n_rcpts = 1, .sha256 = SHA_A, .body_sha256 = SHA_B,
+                          .verdict = v, .owed_keys = keys1, .n_owed = 1, .owed_since = 6000,
+                          .owed_claimed = claimed};
+
+    assert_non_null(copy);
+    assert_string_not_equal(copy, notice);
+    assert_string_not_equal(copy, other);
+    assert_null(dm_store_owed_key(NULL, "copy"));
+    assert_true(dm_store_owed_epoch(f->store) > 0);
+
+    /* The first arrival, to the politician: the notice is claimed. */
+    claimed[0] = false;
+    add_entry(f, &e);
+    assert_true(claimed[0]);
+    assert_true(dm_store_owed_find(f->store, notice, 6000, &id, NULL));
+    assert_string_equal(id, "id0000000000000000o1");
+    g_free(id);
+    assert_true(dm_store_owed_find(f->store, copy, 6000, &id, NULL));
+    assert_null(id);
+
+    /* The second, to kommun@: the notice is not claimed again (a live
+     * claim stays its owner's), the copy is this row's. */
+    e.id = "id0000000000000000o2";
+    e.time = 7100;
+    e.owed_keys = keys2;
+    e.n_owed = 2;
+    e.owed_since = 6100;
+    claimed[0] = claimed[1] = true;
+    add_entry(f, &e);
+    assert_false(claimed[0]);
+    assert_true(claimed[1]);
+    assert_true(dm_store_owed_find(f->store, notice, 6100, &id, NULL));
+    assert_string_equal(id, "id0000000000000000o1");
+    g_free(id);
+    assert_true(dm_store_owed_find(f->store, copy, 6100, &id, NULL));
+    assert_string_equal(id, "id0000000000000000o2");
+    g_free(id);
+
+    /* Past the window the claim has expired: found no more, and taken
+     * over by the next arrival that owes the action. */
+    assert_true(dm_store_owed_find(f->store, copy, 7101, &id, NULL));
+    assert_null(id);
+    e.id = "id0000000000000000o3";
+    e.time = 9000;
+    e.owed_keys = keys3;
+    e.owed_since = 7101;
+    claimed[0] = claimed[1] = false;
+    add_entry(f, &e);
+    assert_true(claimed[0]);
+    assert_true(claimed[1]);
+    assert_true(dm_store_owed_find(f->store, copy, 7101, &id, NULL));
+    assert_string_equal(id, "id0000000000000000o3");
+    g_free(id);
+    /* Expired claims are gone, and the table holds no addresses. */
+    assert_int_equal(query_int(f, "SELECT count(*) FROM owed"), 2);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM owed WHERE key LIKE '%@%'"), 0);
+
+    /* A row that fails takes its claims (and its clean-up) with it. */
+    {
+        char *lone = dm_store_owed_key(dup, "notice\n3\nlena.gustafsson@sjovik.test\nx");
+        char *keys4[] = {lone};
+
+        e.id = "id0000000000000000o3"; /* the same id again: refused */
+        e.time = 9100;
+        e.owed_keys = keys4;
+        e.n_owed = 1;
+        e.owed_since = 9050;
+        assert_false(dm_store_journal_add(f->store, &e, NULL));
+        assert_true(dm_store_owed_find(f->store, lone, 0, &id, NULL));
+        assert_null(id);
+        assert_int_equal(query_int(f, "SELECT count(*) FROM owed"), 2);
+        g_free(lone);
+    }
+
+    g_free(dup);
+    g_free(copy);
+    g_free(notice);
+    g_free(other);
     dm_verdict_free(v);
 }
 
@@ -1400,6 +1499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mass_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_autoreply_and_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owed_claims, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
