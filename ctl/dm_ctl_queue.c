@@ -123,6 +123,11 @@ static int dm_ctl_queue_retry(dm_spool *spool, const dm_conf *conf, const char *
                error ? dm_ctl_safe(error) : "?");
         rc = DM_DELIVER_PERMANENT;
         break;
+    case DM_DELIVER_UNKNOWN:
+        printf("%s: outcome unknown (the MTA may have taken it), moved to dead/: %s\n",
+               dm_ctl_safe(it->name), error ? dm_ctl_safe(error) : "?");
+        rc = DM_DELIVER_UNKNOWN;
+        break;
     case DM_DELIVER_TEMPORARY:
         printf("%s: not delivered now: %s\n", dm_ctl_safe(it->name),
                error ? dm_ctl_safe(error) : "?");

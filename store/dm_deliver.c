@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,16 @@ struct dm_deliver {
     bool kicked;
 };
 
+/* Set in a delivery process told to stop (SIGTERM): its wait for
+ * sendmail ends as if the bound had passed. */
+static volatile sig_atomic_t dm_deliver_terminated;
+
+static void dm_deliver_on_term(int sig)
+{
+    (void)sig;
+    dm_deliver_terminated = 1;
+}
+
 /* What is kept of a failing program's standard error. */
 #define DM_DELIVER_ERRTEXT_MAX 2048
 
@@ -38,36 +49,101 @@ static bool dm_deliver_sendmail_permanent(int code)
            code == 68 /* EX_NOHOST */ || code == 77 /* EX_NOPERM */;
 }
 
-/* Read a pipe to its end (or until the deadline, monotonic µs; 0: none),
- * keeping the first DM_DELIVER_ERRTEXT_MAX bytes.  False on timeout. */
-static bool dm_deliver_drain(int fd, GString *out, gint64 deadline)
+/* A descriptor that becomes readable when the process exits (pidfd), or
+ * -1 where the kernel has none (then the wait polls). */
+static int dm_deliver_pidfd(GPid pid)
 {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Wait for the child pid to exit, reading its standard error (errfd, or
+ * -1) meanwhile and keeping the first DM_DELIVER_ERRTEXT_MAX bytes, until
+ * the deadline (monotonic µs; 0: none).  True with *status when it
+ * exited; false at the deadline, the child still running. */
+static bool dm_deliver_wait(GPid pid, int errfd, GString *out, gint64 deadline, int *status)
+{
+    int pidfd = dm_deliver_pidfd(pid);
     char buf[512];
+    bool exited = false;
 
     for (;;) {
-        ssize_t n;
+        struct pollfd p[2];
+        int n = 0, ms = pidfd >= 0 ? -1 : 50, rc;
+        pid_t r = waitpid(pid, status, WNOHANG);
 
+        if (r == pid || (r < 0 && errno == ECHILD)) {
+            exited = true;
+            break;
+        }
+        if (dm_deliver_terminated)
+            break;
         if (deadline > 0) {
             gint64 left = deadline - g_get_monotonic_time();
-            struct pollfd p = {.fd = fd, .events = POLLIN};
-            int rc;
-
             if (left <= 0)
-                return false;
-            rc = poll(&p, 1, (int)MIN(left / 1000 + 1, G_MAXINT));
-            if (rc < 0 && errno == EINTR)
-                continue;
-            if (rc == 0)
-                return false;
+                break;
+            if (ms < 0 || left / 1000 + 1 < ms)
+                ms = (int)MIN(left / 1000 + 1, G_MAXINT);
         }
-        n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return true;
-        if (out->len < DM_DELIVER_ERRTEXT_MAX)
-            g_string_append_len(out, buf, MIN((gsize)n, DM_DELIVER_ERRTEXT_MAX - out->len));
+        if (errfd >= 0)
+            p[n++] = (struct pollfd){.fd = errfd, .events = POLLIN};
+        if (pidfd >= 0)
+            p[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+        rc = poll(p, (nfds_t)n, ms);
+        if (rc < 0 && errno != EINTR)
+            g_usleep(50000);
+        if (errfd >= 0 && rc > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t got = read(errfd, buf, sizeof buf);
+            if (got > 0 && out->len < DM_DELIVER_ERRTEXT_MAX)
+                g_string_append_len(out, buf, MIN((gsize)got, DM_DELIVER_ERRTEXT_MAX - out->len));
+            else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN))
+                errfd = -1; /* its end: only the exit is awaited now */
+        }
     }
+    /* What is left in the pipe, without waiting for whoever else may
+     * still hold its other end. */
+    while (exited && errfd >= 0) {
+        struct pollfd p = {.fd = errfd, .events = POLLIN};
+        ssize_t got;
+
+        if (poll(&p, 1, 0) <= 0 || (got = read(errfd, buf, sizeof buf)) <= 0)
+            break;
+        if (out->len < DM_DELIVER_ERRTEXT_MAX)
+            g_string_append_len(out, buf, MIN((gsize)got, DM_DELIVER_ERRTEXT_MAX - out->len));
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return exited;
+}
+
+/* Stop a child and all it started (its own process group): SIGTERM, and
+ * SIGKILL a few seconds later; reaped. */
+static void dm_deliver_stop_group(GPid pid, int *status)
+{
+    GString *ignored = g_string_new(NULL);
+
+    kill(-pid, SIGTERM);
+    if (!dm_deliver_wait(pid, -1, ignored, g_get_monotonic_time() + 3 * G_USEC_PER_SEC,
+                         status)) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    /* What the leader left behind in its group (a postdrop). */
+    kill(-pid, SIGKILL);
+    g_string_free(ignored, TRUE);
+}
+
+/* In the child, before exec: a process group of its own, so that all it
+ * starts can be stopped together, and nothing sent to ours reaches it. */
+static void dm_deliver_own_group(gpointer data)
+{
+    (void)data;
+    setpgid(0, 0);
 }
 
 /* One line, no control characters. */
@@ -92,6 +168,9 @@ static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool
     gint status = 0;
     dm_deliver_status st = DM_DELIVER_TEMPORARY;
     GString *errtext = g_string_new(NULL);
+    gint64 deadline = conf->delivery_timeout > 0
+                          ? g_get_monotonic_time() + 2 * conf->delivery_timeout * G_USEC_PER_SEC
+                          : 0;
 
     for (char **a = conf->sendmail; *a != NULL; a++)
         g_ptr_array_add(argv, *a);
@@ -111,16 +190,28 @@ static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool
     }
     if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                          NULL, NULL, fd, -1, errpipe[1], NULL, NULL, 0,
-                                          &pid, NULL, NULL, NULL, &gerr)) {
+                                          dm_deliver_own_group, NULL, fd, -1, errpipe[1], NULL,
+                                          NULL, 0, &pid, NULL, NULL, NULL, &gerr)) {
         *error = g_strdup_printf("%s: %s", conf->sendmail[0], gerr->message);
         goto out;
     }
     close(errpipe[1]);
     errpipe[1] = -1;
-    dm_deliver_drain(errpipe[0], errtext, 0);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    /* Past [delivery] timeout sendmail may be about to queue the message:
+     * it gets as long again.  Still running then, it is stopped, and
+     * whether the MTA took the message nobody can tell (see dm_deliver.h). */
+    if (!dm_deliver_wait(pid, errpipe[0], errtext, deadline, &status)) {
+        dm_deliver_stop_group(pid, &status);
+        dm_deliver_oneline(errtext);
+        *error = g_strdup_printf("outcome unknown: %s still running after twice [delivery] "
+                                 "timeout (%llds): stopped; the MTA may have taken the "
+                                 "message%s%s",
+                                 conf->sendmail[0], (long long)conf->delivery_timeout,
+                                 errtext->len ? ": " : "", errtext->str);
+        st = DM_DELIVER_UNKNOWN;
+        pid = 0;
+        goto out;
+    }
     if (!g_spawn_check_wait_status(status, &gerr)) {
         dm_deliver_oneline(errtext);
         *error = g_strdup_printf("%s: %s%s%s", conf->sendmail[0], gerr->message,
@@ -130,6 +221,10 @@ static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool
         goto out;
     }
     st = DM_DELIVERED;
+    if (deadline > 0 &&
+        g_get_monotonic_time() > deadline - conf->delivery_timeout * G_USEC_PER_SEC)
+        *error = g_strdup_printf("slow: %s took longer than [delivery] timeout (%llds)",
+                                 conf->sendmail[0], (long long)conf->delivery_timeout);
 out:
     if (gerr != NULL)
         g_error_free(gerr);
@@ -199,9 +294,29 @@ dm_deliver_status dm_deliver_file(const dm_conf *conf, const char *path, char **
         char *dir = g_path_get_dirname(path);
 
         /* The MTA has it: it leaves the spool now, durably. */
-        if (unlink(path) != 0 || !dm_spool_fsync_dir(dir))
-            *error = g_strdup_printf("delivered, but cannot remove %s: %s", path,
-                                     g_strerror(errno));
+        if (unlink(path) != 0 || !dm_spool_fsync_dir(dir)) {
+            char *note = *error;
+            *error = g_strdup_printf("delivered, but cannot remove %s: %s%s%s", path,
+                                     g_strerror(errno), note != NULL ? "; " : "",
+                                     note != NULL ? note : "");
+            g_free(note);
+        }
+        g_free(dir);
+    } else if (st == DM_DELIVER_UNKNOWN) {
+        /* Decided here, while it is locked: whatever happens to the
+         * daemon next, this item is not sent again by itself. */
+        char *cur = g_path_get_dirname(path), *dir = g_path_get_dirname(cur);
+        dm_spool *spool = dm_spool_open(dir, false, &gerr);
+
+        if (spool == NULL || !dm_spool_bury(spool, it, *error, &gerr)) {
+            char *why = *error;
+            *error = g_strdup_printf("%s; and it could not be moved to dead/: %s", why,
+                                     gerr->message);
+            g_free(why);
+            g_clear_error(&gerr);
+        }
+        dm_spool_close(spool);
+        g_free(cur);
         g_free(dir);
     }
     close(fd);
@@ -224,6 +339,13 @@ int dm_deliver_main(int argc, char **argv)
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
+    {
+        /* Told to stop (the worker's last resort): stop sendmail and put
+         * the item aside, rather than die in the middle of a hand-off. */
+        struct sigaction sa = {.sa_handler = dm_deliver_on_term};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--deliver") == 0 && i + 1 < argc)
             path = argv[++i];
@@ -253,8 +375,16 @@ int dm_deliver_main(int argc, char **argv)
     return st;
 }
 
-/* Run "helper --deliver path -c conf" and wait for it, at most
- * [delivery] timeout. */
+/* How long the worker waits for a delivery process beyond the twice
+ * [delivery] timeout it gives its sendmail (which it then stops): it
+ * should never be needed. */
+#define DM_DELIVER_SPAWN_SLACK 30
+
+/* Run "helper --deliver path -c conf" and wait for it: it bounds its own
+ * hand-off (dm_deliver.h).  One that outlives that bound by
+ * DM_DELIVER_SPAWN_SLACK s is told to stop (SIGTERM: it stops its
+ * sendmail and moves the item to dead/, outcome unknown), and killed 10 s
+ * later. */
 static dm_deliver_status dm_deliver_spawn(const dm_conf *conf, const char *helper,
                                           const char *path, char **error)
 {
@@ -269,42 +399,49 @@ static dm_deliver_status dm_deliver_spawn(const dm_conf *conf, const char *helpe
     GString *errtext = g_string_new(NULL);
     dm_deliver_status st = DM_DELIVER_TEMPORARY;
     gint64 deadline = conf->delivery_timeout > 0
-                          ? g_get_monotonic_time() + conf->delivery_timeout * G_USEC_PER_SEC
+                          ? g_get_monotonic_time() +
+                                (2 * conf->delivery_timeout + DM_DELIVER_SPAWN_SLACK) *
+                                    G_USEC_PER_SEC
                           : 0;
 
     *error = NULL;
     if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                                          NULL, NULL, -1, -1, -1, NULL, 0, 0, &pid, NULL, NULL,
-                                          &errfd, &gerr)) {
+                                          dm_deliver_own_group, NULL, -1, -1, -1, NULL, 0, 0,
+                                          &pid, NULL, NULL, &errfd, &gerr)) {
         *error = g_strdup_printf("%s: %s", prog, gerr->message);
         g_error_free(gerr);
         g_string_free(errtext, TRUE);
         return DM_DELIVER_TEMPORARY;
     }
-    if (!dm_deliver_drain(errfd, errtext, deadline)) {
-        /* Hung: stop it.  Its sendmail, if any, keeps the item locked
-         * until it ends, so nobody else delivers it meanwhile. */
-        kill(pid, SIGKILL);
-        g_string_append(errtext, " (timed out: [delivery] timeout)");
+    if (!dm_deliver_wait(pid, errfd, errtext, deadline, &status)) {
+        kill(pid, SIGTERM);
+        g_string_append(errtext, " (the delivery process outlived its bound: stopped)");
+        if (!dm_deliver_wait(pid, errfd, errtext, g_get_monotonic_time() + 10 * G_USEC_PER_SEC,
+                             &status)) {
+            kill(-pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        }
     }
     close(errfd);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
     g_spawn_close_pid(pid);
     dm_deliver_oneline(errtext);
     if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
-        if (code == DM_DELIVERED)
-            st = DM_DELIVERED;
+        if (code == DM_DELIVERED || code == DM_DELIVER_PERMANENT || code == DM_DELIVER_UNKNOWN)
+            st = (dm_deliver_status)code;
         else
-            st = code == DM_DELIVER_PERMANENT ? DM_DELIVER_PERMANENT : DM_DELIVER_TEMPORARY;
+            st = DM_DELIVER_TEMPORARY;
         if (code != DM_DELIVERED || errtext->len > 0)
             *error = g_strdup_printf("%s%s(delivery process exit %d)", errtext->str,
                                      errtext->len ? " " : "", code);
     } else {
-        *error = g_strdup_printf("%s%sdelivery process killed by signal %d", errtext->str,
-                                 errtext->len ? "; " : "",
+        /* Killed in the middle of a hand-off, perhaps after the MTA took
+         * the message: nobody can tell. */
+        st = DM_DELIVER_UNKNOWN;
+        *error = g_strdup_printf("outcome unknown: %s%sdelivery process killed by signal %d",
+                                 errtext->str, errtext->len ? "; " : "",
                                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }
     g_string_free(errtext, TRUE);
@@ -361,8 +498,21 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
     char *why = dm_deliver_error_for_log(it, error);
 
     if (st == DM_DELIVERED && !g_file_test(it->path, G_FILE_TEST_EXISTS)) {
-        dm_log(DM_LOG_INFO, "%s: delivered %s to %s (%s)", it->message, it->kind, who,
-               it->name);
+        if (error != NULL)
+            dm_log(DM_LOG_WARNING, "%s: delivered %s to %s (%s), but %s", it->message,
+                   it->kind, who, it->name, why);
+        else
+            dm_log(DM_LOG_INFO, "%s: delivered %s to %s (%s)", it->message, it->kind, who,
+                   it->name);
+        g_free(why);
+        return;
+    }
+    if (st == DM_DELIVER_UNKNOWN && !g_file_test(it->path, G_FILE_TEST_EXISTS)) {
+        /* The delivery process moved it to dead/ itself. */
+        dm_log(DM_LOG_ERR, "%s: OUTCOME UNKNOWN delivering %s to %s: %s; moved to %s/dead/%s "
+                           "and not tried again: see in the MTA's log whether it took the "
+                           "message, then \"diariectl queue revive\" or \"delete\" the item",
+               it->message, it->kind, who, why, dm_spool_dir(spool), it->name);
         g_free(why);
         return;
     }
@@ -400,6 +550,16 @@ static void dm_deliver_settle(dm_spool *spool, const dm_conf *conf, dm_spool_ite
         dm_log(DM_LOG_ERR, "%s: delivered %s to %s but %s", it->message, it->kind, who,
                error != NULL ? why : "it is still in cur/");
         if (!dm_spool_bury(spool, it, "delivered, but could not be removed from cur/", &err)) {
+            dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
+                   err->message);
+            g_clear_error(&err);
+        }
+    } else if (st == DM_DELIVER_UNKNOWN) {
+        dm_log(DM_LOG_ERR, "%s: OUTCOME UNKNOWN delivering %s to %s: %s; moved to %s/dead/%s "
+                           "and not tried again: see in the MTA's log whether it took the "
+                           "message, then \"diariectl queue revive\" or \"delete\" the item",
+               it->message, it->kind, who, why, dm_spool_dir(spool), it->name);
+        if (!dm_spool_bury(spool, it, error != NULL ? error : "outcome unknown", &err)) {
             dm_log(DM_LOG_ERR, "%s: cannot move %s to dead/: %s", it->message, it->path,
                    err->message);
             g_clear_error(&err);

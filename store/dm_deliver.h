@@ -13,11 +13,33 @@
  *      its standard input; or SMTP to [delivery] smtp_host), and when the
  *      MTA has taken it removes cur/X and fsyncs the folder, then exits 0;
  *      on failure it prints why and exits 75 (temporary) or 69 (permanent:
- *      a 5xx reply, sendmail's EX_NOUSER and the like);
+ *      a 5xx reply, sendmail's EX_NOUSER and the like), or 76 when the
+ *      outcome is unknown (below);
  *   3. waits for it: 0, done; 75, the item goes back to new/ with one
  *      attempt more and a time for the next (retry_min doubling up to
  *      retry_max); 69, or a failure after dead_after, moves it to dead/
- *      with an error in the log.
+ *      with an error in the log; 76, see below.
+ *
+ * A hand-off that may have completed is never repeated blindly.
+ * [delivery] timeout is how long one hand-off should take.  A sendmail
+ * still running then may be queueing the message at that very moment:
+ * killing it and trying again could send the copy twice (and over and
+ * over, if it is just slow).  So it is given as long again.  If it ends
+ * within twice the timeout, its own answer counts (0: delivered, logged
+ * as slow; otherwise a failure as usual).  If it is still running then,
+ * its whole process group is stopped (SIGTERM, SIGKILL 3 s later), and
+ * since nobody can tell whether the MTA took the message the outcome is
+ * unknown: the delivery process, still holding the lock, moves the item
+ * to dead/ with the error "outcome unknown ..." and exits 76; the worker
+ * logs it as an error (OUTCOME UNKNOWN ...).  The item is not tried again
+ * by itself: an admin looks in the MTA's log and revives or deletes it.
+ * The same holds for SMTP when the whole message was sent and no answer
+ * to its end came (RFC 1047), and for a delivery process killed by a
+ * signal.  The worker waits for a delivery process at most twice the
+ * timeout and 30 s; past that it sends SIGTERM (the process then stops
+ * its sendmail and puts the item aside as above) and SIGKILL 10 s later.
+ * Each sendmail, and each delivery process, runs in a process group of
+ * its own.  [delivery] timeout = 0 waits without bound.
  *
  * Because the bookkeeping after the MTA's acceptance (the unlink) is the
  * delivery process's and not the daemon's, killing the daemon at any
@@ -28,9 +50,10 @@
  * process that outlived its daemon, and is left alone.
  *
  * What remains: a power loss, or SIGKILL to the delivery process itself
- * (or its sendmail) after the MTA accepted the message but before cur/X
+ * by someone else, after the MTA accepted the message but before cur/X
  * was removed, leaves the item to be delivered again: a duplicate, never
- * a loss.
+ * a loss.  (SIGKILL to its sendmail before that sendmail said yes is no
+ * delivery: sendmail exits non-zero then or, killed, is not taken as one.)
  */
 #ifndef DM_DELIVER_H
 #define DM_DELIVER_H
@@ -48,6 +71,9 @@ typedef enum {
     DM_DELIVERED = 0,
     DM_DELIVER_PERMANENT = 69, /* EX_UNAVAILABLE: do not try again */
     DM_DELIVER_TEMPORARY = 75, /* EX_TEMPFAIL: try again later */
+    DM_DELIVER_UNKNOWN = 76,   /* the MTA may or may not have taken it: moved
+                                * to dead/, never tried again by itself
+                                * (76 is EX_PROTOCOL; here it means that) */
 } dm_deliver_status;
 
 /* Hand the message of an item, read from fd (positioned anywhere; the
@@ -57,9 +83,11 @@ dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, 
                                   char **error);
 
 /* The delivery process's work on a claimed item (a path in cur/): lock
- * it, send it, and once the MTA took it remove it and fsync its folder.
- * An item already locked by another process is left alone (temporary);
- * one that is gone counts as delivered (someone else finished it). */
+ * it, send it, and once the MTA took it remove it and fsync its folder;
+ * when the outcome is unknown, move it to dead/ (still locked).  An item
+ * already locked by another process is left alone (temporary); one that
+ * is gone counts as delivered (someone else finished it).  *error may be
+ * set with DM_DELIVERED too: a note (a slow sendmail). */
 dm_deliver_status dm_deliver_file(const dm_conf *conf, const char *path, char **error);
 
 /* "diariemilter --deliver PATH -c CONF": the delivery process.  Returns

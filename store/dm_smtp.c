@@ -373,6 +373,15 @@ dm_deliver_status dm_smtp_send(const dm_smtp_opts *o, const char *from, const ch
     if (!dm_smtp_data(&c, fd, error))
         goto out;
     code = dm_smtp_reply(&c, text, NULL, "end of message", error);
+    if (code < 0) {
+        /* The whole message went; no answer came.  The server may have
+         * taken it (RFC 1047): sent again, it could arrive twice. */
+        char *why = *error;
+        *error = g_strdup_printf("outcome unknown: %s", why != NULL ? why : "no answer");
+        g_free(why);
+        st = DM_DELIVER_UNKNOWN;
+        goto out;
+    }
     if (code != 250) {
         st = dm_smtp_refused(&c, code, "end of message", text, true, error);
         goto out;

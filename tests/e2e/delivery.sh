@@ -20,8 +20,12 @@
 #      once, and again later: accepted each time, one copy, the others
 #      journalled as duplicates; another body under the same Message-ID
 #      is another message;
+#   b4. a sendmail slower than [delivery] timeout that still succeeds:
+#      waited for, the copy delivered exactly once (issue 12.4);
 #   c3. the daemon killed the moment a copy is renamed into the spool
 #      (inotify), so that kills land inside the commit: the same checks;
+#   c4. as c, with [delivery] method = smtp straight to the sink:
+#      SMTP_KILL_N (default 120) messages;
 #   d. "diariectl journal verify" is clean after all that, and after
 #      "journal prune" of whole classes; it reports a row edited or
 #      removed with sqlite3.
@@ -305,6 +309,26 @@ check "... once" test "$(copy_tags refused-1 | wc -l)" -eq 1
 kill "$REFUSER_PID" 2>/dev/null
 REFUSER_PID=
 
+echo "# b4. a sendmail slower than [delivery] timeout that still succeeds"
+# It takes 3 s, the timeout is 2 s: waited for (up to twice the timeout),
+# not killed and tried again while it goes on queueing the copy.
+printf '#!/bin/sh\nsleep 3\nexec %s "$@"\n' "$PF_SENDMAIL" >"$T/slow-sendmail"
+chmod 0755 "$T/slow-sendmail"
+write_conf "delivery.sendmail=$T/slow-sendmail" "delivery.timeout=2s"
+reload_daemon
+send slow-1 "$T/out/slow-1"
+check "accepted" test "$(verdict_of "$T/out/slow-1")" = accepted
+check "its copy is delivered" wait_copies slow-1 1 30
+# Long enough for the old cycle (kill at 2 s, back in new/, again after
+# retry_min) to have sent it two or three times more.
+sleep 8
+"$PF" wait-queue "$T/pf" 60 >/dev/null 2>&1
+check "... exactly once" test "$(copy_tags slow-1 | wc -l)" -eq 1
+check "... and the log says the hand-off was slow" \
+    grep -q 'delivered copy to registrator@sjovik.test .*, but slow: ' "$T/milter.log"
+check "our spool is empty: nothing waits, nothing dead" \
+    test "$(($(spool_count new) + $(spool_count cur) + $(spool_count dead)))" -eq 0
+
 # Back to sendmail(1) for the kill test: the copies go through Postfix
 # (pickup, cleanup, the milter again) as in production.
 write_conf
@@ -540,6 +564,81 @@ check "... none two" test "$(awk '$2 > 1' "$T/c3-copies.txt" | wc -l)" -eq 0
 dups=$(sqlite3 "$DB" "SELECT count(*) FROM journal WHERE message_id LIKE 'spoolkill-%' AND reasons LIKE '%\"duplicate\"%'")
 check "... those whose row was committed are journalled as duplicates ($early)" \
     test $((dups - dups_before)) -eq "$early"
+
+echo "# c4. SIGKILL every 1-3 s with [delivery] method = smtp"
+# Copies go straight to the sink from the delivery processes, which
+# outlive the daemon they were started by.
+SMTP_KILL_N=${SMTP_KILL_N:-120}
+write_conf "delivery.method=smtp" "delivery.smtp_host=127.0.0.1" \
+    "delivery.smtp_port=$PF_SINK_PORT" "delivery.smtp_timeout=5s"
+reload_daemon
+"$PF" wait-queue "$T/pf" 60 >/dev/null 2>&1
+smtp_sender() { # smtp_sender K
+    local k=$1 n
+    for n in $(seq 1 "$SMTP_KILL_N"); do
+        [ $((n % KILL_SENDERS)) -eq "$k" ] || continue
+        send "skill-$n" "$T/out/skill-$n"
+        sleep "$KILL_PACE"
+    done
+}
+exec 3>&2 2>>"$T/kill-noise.log"
+pids=()
+for k in $(seq 0 $((KILL_SENDERS - 1))); do
+    smtp_sender "$k" &
+    pids+=($!)
+done
+skills=0
+while senders_running; do
+    sleep "$(awk 'BEGIN { srand(); printf "%.1f", 1 + rand() * 2 }')"
+    senders_running || break
+    pid=$(cat "$T/milter.pid" 2>/dev/null)
+    [ -n "$pid" ] || continue
+    kill -KILL "$pid" 2>/dev/null && skills=$((skills + 1))
+    for _ in $(seq 1 50); do dm_pid_gone "$pid" && break; sleep 0.05; done
+    rm -f "$T/milter.pid"
+    dm_daemon_start "$CONF" >/dev/null 2>&1 || { fail "restart after SIGKILL $skills"; break; }
+done
+wait "${pids[@]}"
+exec 2>&3 3>&-
+[ -s "$T/milter.pid" ] && ! dm_pid_gone "$(cat "$T/milter.pid")" ||
+    { rm -f "$T/milter.pid"; dm_daemon_start "$CONF"; }
+echo "# $skills kills"
+check "the daemon was killed at least 5 times" test "$skills" -ge 5
+: >"$T/s-accepted.txt"
+: >"$T/s-tempfailed.txt"
+sother=0
+for n in $(seq 1 "$SMTP_KILL_N"); do
+    case $(verdict_of "$T/out/skill-$n") in
+    accepted) echo "skill-$n" >>"$T/s-accepted.txt" ;;
+    tempfail) echo "skill-$n" >>"$T/s-tempfailed.txt" ;;
+    *) sother=$((sother + 1)) ;;
+    esac
+done
+echo "# $(wc -l <"$T/s-accepted.txt") accepted, $(wc -l <"$T/s-tempfailed.txt") tempfailed, $sother other"
+check "every message was accepted or tempfailed" test "$sother" -eq 0
+check "after the kills our spool drains (straight to the sink)" wait_spool_empty 120
+sleep 2
+copy_tags skill- | sort | uniq -c | awk '{ print $2, $1 }' >"$T/s-copies.txt"
+bad=0
+while read -r tag; do
+    c=$(awk -v t="$tag" '$1 == t { print $2 }' "$T/s-copies.txt")
+    [ "${c:-0}" -eq 1 ] || { bad=$((bad + 1)); echo "# $tag accepted, ${c:-0} copies"; }
+done <"$T/s-accepted.txt"
+check "every accepted message's copy reached the sink exactly once" test "$bad" -eq 0
+check "no copy twice" test "$(awk '$2 > 1' "$T/s-copies.txt" | wc -l)" -eq 0
+while read -r tag; do
+    send "$tag" "$T/out/$tag.again"
+done <"$T/s-tempfailed.txt"
+wait_spool_empty 60
+wait_copies skill- "$SMTP_KILL_N" 60
+sleep 2
+copy_tags skill- | sort | uniq -c | awk '{ print $2, $1 }' >"$T/s-copies.txt"
+check "sent again: every one of the $SMTP_KILL_N has exactly one copy" \
+    test "$(awk '$2 == 1' "$T/s-copies.txt" | wc -l)" -eq "$SMTP_KILL_N"
+check "... none two" test "$(awk '$2 > 1' "$T/s-copies.txt" | wc -l)" -eq 0
+check "nothing was given up on (dead/ empty)" test "$(spool_count dead)" -eq 0
+write_conf
+reload_daemon
 
 echo "# d. the journal"
 "$CTL" journal verify -c "$CONF" >"$T/verify.txt" 2>&1

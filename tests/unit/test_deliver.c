@@ -62,7 +62,9 @@ typedef struct {
 /* The stand-in: records its arguments (one a line) and standard input,
  * counts its runs; fails with 75 and a message on stderr for recipients
  * containing "fail", with 67 (EX_NOUSER) for "nouser", floods stderr for
- * "chatty", sleeps for "slow". */
+ * "chatty"; sleeps 1.5 s then succeeds for "slow", sleeps 30 s for
+ * "stuck".  A success appends the recipient to "delivered" as its last
+ * act, as an MTA queues the message just before sendmail exits 0. */
 static const char script_text[] =
     "#!/bin/sh\n"
     "d='%s'\n"
@@ -79,8 +81,10 @@ static const char script_text[] =
     " i=$((i + 1)); done; exit 75;;\n"
     "  *nouser*) echo 'sendmail: no such user' >&2; exit 67;;\n"
     "  *fail*) echo 'sendmail: 451 4.3.0 mailbox temporarily unavailable' >&2; exit 75;;\n"
-    "  *slow*) sleep 5;;\n"
+    "  *slow*) sleep 1.5;;\n"
+    "  *stuck*) sleep 30;;\n"
     "esac\n"
+    "echo \"$last\" >> \"$d/delivered\"\n"
     "exit 0\n";
 
 static void write_conf(fixture *f, const char *extra)
@@ -209,6 +213,21 @@ static int runs(fixture *f)
 
     if (g_file_get_contents(p, &text, NULL, NULL))
         n = atoi(text);
+    g_free(text);
+    g_free(p);
+    return n;
+}
+
+/* How many times the stand-in said yes (took a message). */
+static int delivered(fixture *f)
+{
+    char *p = g_build_filename(f->dir, "delivered", NULL);
+    char *text = NULL;
+    int n = 0;
+
+    if (g_file_get_contents(p, &text, NULL, NULL))
+        for (const char *c = text; *c != '\0'; c++)
+            n += *c == '\n';
     g_free(text);
     g_free(p);
     return n;
@@ -628,25 +647,76 @@ static void test_recover(void **state)
 }
 
 /* A delivery process that hangs is stopped after [delivery] timeout. */
-static void test_helper_timeout(void **state)
+/* A sendmail slower than [delivery] timeout that still succeeds (issue
+ * 12.4): waited for, delivered exactly once.  Of old its delivery process
+ * was killed at the timeout, the sendmail went on and queued the copy,
+ * the item came back to new/, and the next pass sent it again. */
+static void test_helper_slow(void **state)
 {
     fixture *f = *state;
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
     gint64 t0;
 
     write_conf(f, "timeout = 1s\n");
     spool_item(f, "postmaster@sjovik.test", "slow@sjovik.test", message);
     t0 = g_get_monotonic_time();
-    assert_int_equal(dm_deliver_pass(f->spool, f->conf, self_exe, now), 0);
-    assert_true(g_get_monotonic_time() - t0 < 4 * G_USEC_PER_SEC);
-    /* Its sendmail still runs and holds the item: not taken back yet. */
-    assert_int_equal(count_in(f, DM_SPOOL_CUR) + count_in(f, DM_SPOOL_NEW), 1);
-    for (int i = 0; i < 100 && count_in(f, DM_SPOOL_CUR) > 0; i++) {
-        g_usleep(100000);
-        dm_spool_recover(f->spool);
+    assert_int_equal(dm_deliver_pass(f->spool, f->conf, self_exe,
+                                     g_get_real_time() / G_USEC_PER_SEC),
+                     1);
+    assert_true(g_get_monotonic_time() - t0 >= 1400 * 1000);
+    assert_true(g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC);
+    /* Passes for a while more: nothing comes back, nothing goes twice. */
+    for (int i = 0; i < 15; i++) {
+        dm_deliver_pass(f->spool, f->conf, self_exe, g_get_real_time() / G_USEC_PER_SEC + 3600);
+        g_usleep(200000);
     }
-    assert_int_equal(count_in(f, DM_SPOOL_CUR), 0);
-    assert_int_equal(count_in(f, DM_SPOOL_NEW), 1);
+    assert_int_equal(delivered(f), 1);
+    assert_int_equal(runs(f), 1);
+    assert_int_equal(count_in(f, DM_SPOOL_NEW) + count_in(f, DM_SPOOL_CUR) +
+                         count_in(f, DM_SPOOL_DEAD),
+                     0);
+}
+
+/* A sendmail still running after twice [delivery] timeout: stopped, its
+ * item in dead/ marked outcome unknown, and never tried again by
+ * itself; in a delivery process and in this process alike. */
+static void test_stuck_unknown(void **state)
+{
+    fixture *f = *state;
+
+    write_conf(f, "timeout = 1s\n");
+    for (int helper = 1; helper >= 0; helper--) {
+        GPtrArray *dead;
+        dm_spool_item *it;
+        gint64 t0 = g_get_monotonic_time();
+
+        spool_item(f, "postmaster@sjovik.test", "stuck@sjovik.test", message);
+        assert_int_equal(dm_deliver_pass(f->spool, f->conf, helper ? self_exe : NULL,
+                                         g_get_real_time() / G_USEC_PER_SEC),
+                         0);
+        assert_true(g_get_monotonic_time() - t0 >= 2 * G_USEC_PER_SEC);
+        assert_true(g_get_monotonic_time() - t0 < 8 * G_USEC_PER_SEC);
+        dead = items_in(f, DM_SPOOL_DEAD);
+        assert_int_equal(dead->len, 1);
+        it = g_ptr_array_index(dead, 0);
+        assert_non_null(it->last_error);
+        assert_non_null(strstr(it->last_error, "outcome unknown"));
+        g_ptr_array_free(dead, TRUE);
+        assert_int_equal(count_in(f, DM_SPOOL_NEW) + count_in(f, DM_SPOOL_CUR), 0);
+        /* Later passes leave it there, and the stopped sendmail took
+         * nothing. */
+        for (int i = 0; i < 5; i++) {
+            dm_deliver_pass(f->spool, f->conf, helper ? self_exe : NULL,
+                            g_get_real_time() / G_USEC_PER_SEC + 3600);
+            g_usleep(100000);
+        }
+        assert_int_equal(count_in(f, DM_SPOOL_DEAD), 1);
+        assert_int_equal(delivered(f), 0);
+        assert_int_equal(runs(f), helper ? 1 : 2);
+        dm_test_rmtree(f->spooldir);
+        dm_spool_close(f->spool);
+        f->spool = dm_spool_open(f->spooldir, true, NULL);
+        assert_non_null(f->spool);
+    }
 }
 
 /* "diariectl queue retry": in this process, from new/ or from dead/. */
@@ -785,6 +855,8 @@ static gpointer srv_run(gpointer data)
                     break;
             }
             reply = s->end;
+            if (reply == NULL)
+                break; /* the message taken in, no answer: gone */
         }
         srv_say(fd, reply);
     }
@@ -946,6 +1018,15 @@ static void test_smtp_refusals(void **state)
     g_free(error);
     srv_free(s);
 
+    /* The whole message sent, and no answer to its end: the server may
+     * have taken it; sent again it could arrive twice. */
+    s = srv_start();
+    s->end = NULL;
+    assert_int_equal(smtp_send(f, s, "g@sjovik.test", message, &error), DM_DELIVER_UNKNOWN);
+    assert_non_null(strstr(error, "outcome unknown"));
+    g_free(error);
+    srv_free(s);
+
     /* A server that never speaks: smtp_timeout. */
     s = srv_start();
     s->greeting = NULL;
@@ -987,7 +1068,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_pass_bury, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pass_helper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_helper_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_helper_slow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp_ok, setup, teardown),
