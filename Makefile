@@ -172,6 +172,7 @@ e2e-test: all
 	@tests/e2e/delivery.sh
 	@tests/e2e/sendmail.sh
 	@tests/e2e/privileges.sh
+	@tests/e2e/directory.sh
 
 docs-test:
 	@docs/check.sh

@@ -156,6 +156,7 @@ dm_ldap *dm_ldap_new(const dm_conf *conf, GError **err)
     l->n_uri = (int)g_strv_length(l->uri);
     l->uris = g_strjoinv(" ", l->uri);
     l->down_until = g_new0(_Atomic int64_t, (gsize)l->n_uri);
+    l->hung_until = g_new0(_Atomic int64_t, (gsize)l->n_uri);
     if (conf->ldap_bind_password_file != NULL && *conf->ldap_bind_password_file != '\0') {
         char *pw = NULL;
 
@@ -185,6 +186,7 @@ fail:
     g_strfreev(l->uri);
     g_free(l->uris);
     g_free(l->down_until);
+    g_free(l->hung_until);
     dm_conf_unref(l->conf);
     g_free(l);
     return NULL;
@@ -210,6 +212,7 @@ void dm_ldap_free(dm_ldap *l)
     g_strfreev(l->uri);
     g_free(l->uris);
     g_free(l->down_until);
+    g_free(l->hung_until);
     dm_conf_unref(l->conf);
     g_free(l);
 }
@@ -767,12 +770,15 @@ static dm_ldap_record *dm_ldap_parse_record(dm_ldap *l, LDAP *ld, LDAPMessage *m
 
 dm_ldap_status dm_ldap_walk(dm_ldap *l, dm_ldap_walk_fn fn, void *data, GError **err)
 {
-    dm_ldap_conn *c = dm_ldap_pool_get(l);
-    char **attrs = dm_ldap_attrs(l->conf, true);
+    dm_ldap_conn *c = dm_ldap_pool_get(l, err);
+    char **attrs;
     struct berval cookie = {0};
     dm_ldap_status st = DM_LDAP_FOUND;
     bool first = true, more = true;
 
+    if (c == NULL)
+        return DM_LDAP_ERROR;
+    attrs = dm_ldap_attrs(l->conf, true);
     /* ldap_create_page_control wants a handle: connect first. */
     if (!dm_ldap_conn_ready(l, c, err)) {
         dm_ldap_pool_put(l, c);

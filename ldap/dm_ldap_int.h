@@ -40,6 +40,9 @@ struct dm_ldap {
     char **uri;               /* each server, in the configured order */
     int n_uri;
     _Atomic int64_t *down_until; /* per server: skip it until then (monotonic s) */
+    _Atomic int64_t *hung_until; /* per server: it did not answer in time; not
+                                  * asked at all until then (monotonic us),
+                                  * then by one lookup at a time */
     char *uris;               /* all of them, space separated, for messages */
     char *password;           /* NULL: anonymous */
     dm_ldap_pool pool;
@@ -54,7 +57,9 @@ struct dm_ldap {
 
 void dm_ldap_pool_init(dm_ldap_pool *p, int size);
 void dm_ldap_pool_clear(dm_ldap_pool *p);
-dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l);
+/* A connection, waiting at most [ldap] timeout for one to be free; NULL
+ * with err set at that bound (the caller answers 451). */
+dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l, GError **err);
 void dm_ldap_pool_put(dm_ldap *l, dm_ldap_conn *c);
 /* Make sure c is connected and bound, trying each server in turn; false
  * with err set (naming every server tried and why) when none answers. */

@@ -15,6 +15,19 @@
  * handshake of ldaps://); LDAP_OPT_TIMEOUT bounds every synchronous
  * operation (StartTLS, bind); the search has its own timeout.  So a lookup
  * against one hung server fails after about [ldap] timeout.
+ *
+ * A hung server must not hold everything up behind the pool.  So:
+ *  - a lookup waits at most [ldap] timeout for a free connection, then
+ *    fails (the milter answers 451);
+ *  - a server that did not answer in time (a connect past connect_timeout,
+ *    a StartTLS, bind or search past timeout) is marked hung for [ldap]
+ *    timeout (30 s when that is 0): meanwhile it is not asked at all, not
+ *    even when it is the only one, and connections to it are dropped
+ *    rather than used; lookups fail over to another server or fail at
+ *    once.  Then one lookup at a time probes it (the others still do not
+ *    wait on it); an answer clears the mark.
+ * So with every server hung a lookup answers within [ldap] timeout (the
+ * pool) + connect_timeout + 2 x timeout (a probe's bind and search).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,15 +86,58 @@ void dm_ldap_pool_clear(dm_ldap_pool *p)
     g_cond_clear(&p->cond);
 }
 
-dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l)
+dm_ldap_conn *dm_ldap_pool_get(dm_ldap *l, GError **err)
 {
     dm_ldap_conn *c;
+    int64_t wait = l->conf->ldap_timeout;
+    gint64 until = g_get_monotonic_time() + wait * G_USEC_PER_SEC;
 
     g_mutex_lock(&l->pool.lock);
-    while ((c = g_queue_pop_head(&l->pool.idle)) == NULL)
-        g_cond_wait(&l->pool.cond, &l->pool.lock);
+    while ((c = g_queue_pop_head(&l->pool.idle)) == NULL) {
+        if (wait <= 0) {
+            g_cond_wait(&l->pool.cond, &l->pool.lock);
+        } else if (!g_cond_wait_until(&l->pool.cond, &l->pool.lock, until) &&
+                   g_queue_is_empty(&l->pool.idle)) {
+            g_mutex_unlock(&l->pool.lock);
+            g_set_error(err, DM_LDAP_ERROR_DOMAIN, LDAP_BUSY,
+                        "%s: no directory connection free within [ldap] timeout (%llds): all "
+                        "%d busy",
+                        l->uris, (long long)wait, l->pool.size);
+            return NULL;
+        }
+    }
     g_mutex_unlock(&l->pool.lock);
     return c;
+}
+
+/* How long a server that did not answer in time is left alone. */
+static int64_t dm_ldap_hung_us(const dm_ldap *l)
+{
+    return (l->conf->ldap_timeout > 0 ? l->conf->ldap_timeout : 30) * G_USEC_PER_SEC;
+}
+
+static void dm_ldap_mark_hung(dm_ldap *l, int index)
+{
+    atomic_store(&l->hung_until[index], g_get_monotonic_time() + dm_ldap_hung_us(l));
+}
+
+/* May this lookup ask server index?  Not while it is marked hung; once
+ * the mark has run out, only the one lookup that takes the probe (the
+ * mark moved on by the longest a probe can take, so the others keep out
+ * of its way).  *left: how long the mark still runs (us), for messages. */
+static bool dm_ldap_may_ask(dm_ldap *l, int index, int64_t *left)
+{
+    int64_t now = g_get_monotonic_time();
+    int64_t until = atomic_load(&l->hung_until[index]);
+    int64_t probe = (l->conf->ldap_connect_timeout + 2 * l->conf->ldap_timeout + 1) *
+                    G_USEC_PER_SEC;
+
+    *left = until - now;
+    if (until == 0)
+        return true;
+    if (until > now)
+        return false;
+    return atomic_compare_exchange_strong(&l->hung_until[index], &until, now + probe);
 }
 
 void dm_ldap_pool_put(dm_ldap *l, dm_ldap_conn *c)
@@ -171,8 +227,10 @@ static bool dm_ldap_tcp_answers(const char *uri, int64_t timeout)
     "[ldap] tls_ca_file, and does it name the host in the URI?"
 
 /* Connect c to one server: initialize, options, connect, StartTLS, bind.
- * On failure returns the LDAP result code and *why. */
-static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **why)
+ * On failure returns the LDAP result code and *why; *timed_out when the
+ * server did not answer in time (as opposed to refusing). */
+static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **why,
+                               bool *timed_out)
 {
     const char *uri = l->uri[index];
     const dm_conf *conf = l->conf;
@@ -232,9 +290,11 @@ static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **wh
     if (rc != LDAP_SUCCESS) {
         int64_t spent = (g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
 
-        if (net.tv_sec > 0 && spent >= net.tv_sec)
+        if (net.tv_sec > 0 && spent >= net.tv_sec) {
             *why = g_strdup_printf("%s: connect: no connection within connect_timeout (%llds)",
                                    uri, (long long)net.tv_sec);
+            *timed_out = true;
+        }
         else if (dm_ldap_uri_is(uri, "ldaps:") && dm_ldap_tcp_answers(uri, net.tv_sec))
             *why = g_strdup_printf("%s: connect: %s", uri, DM_LDAP_TLS_HINT);
         else
@@ -249,6 +309,7 @@ static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **wh
         }
         if (rc != LDAP_SUCCESS) {
             *why = dm_ldap_describe(ld, uri, "StartTLS", rc, conf->ldap_timeout);
+            *timed_out = rc == LDAP_TIMEOUT;
             goto fail;
         }
     }
@@ -261,6 +322,7 @@ static int dm_ldap_connect_one(dm_ldap *l, dm_ldap_conn *c, int index, char **wh
     rc = ldap_sasl_bind_s(ld, bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
     if (rc != LDAP_SUCCESS) {
         *why = dm_ldap_describe(ld, uri, "bind", rc, conf->ldap_timeout);
+        *timed_out = rc == LDAP_TIMEOUT;
         goto fail;
     }
     c->ld = ld;
@@ -281,6 +343,10 @@ bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
     int rc = LDAP_SERVER_DOWN, tried = 0;
     bool *skipped;
 
+    /* A connection to a server since marked hung is not used: it would
+     * only wait for it again. */
+    if (c->ld != NULL && atomic_load(&l->hung_until[c->server_index]) != 0)
+        dm_ldap_conn_drop(c);
     if (c->ld != NULL)
         return true;
     why = g_string_new(NULL);
@@ -288,17 +354,32 @@ bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
     for (int i = 0; i < l->n_uri; i++)
         skipped[i] = atomic_load(&l->down_until[i]) > now;
     /* Two rounds: first the servers not known to be down, in order; then,
-     * when none of those answered, the ones skipped. */
+     * when none of those answered, the ones skipped.  A server marked
+     * hung is in neither, but for the one lookup that probes it. */
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < l->n_uri; i++) {
             char *one = NULL;
+            bool timed_out = false;
+            int64_t left = 0;
 
             if (skipped[i] != (round == 1))
                 continue;
+            if (!dm_ldap_may_ask(l, i, &left)) {
+                if (why->len > 0)
+                    g_string_append(why, "; ");
+                g_string_append_printf(why, "%s: not asked: it did not answer in time; asked "
+                                            "again in %llds",
+                                       l->uri[i],
+                                       (long long)(MAX(left, 0) + G_USEC_PER_SEC - 1) /
+                                           G_USEC_PER_SEC);
+                tried++;
+                continue;
+            }
             tried++;
-            rc = dm_ldap_connect_one(l, c, i, &one);
+            rc = dm_ldap_connect_one(l, c, i, &one, &timed_out);
             if (rc == LDAP_SUCCESS) {
                 atomic_store(&l->down_until[i], 0);
+                atomic_store(&l->hung_until[i], 0);
                 if (why->len > 0)
                     dm_log(DM_LOG_WARNING, "ldap: failing over to %s (%s)", l->uri[i],
                            why->str);
@@ -307,6 +388,10 @@ bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
                 return true;
             }
             atomic_store(&l->down_until[i], dm_ldap_now() + DM_LDAP_DOWN_SECONDS);
+            if (timed_out)
+                dm_ldap_mark_hung(l, i);
+            else
+                atomic_store(&l->hung_until[i], 0); /* it answers, if only no */
             if (why->len > 0)
                 g_string_append(why, "; ");
             g_string_append(why, one);
@@ -359,9 +444,10 @@ bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
             return false;
         }
         if (rc == LDAP_TIMEOUT) {
-            /* A hung server: let the next connection try the others first. */
+            /* A hung server: not asked again for a while (see above). */
             atomic_store(&l->down_until[c->server_index],
                          dm_ldap_now() + DM_LDAP_DOWN_SECONDS);
+            dm_ldap_mark_hung(l, c->server_index);
         }
         /* A connection that served before may just have gone stale (the
          * server restarted, an idle timeout closed it): reconnect once.
@@ -385,8 +471,10 @@ bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,
                     char **attrs, int sizelimit, bool missing_ok, LDAPMessage **res,
                     dm_ldap_conn **conn, GError **err)
 {
-    dm_ldap_conn *c = dm_ldap_pool_get(l);
+    dm_ldap_conn *c = dm_ldap_pool_get(l, err);
 
+    if (c == NULL)
+        return false;
     if (!dm_ldap_search_on(l, c, base, scope, filter, attrs, sizelimit, NULL, true, missing_ok,
                            res, err)) {
         dm_ldap_pool_put(l, c);

@@ -17,7 +17,7 @@
  *                      reconnects=.. cached=..
  *   threads T N ADDR.. T threads, N lookups each over the addresses, the
  *                      cache cleared now and then: found=.. notfound=..
- *                      error=.. ms=..
+ *                      error=.. ms=.. max=.. (the slowest lookup, ms)
  *   escape VALUE       the filter (|(mail=%s)(uid=%s)) built for VALUE
  *   sh COMMAND         rc=N (system(3); for slapd.sh restart/stop, kill)
  *   sleep SECONDS      ok
@@ -135,6 +135,7 @@ typedef struct {
     int n;
     unsigned seed;
     unsigned found, notfound, error;
+    int64_t max_ms; /* the slowest lookup */
 } worker;
 
 static gpointer worker_run(gpointer p)
@@ -147,6 +148,8 @@ static gpointer worker_run(gpointer p)
         dm_entry *e = NULL;
         unsigned r = (unsigned)rand_r(&w->seed);
 
+        int64_t t0 = ms_now();
+
         if (r % 50 == 0)
             dm_ldap_cache_clear(w->l);
         switch (dm_ldap_lookup_address(w->l, w->addrs[r % na], &e, &err)) {
@@ -154,6 +157,7 @@ static gpointer worker_run(gpointer p)
         case DM_LDAP_NOT_FOUND: w->notfound++; break;
         case DM_LDAP_ERROR: w->error++; g_clear_error(&err); break;
         }
+        w->max_ms = MAX(w->max_ms, ms_now() - t0);
         dm_entry_unref(e);
         if (r % 7 == 0) {
             dm_registrars *reg = NULL;
@@ -171,7 +175,7 @@ static void do_threads(dm_ldap *l, const char *label, char **argv)
     worker *w;
     GThread **th;
     unsigned found = 0, notfound = 0, error = 0;
-    int64_t t0 = ms_now();
+    int64_t t0 = ms_now(), max_ms = 0;
 
     if (t <= 0 || n <= 0 || argv[1] == NULL || argv[2] == NULL) {
         printf("%s: usage threads T N ADDR...\n", label);
@@ -191,9 +195,10 @@ static void do_threads(dm_ldap *l, const char *label, char **argv)
         found += w[i].found;
         notfound += w[i].notfound;
         error += w[i].error;
+        max_ms = MAX(max_ms, w[i].max_ms);
     }
-    printf("%s: found=%u notfound=%u error=%u ms=%lld\n", label, found, notfound, error,
-           (long long)(ms_now() - t0));
+    printf("%s: found=%u notfound=%u error=%u ms=%lld max=%lld\n", label, found, notfound,
+           error, (long long)(ms_now() - t0), (long long)max_ms);
     g_free(w);
     g_free(th);
 }

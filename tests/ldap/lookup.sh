@@ -426,12 +426,14 @@ c3: clear
 h1: lookup bengt.ek@sjovik.test
 h2: lookup bengt.ek@sjovik.test
 z2: sh kill -CONT \$(cat "$S/slapd.pid")
+zw: sleep 3
 a5: lookup bengt.ek@sjovik.test
 e3: entry ivan.petrov@sjovik.test
 t1: threads 8 400 anna.lind@sjovik.test bengt.ek@sjovik.test nobody@x registrator@sjovik.test ivan.petrov@sjovik.test
 bg: sh (sleep 0.2; "$HARNESS" restart "$S" >/dev/null 2>&1; sleep 0.2; "$HARNESS" restart "$S" >/dev/null 2>&1; touch "$tmp/bg.done") & echo \$! >"$tmp/bg.pid"
 t2: threads 8 3000 anna.lind@sjovik.test bengt.ek@sjovik.test nobody@x registrator@sjovik.test ivan.petrov@sjovik.test
 w: sh i=0; while [ ! -e "$tmp/bg.done" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done; [ -e "$tmp/bg.done" ]
+tw: sleep $((T + 1))
 t3: threads 4 300 anna.lind@sjovik.test nobody@x fatima.nilsson@sjovik.test
 s5: stats
 EOF
@@ -489,24 +491,32 @@ check "stats count the failures: $(res s4)" [ "$(stat s4 errors)" = 3 ]
 lt_expect "slapd back: the same process finds again" a4 "^found uid=anna.lind,$P"
 lt_expect "slapd back: registrators again" reg2 '^ok 2 '
 # A frozen slapd (SIGSTOP): the kernel still accepts connections, nobody
-# answers.  The first lookup's search and the second's bind each time out.
-for h in h1 h2; do
-    r=$(res $h)
-    ms=$(printf '%s\n' "$r" | sed -n 's/^error ms=\([0-9]*\) .*/\1/p')
-    if [ -n "$ms" ] && [ "$ms" -ge $((T * 1000 - 100)) ] && [ "$ms" -le $((T * 1000 + 1500)) ] &&
-        printf '%s\n' "$r" | grep -q "ldap://127.0.0.1:$port/: .*no answer within \[ldap\] timeout (${T}s)"; then
-        ok "frozen slapd: $h fails after about timeout ($ms ms), naming server and reason"
-    else
-        fail "frozen slapd: $h: $r"
-    fi
-done
+# answers.  The first lookup's search times out; the server is then
+# marked hung for [ldap] timeout, and the second fails at once instead of
+# waiting for it again.
+r=$(res h1)
+ms=$(printf '%s\n' "$r" | sed -n 's/^error ms=\([0-9]*\) .*/\1/p')
+if [ -n "$ms" ] && [ "$ms" -ge $((T * 1000 - 100)) ] && [ "$ms" -le $((T * 1000 + 1500)) ] &&
+    printf '%s\n' "$r" | grep -q "ldap://127.0.0.1:$port/: .*no answer within \[ldap\] timeout (${T}s)"; then
+    ok "frozen slapd: h1 fails after about timeout ($ms ms), naming server and reason"
+else
+    fail "frozen slapd: h1: $r"
+fi
+r=$(res h2)
+ms=$(printf '%s\n' "$r" | sed -n 's/^error ms=\([0-9]*\) .*/\1/p')
+if [ -n "$ms" ] && [ "$ms" -le 500 ] &&
+    printf '%s\n' "$r" | grep -q "ldap://127.0.0.1:$port/: not asked: it did not answer in time"; then
+    ok "frozen slapd: h2, marked hung, fails at once ($ms ms), saying why"
+else
+    fail "frozen slapd: h2: $r"
+fi
 lt_expect "slapd thawed: found again" a5 "^found uid=bengt.ek,$P"
 lt_expect "entry facts through the pool" e3 \
     "^found uid=ivan.petrov,$P delegate=jonas.alm@sjovik.test manager=sara.olsson@sjovik.test comm=0 fullmakt=1"
 lt_expect "8 threads share the pool and the cache" t1 '^found=2[0-9]+ notfound=[0-9]+ error=0 '
 lt_expect "8 threads through two slapd restarts: the process survives" t2 '^found=[0-9]+ notfound=[0-9]+ error=[0-9]+ '
 check "the background restarts finished" [ "$(res w)" = "rc=0" ]
-lt_expect "after the restarts every thread finds again" t3 '^found=[0-9]+ notfound=[0-9]+ error=0 '
+lt_expect "after the restarts (and a hung mark they may have left) every thread finds again" t3 '^found=[0-9]+ notfound=[0-9]+ error=0 '
 errors=$(stat s5 errors)
 logged=$(grep -c 'ldap: .* lookup failed: ' "$tmp/lt.err")
 unnamed=$(grep 'ldap: .* lookup failed: ' "$tmp/lt.err" | grep -vc "ldap://127.0.0.1:$port/: ")
@@ -521,6 +531,40 @@ if [ "$DM_FAILS" -ne "$fails_before" ] || [ $lt_rc -ne 0 ]; then
     grep -v 'lookup failed' "$tmp/lt.err" | tail -n 20 | note
     tail -n 20 "$S/slapd.log" | note
 fi
+
+# --- a frozen slapd and more lookups at once than the pool has connections ---------
+# (issue 12.9) 16 threads, 3 lookups each, a pool of 2: a lookup waits at
+# most [ldap] timeout for a connection, and the frozen server, once it
+# timed out, is not asked again for a while.  Every lookup answers within
+# timeout (the pool) + connect_timeout + 2 x timeout (a probe's bind and
+# search), and the whole does not queue up behind the pool (of old it
+# took 24 rounds of [ldap] timeout).
+conf_with "$tmp/pool.conf" "ldap.pool_size=2"
+bound=$(((T + T + 2 * T) * 1000 + 1500))
+"$LT" "$tmp/pool.conf" >"$tmp/pool.out" 2>"$tmp/pool.err" <<EOF
+w1: lookup anna.lind@sjovik.test
+z1: sh kill -STOP \$(cat "$S/slapd.pid")
+p1: threads 16 3 p1@sjovik.test p2@sjovik.test p3@sjovik.test p4@sjovik.test p5@sjovik.test
+z2: sh kill -CONT \$(cat "$S/slapd.pid")
+zw: sleep $((T + 1))
+w2: lookup bengt.ek@sjovik.test
+EOF
+kill -CONT "$(cat "$S/slapd.pid")" 2>/dev/null
+pres() { sed -n "s/^$1: //p" "$tmp/pool.out" | head -n 1; }
+r=$(pres p1)
+max=$(printf '%s\n' "$r" | sed -n 's/.* max=\([0-9]*\).*/\1/p')
+total=$(printf '%s\n' "$r" | sed -n 's/.* ms=\([0-9]*\) .*/\1/p')
+if printf '%s\n' "$r" | grep -q '^found=0 notfound=0 error=48 ' && [ -n "$max" ] &&
+    [ "$max" -le "$bound" ]; then
+    ok "frozen slapd, 16 threads on a pool of 2: every lookup fails within $max ms (bound $bound)"
+else
+    fail "frozen slapd, 16 threads on a pool of 2: $r (bound $bound ms per lookup)"
+    tail -n 5 "$tmp/pool.err" | note
+fi
+check "... all 48 in $total ms, not queued behind the pool" [ -n "$total" ] && [ "$total" -le "$bound" ]
+check "... the waits for a connection are bounded (some said so)" \
+    grep -q "no directory connection free within \[ldap\] timeout (${T}s)\|not asked: it did not answer in time" "$tmp/pool.err"
+check "slapd thawed: the same process finds again" grep -q "^w2: found uid=bengt.ek,$P" "$tmp/pool.out"
 
 # --- diariectl while slapd is down ------------------------------------------------
 
