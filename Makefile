@@ -173,6 +173,7 @@ e2e-test: all
 	@tests/e2e/sendmail.sh
 	@tests/e2e/privileges.sh
 	@tests/e2e/directory.sh
+	@tests/e2e/auth.sh
 
 docs-test:
 	@docs/check.sh

@@ -6,11 +6,13 @@ set -eu
 
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz,
 # the fuzz test of make check); only recommended by clang, and recommends
-# are not installed here.
+# are not installed here.  sasl2-bin, libsasl2-modules: Cyrus SASL's
+# saslpasswd2 and PLAIN/LOGIN for the private Postfix's SMTP AUTH
+# (tests/e2e/auth.sh).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev libldap-dev
 libsqlite3-dev libstemmer-dev libcmocka-dev
-slapd ldap-utils postfix swaks miltertest
+slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
 sqlite3 valgrind python3 openssl procps psmisc groff-base man-db
 nodejs npm"
 

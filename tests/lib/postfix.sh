@@ -23,6 +23,12 @@
 #       --no-sink-files smtp-sink accepts and discards (no -d; for
 #                       benchmarks: writing files slows the sink a lot);
 #                       wait-sink/sink-files then see nothing.
+#       --sasl USER:PASSWORD
+#                       SMTP AUTH (PLAIN, LOGIN) for this user (repeatable):
+#                       Cyrus SASL with a sasldb of the instance's own,
+#                       DIR/etc/sasl/sasldb2, realm sjovik.test
+#                       (smtpd_sasl_local_domain), so a client logs in as
+#                       USER and the milter sees {auth_authen} = USER.
 #       Writes: DIR/port, DIR/sink_port, DIR/sink.pid (one number each);
 #       DIR/env, sourceable: PF_DIR PF_PORT PF_SINK_PORT PF_CONFIG
 #       PF_SINK_DIR PF_MAILLOG PF_SENDMAIL (the sendmail-argv words joined by
@@ -266,6 +272,34 @@ setup_bin() {
 	done
 }
 
+# setup_sasl DIR USER:PASSWORD...: SMTP AUTH against a sasldb of the
+# instance's own (smtpd is not chrooted here, so it reads DIR directly).
+setup_sasl() {
+	local dir="$1" up user pass
+	shift
+	command -v saslpasswd2 >/dev/null || die "--sasl needs saslpasswd2 (sasl2-bin)"
+	mkdir -p "$dir/etc/sasl"
+	rm -f "$dir/etc/sasl/sasldb2"
+	cat >"$dir/etc/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $dir/etc/sasl/sasldb2
+EOF
+	for up in "$@"; do
+		user=${up%%:*}
+		pass=${up#*:}
+		printf '%s' "$pass" | saslpasswd2 -p -c -f "$dir/etc/sasl/sasldb2" -u sjovik.test "$user" ||
+			die "saslpasswd2 $user failed"
+	done
+	chown postfix:postfix "$dir/etc/sasl/sasldb2"
+	chmod 0640 "$dir/etc/sasl/sasldb2"
+	chmod 0755 "$dir/etc/sasl"
+	postconf -c "$dir/etc" -e "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = cyrus" \
+		"smtpd_sasl_path = smtpd" "cyrus_sasl_config_path = $dir/etc/sasl" \
+		"smtpd_sasl_local_domain = sjovik.test" "smtpd_sasl_security_options = noanonymous"
+}
+
 start_sink() {
 	local dir="$1" port="$2" pid dump=()
 	rm -f "$dir/sink.pid"
@@ -298,7 +332,7 @@ cmd_start() {
 	need_root start
 	[ $# -ge 1 ] || usage
 	local dir="$1"; shift
-	local milter="" port="" sinkport="" sets=() nofiles=
+	local milter="" port="" sinkport="" sets=() nofiles="" sasl=()
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--milter) [ $# -ge 2 ] || usage; milter="$2"; shift 2 ;;
@@ -309,6 +343,8 @@ cmd_start() {
 		--sink-port=*) sinkport="${1#*=}"; shift ;;
 		--set) [ $# -ge 2 ] || usage; sets+=("$2"); shift 2 ;;
 		--no-sink-files) nofiles=1; shift ;;
+		--sasl) [ $# -ge 2 ] || usage; sasl+=("$2"); shift 2 ;;
+		--sasl=*) sasl+=("${1#*=}"); shift ;;
 		--set=*) sets+=("${1#*=}"); shift ;;
 		*) usage ;;
 		esac
@@ -361,6 +397,7 @@ cmd_start() {
 		fi
 		write_main_cf "$dir" "$port" "$sinkport" "$milter"
 		write_master_cf "$dir" "$port"
+		[ ${#sasl[@]} -eq 0 ] || setup_sasl "$dir" "${sasl[@]}"
 		local kv
 		for kv in ${sets[@]+"${sets[@]}"}; do
 			postconf -c "$dir/etc" -e "$kv"
