@@ -8,11 +8,6 @@
 #include "dm_policy_int.h"
 #include "dm_util.h"
 
-bool dm_party_is_politician(const dm_entry *e)
-{
-    return dm_entry_is_person(e) && (e->roles & DM_ROLE_FORTROENDEVALD) != 0;
-}
-
 /* Is this recipient a mass list: a lista entry or a configured address? */
 static bool dm_party_is_mass_list(const dm_policy *p, const dm_party *r)
 {
@@ -221,7 +216,7 @@ static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_v
             dm_add_copy(v, f, c, e, e->mail);
         } else if (e->fullmakt) {
             dm_add_copy(v, f, c, e, e->mail);
-            if (dm_party_is_politician(e))
+            if (dm_entry_is_politician(e))
                 dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_COPIED);
         } else {
             dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_REGISTER_INBOUND);
@@ -231,7 +226,7 @@ static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_v
         }
     }
     if (s != NULL && !dm_entry_is_list(s) && (any_outside || unshared)) {
-        if (dm_party_is_politician(s) && !s->fullmakt) {
+        if (dm_entry_is_politician(s) && !s->fullmakt) {
             dm_add_notice(v, s, s->mail, dm_myndighet_for(c, s), DM_NOTICE_REGISTER_OUTBOUND);
             dm_verdict_add_reason(v, "R10", "avsändaren %s har ingen fullmakt: ska själv "
                                   "se till att det diarieförs", s->mail);
@@ -334,12 +329,12 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
     for (size_t i = 0; i < f->n_rcpts; i++) {
         if (f->rcpts[i].entry != NULL) {
             n_int++;
-            any_politician |= dm_party_is_politician(f->rcpts[i].entry);
+            any_politician |= dm_entry_is_politician(f->rcpts[i].entry);
         } else {
             n_ext++;
         }
     }
-    any_politician |= sender_int && dm_party_is_politician(s);
+    any_politician |= sender_int && dm_entry_is_politician(s);
     if (sender_int && n_ext == 0 && n_int > 0)
         v->direction = DM_DIR_INTERNAL;
     else if (sender_int)

@@ -67,11 +67,11 @@ static bool dm_any_party(const dm_facts *f, bool politician)
 {
     const dm_entry *s = f->sender.entry;
 
-    if (s != NULL && dm_entry_is_person(s) && (!politician || dm_party_is_politician(s)))
+    if (s != NULL && dm_entry_is_person(s) && (!politician || dm_entry_is_politician(s)))
         return true;
     for (size_t i = 0; i < f->n_rcpts; i++) {
         const dm_entry *e = f->rcpts[i].entry;
-        if (e != NULL && dm_entry_is_person(e) && (!politician || dm_party_is_politician(e)))
+        if (e != NULL && dm_entry_is_person(e) && (!politician || dm_entry_is_politician(e)))
             return true;
     }
     return false;

@@ -267,6 +267,4 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c,
                        dm_verdict *v);
 void dm_content_clear(dm_content *c);
 
-bool dm_party_is_politician(const dm_entry *e);
-
 #endif

@@ -340,7 +340,7 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
     } else if (dm_party_domain(p, m->from_addr)) {
         s->party_domain = true;
         s->party_domain_addr = g_strdup(m->from_addr);
-    } else if (f->sender.entry != NULL && dm_party_is_politician(f->sender.entry)) {
+    } else if (f->sender.entry != NULL && dm_entry_is_politician(f->sender.entry)) {
         for (size_t i = 0; i < f->n_rcpts && !s->party_domain; i++) {
             if (f->rcpts[i].entry == NULL && dm_party_domain(p, f->rcpts[i].addr)) {
                 s->party_domain = true;

@@ -1,5 +1,5 @@
 /*
- * policy/dm_case: diarienummer parsing and finding, and the case index,
+ * model/dm_case: diarienummer parsing and finding, and the case index,
  * loaded from ../shared/fixtures/arenden.csv.
  */
 #include "dm_test.h"

@@ -57,6 +57,7 @@ dm_entry *dm_entry_new(void);
 dm_entry *dm_entry_ref(dm_entry *e);
 void dm_entry_unref(dm_entry *e);
 bool dm_entry_is_person(const dm_entry *e);   /* not a mailbox, not a list */
+bool dm_entry_is_politician(const dm_entry *e); /* a person and fortroendevald */
 bool dm_entry_is_mailbox(const dm_entry *e);  /* functional, förvaltning, registrator */
 bool dm_entry_is_list(const dm_entry *e);
 bool dm_entry_in_myndighet(const dm_entry *e, const char *myndighet);

@@ -71,6 +71,11 @@ bool dm_entry_is_person(const dm_entry *e)
     return e != NULL && !dm_entry_is_list(e) && !dm_entry_is_mailbox(e);
 }
 
+bool dm_entry_is_politician(const dm_entry *e)
+{
+    return dm_entry_is_person(e) && (e->roles & DM_ROLE_FORTROENDEVALD) != 0;
+}
+
 bool dm_entry_in_myndighet(const dm_entry *e, const char *myndighet)
 {
     if (e == NULL || e->myndigheter == NULL || myndighet == NULL)
