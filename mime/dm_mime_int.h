@@ -35,6 +35,18 @@ extern size_t dm_mime_chunk;
  * Reads the stream and seeks it back. */
 gint64 dm_mime_budget(GMimeStream *stream, const dm_mime_limits *lim, const char **why);
 
+/* The parser options every parse uses (lenient; dm_mime_init). */
+GMimeParserOptions *dm_mime_parser_options(void);
+
+/* Note in m->limits that a limit was reached (once per name). */
+void dm_mime_note_limit(dm_msg *m, const char *what);
+
+/* The top-level headers (dm_mime_headers.c): m->headers within
+ * max_headers and max_header_size, subject, From, Message-ID, Date,
+ * In-Reply-To, References, and the markers of automatic, bulk and spam
+ * mail. */
+void dm_mime_read_headers(dm_msg *m, GMimeMessage *msg, const dm_mime_limits *lim);
+
 /* Hash msg's body as fo writes it and set its X-Diarie-Genererad token
  * (dm_loop.h) under key, valid until expires.  Call after the Message-ID
  * and the body are final. */
