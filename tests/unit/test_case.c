@@ -5,6 +5,7 @@
 #include "dm_test.h"
 
 #include "dm_case.h"
+#include "dm_csv.h"
 
 /* ---- local helpers -------------------------------------------------------- */
 
@@ -63,63 +64,22 @@ static void expect_keys(const dm_dnr_parser *p, const char *text, const char *co
     g_free(got);
 }
 
-/* One RFC 4180 record from *p into fields; false at the end. */
-static bool csv_record(const char **p, GPtrArray *fields)
-{
-    const char *s = *p;
-
-    g_ptr_array_set_size(fields, 0);
-    if (*s == '\0')
-        return false;
-    for (;;) {
-        GString *f = g_string_new(NULL);
-
-        if (*s == '"') {
-            s++;
-            while (*s != '\0') {
-                if (*s == '"' && s[1] == '"') {
-                    g_string_append_c(f, '"');
-                    s += 2;
-                } else if (*s == '"') {
-                    s++;
-                    break;
-                } else {
-                    g_string_append_c(f, *s++);
-                }
-            }
-        }
-        while (*s != '\0' && *s != ',' && *s != '\n' && *s != '\r')
-            g_string_append_c(f, *s++);
-        g_ptr_array_add(fields, g_string_free(f, FALSE));
-        if (*s == ',') {
-            s++;
-            continue;
-        }
-        if (*s == '\r')
-            s++;
-        if (*s == '\n')
-            s++;
-        break;
-    }
-    *p = s;
-    return true;
-}
-
 /* The fixture's diarium: diarienummer,myndighet,rubrik,status,parter,sekretess */
 static dm_case_index *load_fixture(const dm_dnr_parser *parser, size_t *rows)
 {
     char *path = dm_test_shared("fixtures/arenden.csv");
-    char *text = dm_test_read(path, NULL);
-    const char *p = text;
+    gsize len = 0;
+    char *text = dm_test_read(path, &len);
+    const char *p = text, *end = text + len;
     GPtrArray *f = g_ptr_array_new_with_free_func(g_free);
     dm_case_index *idx = dm_case_index_new();
 
     *rows = 0;
-    assert_true(csv_record(&p, f)); /* header */
+    assert_true(dm_csv_record(&p, end, f)); /* header */
     assert_int_equal(f->len, 6);
     assert_string_equal(g_ptr_array_index(f, 0), "diarienummer");
     assert_string_equal(g_ptr_array_index(f, 5), "sekretess");
-    while (csv_record(&p, f)) {
+    while (dm_csv_record(&p, end, f)) {
         if (f->len == 1 && *(char *)g_ptr_array_index(f, 0) == '\0')
             continue;
         assert_int_equal(f->len, 6);

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "dm_csv.h"
 #include "dm_policy.h"
 #include "dm_util.h"
 
@@ -203,59 +204,19 @@ static dm_entry *dir_lookup_login(const char *login)
 
 /* ---- the fixture diarium ----------------------------------------------------- */
 
-static bool csv_record(const char **p, GPtrArray *fields)
-{
-    const char *s = *p;
-
-    g_ptr_array_set_size(fields, 0);
-    if (*s == '\0')
-        return false;
-    for (;;) {
-        GString *f = g_string_new(NULL);
-
-        if (*s == '"') {
-            s++;
-            while (*s != '\0') {
-                if (*s == '"' && s[1] == '"') {
-                    g_string_append_c(f, '"');
-                    s += 2;
-                } else if (*s == '"') {
-                    s++;
-                    break;
-                } else {
-                    g_string_append_c(f, *s++);
-                }
-            }
-        }
-        while (*s != '\0' && *s != ',' && *s != '\n' && *s != '\r')
-            g_string_append_c(f, *s++);
-        g_ptr_array_add(fields, g_string_free(f, FALSE));
-        if (*s == ',') {
-            s++;
-            continue;
-        }
-        if (*s == '\r')
-            s++;
-        if (*s == '\n')
-            s++;
-        break;
-    }
-    *p = s;
-    return true;
-}
-
 /* The fixture's cases, then the extra rows "dnr|myn|status|parties|sek". */
 static dm_case_index *load_cases(const char *const *extra)
 {
     char *path = dm_test_shared("fixtures/arenden.csv");
-    char *text = dm_test_read(path, NULL);
-    const char *p = text;
+    gsize len = 0;
+    char *text = dm_test_read(path, &len);
+    const char *p = text, *end = text + len;
     GPtrArray *f = g_ptr_array_new_with_free_func(g_free);
     dm_case_index *idx = dm_case_index_new();
     const dm_dnr_parser *parser = dm_policy_dnr_parser(W.pol);
 
-    assert_true(csv_record(&p, f)); /* header */
-    while (csv_record(&p, f)) {
+    assert_true(dm_csv_record(&p, end, f)); /* header */
+    while (dm_csv_record(&p, end, f)) {
         if (f->len < 6)
             continue;
         assert_true(dm_case_index_add(idx, parser, g_ptr_array_index(f, 0),
