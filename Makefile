@@ -177,6 +177,7 @@ e2e-test: all
 
 docs-test:
 	@docs/check.sh
+	@BUILD=$(BUILD) docs/layout.sh
 
 corpus-run: all
 	@tests/corpus/run.sh $(CORPUS)
