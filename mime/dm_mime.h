@@ -49,8 +49,13 @@ typedef struct dm_mime_limits {
     int max_depth;          /* nesting of multiparts and message/rfc822 */
     int max_headers;
     size_t max_header_size; /* bytes of one header value */
+    /* Not a limit: subjects that mark an automatic reply when no header
+     * does ([autoreply] of rules.conf, dm_policy_autoreply_subjects),
+     * casefolded, NULL-terminated; borrowed.  NULL: none. */
+    const char *const *autoreply_subjects;
 } dm_mime_limits;
 
+/* The limits of [mime]; autoreply_subjects NULL. */
 void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim);
 
 /* Extract from a seekable stream positioned at the start of the message.

@@ -42,6 +42,7 @@ GMimeParserOptions *dm_mime_parser_options(void)
 
 void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim)
 {
+    lim->autoreply_subjects = NULL; /* from the rules: the caller's to set */
     lim->max_text = (size_t)conf->max_text;
     lim->max_parts = conf->max_parts;
     lim->max_depth = conf->max_depth;

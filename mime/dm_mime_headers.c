@@ -102,17 +102,16 @@ static const char *dm_spam_verdict(GMimeObject *o)
 }
 
 /* Subjects of automatic replies from clients and servers that send no
- * header saying so (Exchange's own forms, Outlook rules). */
-static bool dm_autoreply_subject(const char *subject)
+ * header saying so (Exchange's own forms, Outlook rules): the site's
+ * casefolded prefixes. */
+static bool dm_autoreply_subject(const char *subject, const char *const *prefixes)
 {
-    static const char *const prefixes[] = {
-        "automatiskt svar:", "autosvar:", "frånvaro:", "automatic reply:", "autoreply:",
-        "auto-reply:", "auto reply:", "out of office:", "out of office reply:",
-        "abwesenheitsnotiz:", "automatisk svar:", "fravær:", NULL};
     const char *s = subject;
     char *fold;
     bool yes = false;
 
+    if (prefixes == NULL || prefixes[0] == NULL)
+        return false;
     while (*s == ' ' || *s == '\t')
         s++;
     /* UTF-8 case folding: "FRÅNVARO:" is "frånvaro:" too (ASCII folding
@@ -125,7 +124,7 @@ static bool dm_autoreply_subject(const char *subject)
 }
 
 /* Markers of automatic, bulk and spam mail in the top-level headers. */
-static void dm_markers(dm_msg *m, GMimeObject *o)
+static void dm_markers(dm_msg *m, GMimeObject *o, const dm_mime_limits *lim)
 {
     const char *v;
     const char *spam;
@@ -153,7 +152,7 @@ static void dm_markers(dm_msg *m, GMimeObject *o)
         dm_hdr(o, "X-MS-Exchange-Inbox-Rules-Loop") != NULL ||
         dm_hvalue_is(dm_hdr(o, "X-MS-Exchange-Generated-Message-Source"),
                      "Mailbox Rules Agent") ||
-        dm_autoreply_subject(m->subject)) {
+        dm_autoreply_subject(m->subject, lim->autoreply_subjects)) {
         m->auto_reply = true;
         if (m->auto_submitted == NULL)
             m->auto_submitted = g_strdup("auto-replied");
@@ -283,5 +282,5 @@ void dm_mime_read_headers(dm_msg *m, GMimeMessage *msg, const dm_mime_limits *li
         m->date = g_utf8_make_valid(v, -1);
     m->in_reply_to = dm_msgids(o, "In-Reply-To");
     m->references = dm_msgids(o, "References");
-    dm_markers(m, o);
+    dm_markers(m, o, lim);
 }

@@ -20,6 +20,10 @@ struct dm_dnr_parser {
     GHashTable *known;  /* uppercase myndighet -> itself */
     bool builtin;       /* the built-in patterns: every case number has a
                          * year (19xx, 20xx) followed by "/", ":" or "-" */
+    /* The export ([diarium]), lowercase. */
+    char **columns[DM_CASE_COL_N];
+    char **yes;
+    char **closed;
 };
 
 const char *const *dm_dnr_default_patterns(void)
@@ -69,7 +73,59 @@ void dm_dnr_parser_free(dm_dnr_parser *p)
         return;
     g_ptr_array_free(p->regexes, TRUE);
     g_hash_table_destroy(p->known);
+    for (int c = 0; c < DM_CASE_COL_N; c++)
+        g_strfreev(p->columns[c]);
+    g_strfreev(p->yes);
+    g_strfreev(p->closed);
     g_free(p);
+}
+
+/* Lowercase copies of v's non-empty entries, blanks around them dropped. */
+static char **dm_words_down(char **v)
+{
+    GPtrArray *out = g_ptr_array_new();
+
+    for (char **w = v; w != NULL && *w != NULL; w++) {
+        char *s = g_strstrip(g_utf8_strdown(*w, -1));
+        if (*s != '\0')
+            g_ptr_array_add(out, s);
+        else
+            g_free(s);
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+void dm_dnr_parser_set_export(dm_dnr_parser *p, char **const columns[DM_CASE_COL_N],
+                              char **yes, char **closed)
+{
+    for (int c = 0; c < DM_CASE_COL_N; c++) {
+        g_strfreev(p->columns[c]);
+        p->columns[c] = dm_words_down(columns[c]);
+    }
+    g_strfreev(p->yes);
+    p->yes = dm_words_down(yes);
+    g_strfreev(p->closed);
+    p->closed = dm_words_down(closed);
+}
+
+const char *const *dm_dnr_parser_column(const dm_dnr_parser *p, dm_case_column c)
+{
+    static const char *const none[] = {NULL};
+
+    return c < DM_CASE_COL_N && p->columns[c] != NULL ? (const char *const *)p->columns[c]
+                                                       : none;
+}
+
+bool dm_dnr_parser_yes(const dm_dnr_parser *p, const char *value)
+{
+    char *v = g_strstrip(g_utf8_strdown(value != NULL ? value : "", -1));
+    bool yes = false;
+
+    for (char **y = p->yes; y != NULL && *y != NULL && !yes; y++)
+        yes = strcmp(v, *y) == 0;
+    g_free(v);
+    return yes;
 }
 
 void dm_dnr_parser_add_known(dm_dnr_parser *p, const char *myndighet)
@@ -317,17 +373,16 @@ dm_case_index *dm_case_index_new(void)
     return idx;
 }
 
-bool dm_case_status_open(const char *status)
+bool dm_case_status_open(const dm_dnr_parser *p, const char *status)
 {
-    static const char *const closed[] = {"avslut", "stäng", "arkiv", "closed", "makul", NULL};
     char *low;
     bool open = true;
 
     if (status == NULL)
         return true;
     low = g_utf8_strdown(status, -1);
-    for (int i = 0; closed[i] != NULL; i++) {
-        if (strstr(low, closed[i]) != NULL)
+    for (char **c = p->closed; c != NULL && *c != NULL; c++) {
+        if (strstr(low, *c) != NULL)
             open = false;
     }
     g_free(low);
@@ -351,7 +406,7 @@ bool dm_case_index_add(dm_case_index *idx, const dm_dnr_parser *parser, const ch
     c->key = g_strdup(d->key);
     c->myndighet = g_utf8_strup(myndighet != NULL && *myndighet ? myndighet : d->myn, -1);
     c->title = g_strdup(title != NULL ? title : "");
-    c->open = dm_case_status_open(status);
+    c->open = dm_case_status_open(parser, status);
     c->sekretess = sekretess;
     dm_dnr_free(d);
 

@@ -7,6 +7,11 @@
  * "num"); every form reduces to one key, "KS 2026/112", so a citation and
  * the diarium export meet however each was written.
  *
+ * The parser also knows how the site's diarium export writes the rest of
+ * a case ([diarium] of rules.conf): the names of its columns, the values
+ * that mean yes, the statuses that mean closed.  store/ reads the export
+ * with it and the index judges statuses with it.
+ *
  * The index is an immutable in-memory snapshot of the imported diarium,
  * reference counted: built by the caller from the store, read by the pure
  * rules.
@@ -33,6 +38,29 @@ bool dm_dnr_parser_knows(const dm_dnr_parser *p, const char *myndighet);
 /* The built-in default patterns, NULL-terminated. */
 const char *const *dm_dnr_default_patterns(void);
 
+/* The columns of a diarium export. */
+typedef enum {
+    DM_CASE_COL_DNR,
+    DM_CASE_COL_MYNDIGHET,
+    DM_CASE_COL_TITLE,
+    DM_CASE_COL_STATUS,
+    DM_CASE_COL_PARTIES,
+    DM_CASE_COL_SEKRETESS,
+    DM_CASE_COL_N
+} dm_case_column;
+
+/* How the export writes a case ([diarium] of rules.conf), copied into p:
+ * columns[c], the names column c may have; yes, the values of the
+ * sekretess column that mean yes; closed, the words a closed case's
+ * status holds.  All compared without regard to case.  Until this is
+ * called no column has a name and every case is open. */
+void dm_dnr_parser_set_export(dm_dnr_parser *p, char **const columns[DM_CASE_COL_N],
+                              char **yes, char **closed);
+/* The names of column c, lowercase, NULL-terminated (empty when unset). */
+const char *const *dm_dnr_parser_column(const dm_dnr_parser *p, dm_case_column c);
+/* Does a sekretess value say yes? */
+bool dm_dnr_parser_yes(const dm_dnr_parser *p, const char *value);
+
 /* A citation found in text. */
 typedef struct dm_dnr {
     char *key;      /* "KS 2026/112" */
@@ -57,7 +85,7 @@ typedef struct dm_case {
     char *key;        /* normalized, see above */
     char *myndighet;
     char *title;
-    bool open;        /* status "pågående" (anything but avslutat/closed) */
+    bool open;        /* status holds none of the closed words */
     bool sekretess;
     char **parties;   /* lowercase addresses, NULL-terminated */
 } dm_case;
@@ -80,8 +108,8 @@ const GPtrArray *dm_case_index_by_party(const dm_case_index *idx, const char *ad
 /* Myndighet codes the index knows, NULL-terminated, owned by the index. */
 const char *const *dm_case_index_myndigheter(const dm_case_index *idx);
 
-/* Is status text "open"?  "pågående", "öppen", "open": yes; "avslutat",
- * "avslutad", "closed", "arkiverat": no. */
-bool dm_case_status_open(const char *status);
+/* Is status text "open", by the parser's closed words (a status that
+ * holds none, or no status, is open)? */
+bool dm_case_status_open(const dm_dnr_parser *p, const char *status);
 
 #endif

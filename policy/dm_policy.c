@@ -20,23 +20,13 @@ static bool dm_party_is_mass_list(const dm_policy *p, const dm_party *r)
     return false;
 }
 
+/* The 550 reply's text (ASCII: the catalogue's [smtp] is checked so). */
 static char *dm_mass_text(const dm_policy *p, const char *why)
 {
-    const char *where = p->intranet != NULL && *p->intranet ? p->intranet : NULL;
-
-    /* SMTP replies are ASCII: Swedish letters are written as the
-     * guidelines' own address standard does (a for å and ä, o for ö). */
-    if (p->lang == DM_LANG_EN)
-        return g_strdup_printf(
-            "Mass mailing (%s) may only be sent by the communications unit "
-            "(e-mail guidelines, R14). Information for many employees goes "
-            "on the intranet first%s%s.",
-            why, where ? ": " : "", where ? where : "");
-    return g_strdup_printf(
-        "Massutskick (%s) far endast skickas av kommunikationsenheten "
-        "(riktlinjer for e-post, R14). Information till manga anstallda ska "
-        "i forsta hand ga via intranatet%s%s.",
-        why, where ? ": " : "", where ? where : "");
+    if (p->intranet != NULL && *p->intranet)
+        return dm_reasons_text(p->reasons, DM_R_MASS_REJECT_INTRANET, "why", why, "intranet",
+                               p->intranet, NULL);
+    return dm_reasons_text(p->reasons, DM_R_MASS_REJECT, "why", why, NULL);
 }
 
 bool dm_policy_mass_applies(const dm_facts *f)
@@ -62,7 +52,7 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
     const dm_entry *s = f->sender.entry;
     const dm_party *list = NULL;
     dm_verdict *v;
-    char *why;
+    char *why, count[24];
 
     if (!dm_policy_mass_applies(f))
         return NULL;
@@ -70,19 +60,16 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
         if (dm_party_is_mass_list(p, &f->rcpts[i]))
             list = &f->rcpts[i];
     }
+    /* "why" goes into the SMTP reply too: the catalogue's [smtp]. */
     if (list != NULL) {
-        why = g_strdup_printf(p->lang == DM_LANG_EN ? "to the list %s" : "till listan %s",
-                              list->addr);
+        why = dm_reasons_text(p->reasons, DM_R_WHY_LIST, "list", list->addr, NULL);
     } else if ((int)f->n_rcpts >= p->mass_recipients) {
-        why = g_strdup_printf(p->lang == DM_LANG_EN ? "%zu recipients" : "%zu mottagare",
-                              f->n_rcpts);
+        g_snprintf(count, sizeof count, "%zu", f->n_rcpts);
+        why = dm_reasons_text(p->reasons, DM_R_WHY_RECIPIENTS, "count", count, NULL);
     } else if (f->sender_window_rcpts > 0 &&
                (int)f->sender_window_rcpts >= p->mass_window_recipients) {
-        /* "why" goes into the SMTP reply: ASCII only, like dm_mass_text
-         * ("tidsfonstret", not "tidsfönstret"). */
-        why = g_strdup_printf(p->lang == DM_LANG_EN ? "%u recipients within the window"
-                                                    : "%u mottagare inom tidsfonstret",
-                              f->sender_window_rcpts);
+        g_snprintf(count, sizeof count, "%u", f->sender_window_rcpts);
+        why = dm_reasons_text(p->reasons, DM_R_WHY_WINDOW, "count", count, NULL);
     } else {
         return NULL;
     }
@@ -93,9 +80,8 @@ dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *f)
     v->reject_xcode = g_strdup("5.7.1");
     v->reject_text = dm_mass_text(p, why);
     v->direction = DM_DIR_OUTBOUND;
-    dm_verdict_add_reason(v, "R14",
-                          "massutskick %s från %s, som inte hör till kommunikationsenheten",
-                          why, s->mail != NULL ? s->mail : f->sender.addr);
+    dm_reasons_add(v, p->reasons, "R14", DM_R_MASS, "why", why, "sender",
+                   s->mail != NULL ? s->mail : f->sender.addr, NULL);
     g_free(why);
     return v;
 }
@@ -150,16 +136,18 @@ static bool dm_is_rcpt(const dm_facts *f, const char *addr)
     return false;
 }
 
-static void dm_add_copy(dm_verdict *v, const dm_facts *f, const dm_content *c,
-                        const dm_entry *e, const char *party)
+static void dm_add_copy(const dm_policy *p, dm_verdict *v, const dm_facts *f,
+                        const dm_content *c, const dm_entry *e, const char *party)
 {
     const char *m = dm_myndighet_for(c, e);
     const char *reg = dm_registrars_for(f->registrars, m);
     dm_action *a;
 
     if (reg == NULL) {
-        dm_verdict_add_reason(v, "R6", "ingen registrator i katalogen för %s (%s)",
-                              m ? m : "okänd myndighet", party);
+        char *unknown = dm_reasons_text(p->reasons, DM_R_UNKNOWN_MYNDIGHET, NULL);
+        dm_reasons_add(v, p->reasons, "R6", DM_R_NO_REGISTRAR, "myndighet", m ? m : unknown,
+                       "party", party, NULL);
+        g_free(unknown);
         return;
     }
     if (dm_is_rcpt(f, reg) ||
@@ -170,8 +158,8 @@ static void dm_add_copy(dm_verdict *v, const dm_facts *f, const dm_content *c,
         return;
     }
     if (!dm_verdict_has_action(v, DM_ACT_COPY, reg))
-        dm_verdict_add_reason(v, "R8", "kopia till registrator %s (%s, för %s)", reg,
-                              m, party);
+        dm_reasons_add(v, p->reasons, "R8", DM_R_COPY, "registrar", reg, "myndighet", m,
+                       "party", party, NULL);
     a = dm_verdict_add_action(v, DM_ACT_COPY, reg, party);
     if (a->myndighet == NULL)
         a->myndighet = g_strdup(m);
@@ -190,8 +178,8 @@ static void dm_add_notice(dm_verdict *v, const dm_entry *e, const char *party,
 }
 
 /* Section 9, "When the class is registreras". */
-static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_verdict *v,
-                                    GHashTable *seen_dn)
+static void dm_registration_actions(const dm_policy *p, const dm_facts *f,
+                                    const dm_content *c, dm_verdict *v, GHashTable *seen_dn)
 {
     const dm_entry *s = f->sender.entry;
     bool any_outside = false, unshared = false;
@@ -213,32 +201,32 @@ static void dm_registration_actions(const dm_facts *f, const dm_content *c, dm_v
         if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
             continue; /* private address of an entry already handled */
         if (dm_entry_is_mailbox(e)) {
-            dm_add_copy(v, f, c, e, e->mail);
+            dm_add_copy(p, v, f, c, e, e->mail);
         } else if (e->fullmakt) {
-            dm_add_copy(v, f, c, e, e->mail);
+            dm_add_copy(p, v, f, c, e, e->mail);
             if (dm_entry_is_politician(e))
                 dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_COPIED);
         } else {
             dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_REGISTER_INBOUND);
-            dm_verdict_add_reason(v, "R10", "%s har ingen fullmakt: ingen kopia, %s ska "
-                                  "själv öppna och se till att det diarieförs",
-                                  e->mail, e->name ? e->name : e->mail);
+            dm_reasons_add(v, p->reasons, "R10", DM_R_NO_FULLMAKT, "party", e->mail, "name",
+                           e->name ? e->name : e->mail, NULL);
         }
     }
     if (s != NULL && !dm_entry_is_list(s) && (any_outside || unshared)) {
         if (dm_entry_is_politician(s) && !s->fullmakt) {
             dm_add_notice(v, s, s->mail, dm_myndighet_for(c, s), DM_NOTICE_REGISTER_OUTBOUND);
-            dm_verdict_add_reason(v, "R10", "avsändaren %s har ingen fullmakt: ska själv "
-                                  "se till att det diarieförs", s->mail);
+            dm_reasons_add(v, p->reasons, "R10", DM_R_SENDER_NO_FULLMAKT, "sender", s->mail,
+                           NULL);
         } else {
-            dm_add_copy(v, f, c, s, s->mail);
+            dm_add_copy(p, v, f, c, s, s->mail);
         }
     }
 }
 
 /* In doubt between private and municipal (R3 and R10): nothing is copied;
  * each person whose mailbox holds the message is asked to judge it. */
-static void dm_judge_actions(const dm_facts *f, dm_verdict *v, GHashTable *seen_dn)
+static void dm_judge_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v,
+                             GHashTable *seen_dn)
 {
     const dm_entry *s = f->sender.entry;
 
@@ -250,13 +238,11 @@ static void dm_judge_actions(const dm_facts *f, dm_verdict *v, GHashTable *seen_
         if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
             continue;
         dm_add_notice(v, e, e->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
-        dm_verdict_add_reason(v, "R10", "%s ombeds bedöma om meddelandet är privat",
-                              e->mail);
+        dm_reasons_add(v, p->reasons, "R10", DM_R_JUDGE, "party", e->mail, NULL);
     }
     if (dm_entry_is_person(s) && (s->dn == NULL || g_hash_table_add(seen_dn, s->dn))) {
         dm_add_notice(v, s, s->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
-        dm_verdict_add_reason(v, "R10", "avsändaren %s ombeds bedöma om meddelandet är "
-                              "privat", s->mail);
+        dm_reasons_add(v, p->reasons, "R10", DM_R_SENDER_JUDGE, "sender", s->mail, NULL);
     }
 }
 
@@ -275,7 +261,7 @@ static bool dm_is_absent(const dm_party *r, int64_t now)
 }
 
 /* Section 9, "Absence" (R12, R13). */
-static void dm_absence_actions(const dm_facts *f, dm_verdict *v)
+static void dm_absence_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v)
 {
     GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -291,8 +277,8 @@ static void dm_absence_actions(const dm_facts *f, dm_verdict *v)
             dm_action *a = dm_verdict_add_action(v, DM_ACT_FORWARD, e->delegate_mail, e->mail);
             if (a->party_name == NULL)
                 a->party_name = g_strdup(e->name);
-            dm_verdict_add_reason(v, "R13", "%s är frånvarande: vidarebefordras till "
-                                  "ersättaren %s", e->mail, e->delegate_mail);
+            dm_reasons_add(v, p->reasons, "R13", DM_R_ABSENT_FORWARD, "party", e->mail,
+                           "delegate", e->delegate_mail, NULL);
         } else if (!e->fullmakt) {
             if (e->manager_mail != NULL) {
                 dm_action *a = dm_verdict_add_action(v, DM_ACT_MANAGER_NOTICE,
@@ -300,12 +286,11 @@ static void dm_absence_actions(const dm_facts *f, dm_verdict *v)
                 a->notice = DM_NOTICE_UNWATCHED;
                 if (a->party_name == NULL)
                     a->party_name = g_strdup(e->name);
-                dm_verdict_add_reason(v, "R12", "%s är frånvarande utan fullmakt och "
-                                      "ersättare: chefen %s underrättas", e->mail,
-                                      e->manager_mail);
+                dm_reasons_add(v, p->reasons, "R12", DM_R_ABSENT_MANAGER, "party", e->mail,
+                               "manager", e->manager_mail, NULL);
             } else {
-                dm_verdict_add_reason(v, "R12", "%s är frånvarande utan fullmakt, "
-                                      "ersättare och chef i katalogen", e->mail);
+                dm_reasons_add(v, p->reasons, "R12", DM_R_ABSENT_UNCOVERED, "party", e->mail,
+                               NULL);
             }
         }
     }
@@ -345,7 +330,7 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
         v->direction = DM_DIR_EXTERNAL;
 
     if (f->msg == NULL) {
-        dm_verdict_add_reason(v, "R1", "inget meddelande att läsa");
+        dm_reasons_add(v, p->reasons, "R1", DM_R_NO_MESSAGE, NULL);
         return v;
     }
 
@@ -370,8 +355,8 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
         c.doubt = false;
         v->klass = DM_CLASS_INTERN;
         v->sekretess = false;
-        dm_verdict_add_reason(v, "R5", "stannar inom en myndighet (%s)",
-                              s->myndigheter[0] != NULL ? s->myndigheter[0] : "?");
+        dm_reasons_add(v, p->reasons, "R5", DM_R_INTERNAL, "myndighet",
+                       s->myndigheter[0] != NULL ? s->myndigheter[0] : "?", NULL);
     }
     if (v->sekretess)
         v->klass = DM_CLASS_REGISTRERAS;
@@ -387,11 +372,11 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
 
     seen_dn = g_hash_table_new(g_str_hash, g_str_equal);
     if (c.doubt && dm_class_is_private(v->klass))
-        dm_judge_actions(f, v, seen_dn);
+        dm_judge_actions(p, f, v, seen_dn);
     if (v->klass == DM_CLASS_REGISTRERAS)
-        dm_registration_actions(f, &c, v, seen_dn);
+        dm_registration_actions(p, f, &c, v, seen_dn);
     if (!dm_class_is_private(v->klass)) {
-        dm_absence_actions(f, v);
+        dm_absence_actions(p, f, v);
         dm_autoreply_actions(p, f, v);
     }
     g_hash_table_destroy(seen_dn);

@@ -18,17 +18,23 @@
 
 typedef struct dm_policy dm_policy;
 
-/* Compile the policy from conf and the rules file it names
- * ([policy] rules).  A missing rules file is an error: the built-in lists
- * are only a fallback for tests (rules == NULL in dm_policy_new_from_data). */
+/* Compile the policy from conf, the rules file it names ([policy]
+ * rules) and the reason catalogue of the site's language in the
+ * templates directory ([policy] templates, dm_reasons.h).  A missing
+ * rules file is an error: the built-in lists are only a fallback for
+ * tests (rules == NULL in dm_policy_new_from_data). */
 dm_policy *dm_policy_new(const dm_conf *conf, GError **err);
 /* As dm_policy_new, with the rules file's text given; NULL rules: the
- * built-in defaults. */
+ * built-in case numbers and thresholds, and nothing else (no word lists,
+ * nothing read as quoted, no auto-reply subjects, no export columns). */
 dm_policy *dm_policy_new_from_data(const dm_conf *conf, const char *rules, gsize len,
                                    GError **err);
 void dm_policy_free(dm_policy *p);
 
 const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p);
+/* Subjects that mark an automatic reply ([autoreply] of rules.conf),
+ * casefolded, NULL-terminated: for dm_mime_limits.autoreply_subjects. */
+const char *const *dm_policy_autoreply_subjects(const dm_policy *p);
 
 /* R14, at DATA: a verdict with reject set when the message is a mass
  * mailing its sender may not send, else NULL.  facts->msg may be NULL. */

@@ -103,14 +103,13 @@ void dm_autoreply_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v)
     const dm_entry *s = f->sender.entry;
     char *what = NULL;
 
-    (void)p;
     if (f->msg == NULL || !f->msg->auto_reply || !dm_entry_is_person(s))
         return;
     /* Only the municipality's own replies, leaving from its own people. */
     if (f->auth == NULL && !f->from_internal_network)
         return;
     if (dm_autoreply_names_contact(f, &what)) {
-        dm_verdict_add_reason(v, "R13", "frånvaromeddelandet hänvisar till %s", what);
+        dm_reasons_add(v, p->reasons, "R13", DM_R_AUTOREPLY_CONTACT, "contact", what, NULL);
         g_free(what);
         return;
     }
@@ -121,6 +120,5 @@ void dm_autoreply_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v)
         if (a->party_name == NULL)
             a->party_name = g_strdup(s->name);
     }
-    dm_verdict_add_reason(v, "R13", "frånvaromeddelandet från %s nämner ingen annan att "
-                          "kontakta: en påminnelse (en gång per frånvaro)", s->mail);
+    dm_reasons_add(v, p->reasons, "R13", DM_R_AUTOREPLY_REMINDER, "sender", s->mail, NULL);
 }

@@ -51,13 +51,14 @@ static char *dm_hits(const dm_signals *s, dm_sig sig, guint max)
     return g_string_free(out, FALSE);
 }
 
-static void dm_reason_hits(dm_verdict *v, const char *rule, const char *what,
+/* A reason naming the phrases of a signal, when any fired. */
+static void dm_reason_hits(const dm_policy *p, dm_verdict *v, const char *rule, dm_reason_id id,
                            const dm_signals *s, dm_sig sig)
 {
     char *h = dm_hits(s, sig, 3);
 
     if (*h != '\0')
-        dm_verdict_add_reason(v, rule, "%s: %s", what, h);
+        dm_reasons_add(v, p->reasons, rule, id, "hits", h, NULL);
     g_free(h);
 }
 
@@ -81,23 +82,22 @@ static bool dm_any_party(const dm_facts *f, bool politician)
 static void dm_register_reasons(const dm_policy *p, const dm_signals *s, dm_verdict *v)
 {
     if (s->cited != NULL)
-        dm_verdict_add_reason(v, "R6.3", "hänvisar till ärende %s i diariet", s->cited->dnr);
+        dm_reasons_add(v, p->reasons, "R6.3", DM_R_CASE_CITED, "case", s->cited->dnr, NULL);
     if (s->party_case != NULL)
-        dm_verdict_add_reason(v, "R6.3", "avsändaren (%s) är part i pågående ärende %s",
-                              s->party_addr, s->party_case->dnr);
+        dm_reasons_add(v, p->reasons, "R6.3", DM_R_CASE_PARTY, "sender", s->party_addr, "case",
+                       s->party_case->dnr, NULL);
     if (s->cited_unknown != NULL)
-        dm_verdict_add_reason(v, "R6.2", "hänvisar till %s, som inte finns i diariet",
-                              s->cited_unknown);
+        dm_reasons_add(v, p->reasons, "R6.2", DM_R_CASE_UNKNOWN, "citation", s->cited_unknown,
+                       NULL);
     if (s->r_text > 0) {
-        dm_reason_hits(v, "R6.1", "begär ett beslut eller en åtgärd", s, DM_SIG_REQUEST);
-        dm_reason_hits(v, "R6.3", "rör ett ärende", s, DM_SIG_REFERENCE);
-        dm_reason_hits(v, "R6.1", "begär en åtgärd", s, DM_SIG_POLITE);
-        dm_reason_hits(v, "R6.1", "ämnesraden anger ärendet", s, DM_SIG_SUBJECT_HEAD);
-        dm_reason_hits(v, "R6.1", "ämnesraden nämner", s, DM_SIG_SUBJECT);
+        dm_reason_hits(p, v, "R6.1", DM_R_REQUEST, s, DM_SIG_REQUEST);
+        dm_reason_hits(p, v, "R6.3", DM_R_REFERENCE, s, DM_SIG_REFERENCE);
+        dm_reason_hits(p, v, "R6.1", DM_R_POLITE, s, DM_SIG_POLITE);
+        dm_reason_hits(p, v, "R6.1", DM_R_SUBJECT_HEAD, s, DM_SIG_SUBJECT_HEAD);
+        dm_reason_hits(p, v, "R6.1", DM_R_SUBJECT, s, DM_SIG_SUBJECT);
         if (s->score[DM_SIG_MUNICIPAL] > 0)
-            dm_reason_hits(v, "R6.1", "synpunkt", s, DM_SIG_OPINION);
+            dm_reason_hits(p, v, "R6.1", DM_R_OPINION, s, DM_SIG_OPINION);
     }
-    (void)p;
 }
 
 void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_verdict *v)
@@ -118,18 +118,18 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     if (s.pnr != NULL && s.hits[DM_SIG_SENSITIVE] != NULL) {
         char *h = dm_hits(&s, DM_SIG_SENSITIVE, 3);
         c->sekretess = true;
-        dm_verdict_add_reason(v, "R9", "%s tillsammans med känsliga uppgifter (%s)",
-                              s.pnr_samordning ? "samordningsnummer" : "personnummer", h);
+        dm_reasons_add(v, p->reasons, "R9",
+                       s.pnr_samordning ? DM_R_SEKRETESS_SAMORDNING : DM_R_SEKRETESS_PNR, "hits",
+                       h, NULL);
         g_free(h);
     }
     if (s.sek_case != NULL) {
         c->sekretess = true;
-        dm_verdict_add_reason(v, "R9", "ärende %s är sekretessmarkerat i diariet",
-                              s.sek_case->dnr);
+        dm_reasons_add(v, p->reasons, "R9", DM_R_SEKRETESS_CASE, "case", s.sek_case->dnr, NULL);
     }
     if (c->sekretess) {
         c->klass = DM_CLASS_REGISTRERAS;
-        dm_verdict_add_reason(v, "R6.5", "innehåller sekretessuppgifter");
+        dm_reasons_add(v, p->reasons, "R6.5", DM_R_SEKRETESS, NULL);
         dm_register_reasons(p, &s, v);
         goto out;
     }
@@ -138,7 +138,8 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     if (s.party_domain && (politician || (person && !municipal_asked))) {
         c->klass = DM_CLASS_PARTI;
         c->party_content = true;
-        dm_verdict_add_reason(v, "R4", "partiets e-post (%s)", s.party_domain_addr);
+        dm_reasons_add(v, p->reasons, "R4", DM_R_PARTY_DOMAIN, "address", s.party_domain_addr,
+                       NULL);
         goto out;
     }
 
@@ -154,9 +155,9 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
         (s.score[DM_SIG_ADS] >= p->t_ads || s.score[DM_SIG_PHISHING] >= p->t_phishing)) {
         c->klass = DM_CLASS_RINGA;
         if (s.score[DM_SIG_PHISHING] >= p->t_phishing)
-            dm_reason_hits(v, "R7", "skräppost/nätfiske", &s, DM_SIG_PHISHING);
+            dm_reason_hits(p, v, "R7", DM_R_PHISHING, &s, DM_SIG_PHISHING);
         else
-            dm_reason_hits(v, "R7", "reklam", &s, DM_SIG_ADS);
+            dm_reason_hits(p, v, "R7", DM_R_ADS, &s, DM_SIG_ADS);
         goto out;
     }
 
@@ -164,11 +165,10 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     if (s.score[DM_SIG_PARTY] >= p->t_party) {
         c->klass = DM_CLASS_PARTI;
         c->party_content = true;
-        dm_reason_hits(v, "R4", "partiärende", &s, DM_SIG_PARTY);
+        dm_reason_hits(p, v, "R4", DM_R_PARTY, &s, DM_SIG_PARTY);
         if (municipal_asked && person) {
             c->doubt = true;
-            dm_verdict_add_reason(v, "R10", "partiärende som också rör kommunen: personen "
-                                            "bedömer själv, ingen kopia");
+            dm_reasons_add(v, p->reasons, "R10", DM_R_PARTY_DOUBT, NULL);
             dm_register_reasons(p, &s, v);
         }
         goto out;
@@ -182,17 +182,16 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     if (s.private_total >= private_needed) {
         if (!municipal_asked) {
             c->klass = DM_CLASS_PRIVAT;
-            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_INTIMATE);
-            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_PRIVATE);
-            dm_reason_hits(v, "R3", "familj", &s, DM_SIG_FAMILY);
+            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, &s, DM_SIG_INTIMATE);
+            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, &s, DM_SIG_PRIVATE);
+            dm_reason_hits(p, v, "R3", DM_R_FAMILY, &s, DM_SIG_FAMILY);
             goto out;
         }
         if (s.score[DM_SIG_INTIMATE] >= p->t_doubt && person) {
             c->klass = DM_CLASS_PRIVAT;
             c->doubt = true;
-            dm_reason_hits(v, "R3", "privat", &s, DM_SIG_INTIMATE);
-            dm_verdict_add_reason(v, "R10", "privat men rör också kommunen: personen "
-                                            "bedömer själv, ingen kopia");
+            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, &s, DM_SIG_INTIMATE);
+            dm_reasons_add(v, p->reasons, "R10", DM_R_PRIVATE_DOUBT, NULL);
             dm_register_reasons(p, &s, v);
             goto out;
         }
@@ -203,7 +202,7 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     /* 7. R7: temporary notices that ask for nothing. */
     if (!municipal_asked && s.score[DM_SIG_TEMPORARY] >= p->t_temporary) {
         c->klass = DM_CLASS_RINGA;
-        dm_reason_hits(v, "R7", "tillfällig driftinformation", &s, DM_SIG_TEMPORARY);
+        dm_reason_hits(p, v, "R7", DM_R_TEMPORARY, &s, DM_SIG_TEMPORARY);
         goto out;
     }
 
@@ -211,7 +210,7 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     if (s.r_case < p->t_register && s.score[DM_SIG_OUTSIDE] > 0 &&
         s.score[DM_SIG_MUNICIPAL] == 0 && (s.question || s.r_text > 0)) {
         c->klass = DM_CLASS_RINGA;
-        dm_reason_hits(v, "R7", "utanför kommunens ansvar", &s, DM_SIG_OUTSIDE);
+        dm_reason_hits(p, v, "R7", DM_R_OUTSIDE, &s, DM_SIG_OUTSIDE);
         goto out;
     }
 
@@ -225,19 +224,22 @@ void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c, dm_
     /* 10. R7: a simple question. */
     if (s.question && (int)s.own_words <= p->question_max_words &&
         s.score[DM_SIG_INFO] + s.score[DM_SIG_INFO_HEAD] < p->t_info) {
+        char words[16];
+
         c->klass = DM_CLASS_RINGA;
-        dm_verdict_add_reason(v, "R7", "enkel fråga som får ett svar (%u ord)", s.own_words);
+        g_snprintf(words, sizeof words, "%u", s.own_words);
+        dm_reasons_add(v, p->reasons, "R7", DM_R_QUESTION, "words", words, NULL);
         goto out;
     }
 
     /* 11. R1, R8. */
     c->klass = DM_CLASS_ALLMAN;
     if (s.cited_unknown != NULL)
-        dm_verdict_add_reason(v, "R6.2", "hänvisar till %s, som inte finns i diariet",
-                              s.cited_unknown);
-    dm_reason_hits(v, "R1", "för kännedom", &s, DM_SIG_INFO);
-    dm_reason_hits(v, "R1", "ämnesraden", &s, DM_SIG_INFO_HEAD);
-    dm_verdict_add_reason(v, "R1", "rör kommunens verksamhet; hålls ordnad i journalen (R8)");
+        dm_reasons_add(v, p->reasons, "R6.2", DM_R_CASE_UNKNOWN, "citation", s.cited_unknown,
+                       NULL);
+    dm_reason_hits(p, v, "R1", DM_R_INFO, &s, DM_SIG_INFO);
+    dm_reason_hits(p, v, "R1", DM_R_INFO_HEAD, &s, DM_SIG_INFO_HEAD);
+    dm_reasons_add(v, p->reasons, "R1", DM_R_ALLMAN, NULL);
 out:
     dm_signals_clear(&s);
 }

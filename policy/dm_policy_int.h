@@ -21,6 +21,7 @@
 #define DM_POLICY_INT_H
 
 #include "dm_policy.h"
+#include "dm_reasons.h"
 
 /* ---- text ------------------------------------------------------------- */
 
@@ -58,10 +59,26 @@ typedef struct dm_text {
     bool truncated;        /* max_tokens reached */
 } dm_text;
 
+/* How replies and forwards write themselves ([replies] of rules.conf):
+ * entries compared without regard to ASCII case. */
+typedef struct dm_replies {
+    char **header_from;      /* a quoted header's first line: "Från:" */
+    char **header_more;      /* ... and one of the five after it: "Skickat:" */
+    char **separator;        /* a line that starts the earlier message */
+    char **wrote;            /* "skrev": "Den ... skrev:" starts it */
+    char **forward;          /* a line that starts a forwarded message */
+    char **reply_prefixes;   /* subject prefixes of replies, lowercase: "re" */
+    char **forward_prefixes; /* ... of forwards: "vb" */
+    /* First bytes (ASCII upper case) of header_from, separator and
+     * forward: most lines are passed over on their first byte. */
+    guint8 first_from[32], first_separator[32], first_forward[32];
+} dm_replies;
+
 /* Cut subject and text into tokens and sentences, at most max_tokens
- * tokens (subject first). */
-dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
-                     guint max_tokens);
+ * tokens (subject first).  replies: what marks quoted text, forwards and
+ * subject prefixes; NULL: none (all text is the sender's own). */
+dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
+                     size_t text_len, guint max_tokens);
 void dm_text_free(dm_text *t);
 static inline const char *dm_text_raw(const dm_text *t, const dm_token *k)
 {
@@ -130,8 +147,8 @@ void dm_lex_tag(const dm_lex *x, dm_text *t);
 dm_lex_result *dm_lex_match(const dm_lex *x, const dm_text *t);
 void dm_lex_result_free(dm_lex_result *r);
 
-/* One list alone over a text, for tests and tools: the first match as the
- * words it covered, or NULL. */
+/* One list alone over a text (read without reply or forward marks), for
+ * tests and tools: the first match as the words it covered, or NULL. */
 char *dm_lex_first(const dm_lex *x, guint list, const char *text);
 
 /* ---- signals ---------------------------------------------------------- */
@@ -209,14 +226,16 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out);
 /* ---- the policy --------------------------------------------------------- */
 
 struct dm_policy {
-    dm_dnr_parser *dnr;
+    dm_dnr_parser *dnr;       /* with the export's words ([diarium]) */
     dm_lex *lex;
+    dm_replies replies;       /* [replies] */
+    char **autoreply_subjects; /* [autoreply] subjects, casefolded */
+    dm_reasons *reasons;      /* the site language's reason catalogue */
     dm_sigdef sig[DM_SIG_COUNT];
     char **party_domains;
     char **mass_lists;
     char *comm_group;
     char *intranet;
-    dm_lang lang;
     int mass_recipients;
     int mass_window_recipients;
 

@@ -486,7 +486,7 @@ void dm_lex_result_free(dm_lex_result *r)
 
 char *dm_lex_first(const dm_lex *x, guint list, const char *text)
 {
-    dm_text *t = dm_text_new(NULL, text, strlen(text), 0);
+    dm_text *t = dm_text_new(NULL, NULL, text, strlen(text), 0);
     dm_lex_result *r;
     char *hit = NULL;
 

@@ -12,6 +12,16 @@
  *                  weight, cap, where (all, own, subject, head)
  *   [NAME]         any other section with a list or words: a helper list
  *                  that other lists use as @NAME
+ *   [replies], [autoreply], [diarium]
+ *                  words read as they are written (";"-separated): how
+ *                  replies quote and forward, the subjects of automatic
+ *                  replies, the diarium export's columns and statuses;
+ *                  required in a rules file (absent, the program would
+ *                  silently read mail worse)
+ *
+ * The reasons' words are not here but in the reason catalogue of the
+ * site's language (etc/templates/<lang>/reasons.conf, dm_reasons.h),
+ * loaded with the rules.
  */
 #include <string.h>
 
@@ -87,7 +97,6 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     p->mass_lists = dm_policy_strv_lower(conf->mass_list_addresses);
     p->comm_group = g_strdup(conf->comm_group);
     p->intranet = g_strdup(conf->intranet);
-    p->lang = conf->language;
     p->mass_recipients = conf->mass_recipients;
     p->mass_window_recipients = conf->mass_window_recipients;
 
@@ -309,7 +318,8 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
         guint id;
 
         if (strcmp(*g, "casenumbers") == 0 || strcmp(*g, "thresholds") == 0 ||
-            strcmp(*g, "evidence") == 0)
+            strcmp(*g, "evidence") == 0 || strcmp(*g, "replies") == 0 ||
+            strcmp(*g, "autoreply") == 0 || strcmp(*g, "diarium") == 0)
             continue;
         sig = dm_sig_by_section(*g);
         if (sig < 0 && !g_key_file_has_key(kf, *g, "list", NULL) &&
@@ -391,6 +401,141 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
     return ok;
 }
 
+/* ---- words read as they are written ----------------------------------------- */
+
+/* The entries of a ";"-separated value, blanks around each dropped, empty
+ * ones skipped (a new NULL-terminated vector). */
+static char **dm_split_words(const char *v)
+{
+    char **parts = g_strsplit(v, ";", -1);
+    GPtrArray *out = g_ptr_array_new();
+
+    for (char **w = parts; *w != NULL; w++) {
+        g_strstrip(*w);
+        if (**w != '\0')
+            g_ptr_array_add(out, g_strdup(*w));
+    }
+    g_strfreev(parts);
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* A section of words: present, no key but keys, and each of keys there. */
+static bool dm_words_section(GKeyFile *kf, const char *g, const char *const *keys, GError **err)
+{
+    if (!g_key_file_has_group(kf, g)) {
+        g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+                    "[%s]: missing (the rules.conf of this version has it)", g);
+        return false;
+    }
+    if (!dm_check_keys(kf, g, keys, err))
+        return false;
+    for (const char *const *k = keys; *k != NULL; k++) {
+        if (!g_key_file_has_key(kf, g, *k, NULL)) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                        "[%s] %s: missing (the rules.conf of this version has it)", g, *k);
+            return false;
+        }
+    }
+    return true;
+}
+
+static char **dm_get_words(GKeyFile *kf, const char *g, const char *k)
+{
+    char *v = g_key_file_get_string(kf, g, k, NULL);
+    char **w = dm_split_words(v != NULL ? v : "");
+
+    g_free(v);
+    return w;
+}
+
+static void dm_first_bytes(guint8 set[32], char **words)
+{
+    for (char **w = words; w != NULL && *w != NULL; w++) {
+        guint8 c = (guint8)g_ascii_toupper(**w);
+        set[c >> 3] |= (guint8)(1u << (c & 7));
+    }
+}
+
+static void dm_strv_ascii_down(char **v)
+{
+    for (char **w = v; w != NULL && *w != NULL; w++) {
+        char *d = g_ascii_strdown(*w, -1);
+        g_free(*w);
+        *w = d;
+    }
+}
+
+static bool dm_load_words(dm_policy *p, GKeyFile *kf, GError **err)
+{
+    static const char *const reply_keys[] = {"header_from", "header_more", "separator", "wrote",
+                                             "forward", "reply_prefixes", "forward_prefixes",
+                                             NULL};
+    static const char *const auto_keys[] = {"subjects", NULL};
+    static const char *const col_keys[DM_CASE_COL_N] = {
+        [DM_CASE_COL_DNR] = "column_dnr",         [DM_CASE_COL_MYNDIGHET] = "column_myndighet",
+        [DM_CASE_COL_TITLE] = "column_title",     [DM_CASE_COL_STATUS] = "column_status",
+        [DM_CASE_COL_PARTIES] = "column_parties", [DM_CASE_COL_SEKRETESS] = "column_sekretess",
+    };
+    static const char *const diarium_keys[] = {"column_dnr", "column_myndighet", "column_title",
+                                               "column_status", "column_parties",
+                                               "column_sekretess", "sekretess_yes", "closed",
+                                               NULL};
+    dm_replies *r = &p->replies;
+    char **columns[DM_CASE_COL_N], **yes, **closed;
+
+    if (!dm_words_section(kf, "replies", reply_keys, err) ||
+        !dm_words_section(kf, "autoreply", auto_keys, err) ||
+        !dm_words_section(kf, "diarium", diarium_keys, err))
+        return false;
+    r->header_from = dm_get_words(kf, "replies", "header_from");
+    r->header_more = dm_get_words(kf, "replies", "header_more");
+    r->separator = dm_get_words(kf, "replies", "separator");
+    r->wrote = dm_get_words(kf, "replies", "wrote");
+    r->forward = dm_get_words(kf, "replies", "forward");
+    r->reply_prefixes = dm_get_words(kf, "replies", "reply_prefixes");
+    r->forward_prefixes = dm_get_words(kf, "replies", "forward_prefixes");
+    dm_strv_ascii_down(r->reply_prefixes);
+    dm_strv_ascii_down(r->forward_prefixes);
+    dm_first_bytes(r->first_from, r->header_from);
+    dm_first_bytes(r->first_separator, r->separator);
+    dm_first_bytes(r->first_forward, r->forward);
+
+    /* Compared with the casefolded subject. */
+    {
+        char **subjects = dm_get_words(kf, "autoreply", "subjects");
+        for (char **w = subjects; *w != NULL; w++) {
+            char *f = g_utf8_casefold(*w, -1);
+            g_free(*w);
+            *w = f;
+        }
+        p->autoreply_subjects = subjects;
+    }
+
+    for (int c = 0; c < DM_CASE_COL_N; c++)
+        columns[c] = dm_get_words(kf, "diarium", col_keys[c]);
+    yes = dm_get_words(kf, "diarium", "sekretess_yes");
+    closed = dm_get_words(kf, "diarium", "closed");
+    dm_dnr_parser_set_export(p->dnr, columns, yes, closed);
+    for (int c = 0; c < DM_CASE_COL_N; c++)
+        g_strfreev(columns[c]);
+    g_strfreev(yes);
+    g_strfreev(closed);
+    return true;
+}
+
+static void dm_replies_clear(dm_replies *r)
+{
+    g_strfreev(r->header_from);
+    g_strfreev(r->header_more);
+    g_strfreev(r->separator);
+    g_strfreev(r->wrote);
+    g_strfreev(r->forward);
+    g_strfreev(r->reply_prefixes);
+    g_strfreev(r->forward_prefixes);
+    memset(r, 0, sizeof *r);
+}
+
 /* base: directory that relative list paths are relative to. */
 static dm_policy *dm_policy_build(const dm_conf *conf, GKeyFile *kf, const char *base,
                                   GError **err)
@@ -404,14 +549,16 @@ static dm_policy *dm_policy_build(const dm_conf *conf, GKeyFile *kf, const char 
         goto fail;
     if (!dm_load_lists(p, kf, base, err))
         goto fail;
+    if (kf != NULL && !dm_load_words(p, kf, err))
+        goto fail;
     return p;
 fail:
     dm_policy_free(p);
     return NULL;
 }
 
-dm_policy *dm_policy_new_from_data(const dm_conf *conf, const char *rules, gsize len,
-                                   GError **err)
+/* The rules alone (errors are the rules file's). */
+static dm_policy *dm_policy_rules(const dm_conf *conf, const char *rules, gsize len, GError **err)
 {
     GKeyFile *kf = NULL;
     dm_policy *p;
@@ -432,6 +579,26 @@ dm_policy *dm_policy_new_from_data(const dm_conf *conf, const char *rules, gsize
     return p;
 }
 
+/* The reason catalogue of the site's language, loaded with the rules. */
+static dm_policy *dm_policy_reasons(dm_policy *p, const dm_conf *conf, GError **err)
+{
+    p->reasons = dm_reasons_load(conf->templates, conf->language, err);
+    if (p->reasons == NULL) {
+        g_prefix_error(err, "[policy] templates: ");
+        dm_policy_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+dm_policy *dm_policy_new_from_data(const dm_conf *conf, const char *rules, gsize len,
+                                   GError **err)
+{
+    dm_policy *p = dm_policy_rules(conf, rules, len, err);
+
+    return p != NULL ? dm_policy_reasons(p, conf, err) : NULL;
+}
+
 dm_policy *dm_policy_new(const dm_conf *conf, GError **err)
 {
     char *text = NULL;
@@ -442,11 +609,13 @@ dm_policy *dm_policy_new(const dm_conf *conf, GError **err)
         g_prefix_error(err, "[policy] rules: ");
         return NULL;
     }
-    p = dm_policy_new_from_data(conf, text, len, err);
-    if (p == NULL)
-        g_prefix_error(err, "%s: ", conf->rules_file);
+    p = dm_policy_rules(conf, text, len, err);
     g_free(text);
-    return p;
+    if (p == NULL) {
+        g_prefix_error(err, "%s: ", conf->rules_file);
+        return NULL;
+    }
+    return dm_policy_reasons(p, conf, err);
 }
 
 void dm_policy_free(dm_policy *p)
@@ -455,6 +624,9 @@ void dm_policy_free(dm_policy *p)
         return;
     dm_dnr_parser_free(p->dnr);
     dm_lex_free(p->lex);
+    dm_replies_clear(&p->replies);
+    g_strfreev(p->autoreply_subjects);
+    dm_reasons_free(p->reasons);
     g_strfreev(p->party_domains);
     g_strfreev(p->mass_lists);
     g_free(p->comm_group);
@@ -465,4 +637,11 @@ void dm_policy_free(dm_policy *p)
 const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p)
 {
     return p->dnr;
+}
+
+const char *const *dm_policy_autoreply_subjects(const dm_policy *p)
+{
+    static const char *const none[] = {NULL};
+
+    return p->autoreply_subjects != NULL ? (const char *const *)p->autoreply_subjects : none;
 }

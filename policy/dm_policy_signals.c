@@ -94,27 +94,38 @@ static bool dm_party_domain(const dm_policy *p, const char *addr)
     return false;
 }
 
-/* Automatic mail, reports, lists, spam (R7): the marker, or NULL. */
-static char *dm_marker(const dm_facts *f)
+/* Automatic mail, reports, lists, spam (R7): the marker, in the words of
+ * the reason catalogue, or NULL. */
+static char *dm_marker(const dm_policy *p, const dm_facts *f)
 {
     const dm_msg *m = f->msg;
+    const dm_reasons *r = p->reasons;
 
     if (m->report)
-        return g_strdup_printf("leveransrapport (multipart/report; %s)",
-                               m->report_type ? m->report_type : "report");
+        return dm_reasons_text(r, DM_R_MARKER_REPORT, "type",
+                               m->report_type ? m->report_type : "report", NULL);
     if (f->env_from[0] == '\0')
-        return g_strdup("tom avsändare (<>): automatiskt meddelande");
-    if (m->auto_reply)
-        return g_strdup_printf("automatiskt svar (%s)",
-                               m->auto_submitted ? m->auto_submitted : "autosvar");
-    if (m->spam)
-        return g_strdup_printf("skräppost enligt %s", m->spam_header ? m->spam_header
-                                                                       : "spamfilter");
+        return dm_reasons_text(r, DM_R_MARKER_NULL_SENDER, NULL);
+    if (m->auto_reply) {
+        char *unnamed = dm_reasons_text(r, DM_R_AUTOREPLY_UNNAMED, NULL);
+        char *t = dm_reasons_text(r, DM_R_MARKER_AUTOREPLY, "how",
+                                  m->auto_submitted ? m->auto_submitted : unnamed, NULL);
+        g_free(unnamed);
+        return t;
+    }
+    if (m->spam) {
+        char *unnamed = dm_reasons_text(r, DM_R_SPAM_UNNAMED, NULL);
+        char *t = dm_reasons_text(r, DM_R_MARKER_SPAM, "header",
+                                  m->spam_header ? m->spam_header : unnamed, NULL);
+        g_free(unnamed);
+        return t;
+    }
     if (m->list || m->bulk)
-        return g_strdup_printf("massutskick/nyhetsbrev (%s)",
+        return dm_reasons_text(r, DM_R_MARKER_BULK, "what",
                                m->list_id ? m->list_id
                                : m->list  ? "List-Unsubscribe"
-                                          : "Precedence");
+                                          : "Precedence",
+                               NULL);
     return NULL;
 }
 
@@ -331,7 +342,7 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
     if (s->pnr == NULL)
         s->pnr = dm_pnr_find2(m->text->str, &s->pnr_samordning);
 
-    s->marker = dm_marker(f);
+    s->marker = dm_marker(p, f);
 
     /* R4: mail from a party's domain; or a politician's mail to one. */
     if (dm_party_domain(p, f->env_from)) {
@@ -350,7 +361,8 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
     }
 
     /* The words. */
-    s->text = dm_text_new(m->subject, m->text->str, m->text->len, (guint)p->max_tokens);
+    s->text = dm_text_new(&p->replies, m->subject, m->text->str, m->text->len,
+                          (guint)p->max_tokens);
     dm_lex_tag(p->lex, s->text);
     r = dm_lex_match(p->lex, s->text);
     dm_signals_words(p, s, r);

@@ -11,7 +11,9 @@
  * skrev ...:", "On ... wrote:") and lines starting with ">" were written
  * by someone else; the rules read what the sender asks for in the
  * sender's own text only.  A forwarded message (VB:, Fwd:, "Forwarded
- * message") is the errand itself: it is read as the sender's own.
+ * message") is the errand itself: it is read as the sender's own.  The
+ * words of those headers, separators and prefixes are the site's
+ * ([replies] of rules.conf, dm_replies).
  */
 #include <libstemmer.h>
 #include <string.h>
@@ -265,11 +267,11 @@ static const char *dm_skip_blank(const char *s, const char *e)
     return s;
 }
 
-static bool dm_line_starts(const dm_line *l, const char *const *words)
+static bool dm_line_starts(const dm_line *l, char *const *words)
 {
     const char *s = dm_skip_blank(l->s, l->e);
 
-    for (const char *const *w = words; *w != NULL; w++) {
+    for (char *const *w = words; w != NULL && *w != NULL; w++) {
         size_t n = strlen(*w);
         if ((size_t)(l->e - s) >= n && g_ascii_strncasecmp(s, *w, n) == 0)
             return true;
@@ -287,32 +289,40 @@ static bool dm_line_ends(const dm_line *l, const char *word)
     return (size_t)(e - l->s) >= n && g_ascii_strncasecmp(e - n, word, n) == 0;
 }
 
-static bool dm_line_has(const dm_line *l, const char *word)
+/* Does the line hold word after a blank, as a whole word (any case)? */
+static bool dm_line_has_word(const dm_line *l, const char *word)
 {
     size_t n = strlen(word);
 
-    for (const char *p = l->s; p + n <= l->e; p++) {
-        if (g_ascii_strncasecmp(p, word, n) == 0)
+    for (const char *p = l->s + 1; p + n <= l->e; p++) {
+        if (p[-1] == ' ' && g_ascii_strncasecmp(p, word, n) == 0 &&
+            (p + n == l->e || (!g_ascii_isalnum(p[n]) && (unsigned char)p[n] < 0x80)))
             return true;
     }
     return false;
 }
 
-static const char *const dm_hdr_from[] = {"Från:", "From:", "Fra:", "Von:", "De :", "De:", NULL};
-static const char *const dm_hdr_more[] = {"Skickat:", "Sent:", "Datum:", "Date:", "Till:",
-                                          "To:", "Ämne:", "Subject:", "Kopia:", "Cc:",
-                                          "Sendt:", "Gesendet:", NULL};
-static const char *const dm_sep_reply[] = {"-----Original Message", "----- Original Message",
-                                           "-------- Original Message",
-                                           "-----Ursprungligt meddelande",
-                                           "----- Ursprungligt meddelande",
-                                           "-----Opprinnelig melding", NULL};
-static const char *const dm_sep_forward[] = {"---------- Forwarded message",
-                                             "-------- Forwarded Message",
-                                             "Begin forwarded message",
-                                             "-------- Vidarebefordrat meddelande",
-                                             "---------- Vidarebefordrat meddelande",
-                                             "Vidarebefordrat meddelande", NULL};
+/* Does the line end with word and ":" ("... skrev:"), blanks after it
+ * aside? */
+static bool dm_line_ends_colon(const dm_line *l, const char *word)
+{
+    const char *e = l->e;
+    size_t n = strlen(word);
+
+    while (e > l->s && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (e == l->s || e[-1] != ':')
+        return false;
+    e--;
+    return (size_t)(e - l->s) >= n && g_ascii_strncasecmp(e - n, word, n) == 0;
+}
+
+static inline bool dm_first_in(const guint8 set[32], char c)
+{
+    guint8 u = (guint8)g_ascii_toupper(c);
+
+    return (set[u >> 3] >> (u & 7)) & 1;
+}
 
 /* The line's last visible byte, or 0. */
 static char dm_line_last(const dm_line *l)
@@ -326,67 +336,82 @@ static char dm_line_last(const dm_line *l)
 
 /* Does an earlier message start at line i (a reply's quoted part)?  Every
  * line is asked: the cheap tests on its first and last byte come first. */
-static bool dm_reply_starts(const dm_line *lines, guint n, guint i)
+static bool dm_reply_starts(const dm_replies *r, const dm_line *lines, guint n, guint i)
 {
     const dm_line *l = &lines[i];
     const char *s = dm_skip_blank(l->s, l->e);
-    char c0 = s < l->e ? g_ascii_toupper(*s) : '\0';
+    char c0 = s < l->e ? *s : '\0';
 
-    if (c0 == '-' && dm_line_starts(l, dm_sep_reply))
+    if (c0 != '\0' && dm_first_in(r->first_separator, c0) && dm_line_starts(l, r->separator))
         return true;
-    if ((c0 == 'F' || c0 == 'V' || c0 == 'D') && dm_line_starts(l, dm_hdr_from)) {
+    if (c0 != '\0' && dm_first_in(r->first_from, c0) && dm_line_starts(l, r->header_from)) {
         for (guint j = i + 1; j < n && j <= i + 5; j++) {
-            if (dm_line_starts(&lines[j], dm_hdr_more))
+            if (dm_line_starts(&lines[j], r->header_more))
                 return true;
         }
         return false;
     }
     /* Outlook on the web: a line of underscores before the headers. */
-    if (c0 == '_' && l->e - l->s >= 20 && i + 1 < n && dm_line_starts(&lines[i + 1], dm_hdr_from))
+    if (c0 == '_' && l->e - l->s >= 20 && i + 1 < n &&
+        dm_line_starts(&lines[i + 1], r->header_from))
         return true;
     /* "Den 18 nov. 2026 kl 12:31 skrev Erik <erik@...>:", "On ... wrote:",
      * the address sometimes wrapped to the next line. */
-    if (dm_line_last(l) == ':' &&
-        (dm_line_ends(l, "wrote:") || dm_line_ends(l, "skrev:") || dm_line_ends(l, "schrieb:")))
-        return true;
-    if (i + 1 < n && dm_line_last(&lines[i + 1]) == ':' && dm_line_ends(&lines[i + 1], ">:") &&
-        (dm_line_has(l, " skrev ") || dm_line_has(l, " wrote")))
-        return true;
+    if (dm_line_last(l) == ':') {
+        for (char **w = r->wrote; w != NULL && *w != NULL; w++) {
+            if (dm_line_ends_colon(l, *w))
+                return true;
+        }
+    }
+    if (i + 1 < n && dm_line_last(&lines[i + 1]) == ':' && dm_line_ends(&lines[i + 1], ">:")) {
+        for (char **w = r->wrote; w != NULL && *w != NULL; w++) {
+            if (dm_line_has_word(l, *w))
+                return true;
+        }
+    }
     return false;
 }
 
-static bool dm_subject_prefix(const char **subject, bool *forward)
+/* Does *s start with prefix (any case), an optional "[2]", blanks and
+ * ":"?  Then *s is after the colon. */
+static bool dm_one_prefix(const char **s, const char *prefix)
 {
-    static const struct {
-        const char *p;
-        bool fwd;
-    } prefixes[] = {
-        {"re", false}, {"sv", false}, {"aw", false}, {"antw", false}, {"vs", false},
-        {"vb", true},  {"fw", true},  {"fwd", true}, {"wg", true},    {"tr", true},
-    };
+    size_t n = strlen(prefix);
+    const char *q = *s + n;
+
+    if (g_ascii_strncasecmp(*s, prefix, n) != 0)
+        return false;
+    if (*q == '[') { /* "Re[2]:" */
+        while (*q != '\0' && *q != ']')
+            q++;
+        if (*q == ']')
+            q++;
+    }
+    while (*q == ' ')
+        q++;
+    if (*q != ':')
+        return false;
+    *s = q + 1;
+    return true;
+}
+
+/* A reply or forward prefix at the subject's start ("Re:", "SV[2]:",
+ * "VB:"): *subject after it, *forward set for a forward's. */
+static bool dm_subject_prefix(const dm_replies *r, const char **subject, bool *forward)
+{
     const char *s = *subject;
 
     while (*s == ' ' || *s == '\t')
         s++;
-    for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-        size_t n = strlen(prefixes[i].p);
-        const char *q = s + n;
-
-        if (g_ascii_strncasecmp(s, prefixes[i].p, n) != 0)
-            continue;
-        if (*q == '[') { /* "Re[2]:" */
-            while (*q != '\0' && *q != ']')
-                q++;
-            if (*q == ']')
-                q++;
+    for (int fwd = 0; fwd < 2; fwd++) {
+        for (char **pre = fwd ? r->forward_prefixes : r->reply_prefixes;
+             pre != NULL && *pre != NULL; pre++) {
+            if (dm_one_prefix(&s, *pre)) {
+                *subject = s;
+                *forward |= fwd != 0;
+                return true;
+            }
         }
-        while (*q == ' ')
-            q++;
-        if (*q != ':')
-            continue;
-        *subject = q + 1;
-        *forward |= prefixes[i].fwd;
-        return true;
     }
     return false;
 }
@@ -416,8 +441,8 @@ void dm_text_stem_token(dm_text *t, dm_token *k)
     }
 }
 
-dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
-                     guint max_tokens)
+dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
+                     size_t text_len, guint max_tokens)
 {
     dm_text *t = g_new0(dm_text, 1);
     dm_tb b = {.t = t, .max_tokens = max_tokens};
@@ -441,7 +466,7 @@ dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
 
     /* The subject: one sentence, reply and forward prefixes dropped. */
     if (subject != NULL) {
-        while (dm_subject_prefix(&subject, &t->forward))
+        while (replies != NULL && dm_subject_prefix(replies, &subject, &t->forward))
             ;
         dm_tb_segment(&b, subject, subject + strlen(subject), DM_SENT_SUBJECT);
         dm_tb_close(&b, 0);
@@ -473,10 +498,11 @@ dm_text *dm_text_new(const char *subject, const char *text, size_t text_len,
         while (s < l->e && (*s == ' ' || *s == '\t'))
             s++;
         blank = s == l->e;
-        if (!quoted && !t->forward && !blank && (*s == '-' || *s == 'B' || *s == 'V') &&
-            dm_line_starts(l, dm_sep_forward))
+        if (replies != NULL && !quoted && !t->forward && !blank &&
+            dm_first_in(replies->first_forward, *s) && dm_line_starts(l, replies->forward))
             t->forward = true;
-        if (!quoted && !t->forward && dm_reply_starts((const dm_line *)lines->data, lines->len, i))
+        if (replies != NULL && !quoted && !t->forward &&
+            dm_reply_starts(replies, (const dm_line *)lines->data, lines->len, i))
             quoted = true;
         line_quoted = quoted || (s < l->e && *s == '>');
         if (blank) {

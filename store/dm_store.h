@@ -30,7 +30,7 @@ void dm_store_close(dm_store *s);
 
 /* Replace the imported cases by those of a CSV export with the columns
  * diarienummer, myndighet, rubrik, status, parter, sekretess (any order,
- * named in the first row), atomically: readers see the old import or the
+ * named in the first row as parser's [diarium] names them), atomically: readers see the old import or the
  * new one, never a mix.  *n: cases imported. */
 bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parser *parser,
                            size_t *n, GError **err);

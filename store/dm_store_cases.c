@@ -1,32 +1,12 @@
 /*
  * The diarium case index: import from a CSV export, load into memory.
+ * The export's column names and its words for yes and closed are the
+ * site's ([diarium] of rules.conf), carried by the case-number parser.
  */
 #include <string.h>
 
 #include "dm_csv.h"
 #include "dm_store_int.h"
-
-static bool dm_csv_truth(const char *v)
-{
-    static const char *const yes[] = {"ja", "j", "yes", "y", "true", "1", "x", NULL};
-
-    for (int i = 0; yes[i] != NULL; i++) {
-        if (g_ascii_strcasecmp(g_strstrip((char *)v), yes[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-enum { COL_DNR, COL_MYN, COL_TITLE, COL_STATUS, COL_PARTIES, COL_SEK, COL_N };
-
-static const char *const dm_csv_columns[COL_N][3] = {
-    [COL_DNR] = {"diarienummer", "dnr", "arendenummer"},
-    [COL_MYN] = {"myndighet", "namnd", "nämnd"},
-    [COL_TITLE] = {"rubrik", "arendemening", "ärendemening"},
-    [COL_STATUS] = {"status", "arendestatus", "ärendestatus"},
-    [COL_PARTIES] = {"parter", "part", "parts"},
-    [COL_SEK] = {"sekretess", "sekretessmarkering", "confidential"},
-};
 
 bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parser *parser,
                            size_t *n, GError **err)
@@ -35,7 +15,7 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
     gsize len = 0;
     const char *p, *end;
     GPtrArray *rec = g_ptr_array_new_with_free_func(g_free);
-    int col[COL_N];
+    int col[DM_CASE_COL_N];
     sqlite3_stmt *st = NULL;
     size_t count = 0, line = 1;
     const char *line_at;
@@ -57,19 +37,23 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
         g_set_error(err, DM_STORE_ERROR, 1, "%s: empty", csv_path);
         goto out;
     }
-    for (int c = 0; c < COL_N; c++) {
+    /* The columns by the names [diarium] of rules.conf gives them. */
+    for (int c = 0; c < DM_CASE_COL_N; c++) {
         col[c] = -1;
         for (guint i = 0; i < rec->len; i++) {
             char *h = g_utf8_strdown(g_strstrip((char *)g_ptr_array_index(rec, i)), -1);
-            for (int a = 0; a < 3; a++) {
-                if (dm_csv_columns[c][a] != NULL && strcmp(h, dm_csv_columns[c][a]) == 0)
+            for (const char *const *a = dm_dnr_parser_column(parser, (dm_case_column)c);
+                 *a != NULL; a++) {
+                if (strcmp(h, *a) == 0)
                     col[c] = (int)i;
             }
             g_free(h);
         }
     }
-    if (col[COL_DNR] < 0) {
-        g_set_error(err, DM_STORE_ERROR, 1, "%s:1: no column \"diarienummer\"", csv_path);
+    if (col[DM_CASE_COL_DNR] < 0) {
+        const char *dnr = dm_dnr_parser_column(parser, DM_CASE_COL_DNR)[0];
+        g_set_error(err, DM_STORE_ERROR, 1, "%s:1: no column \"%s\" (the names are [diarium] "
+                    "column_dnr in the rules file)", csv_path, dnr != NULL ? dnr : "diarienummer");
         goto out;
     }
 
@@ -86,7 +70,7 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
         goto rollback;
     }
     for (;;) {
-        const char *f[COL_N];
+        const char *f[DM_CASE_COL_N];
         const char *rec_start = p;
         dm_dnr *d;
 
@@ -100,21 +84,23 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
             break;
         if (rec->len == 1 && *(char *)g_ptr_array_index(rec, 0) == '\0')
             continue; /* blank line */
-        for (int c = 0; c < COL_N; c++)
+        for (int c = 0; c < DM_CASE_COL_N; c++)
             f[c] = col[c] >= 0 && (guint)col[c] < rec->len ? g_ptr_array_index(rec, col[c]) : "";
-        d = dm_dnr_parse(parser, f[COL_DNR]);
+        d = dm_dnr_parse(parser, f[DM_CASE_COL_DNR]);
         if (d == NULL) {
             g_set_error(err, DM_STORE_ERROR, 1,
                         "%s:%zu: \"%s\" is not a case number the configured patterns know",
-                        csv_path, line, f[COL_DNR]);
+                        csv_path, line, f[DM_CASE_COL_DNR]);
             goto rollback;
         }
-        sqlite3_bind_text(st, 1, g_strstrip((char *)f[COL_DNR]), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, *f[COL_MYN] ? f[COL_MYN] : d->myn, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, f[COL_TITLE], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, f[COL_STATUS], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, f[COL_PARTIES], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 6, dm_csv_truth(f[COL_SEK]));
+        sqlite3_bind_text(st, 1, g_strstrip((char *)f[DM_CASE_COL_DNR]), -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, *f[DM_CASE_COL_MYNDIGHET] ? f[DM_CASE_COL_MYNDIGHET] : d->myn, -1,
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, f[DM_CASE_COL_TITLE], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, f[DM_CASE_COL_STATUS], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, f[DM_CASE_COL_PARTIES], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 6, dm_dnr_parser_yes(parser, f[DM_CASE_COL_SEKRETESS]));
         dm_dnr_free(d);
         if (sqlite3_step(st) != SQLITE_DONE) {
             dm_store_set_sqlite_error(err, s->db, "insert");

@@ -1,7 +1,8 @@
 /*
  * libFuzzer target over parsing and extraction:
  *
- *   dm_mime_extract on the bytes as a message (default limits, and tiny
+ *   dm_mime_extract on the bytes as a message (default limits with the
+ *   auto-reply subjects of DM_SRCDIR/etc/rules.conf, and tiny
  *   ones for every other input, so that every limit path runs; text
  *   parts read in tiny chunks for every third), every string it gives
  *   checked to be valid UTF-8 without a NUL;
@@ -21,10 +22,12 @@
 #include "dm_conf.h"
 #include "dm_mime.h"
 #include "dm_mime_int.h"
+#include "dm_policy.h"
 
 static dm_mime_limits dm_lim, dm_tiny = {.max_text = 64, .max_parts = 3, .max_depth = 2,
                                          .max_headers = 5, .max_header_size = 16};
 static dm_templates *dm_tpl;
+static dm_policy *dm_pol; /* etc/rules.conf's auto-reply subjects, as the daemon reads */
 
 static void dm_valid(const char *what, const char *s, gssize len)
 {
@@ -90,6 +93,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dm_mime_init();
     conf = dm_conf_new_defaults();
     dm_mime_limits_from_conf(conf, &dm_lim);
+    g_free(conf->rules_file);
+    conf->rules_file = g_build_filename(src != NULL ? src : ".", "etc", "rules.conf", NULL);
+    g_free(conf->templates);
+    conf->templates = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
+    dm_pol = dm_policy_new(conf, NULL);
+    if (dm_pol != NULL)
+        dm_lim.autoreply_subjects = dm_tiny.autoreply_subjects =
+            dm_policy_autoreply_subjects(dm_pol);
     dm_conf_unref(conf);
     dir = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
     dm_tpl = dm_templates_load(dir, DM_LANG_SV, NULL);

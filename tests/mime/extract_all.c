@@ -5,7 +5,8 @@
  *   build/extract_all [-v] [-l FILE] [--copy] [--dump DIR] PATH...
  *
  * A PATH is a message file or a directory of *.eml files; -l FILE reads
- * paths from FILE (one a line, "-" for stdin).  With --copy the registrator
+ * paths from FILE (one a line, "-" for stdin).  The auto-reply subjects
+ * are DM_SRCDIR/etc/rules.conf's, as the daemon's.  With --copy the registrator
  * copy is composed too (templates from DM_SRCDIR/etc/templates, default
  * ".") and the original checked to come back from it byte for byte.
  * --dump DIR writes each message's facts to DIR/NAME.txt (for diffs);
@@ -25,6 +26,7 @@
 #include "dm_conf.h"
 #include "dm_mime.h"
 #include "dm_mime_int.h"
+#include "dm_policy.h"
 
 typedef struct {
     unsigned messages, bad, empty_text, malformed, attachments, auto_reply, list, bulk,
@@ -314,6 +316,7 @@ int main(int argc, char **argv)
     dm_counts c = {0};
     dm_conf *conf;
     dm_templates *t = NULL;
+    dm_policy *pol = NULL;
     bool verbose = false, copy = false;
     const char *list = NULL;
     GTimer *timer;
@@ -338,6 +341,25 @@ int main(int argc, char **argv)
     dm_mime_init();
     conf = dm_conf_new_defaults();
     dm_mime_limits_from_conf(conf, &lim);
+    /* The auto-reply subjects of etc/rules.conf, as the daemon reads. */
+    {
+        const char *src = getenv("DM_SRCDIR");
+        GError *err = NULL;
+
+        g_free(conf->rules_file);
+        conf->rules_file = g_build_filename(src != NULL ? src : ".", "etc", "rules.conf", NULL);
+        g_free(conf->templates);
+        conf->templates = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
+        pol = dm_policy_new(conf, &err);
+        if (pol == NULL) {
+            fprintf(stderr, "extract_all: rules: %s\n", err->message);
+            g_error_free(err);
+            dm_conf_unref(conf);
+            dm_mime_shutdown();
+            return 2;
+        }
+        lim.autoreply_subjects = dm_policy_autoreply_subjects(pol);
+    }
     dm_conf_unref(conf);
     if (copy) {
         const char *src = getenv("DM_SRCDIR");
@@ -381,6 +403,7 @@ int main(int argc, char **argv)
            copy ? ", every copy checked" : "");
     g_timer_destroy(timer);
     dm_templates_free(t);
+    dm_policy_free(pol);
     dm_mime_shutdown();
     return c.bad > 0 || c.messages == 0 ? 1 : 0;
 }

@@ -9,6 +9,19 @@
 
 /* ---- local helpers -------------------------------------------------------- */
 
+/* The export's words as etc/rules.conf [diarium] has them. */
+static void set_export(dm_dnr_parser *p)
+{
+    static char *dnr[] = {"diarienummer", "dnr", NULL}, *myn[] = {"myndighet", NULL},
+                *title[] = {"rubrik", NULL}, *status[] = {"status", NULL},
+                *parties[] = {"parter", NULL}, *sek[] = {"sekretess", NULL};
+    static char *yes[] = {"ja", "x", NULL};
+    static char *closed[] = {"Avslut", "stäng", "arkiv", "closed", "makul", NULL};
+    char **const columns[DM_CASE_COL_N] = {dnr, myn, title, status, parties, sek};
+
+    dm_dnr_parser_set_export(p, columns, yes, closed);
+}
+
 static dm_dnr_parser *parser_new(const char *const *known)
 {
     GError *err = NULL;
@@ -18,6 +31,7 @@ static dm_dnr_parser *parser_new(const char *const *known)
         print_error("parser: %s\n", err->message);
         fail();
     }
+    set_export(p);
     return p;
 }
 
@@ -356,19 +370,37 @@ static void test_custom_patterns(void **state)
 
 static void test_status_open(void **state)
 {
+    dm_dnr_parser *p = parser_new(NULL), *bare = dm_dnr_parser_new(NULL, NULL, NULL);
+
     (void)state;
-    assert_true(dm_case_status_open("pågående"));
-    assert_true(dm_case_status_open("Pågående"));
-    assert_true(dm_case_status_open("öppen"));
-    assert_true(dm_case_status_open("open"));
-    assert_true(dm_case_status_open(""));
-    assert_true(dm_case_status_open(NULL));
-    assert_false(dm_case_status_open("avslutat"));
-    assert_false(dm_case_status_open("Avslutad"));
-    assert_false(dm_case_status_open("AVSLUTAT"));
-    assert_false(dm_case_status_open("closed"));
-    assert_false(dm_case_status_open("arkiverat"));
-    assert_false(dm_case_status_open("stängt"));
+    assert_true(dm_case_status_open(p, "pågående"));
+    assert_true(dm_case_status_open(p, "Pågående"));
+    assert_true(dm_case_status_open(p, "öppen"));
+    assert_true(dm_case_status_open(p, "open"));
+    assert_true(dm_case_status_open(p, ""));
+    assert_true(dm_case_status_open(p, NULL));
+    /* A status that holds a closed word, in any case ("Avslut" in the
+     * words too). */
+    assert_false(dm_case_status_open(p, "avslutat"));
+    assert_false(dm_case_status_open(p, "Avslutad"));
+    assert_false(dm_case_status_open(p, "AVSLUTAT"));
+    assert_false(dm_case_status_open(p, "closed"));
+    assert_false(dm_case_status_open(p, "arkiverat"));
+    assert_false(dm_case_status_open(p, "stängt"));
+    assert_false(dm_case_status_open(p, "STÄNGT"));
+    /* Without the export's words every case is open. */
+    assert_true(dm_case_status_open(bare, "avslutat"));
+    /* Yes, and the columns' names lower-cased. */
+    assert_true(dm_dnr_parser_yes(p, " JA "));
+    assert_true(dm_dnr_parser_yes(p, "x"));
+    assert_false(dm_dnr_parser_yes(p, "nej"));
+    assert_false(dm_dnr_parser_yes(p, ""));
+    assert_false(dm_dnr_parser_yes(bare, "ja"));
+    assert_string_equal(dm_dnr_parser_column(p, DM_CASE_COL_DNR)[1], "dnr");
+    assert_null(dm_dnr_parser_column(p, DM_CASE_COL_DNR)[2]);
+    assert_null(dm_dnr_parser_column(bare, DM_CASE_COL_DNR)[0]);
+    dm_dnr_parser_free(bare);
+    dm_dnr_parser_free(p);
 }
 
 static void test_index_fixture(void **state)

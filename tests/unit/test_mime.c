@@ -17,26 +17,43 @@
 #include "dm_conf.h"
 #include "dm_mime.h"
 #include "dm_mime_int.h"
+#include "dm_policy.h"
 
 /* ---- local helpers -------------------------------------------------------- */
 
+/* The daemon's limits: [mime] defaults, and the auto-reply subjects of
+ * the sample rules (etc/rules.conf, by the policy that loads them). */
 static dm_mime_limits default_limits;
+static dm_policy *site;
 
 static int group_setup(void **state)
 {
     dm_conf *conf;
+    GError *err = NULL;
 
     (void)state;
     dm_mime_init();
     conf = dm_conf_new_defaults();
     dm_mime_limits_from_conf(conf, &default_limits);
+    g_free(conf->rules_file);
+    conf->rules_file = dm_test_path("etc/rules.conf");
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
+    site = dm_policy_new(conf, &err);
     dm_conf_unref(conf);
+    if (site == NULL) {
+        print_error("policy: %s\n", err->message);
+        g_error_free(err);
+        return -1;
+    }
+    default_limits.autoreply_subjects = dm_policy_autoreply_subjects(site);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
+    dm_policy_free(site);
     dm_mime_shutdown();
     return 0;
 }
@@ -822,16 +839,29 @@ static void test_auto_reply_subjects(void **state)
         {"Svar om automatiskt svar", false},
         {"Fråga om frånvaro", false},
     };
+    const char *const *site_subjects = default_limits.autoreply_subjects;
+    static const char *const none[] = {NULL};
+    dm_msg *m;
 
     (void)state;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        dm_msg *m = extract_with_headers("", cases[i].subject);
+        m = extract_with_headers("", cases[i].subject);
         if (m->auto_reply != cases[i].auto_reply) {
             print_error("subject \"%s\": auto_reply %d\n", cases[i].subject, m->auto_reply);
             fail();
         }
         dm_msg_free(m);
     }
+    /* The subjects are the site's: without them, only headers tell. */
+    default_limits.autoreply_subjects = none;
+    m = extract_with_headers("", "Automatiskt svar: Bygglov");
+    assert_false(m->auto_reply);
+    dm_msg_free(m);
+    default_limits.autoreply_subjects = NULL;
+    m = extract_with_headers("", "Automatiskt svar: Bygglov");
+    assert_false(m->auto_reply);
+    dm_msg_free(m);
+    default_limits.autoreply_subjects = site_subjects;
 }
 
 static void test_bulk_list(void **state)

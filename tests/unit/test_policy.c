@@ -250,6 +250,8 @@ static int group_setup(void **state)
     W.conf->intranet = g_strdup(INTRANET);
     g_free(W.conf->rules_file);
     W.conf->rules_file = dm_test_path("etc/rules.conf");
+    g_free(W.conf->templates);
+    W.conf->templates = dm_test_path("etc/templates");
     W.pol = dm_policy_new(W.conf, &err);
     if (W.pol == NULL) {
         fprintf(stderr, "policy: %s\n", err->message);
@@ -1359,6 +1361,8 @@ static void test_mass_check_direct(void **state)
     conf->mass_recipients = 3;
     g_free(conf->rules_file);
     conf->rules_file = dm_test_path("etc/rules.conf");
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
     pol = dm_policy_new(conf, &err);
     assert_non_null(pol);
     r.pol = pol;
@@ -1366,8 +1370,14 @@ static void test_mass_check_direct(void **state)
     r.rcpt = "nyhetsbrev@sjovik.test";
     v = run(&r);
     assert_true(v->reject);
-    assert_non_null(strstr(v->reject_text, "nyhetsbrev@sjovik.test"));
-    assert_non_null(strstr(v->reject_text, "intranet"));
+    /* The reply and the reason in the site's language (templates/en). */
+    assert_string_equal(v->reject_text,
+                        "Mass mailing (to the list nyhetsbrev@sjovik.test) may only be sent by "
+                        "the communications unit (e-mail guidelines, R14). Information for "
+                        "many employees goes on the intranet first.");
+    assert_string_equal(((dm_reason *)g_ptr_array_index(v->reasons, 0))->text,
+                        "mass mailing to the list nyhetsbrev@sjovik.test from "
+                        "karin.wall@sjovik.test, who is not in the communications unit");
     dm_verdict_free(v);
     r.rcpt = "a@example.com,b@example.com,c@example.com";
     v = run(&r);
@@ -1392,6 +1402,14 @@ static void test_mass_check_direct(void **state)
     v = dm_policy_check_mass(W.pol, &f);
     assert_non_null(v);
     assert_true(v->reject);
+    /* Swedish (templates/sv), [site] intranet named. */
+    assert_string_equal(v->reject_text,
+                        "Massutskick (till listan alla@sjovik.test) far endast skickas av "
+                        "kommunikationsenheten (riktlinjer for e-post, R14). Information till "
+                        "manga anstallda ska i forsta hand ga via intranatet: " INTRANET ".");
+    assert_string_equal(((dm_reason *)g_ptr_array_index(v->reasons, 0))->text,
+                        "massutskick till listan alla@sjovik.test från karin.wall@sjovik.test, "
+                        "som inte hör till kommunikationsenheten");
     dm_verdict_free(v);
     f.sender.entry = dir_lookup_login("goran.nordstrom");
     assert_null(dm_policy_check_mass(W.pol, &f));
@@ -1834,6 +1852,42 @@ static void test_verdict_basics(void **state)
 
 /* ---- building a policy -------------------------------------------------------- */
 
+/* text with etc/rules.conf's sections of words read as written, which a
+ * rules file must have (a new string). */
+static char *with_words(const char *text)
+{
+    static const char *const groups[] = {"replies", "autoreply", "diarium", NULL};
+    char *path = dm_test_path("etc/rules.conf");
+    GKeyFile *kf = g_key_file_new();
+    GString *out = g_string_new(text);
+
+    assert_true(g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL));
+    for (const char *const *g = groups; *g != NULL; g++) {
+        char **keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+
+        assert_non_null(keys);
+        g_string_append_printf(out, "\n[%s]\n", *g);
+        for (char **k = keys; *k != NULL; k++) {
+            char *v = g_key_file_get_value(kf, *g, *k, NULL);
+            g_string_append_printf(out, "%s = %s\n", *k, v);
+            g_free(v);
+        }
+        g_strfreev(keys);
+    }
+    g_key_file_free(kf);
+    g_free(path);
+    return g_string_free(out, FALSE);
+}
+
+static dm_policy *from_rules(const dm_conf *conf, const char *text, GError **err)
+{
+    char *all = with_words(text);
+    dm_policy *pol = dm_policy_new_from_data(conf, all, strlen(all), err);
+
+    g_free(all);
+    return pol;
+}
+
 static void test_policy_build(void **state)
 {
     char *dir = dm_test_tmpdir();
@@ -1849,6 +1903,8 @@ static void test_policy_build(void **state)
     (void)state;
     g_free(conf->rules_file);
     conf->rules_file = g_strdup(rules);
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
 
     /* The built-in fallback: no word lists, so no action words. */
     pol = dm_policy_new_from_data(conf, NULL, 0, &err);
@@ -1873,7 +1929,7 @@ static void test_policy_build(void **state)
     assert_int_equal(g_mkdir_with_parents(words_dir, 0700), 0);
     assert_true(g_file_set_contents(words, "# comment\nfrobnicate*  # trailing\n\n", -1, NULL));
     text = "[request]\nlist = lists/request.words\nweight = 2.5\n";
-    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    pol = from_rules(conf, text, &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
         fail();
@@ -1887,7 +1943,7 @@ static void test_policy_build(void **state)
     dm_policy_free(pol);
     /* ... but asking how does ([inquiry]). */
     text = "[request]\nlist = lists/request.words\n[inquiry]\nwords = ^hur\n";
-    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    pol = from_rules(conf, text, &err);
     assert_non_null(pol);
     r.pol = pol;
     r.text = "Hur frobnicatear vi vägen?";
@@ -1902,7 +1958,7 @@ static void test_policy_build(void **state)
     text = "[verb]\nwords = frobnicate*; =kvacka\n"
            "[polite]\nwords = kan ni .. @verb\n"
            "[thresholds]\nregister = 0.5\n";
-    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    pol = from_rules(conf, text, &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
         fail();
@@ -1918,11 +1974,11 @@ static void test_policy_build(void **state)
 
     /* Errors. */
     text = "[request]\nlist = lists/missing.words\n";
-    assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
+    assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
     g_clear_error(&err);
     text = "[request]\nlist = lists/request.words\nweight = heavy\n";
-    assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
+    assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
     assert_non_null(strstr(err->message, "weight"));
     g_clear_error(&err);
@@ -1940,7 +1996,7 @@ static void test_policy_build(void **state)
             {"[thresholds]\nmax_tokens = many\n", "max_tokens"},
         };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-            pol = dm_policy_new_from_data(conf, bad[i][0], strlen(bad[i][0]), &err);
+            pol = from_rules(conf, bad[i][0], &err);
             if (pol != NULL || err == NULL || strstr(err->message, bad[i][1]) == NULL) {
                 print_error("rules \"%s\": want an error about \"%s\", got %s\n", bad[i][0],
                             bad[i][1], err ? err->message : "none");
@@ -1951,11 +2007,11 @@ static void test_policy_build(void **state)
         }
     }
     text = "[casenumbers]\npattern1 = (?<myn>[A-Z]+) (?<year>\\d{4})\n";
-    assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
+    assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
     g_clear_error(&err);
     text = "not an ini file\n";
-    assert_null(dm_policy_new_from_data(conf, text, strlen(text), &err));
+    assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
     g_clear_error(&err);
     /* dm_policy_new needs the file. */
@@ -1968,7 +2024,7 @@ static void test_policy_build(void **state)
     text = "[casenumbers]\n"
            "pattern1 = (?<myn>[A-Z]{2,4})\\.(?<year>20\\d\\d)\\.(?<num>\\d+)\n"
            "known = ks, BN\n";
-    pol = dm_policy_new_from_data(conf, text, strlen(text), &err);
+    pol = from_rules(conf, text, &err);
     assert_non_null(pol);
     {
         GPtrArray *all = dm_dnr_find_all(dm_policy_dnr_parser(pol),
@@ -1985,6 +2041,92 @@ static void test_policy_build(void **state)
     g_free(words_dir);
     g_free(rules);
     g_free(dir);
+}
+
+/* a with the first "from" replaced by "to" (a new string). */
+static char *replace1(const char *a, const char *from, const char *to)
+{
+    const char *at = strstr(a, from);
+
+    assert_non_null(at);
+    return g_strdup_printf("%.*s%s%s", (int)(at - a), a, to, at + strlen(from));
+}
+
+/* The words read as written ([replies], [autoreply], [diarium]) and the
+ * reason catalogue are the site's, and a rules file without them is an
+ * error, not a policy that silently reads mail worse. */
+static void test_rules_words(void **state)
+{
+    dm_conf *conf = dm_conf_new_defaults();
+    GError *err = NULL;
+    dm_policy *pol;
+    char *all, *bad;
+    dm_verdict *v;
+    const char *rules = "[request]\nwords = frobnicate*\n";
+    req r = {.from = "medborgare@example.com", .rcpt = "kommun@sjovik.test", .subject = "Hej",
+             .text = "Tack!\n\nAm 1. Dez. 2026 hat Erik <erik@example.com> schrob:\n"
+                     "Vi frobnicatear vägen.\n"};
+
+    (void)state;
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
+
+    /* Missing: a section, a key; an unknown key. */
+    assert_null(dm_policy_new_from_data(conf, rules, strlen(rules), &err));
+    assert_non_null(strstr(err->message, "[replies]"));
+    g_clear_error(&err);
+    all = with_words(rules);
+    bad = replace1(all, "\nwrote = ", "\n#wrote = ");
+    assert_null(dm_policy_new_from_data(conf, bad, strlen(bad), &err));
+    assert_non_null(strstr(err->message, "[replies] wrote"));
+    g_clear_error(&err);
+    g_free(bad);
+    bad = replace1(all, "\nclosed = ", "\nclosd = ");
+    assert_null(dm_policy_new_from_data(conf, bad, strlen(bad), &err));
+    assert_non_null(strstr(err->message, "closd"));
+    g_clear_error(&err);
+    g_free(bad);
+
+    /* [replies]: "schrob" is no quote's verb in the sample, so the
+     * request below it is the sender's own; as the site's, it quotes. */
+    pol = dm_policy_new_from_data(conf, all, strlen(all), &err);
+    assert_non_null(pol);
+    r.pol = pol;
+    v = run(&r);
+    assert_int_equal(v->klass, DM_CLASS_REGISTRERAS);
+    dm_verdict_free(v);
+    dm_policy_free(pol);
+    bad = replace1(all, "\nwrote = ", "\nwrote = schrob; ");
+    pol = dm_policy_new_from_data(conf, bad, strlen(bad), &err);
+    assert_non_null(pol);
+    r.pol = pol;
+    v = run(&r);
+    assert_int_not_equal(v->klass, DM_CLASS_REGISTRERAS);
+    dm_verdict_free(v);
+    dm_policy_free(pol);
+    g_free(bad);
+
+    /* [autoreply]: casefolded for the casefolded subject; [diarium]:
+     * the site's closed words. */
+    bad = replace1(all, "\nsubjects = ", "\nsubjects = BORTREST:; ");
+    bad = (g_free(all), all = bad, replace1(all, "\nclosed = ", "\nclosed = Klar; "));
+    pol = dm_policy_new_from_data(conf, bad, strlen(bad), &err);
+    assert_non_null(pol);
+    assert_string_equal(dm_policy_autoreply_subjects(pol)[0], "bortrest:");
+    assert_false(dm_case_status_open(dm_policy_dnr_parser(pol), "KLAR"));
+    assert_true(dm_case_status_open(dm_policy_dnr_parser(pol), "pågående"));
+    dm_policy_free(pol);
+    g_free(bad);
+
+    /* The reason catalogue of the site's language must be there. */
+    g_free(conf->templates);
+    conf->templates = dm_test_tmpdir();
+    assert_null(dm_policy_new_from_data(conf, all, strlen(all), &err));
+    assert_non_null(strstr(err->message, "[policy] templates"));
+    g_clear_error(&err);
+    dm_test_rmtree(conf->templates);
+    g_free(all);
+    dm_conf_unref(conf);
 }
 
 int main(void)
@@ -2017,6 +2159,7 @@ int main(void)
         cmocka_unit_test(test_verdict_json),
         cmocka_unit_test(test_verdict_basics),
         cmocka_unit_test(test_policy_build),
+        cmocka_unit_test(test_rules_words),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

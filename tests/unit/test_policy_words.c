@@ -6,9 +6,43 @@
  */
 #include "dm_test.h"
 
+#include <stdio.h>
+
 #include "dm_policy_int.h"
 
 /* ---- local helpers -------------------------------------------------------- */
+
+/* The sample configuration's policy (etc/rules.conf): its [replies]. */
+static dm_policy *site;
+
+static int group_setup(void **state)
+{
+    dm_conf *conf = dm_conf_new_defaults();
+    GError *err = NULL;
+
+    (void)state;
+    g_free(conf->rules_file);
+    conf->rules_file = dm_test_path("etc/rules.conf");
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
+    site = dm_policy_new(conf, &err);
+    dm_conf_unref(conf);
+    if (site == NULL) {
+        fprintf(stderr, "policy: %s\n", err->message);
+        g_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    dm_policy_free(site);
+    return 0;
+}
+
+#define REPLIES (&site->replies)
 
 /* A lexicon of named lists, each given as a NULL-terminated entry array. */
 typedef struct {
@@ -118,7 +152,7 @@ static void test_stem_tails(void **state)
     while ((name = g_dir_read_name(d)) != NULL) {
         char *path = g_build_filename(dir, name, NULL);
         char *text = dm_test_read(path, NULL);
-        dm_text *t = dm_text_new(NULL, text, strlen(text), 0);
+        dm_text *t = dm_text_new(REPLIES, NULL, text, strlen(text), 0);
 
         for (guint i = 0; i < t->tokens->len; i++) {
             dm_token *k = &g_array_index(t->tokens, dm_token, i);
@@ -180,7 +214,7 @@ static void test_text(void **state)
                        "7:3. Går det bra? Kl. 19 t.ex. passar.\n"
                        "- en punkt\n"
                        "Hälsningar\nAnna\n";
-    dm_text *t = dm_text_new("Re: SV: Ansökan om bygglov?", body, strlen(body), 0);
+    dm_text *t = dm_text_new(REPLIES, "Re: SV: Ansökan om bygglov?", body, strlen(body), 0);
 
     (void)state;
     /* The subject without its reply prefixes, a question. */
@@ -221,7 +255,7 @@ static void test_text(void **state)
             "Tack!\n> Jag vill ansöka om bygglov.\n",
         };
         for (size_t i = 0; i < G_N_ELEMENTS(replies); i++) {
-            dm_text *r = dm_text_new("Sv: Hej", replies[i], strlen(replies[i]), 0);
+            dm_text *r = dm_text_new(REPLIES, "Sv: Hej", replies[i], strlen(replies[i]), 0);
             const dm_sentence *last = sent(r, r->sents->len - 1);
             char *w = sent_text(r, r->sents->len - 1);
             if ((last->flags & DM_SENT_QUOTED) == 0 || strcmp(w, "jag vill ansöka om bygglov") != 0 ||
@@ -234,16 +268,31 @@ static void test_text(void **state)
             dm_text_free(r);
         }
     }
+    /* The wrote word must stand as a word ("skrevs" is not "skrev"); and
+     * without the site's [replies] nothing is quoted and the subject
+     * keeps its prefix. */
+    {
+        const char *notq = "Tack!\n\nDen 18 nov. skrevs det om\n<erik@sjovik.test>:\n"
+                           "Jag vill ansöka om bygglov.\n";
+        dm_text *r = dm_text_new(REPLIES, "Hej", notq, strlen(notq), 0);
+        assert_int_equal(sent(r, r->sents->len - 1)->flags & DM_SENT_QUOTED, 0);
+        dm_text_free(r);
+        notq = "Tack!\n\n-----Original Message-----\nJag vill.\n";
+        r = dm_text_new(NULL, "Sv: Hej", notq, strlen(notq), 0);
+        expect_sent(r, 0, "sv hej", DM_SENT_SUBJECT);
+        assert_int_equal(sent(r, r->sents->len - 1)->flags & DM_SENT_QUOTED, 0);
+        dm_text_free(r);
+    }
     /* A forward is the errand itself: not quoted. */
     {
         const char *fwd = "Se nedan.\n\nFrån: Bo <bo@example.org>\nSkickat: i går\n\n"
                           "Jag vill anmäla ett olovligt bygge.\n";
-        dm_text *f = dm_text_new("VB: Anmälan", fwd, strlen(fwd), 0);
+        dm_text *f = dm_text_new(REPLIES, "VB: Anmälan", fwd, strlen(fwd), 0);
         const dm_sentence *last = sent(f, f->sents->len - 1);
         assert_true(f->forward);
         assert_int_equal(last->flags & DM_SENT_QUOTED, 0);
         dm_text_free(f);
-        f = dm_text_new("Hej", "Hej\n---------- Forwarded message ---------\nFrån: Bo\n"
+        f = dm_text_new(REPLIES, "Hej", "Hej\n---------- Forwarded message ---------\nFrån: Bo\n"
                         "Date: i dag\nJag vill klaga.\n", 70, 0);
         assert_true(f->forward);
         assert_int_equal(sent(f, f->sents->len - 1)->flags & DM_SENT_QUOTED, 0);
@@ -251,7 +300,7 @@ static void test_text(void **state)
     }
     /* max_tokens: the subject first, then the text, then no more. */
     {
-        dm_text *m = dm_text_new("ett två", "tre fyra fem sex", 16, 3);
+        dm_text *m = dm_text_new(REPLIES, "ett två", "tre fyra fem sex", 16, 3);
         assert_int_equal(m->tokens->len, 3);
         assert_true(m->truncated);
         dm_text_free(m);
@@ -259,14 +308,14 @@ static void test_text(void **state)
     /* Long runs are not words; invalid UTF-8 is skipped. */
     {
         const char *junk = "aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8 ok \xff\xfe bra";
-        dm_text *j = dm_text_new(NULL, junk, strlen(junk), 0);
+        dm_text *j = dm_text_new(REPLIES, NULL, junk, strlen(junk), 0);
         char *w = dm_text_span(j, 0, j->tokens->len);
         assert_string_equal(w, "ok bra");
         g_free(w);
         dm_text_free(j);
     }
     /* No text at all. */
-    t = dm_text_new(NULL, NULL, 0, 0);
+    t = dm_text_new(REPLIES, NULL, NULL, 0, 0);
     assert_int_equal(t->tokens->len, 0);
     assert_int_equal(t->sents->len, 0);
     dm_text_free(t);
@@ -388,7 +437,7 @@ static void test_lex_many(void **state)
     (void)state;
     for (int i = 0; i < 500; i++)
         g_string_append(text, "kram och puss. ");
-    t = dm_text_new(NULL, text->str, text->len, 0);
+    t = dm_text_new(REPLIES, NULL, text->str, text->len, 0);
     dm_lex_tag(x, t);
     r = dm_lex_match(x, t);
     m = r->matches[0];
@@ -419,6 +468,8 @@ static void test_real_lists(void **state)
     (void)state;
     g_free(conf->rules_file);
     conf->rules_file = g_strdup(rules);
+    g_free(conf->templates);
+    conf->templates = dm_test_path("etc/templates");
     pol = dm_policy_new(conf, &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
@@ -592,5 +643,5 @@ int main(void)
         cmocka_unit_test(test_msg),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@
 
 #include "dm_case.h"
 #include "dm_mime.h"
+#include "dm_policy.h"
 #include "dm_store.h"
 #include "dm_util.h"
 #include "dm_verdict.h"
@@ -36,7 +37,8 @@ typedef struct {
     char *dir;
     char *db;
     dm_store *store;
-    dm_dnr_parser *parser;
+    dm_policy *policy;            /* etc/rules.conf: the export's words */
+    const dm_dnr_parser *parser;  /* the policy's */
 } fixture;
 
 static int setup(void **state)
@@ -51,11 +53,21 @@ static int setup(void **state)
         print_error("dm_store_open: %s\n", err->message);
         return -1;
     }
-    f->parser = dm_dnr_parser_new(NULL, NULL, &err);
-    if (f->parser == NULL) {
-        print_error("dm_dnr_parser_new: %s\n", err->message);
+    {
+        dm_conf *conf = dm_conf_new_defaults();
+
+        g_free(conf->rules_file);
+        conf->rules_file = dm_test_path("etc/rules.conf");
+        g_free(conf->templates);
+        conf->templates = dm_test_path("etc/templates");
+        f->policy = dm_policy_new(conf, &err);
+        dm_conf_unref(conf);
+    }
+    if (f->policy == NULL) {
+        print_error("dm_policy_new: %s\n", err->message);
         return -1;
     }
+    f->parser = dm_policy_dnr_parser(f->policy);
     *state = f;
     return 0;
 }
@@ -65,7 +77,7 @@ static int teardown(void **state)
     fixture *f = *state;
 
     dm_store_close(f->store);
-    dm_dnr_parser_free(f->parser);
+    dm_policy_free(f->policy);
     dm_test_rmtree(f->dir);
     g_free(f->db);
     g_free(f->dir);

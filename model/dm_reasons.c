@@ -1,0 +1,291 @@
+#include "dm_reasons.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* Every key of the catalogue: its section, its name, the values its text
+ * may name. */
+static const struct {
+    const char *section;
+    const char *key;
+    const char *vars;
+} dm_reason_defs[DM_R_COUNT] = {
+    [DM_R_MASS_REJECT] = {"smtp", "mass_reject", "why"},
+    [DM_R_MASS_REJECT_INTRANET] = {"smtp", "mass_reject_intranet", "why intranet"},
+    [DM_R_WHY_LIST] = {"smtp", "why_list", "list"},
+    [DM_R_WHY_RECIPIENTS] = {"smtp", "why_recipients", "count"},
+    [DM_R_WHY_WINDOW] = {"smtp", "why_window", "count"},
+    [DM_R_MASS] = {"reasons", "mass", "why sender"},
+    [DM_R_NO_MESSAGE] = {"reasons", "no_message", ""},
+    [DM_R_INTERNAL] = {"reasons", "internal", "myndighet"},
+    [DM_R_NO_REGISTRAR] = {"reasons", "no_registrar", "myndighet party"},
+    [DM_R_UNKNOWN_MYNDIGHET] = {"reasons", "unknown_myndighet", ""},
+    [DM_R_COPY] = {"reasons", "copy", "registrar myndighet party"},
+    [DM_R_NO_FULLMAKT] = {"reasons", "no_fullmakt", "party name"},
+    [DM_R_SENDER_NO_FULLMAKT] = {"reasons", "sender_no_fullmakt", "sender"},
+    [DM_R_JUDGE] = {"reasons", "judge", "party"},
+    [DM_R_SENDER_JUDGE] = {"reasons", "sender_judge", "sender"},
+    [DM_R_ABSENT_FORWARD] = {"reasons", "absent_forward", "party delegate"},
+    [DM_R_ABSENT_MANAGER] = {"reasons", "absent_manager", "party manager"},
+    [DM_R_ABSENT_UNCOVERED] = {"reasons", "absent_uncovered", "party"},
+    [DM_R_AUTOREPLY_CONTACT] = {"reasons", "autoreply_contact", "contact"},
+    [DM_R_AUTOREPLY_REMINDER] = {"reasons", "autoreply_reminder", "sender"},
+    [DM_R_CASE_CITED] = {"reasons", "case_cited", "case"},
+    [DM_R_CASE_PARTY] = {"reasons", "case_party", "sender case"},
+    [DM_R_CASE_UNKNOWN] = {"reasons", "case_unknown", "citation"},
+    [DM_R_SEKRETESS_PNR] = {"reasons", "sekretess_pnr", "hits"},
+    [DM_R_SEKRETESS_SAMORDNING] = {"reasons", "sekretess_samordning", "hits"},
+    [DM_R_SEKRETESS_CASE] = {"reasons", "sekretess_case", "case"},
+    [DM_R_SEKRETESS] = {"reasons", "sekretess", ""},
+    [DM_R_PARTY_DOMAIN] = {"reasons", "party_domain", "address"},
+    [DM_R_PARTY] = {"reasons", "party", "hits"},
+    [DM_R_PARTY_DOUBT] = {"reasons", "party_doubt", ""},
+    [DM_R_PRIVATE] = {"reasons", "private", "hits"},
+    [DM_R_FAMILY] = {"reasons", "family", "hits"},
+    [DM_R_PRIVATE_DOUBT] = {"reasons", "private_doubt", ""},
+    [DM_R_MARKER_REPORT] = {"reasons", "marker_report", "type"},
+    [DM_R_MARKER_NULL_SENDER] = {"reasons", "marker_null_sender", ""},
+    [DM_R_MARKER_AUTOREPLY] = {"reasons", "marker_autoreply", "how"},
+    [DM_R_AUTOREPLY_UNNAMED] = {"reasons", "autoreply_unnamed", ""},
+    [DM_R_MARKER_SPAM] = {"reasons", "marker_spam", "header"},
+    [DM_R_SPAM_UNNAMED] = {"reasons", "spam_unnamed", ""},
+    [DM_R_MARKER_BULK] = {"reasons", "marker_bulk", "what"},
+    [DM_R_PHISHING] = {"reasons", "phishing", "hits"},
+    [DM_R_ADS] = {"reasons", "ads", "hits"},
+    [DM_R_TEMPORARY] = {"reasons", "temporary", "hits"},
+    [DM_R_OUTSIDE] = {"reasons", "outside", "hits"},
+    [DM_R_REQUEST] = {"reasons", "request", "hits"},
+    [DM_R_REFERENCE] = {"reasons", "reference", "hits"},
+    [DM_R_POLITE] = {"reasons", "polite", "hits"},
+    [DM_R_SUBJECT_HEAD] = {"reasons", "subject_head", "hits"},
+    [DM_R_SUBJECT] = {"reasons", "subject", "hits"},
+    [DM_R_OPINION] = {"reasons", "opinion", "hits"},
+    [DM_R_QUESTION] = {"reasons", "question", "words"},
+    [DM_R_INFO] = {"reasons", "info", "hits"},
+    [DM_R_INFO_HEAD] = {"reasons", "info_head", "hits"},
+    [DM_R_ALLMAN] = {"reasons", "allman", ""},
+};
+
+struct dm_reasons {
+    char *text[DM_R_COUNT];
+};
+
+const char *dm_reasons_key(dm_reason_id id)
+{
+    return id < DM_R_COUNT ? dm_reason_defs[id].key : NULL;
+}
+
+const char *dm_reasons_vars(dm_reason_id id)
+{
+    return id < DM_R_COUNT ? dm_reason_defs[id].vars : NULL;
+}
+
+void dm_reasons_free(dm_reasons *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < DM_R_COUNT; i++)
+        g_free(r->text[i]);
+    g_free(r);
+}
+
+/* Is name one of the blank-separated vars? */
+static bool dm_var_known(const char *vars, const char *name, size_t n)
+{
+    const char *p = vars;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return false;
+}
+
+/* Does every {{name}} of text name one of vars? */
+static bool dm_check_text(const char *name, const char *key, const char *vars, const char *text,
+                          bool ascii, GError **err)
+{
+    const char *p = text;
+
+    if (ascii) {
+        for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
+            if (*c < 0x20 || *c > 0x7e) {
+                g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "%s: [smtp] %s: an SMTP reply is printable ASCII (write a for "
+                            "å and ä, o for ö)",
+                            name, key);
+                return false;
+            }
+        }
+    }
+    while ((p = strstr(p, "{{")) != NULL) {
+        const char *e = strstr(p + 2, "}}");
+        const char *s = p + 2;
+        size_t n;
+
+        if (e == NULL) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "%s: %s: \"{{\" without \"}}\"", name, key);
+            return false;
+        }
+        while (s < e && *s == ' ')
+            s++;
+        n = (size_t)(e - s);
+        while (n > 0 && s[n - 1] == ' ')
+            n--;
+        if (!dm_var_known(vars, s, n)) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "%s: %s: no value {{%.*s}} here (%s%s)", name, key, (int)n, s,
+                        *vars ? "it may name: " : "it names no value", vars);
+            return false;
+        }
+        p = e + 2;
+    }
+    return true;
+}
+
+dm_reasons *dm_reasons_load_data(const char *text, gsize len, const char *name, GError **err)
+{
+    GKeyFile *kf = g_key_file_new();
+    dm_reasons *r = g_new0(dm_reasons, 1);
+    char **groups = NULL;
+
+    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, err)) {
+        g_prefix_error(err, "%s: ", name);
+        goto fail;
+    }
+    /* Only the sections and keys of the table: a misspelt key is an
+     * error, not a reason that silently went missing. */
+    groups = g_key_file_get_groups(kf, NULL);
+    for (char **g = groups; *g != NULL; g++) {
+        char **keys;
+        bool ok = true;
+
+        if (strcmp(*g, "smtp") != 0 && strcmp(*g, "reasons") != 0) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+                        "%s: [%s]: not a section of the catalogue ([smtp], [reasons])", name,
+                        *g);
+            goto fail;
+        }
+        keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+        for (char **k = keys; ok && k != NULL && *k != NULL; k++) {
+            bool found = false;
+            for (int i = 0; i < DM_R_COUNT && !found; i++)
+                found = strcmp(dm_reason_defs[i].section, *g) == 0 &&
+                        strcmp(dm_reason_defs[i].key, *k) == 0;
+            if (!found) {
+                g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                            "%s: [%s]: unknown key \"%s\"", name, *g, *k);
+                ok = false;
+            }
+        }
+        g_strfreev(keys);
+        if (!ok)
+            goto fail;
+    }
+    for (int i = 0; i < DM_R_COUNT; i++) {
+        GError *e2 = NULL;
+        char *t = g_key_file_get_string(kf, dm_reason_defs[i].section, dm_reason_defs[i].key,
+                                        &e2);
+
+        if (t == NULL) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                        "%s: [%s] %s is missing", name, dm_reason_defs[i].section,
+                        dm_reason_defs[i].key);
+            g_error_free(e2);
+            goto fail;
+        }
+        r->text[i] = t;
+        if (!dm_check_text(name, dm_reason_defs[i].key, dm_reason_defs[i].vars, t,
+                           strcmp(dm_reason_defs[i].section, "smtp") == 0, err))
+            goto fail;
+    }
+    g_strfreev(groups);
+    g_key_file_free(kf);
+    return r;
+fail:
+    g_strfreev(groups);
+    g_key_file_free(kf);
+    dm_reasons_free(r);
+    return NULL;
+}
+
+dm_reasons *dm_reasons_load(const char *dir, dm_lang lang, GError **err)
+{
+    char *path = g_build_filename(dir, lang == DM_LANG_EN ? "en" : "sv", "reasons.conf", NULL);
+    char *text = NULL;
+    gsize len = 0;
+    dm_reasons *r = NULL;
+
+    if (g_file_get_contents(path, &text, &len, err))
+        r = dm_reasons_load_data(text, len, path, err);
+    g_free(text);
+    g_free(path);
+    return r;
+}
+
+static char *dm_reasons_vtext(const dm_reasons *r, dm_reason_id id, va_list ap)
+{
+    const char *p = r->text[id];
+    GPtrArray *pairs = g_ptr_array_new();
+    GString *out = g_string_new(NULL);
+    const char *name;
+
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        g_ptr_array_add(pairs, (gpointer)name);
+        g_ptr_array_add(pairs, (gpointer)va_arg(ap, const char *));
+    }
+    for (;;) {
+        const char *s = strstr(p, "{{"), *e, *v;
+        size_t n;
+
+        if (s == NULL || (e = strstr(s + 2, "}}")) == NULL) {
+            g_string_append(out, p);
+            break;
+        }
+        g_string_append_len(out, p, s - p);
+        s += 2;
+        while (s < e && *s == ' ')
+            s++;
+        n = (size_t)(e - s);
+        while (n > 0 && s[n - 1] == ' ')
+            n--;
+        v = NULL;
+        for (guint i = 0; i + 1 < pairs->len && v == NULL; i += 2) {
+            const char *pn = g_ptr_array_index(pairs, i);
+            if (strlen(pn) == n && strncmp(pn, s, n) == 0)
+                v = g_ptr_array_index(pairs, i + 1);
+        }
+        g_string_append(out, v != NULL ? v : "");
+        p = e + 2;
+    }
+    g_ptr_array_free(pairs, TRUE);
+    return g_string_free(out, FALSE);
+}
+
+char *dm_reasons_text(const dm_reasons *r, dm_reason_id id, ...)
+{
+    va_list ap;
+    char *t;
+
+    va_start(ap, id);
+    t = dm_reasons_vtext(r, id, ap);
+    va_end(ap);
+    return t;
+}
+
+void dm_reasons_add(dm_verdict *v, const dm_reasons *r, const char *rule, dm_reason_id id, ...)
+{
+    va_list ap;
+    char *t;
+
+    va_start(ap, id);
+    t = dm_reasons_vtext(r, id, ap);
+    va_end(ap);
+    dm_verdict_add_reason(v, rule, "%s", t);
+    g_free(t);
+}

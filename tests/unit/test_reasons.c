@@ -1,0 +1,171 @@
+/*
+ * model/dm_reasons: the reason catalogues of etc/templates/{sv,en} load
+ * whole, a catalogue with a missing, unknown or misspelt key, a value
+ * its key does not take, or a non-ASCII SMTP text is refused with the
+ * key named, and texts are expanded as written.
+ */
+#include "dm_test.h"
+
+#include "dm_reasons.h"
+
+static void test_catalogues_load(void **state)
+{
+    static const dm_lang langs[] = {DM_LANG_SV, DM_LANG_EN};
+    char *dir = dm_test_path("etc/templates");
+
+    (void)state;
+    for (size_t l = 0; l < G_N_ELEMENTS(langs); l++) {
+        GError *err = NULL;
+        dm_reasons *r = dm_reasons_load(dir, langs[l], &err);
+
+        if (r == NULL) {
+            print_error("%s\n", err->message);
+            fail();
+        }
+        for (int i = 0; i < DM_R_COUNT; i++) {
+            char *t = dm_reasons_text(r, (dm_reason_id)i, NULL);
+            if (*t == '\0') {
+                print_error("%s: empty\n", dm_reasons_key((dm_reason_id)i));
+                fail();
+            }
+            g_free(t);
+        }
+        dm_reasons_free(r);
+    }
+    g_free(dir);
+}
+
+/* The Swedish catalogue says what the program said before it had one. */
+static void test_swedish_texts(void **state)
+{
+    char *dir = dm_test_path("etc/templates");
+    dm_reasons *r = dm_reasons_load(dir, DM_LANG_SV, NULL);
+    dm_verdict *v = dm_verdict_new();
+    char *t;
+
+    (void)state;
+    assert_non_null(r);
+    t = dm_reasons_text(r, DM_R_WHY_WINDOW, "count", "41", NULL);
+    assert_string_equal(t, "41 mottagare inom tidsfonstret");
+    g_free(t);
+    dm_reasons_add(v, r, "R6.3", DM_R_CASE_PARTY, "sender", "a@example.com", "case",
+                   "KS 2026/112", NULL);
+    assert_string_equal(((dm_reason *)g_ptr_array_index(v->reasons, 0))->rule, "R6.3");
+    assert_string_equal(((dm_reason *)g_ptr_array_index(v->reasons, 0))->text,
+                        "avsändaren (a@example.com) är part i pågående ärende KS 2026/112");
+    dm_verdict_free(v);
+    dm_reasons_free(r);
+    g_free(dir);
+}
+
+/* A whole catalogue as text, every key "KEY = <KEY>", with one line
+ * replaced (by "replace", or dropped when NULL) or added. */
+static char *catalogue(const char *key, const char *replace, const char *add)
+{
+    GString *s = g_string_new(NULL);
+    const char *section = NULL;
+
+    for (int i = 0; i < DM_R_COUNT; i++) {
+        const char *k = dm_reasons_key((dm_reason_id)i);
+        const char *sec = i <= DM_R_WHY_WINDOW ? "smtp" : "reasons";
+
+        if (section == NULL || strcmp(section, sec) != 0) {
+            g_string_append_printf(s, "[%s]\n", sec);
+            section = sec;
+        }
+        if (key != NULL && strcmp(k, key) == 0) {
+            if (replace != NULL)
+                g_string_append_printf(s, "%s\n", replace);
+            continue;
+        }
+        g_string_append_printf(s, "%s = <%s>\n", k, k);
+    }
+    if (add != NULL)
+        g_string_append_printf(s, "%s\n", add);
+    return g_string_free(s, FALSE);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    GError *err = NULL;
+    dm_reasons *r = dm_reasons_load_data(text, strlen(text), "cat", &err);
+
+    if (r != NULL || err == NULL || strstr(err->message, want) == NULL) {
+        print_error("want an error with \"%s\", got %s\n", want, err ? err->message : "none");
+        fail();
+    }
+    g_clear_error(&err);
+}
+
+static void test_catalogue_errors(void **state)
+{
+    char *t;
+    dm_reasons *r;
+
+    (void)state;
+    t = catalogue(NULL, NULL, NULL);
+    r = dm_reasons_load_data(t, strlen(t), "cat", NULL);
+    assert_non_null(r);
+    dm_reasons_free(r);
+    g_free(t);
+
+    t = catalogue("case_cited", NULL, NULL); /* missing */
+    expect_error(t, "case_cited is missing");
+    g_free(t);
+    t = catalogue("case_cited", "case_citd = x", NULL); /* misspelt */
+    expect_error(t, "case_citd");
+    g_free(t);
+    t = catalogue(NULL, NULL, "[notices]\nx = y"); /* no such section */
+    expect_error(t, "[notices]");
+    g_free(t);
+    t = catalogue("case_cited", "case_cited = ärende {{dnr}}", NULL); /* not its value */
+    expect_error(t, "{{dnr}}");
+    g_free(t);
+    t = catalogue("allman", "allman = rör {{case}}", NULL); /* takes none */
+    expect_error(t, "allman");
+    g_free(t);
+    t = catalogue("case_cited", "case_cited = ärende {{case", NULL);
+    expect_error(t, "without");
+    g_free(t);
+    t = catalogue("mass_reject", "mass_reject = Massutskick ({{why}}) får inte", NULL);
+    expect_error(t, "ASCII");
+    g_free(t);
+    expect_error("not a key file", "cat");
+}
+
+static void test_expand(void **state)
+{
+    char *t = catalogue("case_party", "case_party = {{ sender }} i {{case}}, {{case}}; {{sender}}",
+                        NULL);
+    dm_reasons *r = dm_reasons_load_data(t, strlen(t), "cat", NULL);
+    char *x;
+
+    (void)state;
+    assert_non_null(r);
+    x = dm_reasons_text(r, DM_R_CASE_PARTY, "case", "KS 1/2", "sender", "a%s@b", NULL);
+    assert_string_equal(x, "a%s@b i KS 1/2, KS 1/2; a%s@b");
+    g_free(x);
+    /* A value not given is empty. */
+    x = dm_reasons_text(r, DM_R_CASE_PARTY, "case", "K", NULL);
+    assert_string_equal(x, " i K, K; ");
+    g_free(x);
+    x = dm_reasons_text(r, DM_R_ALLMAN, NULL);
+    assert_string_equal(x, "<allman>");
+    g_free(x);
+    assert_string_equal(dm_reasons_key(DM_R_CASE_PARTY), "case_party");
+    assert_string_equal(dm_reasons_vars(DM_R_CASE_PARTY), "sender case");
+    assert_null(dm_reasons_key(DM_R_COUNT));
+    dm_reasons_free(r);
+    g_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_catalogues_load),
+        cmocka_unit_test(test_swedish_texts),
+        cmocka_unit_test(test_catalogue_errors),
+        cmocka_unit_test(test_expand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
