@@ -41,6 +41,49 @@ static void dm_explain_party(const char *what, const dm_party *p)
     printf("\n");
 }
 
+/* The segments the rules read: kind, where from, language, length and
+ * the first words (escaped: they are the message's). */
+static void dm_explain_segments(const dm_msg *m)
+{
+    printf("segments:%s\n", m->segments->len ? "" : " none");
+    if (*m->lang)
+        printf("  language  %s\n", dm_ctl_safe(m->lang));
+    for (guint i = 0; i < m->segments->len; i++) {
+        const dm_segment *s = g_ptr_array_index(m->segments, i);
+        GString *first = g_string_new(NULL);
+        const char *p = s->text;
+        int words = 0;
+
+        /* The first dozen words, on one line. */
+        while (*p != '\0' && words < 12) {
+            size_t n;
+
+            while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+                p++;
+            n = strcspn(p, " \n\t\r");
+            if (n == 0)
+                break;
+            if (first->len > 0)
+                g_string_append_c(first, ' ');
+            g_string_append_len(first, p, (gssize)n);
+            p += n;
+            words++;
+        }
+        if (*p != '\0' && p[strspn(p, " \n\t\r")] != '\0')
+            g_string_append(first, " ...");
+        printf("  %-15s %-2s %7zu  ", dm_seg_kind_name(s->kind), *s->lang ? s->lang : "-",
+               s->len);
+        if (s->source != NULL) {
+            printf("[%s", dm_ctl_safe(s->source));
+            if (s->page > 0)
+                printf(", p. %d", s->page);
+            printf("] ");
+        }
+        printf("%s\n", dm_ctl_safe(first->str));
+        g_string_free(first, TRUE);
+    }
+}
+
 static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
                        const dm_verdict *v)
 {
@@ -57,6 +100,7 @@ static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
         printf("  markers  %s%s%s%s%s\n", m->auto_reply ? " auto-reply" : "",
                m->list ? " list" : "", m->bulk ? " bulk" : "", m->report ? " report" : "",
                m->spam ? " spam" : "");
+    dm_explain_segments(m);
     /* What the rules read in it: the same pure code as the decision. */
     f->msg = m;
     signals = dm_policy_explain(pol, f);

@@ -718,6 +718,7 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
     if (msg == NULL) {
         m->malformed = true;
         g_ptr_array_add(m->limits, g_strdup("unparsable"));
+        dm_mime_build_segments(m);
         return m;
     }
     o = GMIME_OBJECT(msg);
@@ -741,6 +742,7 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
             dm_walk_object(&w, body, 0, true);
     }
     g_object_unref(msg);
+    dm_mime_build_segments(m);
     return m;
 }
 

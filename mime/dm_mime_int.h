@@ -47,6 +47,9 @@ void dm_mime_note_limit(dm_msg *m, const char *what);
  * mail. */
 void dm_mime_read_headers(dm_msg *m, GMimeMessage *msg, const dm_mime_limits *lim);
 
+/* Fill m->segments from what extraction read (dm_mime_segments.c). */
+void dm_mime_build_segments(dm_msg *m);
+
 /* Hash msg's body as fo writes it and set its X-Diarie-Genererad token
  * (dm_loop.h) under key, valid until expires.  Call after the Message-ID
  * and the body are final. */

@@ -165,6 +165,47 @@ static void dm_attachment_free(gpointer p)
     g_free(a);
 }
 
+const char *dm_seg_kind_name(dm_seg_kind kind)
+{
+    static const char *const names[DM_SEG_KINDS] = {
+        [DM_SEG_SUBJECT] = "subject",
+        [DM_SEG_BODY] = "body",
+        [DM_SEG_QUOTED] = "quoted",
+        [DM_SEG_FORWARDED] = "forwarded",
+        [DM_SEG_SIGNATURE] = "signature",
+        [DM_SEG_FOOTER] = "footer",
+        [DM_SEG_ATTACHMENT_NAME] = "attachment-name",
+        [DM_SEG_ATTACHMENT] = "attachment",
+        [DM_SEG_CALENDAR] = "calendar",
+    };
+
+    return (unsigned)kind < DM_SEG_KINDS ? names[kind] : "?";
+}
+
+dm_segment *dm_segment_new(dm_seg_kind kind, const char *text, gssize len)
+{
+    dm_segment *s = g_new0(dm_segment, 1);
+
+    s->kind = kind;
+    s->len = len < 0 ? strlen(text) : (size_t)len;
+    s->text = g_strndup(text, s->len);
+    return s;
+}
+
+void dm_segment_free(dm_segment *s)
+{
+    if (s == NULL)
+        return;
+    g_free(s->text);
+    g_free(s->source);
+    g_free(s);
+}
+
+static void dm_segment_free_p(gpointer p)
+{
+    dm_segment_free(p);
+}
+
 dm_msg *dm_msg_new(void)
 {
     dm_msg *m = g_new0(dm_msg, 1);
@@ -174,6 +215,7 @@ dm_msg *dm_msg_new(void)
     m->from_display = g_strdup("");
     m->message_id = g_strdup("");
     m->text = g_string_new(NULL);
+    m->segments = g_ptr_array_new_with_free_func(dm_segment_free_p);
     m->headers = g_ptr_array_new_with_free_func(dm_header_free);
     m->attachments = g_ptr_array_new_with_free_func(dm_attachment_free);
     m->limits = g_ptr_array_new_with_free_func(g_free);
@@ -192,6 +234,7 @@ void dm_msg_free(dm_msg *m)
     g_free(m->in_reply_to);
     g_free(m->references);
     g_string_free(m->text, TRUE);
+    g_ptr_array_free(m->segments, TRUE);
     g_ptr_array_free(m->headers, TRUE);
     g_ptr_array_free(m->attachments, TRUE);
     g_ptr_array_free(m->limits, TRUE);

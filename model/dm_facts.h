@@ -89,6 +89,41 @@ typedef struct dm_attachment {
     size_t size;        /* decoded size in bytes, as far as known */
 } dm_attachment;
 
+/* What a stretch of the message is (issue 14, docs/ARCHITECTURE.md): the
+ * rules weigh each kind differently. */
+typedef enum {
+    DM_SEG_SUBJECT,         /* the decoded Subject (adjacent encoded words joined) */
+    DM_SEG_BODY,            /* the sender's own new text */
+    DM_SEG_QUOTED,          /* quoted history of a reply ("> ", "Den ... skrev:",
+                             * Outlook's "Från: ... Skickat: ..." block) */
+    DM_SEG_FORWARDED,       /* a forwarded message, inline or attached */
+    DM_SEG_SIGNATURE,       /* "-- " and the sender's sign-off block */
+    DM_SEG_FOOTER,          /* list footers, disclaimers, unsubscribe text */
+    DM_SEG_ATTACHMENT_NAME, /* an attachment's file name (RFC 2231 decoded) */
+    DM_SEG_ATTACHMENT,      /* text read from an attachment (extract/) */
+    DM_SEG_CALENDAR,        /* a calendar invitation's SUMMARY, DESCRIPTION, LOCATION */
+} dm_seg_kind;
+
+#define DM_SEG_KINDS (DM_SEG_CALENDAR + 1)
+
+/* One stretch of what the rules read, in the message's order. */
+typedef struct dm_segment {
+    dm_seg_kind kind;
+    char *text;   /* valid UTF-8 without NUL, NUL-terminated, never empty */
+    size_t len;   /* strlen(text) */
+    char *source; /* the attachment's file name (ATTACHMENT, ATTACHMENT_NAME,
+                   * CALENDAR from a file), or NULL */
+    int page;     /* page of an attachment, 0 when none */
+    char lang[4]; /* ISO 639-1 ("sv", "en", "fi", "ar", ...), "" when
+                   * unknown or too short to tell */
+} dm_segment;
+
+/* "subject", "body", "quoted", ...: for --explain and the tests. */
+const char *dm_seg_kind_name(dm_seg_kind kind);
+/* A new segment of text[0, len) (copied; len may be -1 for strlen). */
+dm_segment *dm_segment_new(dm_seg_kind kind, const char *text, gssize len);
+void dm_segment_free(dm_segment *s);
+
 /* One header of the message, decoded to UTF-8 (RFC 2047). */
 typedef struct dm_header {
     char *name;
@@ -104,7 +139,13 @@ typedef struct dm_msg {
     char *date;           /* Date: as written */
     char *in_reply_to;    /* its Message-ID without <>, NULL when absent */
     char *references;     /* Message-IDs without <>, one blank between them */
-    GString *text;        /* every text part in order, valid UTF-8 */
+    GString *text;        /* every text part in order, valid UTF-8 (goes once
+                           * the rules read segments only) */
+    GPtrArray *segments;  /* dm_segment *, in the message's order: the
+                           * subject, then the text as the structure cuts
+                           * it, attachment names; only non-empty ones */
+    char lang[4];         /* the message's main language (of its subject,
+                           * body and forwarded text), "" when unknown */
     GPtrArray *headers;   /* dm_header *, top-level headers in order */
     GPtrArray *attachments; /* dm_attachment * */
     GPtrArray *limits;    /* char *: limits reached while reading, for reasons */

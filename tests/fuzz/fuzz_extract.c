@@ -61,6 +61,14 @@ static void dm_check(const dm_msg *m, const dm_mime_limits *lim)
         fprintf(stderr, "fuzz_extract: text over max_text\n");
         abort();
     }
+    for (guint i = 0; i < m->segments->len; i++) {
+        const dm_segment *g = g_ptr_array_index(m->segments, i);
+        if ((unsigned)g->kind >= DM_SEG_KINDS || g->len == 0)
+            abort();
+        dm_valid("segment", g->text, (gssize)g->len);
+        dm_valid("segment source", g->source, -1);
+        dm_valid("segment language", g->lang, -1);
+    }
     if (m->headers->len > (guint)lim->max_headers)
         abort();
     for (guint i = 0; i < m->headers->len; i++) {
