@@ -39,7 +39,7 @@ WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototype
                -Wmissing-prototypes -Wno-unused-parameter
 CSTD        := -std=c11 -D_GNU_SOURCE
 OPT         ?= -O2 -g
-MODULES     := common model policy mime ldap store engine
+MODULES     := common model policy mime ldap store deliver engine
 INCLUDES    := $(addprefix -I,$(MODULES) milter)
 CFLAGS_ALL   = $(CSTD) $(OPT) $(WARN) $(INCLUDES) $(PKG_CFLAGS) \
                -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)

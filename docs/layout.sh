@@ -26,13 +26,11 @@ extract:  common model
 mime:     common model extract
 ldap:     common model
 store:    common model
-engine:   common model policy extract mime ldap store
-milter:   common model policy extract mime ldap store engine
-ctl:      common model policy extract mime ldap store engine
+deliver:  common
+engine:   common model policy extract mime ldap store deliver
+milter:   common model policy extract mime ldap store deliver engine
+ctl:      common model policy extract mime ldap store deliver engine
 '
-# When delivery leaves store/ for a room of its own (issue 13, part B),
-# it gets a line after store's ("deliver:  common model store"?) and
-# engine, milter and ctl name it.
 
 rooms=$(printf '%s\n' "$rules" | sed -n 's/^\([a-z]*\):.*/\1/p')
 status=0

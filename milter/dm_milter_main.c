@@ -3,7 +3,7 @@
  *
  *   diariemilter [-c FILE] [-f] [-n] [-V]
  *   diariemilter --deliver SPOOL/cur/ITEM -c FILE   (the daemon's own
- *       delivery process, see store/dm_deliver.h; not for people)
+ *       delivery process, see deliver/dm_deliver.h; not for people)
  *
  * Start-up order matters: the socket is opened (as root if need be), the
  * spool and database directories are made and handed to [milter] user,

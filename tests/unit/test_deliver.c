@@ -1,5 +1,5 @@
 /*
- * store/dm_deliver and dm_smtp: one item handed to a sendmail(1) stand-in
+ * deliver/dm_deliver and dm_smtp: one item handed to a sendmail(1) stand-in
  * (its arguments, the message alone on its standard input, failures with
  * the program's own words, permanent and temporary), the delivery file
  * protocol (claim into cur/, lock, remove once taken; a locked item left

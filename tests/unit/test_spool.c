@@ -1,5 +1,5 @@
 /*
- * store/dm_spool: the directories, a transaction's life (add, commit,
+ * deliver/dm_spool: the directories, a transaction's life (add, commit,
  * finish keep or not, free without commit), names never shared, defer,
  * bury and revive keeping the message byte for byte, cleaning tmp/, and
  * failures reported as errors.
