@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "dm_ctl.h"
 
 static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
@@ -15,16 +13,13 @@ static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
     dm_store *s = NULL;
     size_t n = 0;
     int rc = DM_EX_OK;
-    char *dir;
 
     if (p == NULL) {
         fprintf(stderr, "diariectl cases import: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
         return DM_EX_CONFIG;
     }
-    dir = g_path_get_dirname(conf->database);
-    g_mkdir_with_parents(dir, 0750);
-    g_free(dir);
+    dm_store_prepare(conf->database);
     s = dm_store_open(conf->database, NULL, 0, &err);
     if (s == NULL || !dm_store_cases_import(s, csv, dm_policy_dnr_parser(p), &n, &err)) {
         fprintf(stderr, "diariectl cases import: %s\n", dm_ctl_safe(err->message));
@@ -38,12 +33,21 @@ static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
     return rc;
 }
 
+static bool dm_ctl_cases_print(const dm_store_case *c, void *data)
+{
+    (void)data;
+    printf("%-14s %-4s %-10s %-3s %-30s %s\n", dm_ctl_safe(c->dnr), dm_ctl_safe(c->myndighet),
+           dm_ctl_safe(c->status), c->sekretess ? "sek" : "-", dm_ctl_safe(c->parties),
+           dm_ctl_safe(c->title));
+    return true;
+}
+
 static int dm_ctl_cases_list(dm_conf *conf)
 {
     GError *err = NULL;
     dm_policy *p = dm_policy_new(conf, &err);
     dm_store *s;
-    sqlite3_stmt *st = NULL;
+    int rc = DM_EX_OK;
 
     if (p == NULL) {
         fprintf(stderr, "diariectl cases list: %s\n", dm_ctl_safe(err->message));
@@ -57,21 +61,13 @@ static int dm_ctl_cases_list(dm_conf *conf)
         g_error_free(err);
         return DM_EX_NOINPUT;
     }
-    if (sqlite3_prepare_v2(dm_store_db(s),
-                           "SELECT dnr, myndighet, status, sekretess, parties, title FROM cases "
-                           "ORDER BY myndighet, dnr", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            printf("%-14s %-4s %-10s %-3s %-30s %s\n",
-                   dm_ctl_safe((const char *)sqlite3_column_text(st, 0)),
-                   dm_ctl_safe((const char *)sqlite3_column_text(st, 1)),
-                   dm_ctl_safe((const char *)sqlite3_column_text(st, 2)),
-                   sqlite3_column_int(st, 3) ? "sek" : "-",
-                   dm_ctl_safe((const char *)sqlite3_column_text(st, 4)),
-                   dm_ctl_safe((const char *)sqlite3_column_text(st, 5)));
+    if (!dm_store_cases_each(s, dm_ctl_cases_print, NULL, &err)) {
+        fprintf(stderr, "diariectl cases list: %s\n", dm_ctl_safe(err->message));
+        g_error_free(err);
+        rc = DM_EX_SOFTWARE;
     }
-    sqlite3_finalize(st);
     dm_store_close(s);
-    return DM_EX_OK;
+    return rc;
 }
 
 int dm_ctl_cases(int argc, char **argv)

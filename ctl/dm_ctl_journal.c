@@ -21,8 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "dm_ctl.h"
 #include "dm_key.h"
 #include "dm_log.h"
@@ -38,7 +36,7 @@ static dm_store *dm_ctl_journal_open(const dm_conf *conf, int *rc)
     size_t keylen = 0;
     dm_store *s;
 
-    if (!g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
+    if (!dm_store_exists(conf->database)) {
         fprintf(stderr, "diariectl journal: %s: no database ([store] database)\n",
                 dm_ctl_safe(conf->database));
         *rc = DM_EX_NOINPUT;
@@ -98,23 +96,16 @@ static bool dm_ctl_journal_date(const char *s, bool end_of_day, int64_t *t)
     return true;
 }
 
-/* id and time of a row, for the report. */
-static void dm_ctl_journal_row_desc(dm_store *s, int64_t seq, GString *out)
+/* id, time and class of a faulty row, for the report. */
+static void dm_ctl_journal_row_desc(const dm_journal_fault *f, GString *out)
 {
-    sqlite3_stmt *st = NULL;
+    char *t;
 
-    if (sqlite3_prepare_v2(dm_store_db(s), "SELECT id, time, class FROM journal WHERE seq = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (f->id == NULL)
         return;
-    sqlite3_bind_int64(st, 1, seq);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        char *t = dm_ctl_journal_time(sqlite3_column_int64(st, 1));
-        g_string_append_printf(out, " (id %s, %s, %s)",
-                               dm_ctl_safe((const char *)sqlite3_column_text(st, 0)), t,
-                               dm_ctl_safe((const char *)sqlite3_column_text(st, 2)));
-        g_free(t);
-    }
-    sqlite3_finalize(st);
+    t = dm_ctl_journal_time(f->time);
+    g_string_append_printf(out, " (id %s, %s, %s)", dm_ctl_safe(f->id), t, dm_ctl_safe(f->klass));
+    g_free(t);
 }
 
 static int dm_ctl_journal_verify(const dm_conf *conf)
@@ -157,7 +148,7 @@ static int dm_ctl_journal_verify(const dm_conf *conf)
             g_string_append(line, dm_journal_fault_text(f->kind));
         } else {
             g_string_append_printf(line, "row %" G_GINT64_FORMAT, f->seq);
-            dm_ctl_journal_row_desc(s, f->seq, line);
+            dm_ctl_journal_row_desc(f, line);
             g_string_append_printf(line, ": %s", dm_journal_fault_text(f->kind));
         }
         printf("%s\n", line->str);
@@ -259,7 +250,7 @@ static int dm_ctl_journal_search(const dm_conf *conf, const dm_journal_query *q,
     GPtrArray *rows;
 
     /* Reading needs no key. */
-    if (!g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
+    if (!dm_store_exists(conf->database)) {
         fprintf(stderr, "diariectl journal: %s: no database ([store] database)\n",
                 dm_ctl_safe(conf->database));
         return DM_EX_NOINPUT;

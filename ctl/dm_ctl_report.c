@@ -159,7 +159,7 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
         goto out;
     }
     /* The daemon's record of auto-replies, when it has a database. */
-    if (g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
+    if (dm_store_exists(conf->database)) {
         GPtrArray *ars;
 
         s = dm_store_open(conf->database, NULL, 0, &err);

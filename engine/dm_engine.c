@@ -90,10 +90,8 @@ dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError 
             goto fail;
         }
     }
-    if (!readonly || g_file_test(conf->database, G_FILE_TEST_EXISTS)) {
-        char *dir = g_path_get_dirname(conf->database);
-        g_mkdir_with_parents(dir, 0750);
-        g_free(dir);
+    if (!readonly || dm_store_exists(conf->database)) {
+        dm_store_prepare(conf->database);
         e->store = dm_store_open(conf->database, e->key, e->keylen, err);
         if (e->store == NULL) {
             g_prefix_error(err, "[store] database: ");

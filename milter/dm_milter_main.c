@@ -637,24 +637,23 @@ int main(int argc, char **argv)
     {
         uid_t uid = pw ? pw->pw_uid : (uid_t)-1;
         gid_t gid = pw ? pw->pw_gid : (gid_t)-1;
-        char *dbdir = g_path_get_dirname(conf->database);
+        char **dbfiles = dm_store_local_files(conf->database);
+        char *dbdir = dbfiles[0] != NULL ? g_path_get_dirname(dbfiles[0]) : NULL;
         char *keydir = g_path_get_dirname(conf->key_file);
         char *piddir = *conf->pidfile ? g_path_get_dirname(conf->pidfile) : NULL;
-        char *wal = g_strconcat(conf->database, "-wal", NULL);
-        char *shm = g_strconcat(conf->database, "-shm", NULL);
         bool ok = dm_prepare_dir(conf->spool, uid, gid, 0750) &&
-                  dm_prepare_dir(dbdir, uid, gid, 0750) &&
+                  (dbdir == NULL || dm_prepare_dir(dbdir, uid, gid, 0750)) &&
                   dm_prepare_dir(keydir, uid, gid, 0750) &&
-                  (piddir == NULL || dm_prepare_dir(piddir, uid, gid, 0755)) &&
-                  dm_prepare_file(conf->database, uid, gid) && dm_prepare_file(wal, uid, gid) &&
-                  dm_prepare_file(shm, uid, gid) && dm_prepare_file(conf->key_file, uid, gid);
+                  (piddir == NULL || dm_prepare_dir(piddir, uid, gid, 0755));
 
+        for (char **f = dbfiles; ok && *f != NULL; f++)
+            ok = dm_prepare_file(*f, uid, gid);
+        ok = ok && dm_prepare_file(conf->key_file, uid, gid);
         /* Made now and handed over, or the user could not reopen it on
          * reload; never through a link. */
         if (ok)
             ok = dm_prepare_log_file(conf->log_file, uid, gid);
-        g_free(wal);
-        g_free(shm);
+        g_strfreev(dbfiles);
         g_free(dbdir);
         g_free(keydir);
         g_free(piddir);
@@ -680,11 +679,13 @@ int main(int argc, char **argv)
         return 73;
     }
     {
-        char *dbdir = g_path_get_dirname(conf->database);
+        char **dbfiles = dm_store_local_files(conf->database);
+        char *dbdir = dbfiles[0] != NULL ? g_path_get_dirname(dbfiles[0]) : NULL;
         char *keydir = g_path_get_dirname(conf->key_file);
         bool ok = dm_check_writable(conf->spool, "spool", conf->user) &&
-                  dm_check_writable(dbdir, "database", conf->user) &&
+                  (dbdir == NULL || dm_check_writable(dbdir, "database", conf->user)) &&
                   dm_check_writable(keydir, "key", conf->user);
+        g_strfreev(dbfiles);
         g_free(dbdir);
         g_free(keydir);
         if (!ok)

@@ -1,149 +1,62 @@
 /*
- * The database: opening, the schema, the lock.
+ * The store's front: which backend keeps a database, opening and closing,
+ * and the calls that pass straight to the backend.
  */
-#include <sqlite3.h>
 #include <string.h>
 
 #include "dm_store_int.h"
 
 G_DEFINE_QUARK(dm-store-error-quark, dm_store_error)
 
-static const char dm_store_schema[] =
-    "CREATE TABLE IF NOT EXISTS meta ("
-    "  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS cases ("
-    "  dnr TEXT PRIMARY KEY, myndighet TEXT NOT NULL, title TEXT NOT NULL,"
-    "  status TEXT NOT NULL, parties TEXT NOT NULL, sekretess INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS journal ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  time INTEGER NOT NULL,"
-    "  queue_id TEXT, message_id TEXT, direction TEXT, sender TEXT, recipients TEXT,"
-    "  subject TEXT,"
-    "  class TEXT NOT NULL,"
-    "  sekretess INTEGER NOT NULL DEFAULT 0,"
-    "  case_dnr TEXT, reasons TEXT, actions TEXT,"
-    "  hash TEXT NOT NULL,"
-    "  dup_key TEXT,"
-    "  prev TEXT NOT NULL,"
-    "  mac TEXT NOT NULL,"
-    "  pruned INTEGER NOT NULL DEFAULT 0,"
-    "  pruned_at INTEGER,"
-    "  seal TEXT);"
-    "CREATE INDEX IF NOT EXISTS journal_time ON journal(time);"
-    "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);"
-    "CREATE TABLE IF NOT EXISTS mass_window ("
-    "  sender TEXT NOT NULL, rcpt TEXT NOT NULL, time INTEGER NOT NULL,"
-    "  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS mass_window_time ON mass_window(time);"
-    "CREATE TABLE IF NOT EXISTS autoreply ("
-    "  person TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,"
-    "  count INTEGER NOT NULL DEFAULT 1);"
-    "CREATE TABLE IF NOT EXISTS once ("
-    "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS owed ("
-    "  key TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);";
+/* The first that accepts a database keeps it: a backend for a URL goes
+ * before SQLite, which takes any path. */
+static const dm_store_ops *const dm_store_backends[] = {
+    &dm_store_sqlite_ops,
+};
 
-/* Columns added since the first schema: a database made by an earlier
- * version gets them on open. */
-static bool dm_store_migrate(dm_store *s, GError **err)
+static const dm_store_ops *dm_store_backend(const char *database)
 {
-    static const struct {
-        const char *column, *ddl;
-    } added[] = {
-        {"pruned", "ALTER TABLE journal ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0"},
-        {"pruned_at", "ALTER TABLE journal ADD COLUMN pruned_at INTEGER"},
-        {"seal", "ALTER TABLE journal ADD COLUMN seal TEXT"},
-    };
-    bool have[G_N_ELEMENTS(added)] = {false};
-    sqlite3_stmt *st = NULL;
-
-    if (sqlite3_prepare_v2(s->db, "PRAGMA table_info(journal)", -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "schema");
-        return false;
-    }
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
-            if (name != NULL && strcmp(name, added[i].column) == 0)
-                have[i] = true;
-    }
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
-        if (!have[i] && !dm_store_exec(s, added[i].ddl, err))
-            return false;
-    return true;
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_store_backends); i++)
+        if (dm_store_backends[i]->accepts(database))
+            return dm_store_backends[i];
+    return NULL;
 }
 
-/* The first open that knows the owed table records when that was. */
-static bool dm_store_owed_epoch_init(dm_store *s, GError **err)
+bool dm_store_exists(const char *database)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "INSERT OR IGNORE INTO meta(key, value) VALUES ('owed_epoch', ?)",
-                                -1, &st, NULL);
+    const dm_store_ops *ops = dm_store_backend(database);
 
-    if (rc == SQLITE_OK) {
-        char now[32];
+    return ops != NULL && ops->exists(database);
+}
 
-        g_snprintf(now, sizeof now, "%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
-        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+void dm_store_prepare(const char *database)
+{
+    const dm_store_ops *ops = dm_store_backend(database);
+
+    if (ops != NULL)
+        ops->prepare(database);
+}
+
+char **dm_store_local_files(const char *database)
+{
+    const dm_store_ops *ops = dm_store_backend(database);
+
+    return ops != NULL ? ops->local_files(database) : g_new0(char *, 1);
+}
+
+dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GError **err)
+{
+    const dm_store_ops *ops = dm_store_backend(database);
+    dm_store *s;
+
+    if (ops == NULL) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: no backend keeps such a database", database);
+        return NULL;
     }
-    sqlite3_finalize(st);
-    /* A read-only database (diariectl as another user): nothing to record. */
-    if (rc != SQLITE_OK && sqlite3_errcode(s->db) != SQLITE_READONLY) {
-        dm_store_set_sqlite_error(err, s->db, "meta");
-        return false;
-    }
+    s = g_new0(dm_store, 1);
+    s->ops = ops;
+    s->name = g_strdup(database);
     s->owed_epoch = -1;
-    return true;
-}
-
-int64_t dm_store_owed_epoch(dm_store *s)
-{
-    g_mutex_lock(&s->lock);
-    if (s->owed_epoch < 0) {
-        sqlite3_stmt *st = NULL;
-
-        s->owed_epoch = 0;
-        if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'owed_epoch'", -1,
-                               &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            s->owed_epoch = g_ascii_strtoll((const char *)sqlite3_column_text(st, 0), NULL, 10);
-        sqlite3_finalize(st);
-    }
-    g_mutex_unlock(&s->lock);
-    return s->owed_epoch;
-}
-
-void dm_store_set_sqlite_error(GError **err, sqlite3 *db, const char *what)
-{
-    g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(db), "%s: %s: %s",
-                sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database",
-                what, sqlite3_errmsg(db));
-}
-
-bool dm_store_exec(dm_store *s, const char *sql, GError **err)
-{
-    char *msg = NULL;
-
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(s->db), "%s: %s", s->path,
-                    msg != NULL ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return false;
-    }
-    return true;
-}
-
-dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError **err)
-{
-    dm_store *s = g_new0(dm_store, 1);
-    int rc;
-
-    s->path = g_strdup(path);
     g_mutex_init(&s->lock);
     g_mutex_init(&s->qlock);
     g_cond_init(&s->qcond);
@@ -152,21 +65,7 @@ dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError
         s->key = g_memdup2(key, keylen);
         s->keylen = keylen;
     }
-    rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        g_set_error(err, DM_STORE_ERROR, rc, "%s: %s", path,
-                    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        dm_store_close(s);
-        return NULL;
-    }
-    sqlite3_busy_timeout(s->db, 10000);
-    /* WAL with synchronous=FULL: a commit is on disk when it returns, and
-     * diariectl can read while the daemon writes. */
-    if (!dm_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                          "PRAGMA foreign_keys=ON;", err) ||
-        !dm_store_exec(s, dm_store_schema, err) || !dm_store_migrate(s, err) ||
-        !dm_store_owed_epoch_init(s, err)) {
+    if (!ops->open(s, database, err)) {
         dm_store_close(s);
         return NULL;
     }
@@ -177,8 +76,8 @@ void dm_store_close(dm_store *s)
 {
     if (s == NULL)
         return;
-    if (s->db != NULL)
-        sqlite3_close_v2(s->db);
+    if (s->be != NULL)
+        s->ops->close(s);
     if (s->key != NULL) {
         memset(s->key, 0, s->keylen);
         g_free(s->key);
@@ -188,16 +87,86 @@ void dm_store_close(dm_store *s)
     g_cond_clear(&s->qcond);
     if (s->queue != NULL)
         g_ptr_array_free(s->queue, TRUE);
-    g_free(s->path);
+    g_free(s->name);
     g_free(s);
 }
 
-void *dm_store_db(dm_store *s)
+int64_t dm_store_owed_epoch(dm_store *s)
 {
-    return s->db;
+    int64_t epoch;
+
+    g_mutex_lock(&s->lock);
+    if (s->owed_epoch < 0)
+        s->owed_epoch = s->ops->owed_epoch(s);
+    epoch = s->owed_epoch;
+    g_mutex_unlock(&s->lock);
+    return epoch;
 }
 
-GMutex *dm_store_lock(dm_store *s)
+/* --- counters and claims ---------------------------------------------------- */
+
+bool dm_store_mass_count(dm_store *s, const char *sender, char *const *rcpts, size_t n,
+                         int64_t since, unsigned *count, GError **err)
 {
-    return &s->lock;
+    char skey[65];
+    char **rkeys = g_new0(char *, n + 1);
+    bool ok;
+
+    dm_store_counter_hash(s, "mass-sender", sender, skey);
+    for (size_t i = 0; i < n; i++) {
+        rkeys[i] = g_malloc(65);
+        dm_store_counter_hash(s, "mass-rcpt", rcpts[i], rkeys[i]);
+    }
+    *count = 0;
+    ok = s->ops->mass_count(s, skey, rkeys, n, since, count, err);
+    g_strfreev(rkeys);
+    return ok;
+}
+
+bool dm_store_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
+                            GError **err)
+{
+    *first = *last = 0;
+    return s->ops->autoreply_get(s, person, first, last, err);
+}
+
+void dm_autoreply_row_free(dm_autoreply_row *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->person);
+    g_free(r);
+}
+
+static bool dm_store_autoreply_collect(const dm_autoreply_row *r, void *data)
+{
+    dm_autoreply_row *copy = g_new0(dm_autoreply_row, 1);
+
+    *copy = *r;
+    copy->person = g_strdup(r->person);
+    g_ptr_array_add(data, copy);
+    return true;
+}
+
+GPtrArray *dm_store_autoreply_list(dm_store *s, int64_t since, GError **err)
+{
+    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)dm_autoreply_row_free);
+
+    if (!s->ops->autoreply_each(s, since, dm_store_autoreply_collect, rows, err)) {
+        g_ptr_array_free(rows, TRUE);
+        return NULL;
+    }
+    return rows;
+}
+
+bool dm_store_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
+{
+    *seen = false;
+    return s->ops->once_seen(s, key, seen, err);
+}
+
+bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err)
+{
+    *id = NULL;
+    return s->ops->owed_find(s, key, since, id, err);
 }

@@ -1,11 +1,20 @@
 /*
- * dm_store: what diariemilter keeps.
+ * dm_store: the record diariemilter keeps.
  *
- *  - the SQLite database (WAL): the journal (the order R8 asks for), the
- *    diarium case index, the counters (mass-mailing windows, absence from
- *    auto-replies, duplicates);
- *  - the spool directory: every copy and notice owed, written durably
- *    before the milter accepts a message, delivered by dm_deliver.
+ *  - the journal (the order R8 asks for), a keyed hash chain;
+ *  - the diarium case index;
+ *  - the counters and claims across messages: mass-mailing windows,
+ *    absence from auto-replies, notices once a period, actions owed once
+ *    per message.
+ *
+ * This header is the whole interface: no caller sees how or where the
+ * record is kept.  A backend implements it behind dm_store_ops
+ * (dm_store_int.h); SQLite's (dm_store_sqlite*.c) keeps it in one file in
+ * WAL mode, and is the one a path in [store] database names.  The
+ * journal's chain (its macs, seals, head and anchor) is computed outside
+ * the backends (dm_store_chain.c), so every backend writes and verifies
+ * the same chain.  (The spool of copies and notices is not the record's:
+ * it is deliver/'s, local to each gateway.)
  *
  * One dm_store is shared by all threads; calls are serialized inside.
  */
@@ -21,10 +30,24 @@
 
 typedef struct dm_store dm_store;
 
-/* Open (creating when missing) the database at path; key: the local
- * secret for keyed hashes (may be NULL only for read-only tools). */
-dm_store *dm_store_open(const char *path, const char *key, size_t keylen, GError **err);
+/* Open (creating when missing) the database [store] database names; key:
+ * the local secret for keyed hashes (may be NULL only for read-only
+ * tools). */
+dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GError **err);
 void dm_store_close(dm_store *s);
+
+/* Is there a database yet?  A tool that only reads says so rather than
+ * making an empty one.  (SQLite: the file exists.) */
+bool dm_store_exists(const char *database);
+/* Make what a new database needs before its first open (SQLite: its
+ * directory, 0750, and any missing parents).  A failure shows when it is
+ * opened. */
+void dm_store_prepare(const char *database);
+/* The files the database keeps on this host (SQLite: the database and
+ * its -wal and -shm beside it; the first is the database): the daemon
+ * makes them its user's before it drops privileges.  NULL-terminated, for
+ * g_strfreev; empty when the database is not kept in local files. */
+char **dm_store_local_files(const char *database);
 
 /* --- the diarium case index --------------------------------------------- */
 
@@ -36,6 +59,18 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
                            size_t *n, GError **err);
 /* The current import as an in-memory index. */
 dm_case_index *dm_store_cases_load(dm_store *s, const dm_dnr_parser *parser, GError **err);
+
+/* One imported case as it was imported. */
+typedef struct dm_store_case {
+    const char *dnr, *myndighet, *title, *status, *parties;
+    bool sekretess;
+} dm_store_case;
+
+/* Called for each case; false stops. */
+typedef bool (*dm_store_case_fn)(const dm_store_case *c, void *data);
+/* Every imported case, by authority and then case number ("diariectl
+ * cases list"). */
+bool dm_store_cases_each(dm_store *s, dm_store_case_fn fn, void *data, GError **err);
 /* Changes with every import: reload the index when it differs. */
 int64_t dm_store_cases_generation(dm_store *s);
 
@@ -116,6 +151,10 @@ typedef enum {
 typedef struct dm_journal_fault {
     dm_journal_fault_kind kind;
     int64_t seq, seq_to; /* the row, or a range; 0 when not known */
+    /* The row's id, time and class as they stand (ALTERED, BROKEN,
+     * BAD_SEAL: the row is there); NULL and 0 for the others. */
+    char *id, *klass;
+    int64_t time;
 } dm_journal_fault;
 
 typedef struct dm_journal_report {
@@ -225,9 +264,5 @@ bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, 
  * the upgrade that added the claims): an arrival journalled before it has
  * none, and a repeat of it owes nothing again, as before. */
 int64_t dm_store_owed_epoch(dm_store *s);
-
-/* Raw access for diariectl. */
-void *dm_store_db(dm_store *s); /* sqlite3 * */
-GMutex *dm_store_lock(dm_store *s);
 
 #endif

@@ -2,11 +2,33 @@
  * The diarium case index: import from a CSV export, load into memory.
  * The export's column names and its words for yes and closed are the
  * site's ([diarium] of rules.conf), carried by the case-number parser.
+ * The whole export is read and checked before the backend replaces the
+ * index with it, in one transaction.
  */
 #include <string.h>
 
 #include "dm_csv.h"
 #include "dm_store_int.h"
+
+/* The rows of an export, as the backend takes them. */
+typedef struct dm_cases_read {
+    GArray *cases;    /* dm_store_case, pointing into strings */
+    GPtrArray *strings;
+} dm_cases_read;
+
+static void dm_cases_read_clear(dm_cases_read *r)
+{
+    g_array_free(r->cases, TRUE);
+    g_ptr_array_free(r->strings, TRUE);
+}
+
+static const char *dm_cases_keep(dm_cases_read *r, const char *s)
+{
+    char *copy = g_strdup(s);
+
+    g_ptr_array_add(r->strings, copy);
+    return copy;
+}
 
 bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parser *parser,
                            size_t *n, GError **err)
@@ -16,8 +38,9 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
     const char *p, *end;
     GPtrArray *rec = g_ptr_array_new_with_free_func(g_free);
     int col[DM_CASE_COL_N];
-    sqlite3_stmt *st = NULL;
-    size_t count = 0, line = 1;
+    dm_cases_read rows = {g_array_new(FALSE, FALSE, sizeof(dm_store_case)),
+                          g_ptr_array_new_with_free_func(g_free)};
+    size_t line = 1;
     const char *line_at;
     bool ok = false;
 
@@ -57,76 +80,48 @@ bool dm_store_cases_import(dm_store *s, const char *csv_path, const dm_dnr_parse
         goto out;
     }
 
-    g_mutex_lock(&s->lock);
-    if (!dm_store_exec(s, "BEGIN IMMEDIATE; DELETE FROM cases;", err)) {
-        g_mutex_unlock(&s->lock);
-        goto out;
-    }
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO cases(dnr, myndighet, title, status, parties,"
-                           " sekretess) VALUES (?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "prepare");
-        goto rollback;
-    }
     for (;;) {
         const char *f[DM_CASE_COL_N];
         const char *rec_start = p;
+        dm_store_case c;
         dm_dnr *d;
 
         /* The physical line the record starts on: a quoted field may hold
          * line breaks, so count them rather than the records (errors
          * named the wrong line after a title over several lines). */
-        for (const char *c = line_at; c < rec_start; c++)
-            line += *c == '\n';
+        for (const char *q = line_at; q < rec_start; q++)
+            line += *q == '\n';
         line_at = rec_start;
         if (!dm_csv_record(&p, end, rec))
             break;
         if (rec->len == 1 && *(char *)g_ptr_array_index(rec, 0) == '\0')
             continue; /* blank line */
-        for (int c = 0; c < DM_CASE_COL_N; c++)
-            f[c] = col[c] >= 0 && (guint)col[c] < rec->len ? g_ptr_array_index(rec, col[c]) : "";
+        for (int k = 0; k < DM_CASE_COL_N; k++)
+            f[k] = col[k] >= 0 && (guint)col[k] < rec->len ? g_ptr_array_index(rec, col[k]) : "";
         d = dm_dnr_parse(parser, f[DM_CASE_COL_DNR]);
         if (d == NULL) {
             g_set_error(err, DM_STORE_ERROR, 1,
                         "%s:%zu: \"%s\" is not a case number the configured patterns know",
                         csv_path, line, f[DM_CASE_COL_DNR]);
-            goto rollback;
+            goto out;
         }
-        sqlite3_bind_text(st, 1, g_strstrip((char *)f[DM_CASE_COL_DNR]), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, *f[DM_CASE_COL_MYNDIGHET] ? f[DM_CASE_COL_MYNDIGHET] : d->myn, -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, f[DM_CASE_COL_TITLE], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, f[DM_CASE_COL_STATUS], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, f[DM_CASE_COL_PARTIES], -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(st, 6, dm_dnr_parser_yes(parser, f[DM_CASE_COL_SEKRETESS]));
+        c.dnr = dm_cases_keep(&rows, g_strstrip((char *)f[DM_CASE_COL_DNR]));
+        c.myndighet = dm_cases_keep(&rows, *f[DM_CASE_COL_MYNDIGHET] ? f[DM_CASE_COL_MYNDIGHET]
+                                                                      : d->myn);
+        c.title = dm_cases_keep(&rows, f[DM_CASE_COL_TITLE]);
+        c.status = dm_cases_keep(&rows, f[DM_CASE_COL_STATUS]);
+        c.parties = dm_cases_keep(&rows, f[DM_CASE_COL_PARTIES]);
+        c.sekretess = dm_dnr_parser_yes(parser, f[DM_CASE_COL_SEKRETESS]);
         dm_dnr_free(d);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            dm_store_set_sqlite_error(err, s->db, "insert");
-            goto rollback;
-        }
-        sqlite3_reset(st);
-        count++;
+        g_array_append_val(rows.cases, c);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (!dm_store_exec(s,
-                       "INSERT INTO meta(key, value) VALUES ('cases_generation', '1') "
-                       "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;"
-                       "COMMIT;",
-                       err))
-        goto rollback;
-    g_mutex_unlock(&s->lock);
-    *n = count;
+    if (!s->ops->cases_replace(s, (const dm_store_case *)(void *)rows.cases->data,
+                               rows.cases->len, err))
+        goto out;
+    *n = rows.cases->len;
     ok = true;
-    goto out;
-rollback:
-    if (st != NULL)
-        sqlite3_finalize(st);
-    dm_store_exec(s, "ROLLBACK;", NULL);
-    g_mutex_unlock(&s->lock);
 out:
+    dm_cases_read_clear(&rows);
     g_ptr_array_free(rec, TRUE);
     g_free(text);
     return ok;
@@ -134,50 +129,31 @@ out:
 
 int64_t dm_store_cases_generation(dm_store *s)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t gen = 0;
+    return s->ops->cases_generation(s);
+}
 
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'cases_generation'", -1,
-                           &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        gen = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
-    return gen;
+static bool dm_cases_index_add(const dm_store_case *c, void *data)
+{
+    void **ctx = data; /* the index, the parser */
+
+    dm_case_index_add(ctx[0], ctx[1], c->dnr, c->myndighet, c->title, c->status, c->parties,
+                      c->sekretess);
+    return true;
 }
 
 dm_case_index *dm_store_cases_load(dm_store *s, const dm_dnr_parser *parser, GError **err)
 {
-    sqlite3_stmt *st = NULL;
     dm_case_index *idx = dm_case_index_new();
-    int rc;
+    void *ctx[2] = {idx, (void *)parser};
 
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT dnr, myndighet, title, status, parties, sekretess FROM cases",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "cases");
-        g_mutex_unlock(&s->lock);
+    if (!s->ops->cases_each(s, false, dm_cases_index_add, ctx, err)) {
         dm_case_index_unref(idx);
         return NULL;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        dm_case_index_add(idx, parser, (const char *)sqlite3_column_text(st, 0),
-                          (const char *)sqlite3_column_text(st, 1),
-                          (const char *)sqlite3_column_text(st, 2),
-                          (const char *)sqlite3_column_text(st, 3),
-                          (const char *)sqlite3_column_text(st, 4),
-                          sqlite3_column_int(st, 5) != 0);
-    }
-    if (rc != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "cases");
-        sqlite3_finalize(st);
-        g_mutex_unlock(&s->lock);
-        dm_case_index_unref(idx);
-        return NULL;
-    }
-    sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
     return idx;
+}
+
+bool dm_store_cases_each(dm_store *s, dm_store_case_fn fn, void *data, GError **err)
+{
+    return s->ops->cases_each(s, true, fn, data, err);
 }

@@ -3,6 +3,10 @@
  * rows failing atomically with file:line, the generation, RFC 4180
  * quoting, a BOM, CRLF), and the journal (what a privat row keeps, the
  * keyed hash chain under edits and deletions, duplicates in a window).
+ *
+ * Through dm_store.h with the SQLite backend; what the backend stored is
+ * read, and altered like an intruder would, through a connection of the
+ * test's own to the same file.
  */
 #include "dm_test.h"
 
@@ -37,6 +41,7 @@ typedef struct {
     char *dir;
     char *db;
     dm_store *store;
+    sqlite3 *raw;                 /* the test's own connection, made when asked */
     dm_policy *policy;            /* etc/rules.conf: the export's words */
     const dm_dnr_parser *parser;  /* the policy's */
 } fixture;
@@ -76,6 +81,8 @@ static int teardown(void **state)
 {
     fixture *f = *state;
 
+    if (f->raw != NULL)
+        sqlite3_close(f->raw);
     dm_store_close(f->store);
     dm_policy_free(f->policy);
     dm_test_rmtree(f->dir);
@@ -120,7 +127,12 @@ static dm_case_index *load_ok(fixture *f)
 
 static sqlite3 *db(fixture *f)
 {
-    return dm_store_db(f->store);
+    if (f->raw == NULL) {
+        assert_int_equal(sqlite3_open_v2(f->db, &f->raw, SQLITE_OPEN_READWRITE, NULL),
+                         SQLITE_OK);
+        sqlite3_busy_timeout(f->raw, 10000);
+    }
+    return f->raw;
 }
 
 static void exec_sql(fixture *f, const char *sql)
@@ -161,7 +173,6 @@ static void test_open_schema(void **state)
     assert_int_equal(query_int(f, "SELECT count(*) FROM journal"), 0);
     assert_int_equal(query_int(f, "SELECT count(*) FROM cases"), 0);
     assert_int_equal(dm_store_cases_generation(f->store), 0);
-    assert_non_null(dm_store_lock(f->store));
     /* WAL, so that diariectl reads while the daemon writes. */
     {
         sqlite3_stmt *st = NULL;
@@ -380,6 +391,83 @@ static void test_import_replaces(void **state)
     assert_int_equal(dm_store_cases_generation(f->store), 3);
     g_free(good);
     g_free(small);
+}
+
+/* "diariectl cases list": every case as imported, by authority and then
+ * case number; the callback can stop. */
+typedef struct {
+    GPtrArray *seen;
+    guint stop_after;
+} cases_seen;
+
+static bool collect_case(const dm_store_case *c, void *data)
+{
+    cases_seen *cs = data;
+
+    g_ptr_array_add(cs->seen, g_strdup_printf("%s|%s|%s|%s|%s|%d", c->myndighet, c->dnr,
+                                              c->title, c->status, c->parties, c->sekretess));
+    return cs->stop_after == 0 || cs->seen->len < cs->stop_after;
+}
+
+static void test_cases_each(void **state)
+{
+    fixture *f = *state;
+    char *path = write_file(f, "each.csv",
+                            "diarienummer,myndighet,rubrik,status,parter,sekretess\n"
+                            "SN 2026/2,SN,Andra,pågående,b@invanare.example,ja\n"
+                            "KS 2026/9,KS,Nionde,avslutat,,nej\n"
+                            "KS 2026/10,,Tionde,pågående,,nej\n",
+                            -1);
+    cases_seen cs = {g_ptr_array_new_with_free_func(g_free), 0};
+    GError *err = NULL;
+
+    assert_int_equal(import_ok(f, path), 3);
+    assert_true(dm_store_cases_each(f->store, collect_case, &cs, &err));
+    assert_int_equal(cs.seen->len, 3);
+    /* The authority from the number when its column is empty. */
+    assert_string_equal(g_ptr_array_index(cs.seen, 0), "KS|KS 2026/10|Tionde|pågående||0");
+    assert_string_equal(g_ptr_array_index(cs.seen, 1), "KS|KS 2026/9|Nionde|avslutat||0");
+    assert_string_equal(g_ptr_array_index(cs.seen, 2),
+                        "SN|SN 2026/2|Andra|pågående|b@invanare.example|1");
+    g_ptr_array_set_size(cs.seen, 0);
+    cs.stop_after = 1;
+    assert_true(dm_store_cases_each(f->store, collect_case, &cs, &err));
+    assert_int_equal(cs.seen->len, 1);
+    g_ptr_array_free(cs.seen, TRUE);
+    g_free(path);
+}
+
+/* What the daemon hands to its user and what read-only tools look for,
+ * without opening anything. */
+static void test_local_files(void **state)
+{
+    fixture *f = *state;
+    char *fresh = g_build_filename(f->dir, "new", "deeper", "d.db", NULL);
+    char **files = dm_store_local_files(f->db);
+    char *wal = g_strconcat(f->db, "-wal", NULL), *shm = g_strconcat(f->db, "-shm", NULL);
+    char *dir = g_path_get_dirname(fresh);
+    GError *err = NULL;
+    dm_store *s;
+
+    assert_int_equal(g_strv_length(files), 3);
+    assert_string_equal(files[0], f->db);
+    assert_string_equal(files[1], wal);
+    assert_string_equal(files[2], shm);
+    g_strfreev(files);
+    assert_true(dm_store_exists(f->db));
+    assert_false(dm_store_exists(fresh));
+    /* prepare makes the directory a new database needs. */
+    dm_store_prepare(fresh);
+    assert_true(g_file_test(dir, G_FILE_TEST_IS_DIR));
+    assert_false(dm_store_exists(fresh));
+    s = dm_store_open(fresh, key, sizeof key - 1, &err);
+    assert_non_null(s);
+    dm_store_close(s);
+    assert_true(dm_store_exists(fresh));
+    g_free(wal);
+    g_free(shm);
+    g_free(dir);
+    g_free(fresh);
 }
 
 static void test_import_quoting_bom_crlf(void **state)
@@ -1016,6 +1104,23 @@ static void test_journal_report(void **state)
     assert_true(has_fault(&r, DM_JOURNAL_ALTERED, 6, 0));
     assert_true(has_fault(&r, DM_JOURNAL_BAD_HEAD, 7, 8));
     assert_int_equal(r.faults->len, 4);
+    /* A row's fault names the row as it stands (diariectl prints it);
+     * a gap has no row to name. */
+    for (guint i = 0; i < r.faults->len; i++) {
+        const dm_journal_fault *x = &g_array_index(r.faults, dm_journal_fault, i);
+
+        if (x->kind == DM_JOURNAL_ALTERED) {
+            assert_string_equal(x->id, "id000000000000006005");
+            assert_string_equal(x->klass, "intern");
+            assert_int_equal(x->time, 1005);
+        } else if (x->kind == DM_JOURNAL_BROKEN) {
+            assert_string_equal(x->id, "id000000000000006004");
+            assert_string_equal(x->klass, "ringa");
+        } else {
+            assert_null(x->id);
+            assert_null(x->klass);
+        }
+    }
     dm_journal_report_clear(&r);
 
     /* Two rows swapped: both break the chain. */
@@ -1495,6 +1600,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_multiline_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_quoting_bom_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cases_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_rejected_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify, setup, teardown),

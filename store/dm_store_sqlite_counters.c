@@ -1,5 +1,6 @@
 /*
- * The counters the duties of section 4 and 5 need across messages:
+ * The SQLite backend: the counters the duties of section 4 and 5 need
+ * across messages:
  *
  *  - mass_window: one sender's distinct recipients inside the R14 window,
  *    both as keyed hashes (who wrote to whom is not kept, only that the
@@ -13,63 +14,47 @@
  *    arrival that owes it (see dm_store.h).
  *
  * They are written in the journal row's own transaction
- * (dm_store_counters_record), so what a message counted and what it was
+ * (dm_sqlite_counters_record), so what a message counted and what it was
  * journaled as cannot disagree.
  */
-#include <sqlite3.h>
 #include <string.h>
 
-#include "dm_store_int.h"
-#include "dm_util.h"
+#include "dm_store_sqlite_int.h"
 
-/* Hashes of addresses for the mass window: keyed, so the table says
- * nothing to whoever reads it without the key. */
-static void dm_counter_hash(const dm_store *s, const char *tag, const char *addr, char out[65])
-{
-    char *data = g_strconcat(tag, ":", addr, NULL);
-
-    dm_hmac_sha256_hex(s->key != NULL ? s->key : "", s->key != NULL ? s->keylen : 0, data,
-                       strlen(data), out);
-    out[32] = '\0'; /* 128 bits tell addresses apart well enough */
-    g_free(data);
-}
-
-static bool dm_counter_step_done(dm_store *s, sqlite3_stmt *st, const char *what, GError **err)
+static bool dm_counter_step_done(dm_sqlite *q, sqlite3_stmt *st, const char *what, GError **err)
 {
     int rc = sqlite3_step(st);
 
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        dm_store_set_sqlite_error(err, s->db, what);
+        dm_sqlite_error(err, q->db, what);
         return false;
     }
     return true;
 }
 
-bool dm_store_mass_count(dm_store *s, const char *sender, char *const *rcpts, size_t n,
-                         int64_t since, unsigned *count, GError **err)
+bool dm_sqlite_mass_count(dm_store *s, const char *skey, char *const *rkeys, size_t n,
+                          int64_t since, unsigned *count, GError **err)
 {
-    char skey[65], rkey[65];
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL, *one = NULL;
     unsigned total = 0;
     bool ok = false;
 
-    *count = 0;
-    dm_counter_hash(s, "mass-sender", sender, skey);
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db,
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db,
                            "SELECT count(*) FROM mass_window WHERE sender = ? AND time >= ?", -1,
                            &st, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
+        sqlite3_prepare_v2(q->db,
                            "SELECT 1 FROM mass_window WHERE sender = ? AND rcpt = ? AND time >= ?",
                            -1, &one, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "mass window");
+        dm_sqlite_error(err, q->db, "mass window");
         goto out;
     }
     sqlite3_bind_text(st, 1, skey, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        dm_store_set_sqlite_error(err, s->db, "mass window");
+        dm_sqlite_error(err, q->db, "mass window");
         goto out;
     }
     total = (unsigned)sqlite3_column_int64(st, 0);
@@ -77,16 +62,15 @@ bool dm_store_mass_count(dm_store *s, const char *sender, char *const *rcpts, si
     for (size_t i = 0; i < n; i++) {
         int rc;
 
-        dm_counter_hash(s, "mass-rcpt", rcpts[i], rkey);
         sqlite3_reset(one);
         sqlite3_bind_text(one, 1, skey, -1, SQLITE_STATIC);
-        sqlite3_bind_text(one, 2, rkey, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(one, 2, rkeys[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(one, 3, since);
         rc = sqlite3_step(one);
         if (rc == SQLITE_DONE)
             total++;
         else if (rc != SQLITE_ROW) {
-            dm_store_set_sqlite_error(err, s->db, "mass window");
+            dm_sqlite_error(err, q->db, "mass window");
             goto out;
         }
     }
@@ -95,22 +79,22 @@ bool dm_store_mass_count(dm_store *s, const char *sender, char *const *rcpts, si
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(one);
-    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&q->lock);
     return ok;
 }
 
-bool dm_store_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
-                            GError **err)
+bool dm_sqlite_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
+                             GError **err)
 {
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL;
     bool ok = false;
     int rc;
 
-    *first = *last = 0;
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db, "SELECT first, last FROM autoreply WHERE person = ?", -1, &st,
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db, "SELECT first, last FROM autoreply WHERE person = ?", -1, &st,
                            NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "autoreply");
+        dm_sqlite_error(err, q->db, "autoreply");
         goto out;
     }
     sqlite3_bind_text(st, 1, person, -1, SQLITE_STATIC);
@@ -119,73 +103,62 @@ bool dm_store_autoreply_get(dm_store *s, const char *person, int64_t *first, int
         *first = sqlite3_column_int64(st, 0);
         *last = sqlite3_column_int64(st, 1);
     } else if (rc != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "autoreply");
+        dm_sqlite_error(err, q->db, "autoreply");
         goto out;
     }
     ok = true;
 out:
     sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&q->lock);
     return ok;
 }
 
-void dm_autoreply_row_free(dm_autoreply_row *r)
+bool dm_sqlite_autoreply_each(dm_store *s, int64_t since, dm_autoreply_fn fn, void *data,
+                              GError **err)
 {
-    if (r == NULL)
-        return;
-    g_free(r->person);
-    g_free(r);
-}
-
-GPtrArray *dm_store_autoreply_list(dm_store *s, int64_t since, GError **err)
-{
-    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)dm_autoreply_row_free);
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL;
     int rc;
 
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db,
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db,
                            "SELECT person, first, last, count FROM autoreply WHERE last >= ?"
                            " ORDER BY person",
                            -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "autoreply");
-        goto fail;
+        dm_sqlite_error(err, q->db, "autoreply");
+        g_mutex_unlock(&q->lock);
+        return false;
     }
     sqlite3_bind_int64(st, 1, since);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        dm_autoreply_row *r = g_new0(dm_autoreply_row, 1);
+        dm_autoreply_row r = {.person = (char *)sqlite3_column_text(st, 0),
+                              .first = sqlite3_column_int64(st, 1),
+                              .last = sqlite3_column_int64(st, 2),
+                              .count = sqlite3_column_int64(st, 3)};
 
-        r->person = g_strdup((const char *)sqlite3_column_text(st, 0));
-        r->first = sqlite3_column_int64(st, 1);
-        r->last = sqlite3_column_int64(st, 2);
-        r->count = sqlite3_column_int64(st, 3);
-        g_ptr_array_add(rows, r);
+        if (!fn(&r, data)) {
+            rc = SQLITE_DONE;
+            break;
+        }
     }
-    if (rc != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "autoreply");
-        goto fail;
-    }
+    if (rc != SQLITE_DONE)
+        dm_sqlite_error(err, q->db, "autoreply");
     sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
-    return rows;
-fail:
-    sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
-    g_ptr_array_free(rows, TRUE);
-    return NULL;
+    g_mutex_unlock(&q->lock);
+    return rc == SQLITE_DONE;
 }
 
-bool dm_store_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
+bool dm_sqlite_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
 {
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL;
     bool ok = false;
     int rc;
 
-    *seen = false;
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM once WHERE key = ?", -1, &st, NULL) !=
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM once WHERE key = ?", -1, &st, NULL) !=
         SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "once");
+        dm_sqlite_error(err, q->db, "once");
         goto out;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -193,40 +166,27 @@ bool dm_store_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
     if (rc == SQLITE_ROW)
         *seen = true;
     else if (rc != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "once");
+        dm_sqlite_error(err, q->db, "once");
         goto out;
     }
     ok = true;
 out:
     sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&q->lock);
     return ok;
 }
 
-char *dm_store_owed_key(const char *dup_key, const char *action)
+bool dm_sqlite_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err)
 {
-    char out[65];
-    char *seed;
-
-    if (dup_key == NULL || action == NULL)
-        return NULL;
-    seed = g_strconcat("owed\n", dup_key, "\n", action, NULL);
-    dm_sha256_hex(seed, strlen(seed), out);
-    g_free(seed);
-    return g_strdup(out);
-}
-
-bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err)
-{
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL;
     bool ok = false;
     int rc;
 
-    *id = NULL;
-    g_mutex_lock(&s->lock);
-    if (sqlite3_prepare_v2(s->db, "SELECT id FROM owed WHERE key = ? AND time >= ?", -1, &st,
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db, "SELECT id FROM owed WHERE key = ? AND time >= ?", -1, &st,
                            NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "owed");
+        dm_sqlite_error(err, q->db, "owed");
         goto out;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -235,30 +195,34 @@ bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, 
     if (rc == SQLITE_ROW)
         *id = g_strdup((const char *)sqlite3_column_text(st, 0));
     else if (rc != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "owed");
+        dm_sqlite_error(err, q->db, "owed");
         goto out;
     }
     ok = true;
 out:
     sqlite3_finalize(st);
-    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&q->lock);
     return ok;
 }
 
-bool dm_store_owed_claim(dm_store *s, const char *key, const char *id, int64_t time,
-                         int64_t since, bool *claimed, GError **err)
+/* Claim one owed action for the row `id` (dm_store_owed_find): one
+ * statement, which takes the key when it is free or its claim was made
+ * before `since`, and leaves a live claim alone.  *claimed: whether the
+ * claim is now this row's. */
+static bool dm_sqlite_owed_claim(dm_sqlite *q, const char *key, const char *id, int64_t time,
+                                 int64_t since, bool *claimed, GError **err)
 {
     sqlite3_stmt *st = NULL;
 
     *claimed = false;
     /* One statement: PostgreSQL has the same INSERT ... ON CONFLICT DO
      * UPDATE ... WHERE, and a row changed says the claim is ours. */
-    if (sqlite3_prepare_v2(s->db,
+    if (sqlite3_prepare_v2(q->db,
                            "INSERT INTO owed(key, id, time) VALUES (?1, ?2, ?3)"
                            " ON CONFLICT(key) DO UPDATE SET id = excluded.id,"
                            " time = excluded.time WHERE owed.time < ?4",
                            -1, &st, NULL) != SQLITE_OK) {
-        dm_store_set_sqlite_error(err, s->db, "owed");
+        dm_sqlite_error(err, q->db, "owed");
         return false;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -266,47 +230,48 @@ bool dm_store_owed_claim(dm_store *s, const char *key, const char *id, int64_t t
     sqlite3_bind_int64(st, 3, time);
     sqlite3_bind_int64(st, 4, since);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        dm_store_set_sqlite_error(err, s->db, "owed");
+        dm_sqlite_error(err, q->db, "owed");
         sqlite3_finalize(st);
         return false;
     }
-    *claimed = sqlite3_changes(s->db) == 1;
+    *claimed = sqlite3_changes(q->db) == 1;
     sqlite3_finalize(st);
     return true;
 }
 
-/* Inside the journal's transaction, with s->lock held. */
-bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **err)
+/* Inside the journal's transaction, with the lock held. */
+bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **err)
 {
+    dm_sqlite *q = dm_sqlite_of(s);
     sqlite3_stmt *st = NULL;
 
     if (e->mass_sender != NULL) {
         char skey[65], rkey[65];
 
-        if (sqlite3_prepare_v2(s->db, "DELETE FROM mass_window WHERE time < ?", -1, &st,
+        if (sqlite3_prepare_v2(q->db, "DELETE FROM mass_window WHERE time < ?", -1, &st,
                                NULL) != SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "mass window");
+            dm_sqlite_error(err, q->db, "mass window");
             return false;
         }
         sqlite3_bind_int64(st, 1, e->mass_since);
-        if (!dm_counter_step_done(s, st, "mass window", err))
+        if (!dm_counter_step_done(q, st, "mass window", err))
             return false;
-        if (sqlite3_prepare_v2(s->db,
+        if (sqlite3_prepare_v2(q->db,
                                "INSERT INTO mass_window(sender, rcpt, time) VALUES (?,?,?)"
                                " ON CONFLICT(sender, rcpt) DO UPDATE SET time = excluded.time",
                                -1, &st, NULL) != SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "mass window");
+            dm_sqlite_error(err, q->db, "mass window");
             return false;
         }
-        dm_counter_hash(s, "mass-sender", e->mass_sender, skey);
+        dm_store_counter_hash(s, "mass-sender", e->mass_sender, skey);
         for (size_t i = 0; i < e->n_rcpts; i++) {
-            dm_counter_hash(s, "mass-rcpt", e->rcpts[i], rkey);
+            dm_store_counter_hash(s, "mass-rcpt", e->rcpts[i], rkey);
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, skey, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, rkey, -1, SQLITE_TRANSIENT);
             sqlite3_bind_int64(st, 3, e->time);
             if (sqlite3_step(st) != SQLITE_DONE) {
-                dm_store_set_sqlite_error(err, s->db, "mass window");
+                dm_sqlite_error(err, q->db, "mass window");
                 sqlite3_finalize(st);
                 return false;
             }
@@ -316,35 +281,35 @@ bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **e
     if (e->autoreply_person != NULL) {
         /* A reply within the absence window continues the absence; one
          * after it begins a new one. */
-        if (sqlite3_prepare_v2(s->db,
+        if (sqlite3_prepare_v2(q->db,
                                "INSERT INTO autoreply(person, first, last, count) VALUES (?1,?2,?2,1)"
                                " ON CONFLICT(person) DO UPDATE SET"
                                "  first = CASE WHEN last >= ?3 THEN first ELSE ?2 END,"
                                "  count = CASE WHEN last >= ?3 THEN count + 1 ELSE 1 END,"
                                "  last = ?2",
                                -1, &st, NULL) != SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "autoreply");
+            dm_sqlite_error(err, q->db, "autoreply");
             return false;
         }
         sqlite3_bind_text(st, 1, e->autoreply_person, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, e->time);
         sqlite3_bind_int64(st, 3, e->autoreply_since);
-        if (!dm_counter_step_done(s, st, "autoreply", err))
+        if (!dm_counter_step_done(q, st, "autoreply", err))
             return false;
     }
     if (e->n_once > 0) {
         /* Keys of a year ago can go: every period is shorter. */
-        if (sqlite3_prepare_v2(s->db, "DELETE FROM once WHERE time < ?", -1, &st, NULL) !=
+        if (sqlite3_prepare_v2(q->db, "DELETE FROM once WHERE time < ?", -1, &st, NULL) !=
             SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "once");
+            dm_sqlite_error(err, q->db, "once");
             return false;
         }
         sqlite3_bind_int64(st, 1, e->time - 400 * 86400);
-        if (!dm_counter_step_done(s, st, "once", err))
+        if (!dm_counter_step_done(q, st, "once", err))
             return false;
-        if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO once(key, time) VALUES (?,?)", -1,
+        if (sqlite3_prepare_v2(q->db, "INSERT OR IGNORE INTO once(key, time) VALUES (?,?)", -1,
                                &st, NULL) != SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "once");
+            dm_sqlite_error(err, q->db, "once");
             return false;
         }
         for (size_t i = 0; i < e->n_once; i++) {
@@ -352,7 +317,7 @@ bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **e
             sqlite3_bind_text(st, 1, e->once_keys[i], -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, e->time);
             if (sqlite3_step(st) != SQLITE_DONE) {
-                dm_store_set_sqlite_error(err, s->db, "once");
+                dm_sqlite_error(err, q->db, "once");
                 sqlite3_finalize(st);
                 return false;
             }
@@ -361,18 +326,18 @@ bool dm_store_counters_record(dm_store *s, const dm_journal_entry *e, GError **e
     }
     if (e->n_owed > 0) {
         /* Expired claims go (they would be taken over anyway). */
-        if (sqlite3_prepare_v2(s->db, "DELETE FROM owed WHERE time < ?", -1, &st, NULL) !=
+        if (sqlite3_prepare_v2(q->db, "DELETE FROM owed WHERE time < ?", -1, &st, NULL) !=
             SQLITE_OK) {
-            dm_store_set_sqlite_error(err, s->db, "owed");
+            dm_sqlite_error(err, q->db, "owed");
             return false;
         }
         sqlite3_bind_int64(st, 1, e->owed_since);
-        if (!dm_counter_step_done(s, st, "owed", err))
+        if (!dm_counter_step_done(q, st, "owed", err))
             return false;
         for (size_t i = 0; i < e->n_owed; i++) {
             bool claimed = false;
 
-            if (!dm_store_owed_claim(s, e->owed_keys[i], e->id, e->time, e->owed_since,
+            if (!dm_sqlite_owed_claim(q, e->owed_keys[i], e->id, e->time, e->owed_since,
                                      &claimed, err))
                 return false;
             if (e->owed_claimed != NULL)

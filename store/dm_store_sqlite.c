@@ -1,0 +1,371 @@
+/*
+ * The SQLite backend: the record in one database file in WAL mode, so
+ * that diariectl reads while the daemon writes, with synchronous=FULL, so
+ * that a commit is on disk when it returns.  This file: which databases
+ * it keeps, opening, the schema, the case index; the journal and the
+ * counters are dm_store_sqlite_journal.c and dm_store_sqlite_counters.c.
+ */
+#include <string.h>
+
+#include "dm_store_sqlite_int.h"
+
+static const char dm_store_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS cases ("
+    "  dnr TEXT PRIMARY KEY, myndighet TEXT NOT NULL, title TEXT NOT NULL,"
+    "  status TEXT NOT NULL, parties TEXT NOT NULL, sekretess INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS journal ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time INTEGER NOT NULL,"
+    "  queue_id TEXT, message_id TEXT, direction TEXT, sender TEXT, recipients TEXT,"
+    "  subject TEXT,"
+    "  class TEXT NOT NULL,"
+    "  sekretess INTEGER NOT NULL DEFAULT 0,"
+    "  case_dnr TEXT, reasons TEXT, actions TEXT,"
+    "  hash TEXT NOT NULL,"
+    "  dup_key TEXT,"
+    "  prev TEXT NOT NULL,"
+    "  mac TEXT NOT NULL,"
+    "  pruned INTEGER NOT NULL DEFAULT 0,"
+    "  pruned_at INTEGER,"
+    "  seal TEXT);"
+    "CREATE INDEX IF NOT EXISTS journal_time ON journal(time);"
+    "CREATE INDEX IF NOT EXISTS journal_dup ON journal(dup_key);"
+    "CREATE TABLE IF NOT EXISTS mass_window ("
+    "  sender TEXT NOT NULL, rcpt TEXT NOT NULL, time INTEGER NOT NULL,"
+    "  PRIMARY KEY (sender, rcpt)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mass_window_time ON mass_window(time);"
+    "CREATE TABLE IF NOT EXISTS autoreply ("
+    "  person TEXT PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE IF NOT EXISTS once ("
+    "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS owed ("
+    "  key TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);";
+
+/* Columns added since the first schema: a database made by an earlier
+ * version gets them on open. */
+static bool dm_sqlite_migrate(dm_sqlite *q, GError **err)
+{
+    static const struct {
+        const char *column, *ddl;
+    } added[] = {
+        {"pruned", "ALTER TABLE journal ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0"},
+        {"pruned_at", "ALTER TABLE journal ADD COLUMN pruned_at INTEGER"},
+        {"seal", "ALTER TABLE journal ADD COLUMN seal TEXT"},
+    };
+    bool have[G_N_ELEMENTS(added)] = {false};
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(q->db, "PRAGMA table_info(journal)", -1, &st, NULL) != SQLITE_OK) {
+        dm_sqlite_error(err, q->db, "schema");
+        return false;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
+            if (name != NULL && strcmp(name, added[i].column) == 0)
+                have[i] = true;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < G_N_ELEMENTS(added); i++)
+        if (!have[i] && !dm_sqlite_exec(q, added[i].ddl, err))
+            return false;
+    return true;
+}
+
+/* The first open that knows the owed table records when that was. */
+static bool dm_sqlite_owed_epoch_init(dm_sqlite *q, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(q->db,
+                                "INSERT OR IGNORE INTO meta(key, value) VALUES ('owed_epoch', ?)",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        char now[32];
+
+        g_snprintf(now, sizeof now, "%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    /* A read-only database (diariectl as another user): nothing to record. */
+    if (rc != SQLITE_OK && sqlite3_errcode(q->db) != SQLITE_READONLY) {
+        dm_sqlite_error(err, q->db, "meta");
+        return false;
+    }
+    return true;
+}
+
+void dm_sqlite_error(GError **err, sqlite3 *db, const char *what)
+{
+    g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(db), "%s: %s: %s",
+                sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "database",
+                what, sqlite3_errmsg(db));
+}
+
+bool dm_sqlite_exec(dm_sqlite *q, const char *sql, GError **err)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, sqlite3_errcode(q->db), "%s: %s", q->path,
+                    msg != NULL ? msg : sqlite3_errmsg(q->db));
+        sqlite3_free(msg);
+        return false;
+    }
+    return true;
+}
+
+char *dm_sqlite_meta(dm_sqlite *q, const char *key)
+{
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+
+    if (sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = g_strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+bool dm_sqlite_set_meta(dm_sqlite *q, const char *key, const char *value, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(q->db,
+                                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        dm_sqlite_error(err, q->db, key);
+    return rc == SQLITE_OK;
+}
+
+/* --- which databases, before opening ------------------------------------ */
+
+/* Any path: SQLite comes last among the backends. */
+static bool dm_sqlite_accepts(const char *database)
+{
+    return database != NULL && *database != '\0';
+}
+
+static bool dm_sqlite_exists(const char *database)
+{
+    return g_file_test(database, G_FILE_TEST_EXISTS);
+}
+
+static void dm_sqlite_prepare(const char *database)
+{
+    char *dir = g_path_get_dirname(database);
+
+    g_mkdir_with_parents(dir, 0750);
+    g_free(dir);
+}
+
+static char **dm_sqlite_local_files(const char *database)
+{
+    char **files = g_new0(char *, 4);
+
+    files[0] = g_strdup(database);
+    files[1] = g_strconcat(database, "-wal", NULL);
+    files[2] = g_strconcat(database, "-shm", NULL);
+    return files;
+}
+
+/* --- open, close ---------------------------------------------------------- */
+
+static void dm_sqlite_close(dm_store *s)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+
+    if (q->db != NULL)
+        sqlite3_close_v2(q->db);
+    g_mutex_clear(&q->lock);
+    g_free(q->path);
+    g_free(q);
+    s->be = NULL;
+}
+
+static bool dm_sqlite_open(dm_store *s, const char *path, GError **err)
+{
+    dm_sqlite *q = g_new0(dm_sqlite, 1);
+    int rc;
+
+    q->path = g_strdup(path);
+    g_mutex_init(&q->lock);
+    s->be = q;
+    rc = sqlite3_open_v2(path, &q->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, rc, "%s: %s", path,
+                    q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        return false;
+    }
+    sqlite3_busy_timeout(q->db, 10000);
+    /* WAL with synchronous=FULL: a commit is on disk when it returns, and
+     * diariectl can read while the daemon writes. */
+    return dm_sqlite_exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                             "PRAGMA foreign_keys=ON;", err) &&
+           dm_sqlite_exec(q, dm_store_schema, err) && dm_sqlite_migrate(q, err) &&
+           dm_sqlite_owed_epoch_init(q, err);
+}
+
+static int64_t dm_sqlite_owed_epoch(dm_store *s)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    char *v;
+    int64_t epoch = 0;
+
+    g_mutex_lock(&q->lock);
+    v = dm_sqlite_meta(q, "owed_epoch");
+    if (v != NULL)
+        epoch = g_ascii_strtoll(v, NULL, 10);
+    g_free(v);
+    g_mutex_unlock(&q->lock);
+    return epoch;
+}
+
+/* --- the case index ------------------------------------------------------- */
+
+static bool dm_sqlite_cases_replace(dm_store *s, const dm_store_case *c, size_t n, GError **err)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    sqlite3_stmt *st = NULL;
+
+    g_mutex_lock(&q->lock);
+    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE; DELETE FROM cases;", err)) {
+        g_mutex_unlock(&q->lock);
+        return false;
+    }
+    if (sqlite3_prepare_v2(q->db,
+                           "INSERT OR REPLACE INTO cases(dnr, myndighet, title, status, parties,"
+                           " sekretess) VALUES (?, ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        dm_sqlite_error(err, q->db, "prepare");
+        goto rollback;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_text(st, 1, c[i].dnr, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c[i].myndighet, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c[i].title, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, c[i].status, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, c[i].parties, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 6, c[i].sekretess);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            dm_sqlite_error(err, q->db, "insert");
+            goto rollback;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!dm_sqlite_exec(q,
+                        "INSERT INTO meta(key, value) VALUES ('cases_generation', '1') "
+                        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;"
+                        "COMMIT;",
+                        err))
+        goto rollback;
+    g_mutex_unlock(&q->lock);
+    return true;
+rollback:
+    if (st != NULL)
+        sqlite3_finalize(st);
+    dm_sqlite_exec(q, "ROLLBACK;", NULL);
+    g_mutex_unlock(&q->lock);
+    return false;
+}
+
+static int64_t dm_sqlite_cases_generation(dm_store *s)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    sqlite3_stmt *st = NULL;
+    int64_t gen = 0;
+
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = 'cases_generation'", -1,
+                           &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        gen = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    g_mutex_unlock(&q->lock);
+    return gen;
+}
+
+static bool dm_sqlite_cases_each(dm_store *s, bool by_authority, dm_store_case_fn fn,
+                                 void *data, GError **err)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    g_mutex_lock(&q->lock);
+    if (sqlite3_prepare_v2(q->db,
+                           by_authority ? "SELECT dnr, myndighet, title, status, parties, sekretess"
+                                          " FROM cases ORDER BY myndighet, dnr"
+                                        : "SELECT dnr, myndighet, title, status, parties, sekretess"
+                                          " FROM cases",
+                           -1, &st, NULL) != SQLITE_OK) {
+        dm_sqlite_error(err, q->db, "cases");
+        g_mutex_unlock(&q->lock);
+        return false;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        dm_store_case c = {.dnr = (const char *)sqlite3_column_text(st, 0),
+                           .myndighet = (const char *)sqlite3_column_text(st, 1),
+                           .title = (const char *)sqlite3_column_text(st, 2),
+                           .status = (const char *)sqlite3_column_text(st, 3),
+                           .parties = (const char *)sqlite3_column_text(st, 4),
+                           .sekretess = sqlite3_column_int(st, 5) != 0};
+
+        if (!fn(&c, data)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        dm_sqlite_error(err, q->db, "cases");
+    sqlite3_finalize(st);
+    g_mutex_unlock(&q->lock);
+    return rc == SQLITE_DONE;
+}
+
+const dm_store_ops dm_store_sqlite_ops = {
+    .name = "sqlite",
+    .accepts = dm_sqlite_accepts,
+    .exists = dm_sqlite_exists,
+    .prepare = dm_sqlite_prepare,
+    .local_files = dm_sqlite_local_files,
+    .open = dm_sqlite_open,
+    .close = dm_sqlite_close,
+    .cases_replace = dm_sqlite_cases_replace,
+    .cases_each = dm_sqlite_cases_each,
+    .cases_generation = dm_sqlite_cases_generation,
+    .journal_write = dm_sqlite_journal_write,
+    .journal_find_dup = dm_sqlite_journal_find_dup,
+    .journal_has = dm_sqlite_journal_has,
+    .journal_scan = dm_sqlite_journal_scan,
+    .journal_search = dm_sqlite_journal_search,
+    .prune_count = dm_sqlite_prune_count,
+    .prune_batch = dm_sqlite_prune_batch,
+    .prune_compact = dm_sqlite_prune_compact,
+    .mass_count = dm_sqlite_mass_count,
+    .autoreply_get = dm_sqlite_autoreply_get,
+    .autoreply_each = dm_sqlite_autoreply_each,
+    .once_seen = dm_sqlite_once_seen,
+    .owed_find = dm_sqlite_owed_find,
+    .owed_epoch = dm_sqlite_owed_epoch,
+};
