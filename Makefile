@@ -27,13 +27,13 @@ Q           :=
 SAY          = @true
 endif
 CC          ?= cc
-PKGS        := gmime-3.0 glib-2.0 libcrypto ldap sqlite3
+PKGS        := gmime-3.0 glib-2.0 libcrypto ldap sqlite3 libxml-2.0
 
 # Evaluated when used, so that a build started by "make check" after
 # scripts/deps.sh installed the libraries finds them.
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
-LIBS         = $(PKG_LIBS) -lmilter -lstemmer -lpthread
+LIBS         = $(PKG_LIBS) -lmilter -lstemmer -lpthread -lm
 
 WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter

@@ -41,8 +41,9 @@ static void dm_explain_party(const char *what, const dm_party *p)
     printf("\n");
 }
 
-/* The segments the rules read: kind, where from, language, length and
- * the first words (escaped: they are the message's). */
+/* The segments the rules read: kind, language, length, where from (an
+ * attachment and its page) and the first words (escaped: they are the
+ * message's). */
 static void dm_explain_segments(const dm_msg *m)
 {
     printf("segments:%s\n", m->segments->len ? "" : " none");
@@ -73,7 +74,7 @@ static void dm_explain_segments(const dm_msg *m)
             g_string_append(first, " ...");
         printf("  %-15s %-2s %7zu  ", dm_seg_kind_name(s->kind), *s->lang ? s->lang : "-",
                s->len);
-        if (s->source != NULL) {
+        if (s->source != NULL && s->kind != DM_SEG_ATTACHMENT_NAME) {
             printf("[%s", dm_ctl_safe(s->source));
             if (s->page > 0)
                 printf(", p. %d", s->page);

@@ -74,6 +74,7 @@ dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError 
     if (e->policy == NULL)
         goto fail;
     e->limits.autoreply_subjects = dm_policy_autoreply_subjects(e->policy);
+    e->limits.words = dm_policy_seg_words(e->policy);
     e->templates = dm_templates_load(conf->templates, conf->language, err);
     if (e->templates == NULL) {
         g_prefix_error(err, "[policy] templates: ");

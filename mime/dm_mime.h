@@ -8,9 +8,12 @@
  *
  * What is read (diariemilter.conf(5), READING MESSAGES, says it for
  * administrators):
- *   - text/plain, text/html (rendered), text/enriched, at any depth of
- *     multiparts and attached messages; one rendering of an alternative
- *     (the plain one unless it is empty);
+ *   - text/plain, text/html (rendered by libxml2, dm_mime_html.c),
+ *     text/enriched, at any depth of multiparts and attached messages;
+ *     one rendering of an alternative (the plain one unless it is empty
+ *     or a stub of the HTML);
+ *   - calendars (SUMMARY, LOCATION, DESCRIPTION) and the content of
+ *     S/MIME signed data;
  *   - an attached message (message/rfc822, message/global) after a
  *     "---------- Vidarebefordrat meddelande ----------" line and its
  *     Från:, Datum:, Ämne:: forwarded mail counts;
@@ -18,6 +21,10 @@
  *     .txt file is a document, like a PDF), other text types (calendar,
  *     vcard, csv), encrypted parts (and "encrypted" among the limits);
  *     skipped: the machine-readable parts of reports.
+ * What is read becomes the segments the rules weigh (dm_msg.segments:
+ * subject, own text, quoted, forwarded, signature, footer, attachment
+ * names, calendar text; dm_mime_segments.c), with their languages
+ * (dm_mime_lang.c).
  * Parts are read as streams from the parser's substreams, chunk by chunk
  * and only as far as max_text needs: no copy of the message, a few MB
  * whatever its size (bench/memory.sh).  GMime is given only the bytes
@@ -37,6 +44,7 @@
 
 #include "dm_conf.h"
 #include "dm_facts.h"
+#include "dm_segwords.h"
 #include "dm_verdict.h"
 
 /* Call once, before threads start. */
@@ -53,9 +61,14 @@ typedef struct dm_mime_limits {
      * does ([autoreply] of rules.conf, dm_policy_autoreply_subjects),
      * casefolded, NULL-terminated; borrowed.  NULL: none. */
     const char *const *autoreply_subjects;
+    /* Not a limit either: how quotes, forwards, signatures and footers
+     * are written, and the languages told apart ([replies] and [segments]
+     * of rules.conf, dm_policy_seg_words); borrowed.  NULL: segments by
+     * structure alone, no languages. */
+    const dm_seg_words *words;
 } dm_mime_limits;
 
-/* The limits of [mime]; autoreply_subjects NULL. */
+/* The limits of [mime]; autoreply_subjects and words NULL. */
 void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim);
 
 /* Extract from a seekable stream positioned at the start of the message.

@@ -2,6 +2,7 @@
  * Extraction: a parsed message to dm_msg (the top-level headers are
  * read in dm_mime_headers.c).
  */
+#include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ static GMimeParserOptions *dm_parser_options;
 void dm_mime_init(void)
 {
     g_mime_init();
+    xmlInitParser(); /* libxml2's HTML parser (dm_mime_html.c), once */
     dm_parser_options = g_mime_parser_options_new();
     /* Mail from the wild is often sloppy: be lenient, never reject. */
     g_mime_parser_options_set_rfc2047_compliance_mode(dm_parser_options,
@@ -43,6 +45,7 @@ GMimeParserOptions *dm_mime_parser_options(void)
 void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim)
 {
     lim->autoreply_subjects = NULL; /* from the rules: the caller's to set */
+    lim->words = NULL;
     lim->max_text = (size_t)conf->max_text;
     lim->max_parts = conf->max_parts;
     lim->max_depth = conf->max_depth;
@@ -195,10 +198,17 @@ char *dm_mime_to_utf8(const char *data, size_t len, const char *charset)
 typedef struct {
     dm_msg *m;
     const dm_mime_limits *lim;
+    dm_segb *segs;        /* the segments, built as the walk reads */
     int parts;
+    dm_seg_kind own;      /* what a text part's own text is here: BODY,
+                           * FORWARDED in an attached message */
+    bool in_report;       /* inside a multipart/report */
     bool text_full;
     bool parts_full;
     bool depth_hit;
+    /* A rendering read ahead to choose an alternative (and its text). */
+    GMimeObject *ahead;
+    char *ahead_text;
 } dm_walk;
 
 static void dm_limit(dm_walk *w, const char *what)
@@ -314,6 +324,26 @@ static bool dm_is_attachment(GMimeObject *obj)
     return d != NULL && g_mime_content_disposition_is_attachment(d);
 }
 
+/* Parts whose file name says nothing of the message: signatures, and
+ * the images an HTML body shows (inline, with a Content-ID). */
+static bool dm_name_says_nothing(GMimeObject *obj)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
+
+    if (ct == NULL)
+        return false;
+    if (g_mime_content_type_is_type(ct, "application", "pkcs7-signature") ||
+        g_mime_content_type_is_type(ct, "application", "x-pkcs7-signature") ||
+        g_mime_content_type_is_type(ct, "application", "pgp-signature") ||
+        g_mime_content_type_is_type(ct, "application", "pkcs7-mime") ||
+        g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime"))
+        return true;
+    return g_mime_content_type_is_type(ct, "image", "*") &&
+           (d == NULL || !g_mime_content_disposition_is_attachment(d)) &&
+           g_mime_object_get_content_id(obj) != NULL;
+}
+
 static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
 {
     dm_attachment *a = g_new0(dm_attachment, 1);
@@ -330,6 +360,9 @@ static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
         const char *fn = g_mime_part_get_filename(part);
 
         a->filename = fn != NULL ? g_utf8_make_valid(fn, -1) : NULL;
+        if (a->filename != NULL && !dm_name_says_nothing(obj))
+            dm_segb_add(w->segs, DM_SEG_ATTACHMENT_NAME, a->filename, strlen(a->filename),
+                        a->filename, 0);
         if (content != NULL) {
             GMimeStream *s = g_mime_data_wrapper_get_stream(content);
             gint64 len = s != NULL ? g_mime_stream_length(s) : -1;
@@ -505,7 +538,90 @@ static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
     return g_string_free(plain, FALSE);
 }
 
-static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, bool read)
+/* A calendar: text/calendar, application/ics, or a .ics/.vcs file. */
+static bool dm_is_calendar(GMimeObject *obj)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    const char *fn = GMIME_IS_PART(obj) ? g_mime_part_get_filename(GMIME_PART(obj)) : NULL;
+
+    if (!GMIME_IS_PART(obj))
+        return false;
+    if (ct != NULL && (g_mime_content_type_is_type(ct, "text", "calendar") ||
+                       g_mime_content_type_is_type(ct, "application", "ics")))
+        return true;
+    return fn != NULL && (g_str_has_suffix(fn, ".ics") || g_str_has_suffix(fn, ".ICS") ||
+                          g_str_has_suffix(fn, ".vcs") || g_str_has_suffix(fn, ".VCS"));
+}
+
+/* A calendar is read this far. */
+#define DM_CALENDAR_MAX (256 * 1024)
+
+/* Its events' summary, location and description, once (an invitation
+ * often comes as an alternative and as an .ics file both). */
+static void dm_read_calendar(dm_walk *w, GMimePart *part)
+{
+    GByteArray *ba = dm_part_bytes(part, DM_CALENDAR_MAX);
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    char *ics = dm_mime_to_utf8((const char *)ba->data, ba->len, cs);
+    char *text = dm_mime_calendar_text(ics, strlen(ics));
+    const char *fn = g_mime_part_get_filename(part);
+
+    for (guint i = 0; text != NULL && i < w->m->segments->len; i++) {
+        const dm_segment *s = g_ptr_array_index(w->m->segments, i);
+        if (s->kind == DM_SEG_CALENDAR && strcmp(s->text, text) == 0)
+            g_clear_pointer(&text, g_free);
+    }
+    if (text != NULL)
+        dm_segb_add(w->segs, DM_SEG_CALENDAR, text, strlen(text), fn, 0);
+    g_free(text);
+    g_free(ics);
+    g_byte_array_free(ba, TRUE);
+}
+
+/* Signed data is read this far (a signed letter is small; a larger one
+ * is listed, not read). */
+#define DM_SIGNED_MAX (8 * 1024 * 1024)
+
+/* S/MIME signed data: the entity inside, read as if it stood here. */
+static void dm_walk_signed_data(dm_walk *w, GMimePart *part, int depth, bool read)
+{
+    GByteArray *der = dm_part_bytes(part, DM_SIGNED_MAX + 1), *inner;
+    GMimeStream *s, *parse;
+    GMimeParser *parser;
+    GMimeObject *obj;
+    const char *why;
+    gint64 cut;
+
+    if (der->len > DM_SIGNED_MAX) {
+        dm_limit(w, "max_text");
+        g_byte_array_free(der, TRUE);
+        return;
+    }
+    inner = dm_mime_smime_content(der->data, der->len);
+    g_byte_array_free(der, TRUE);
+    if (inner == NULL)
+        return;
+    s = g_mime_stream_mem_new_with_byte_array(inner); /* owns inner */
+    /* The same budget as the message's own parse. */
+    cut = dm_mime_budget(s, w->lim, &why);
+    if (cut >= 0) {
+        parse = g_mime_stream_substream(s, 0, cut);
+        dm_limit(w, why);
+    } else {
+        parse = g_object_ref(s);
+    }
+    parser = g_mime_parser_new_with_stream(parse);
+    obj = g_mime_parser_construct_part(parser, dm_mime_parser_options());
+    g_object_unref(parser);
+    if (obj != NULL) {
+        dm_walk_object(w, obj, depth + 1, read);
+        g_object_unref(obj);
+    }
+    g_object_unref(parse);
+    g_object_unref(s);
+}
+
+static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, int depth, bool read)
 {
     dm_leaf kind = dm_leaf_kind(obj);
 
@@ -518,14 +634,29 @@ static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, bool read)
                 GMIME_SECURE_MIME_TYPE_ENVELOPED_DATA)
             dm_limit(w, "encrypted");
         dm_add_attachment(w, obj);
+        if (dm_is_calendar(obj))
+            dm_read_calendar(w, GMIME_PART(obj));
+        else if (GMIME_IS_APPLICATION_PKCS7_MIME(obj) &&
+                 g_mime_application_pkcs7_mime_get_smime_type(
+                     GMIME_APPLICATION_PKCS7_MIME(obj)) == GMIME_SECURE_MIME_TYPE_SIGNED_DATA)
+            dm_walk_signed_data(w, GMIME_PART(obj), depth, read);
         return;
     }
     if (!read)
         return; /* another rendering of text already read */
     {
-        char *text = dm_leaf_text(w, GMIME_PART(obj), kind);
-        if (text != NULL)
+        char *text;
+
+        if (obj == w->ahead) {
+            text = g_steal_pointer(&w->ahead_text);
+            w->ahead = NULL;
+        } else {
+            text = dm_leaf_text(w, GMIME_PART(obj), kind);
+        }
+        if (text != NULL) {
             dm_append_text(w, text);
+            dm_segb_text(w->segs, text, strlen(text), w->own);
+        }
         g_free(text);
     }
     /* Inline text with a file name of its own (Apple Mail attaches
@@ -560,27 +691,106 @@ static bool dm_plain_has_text(GMimePart *part)
     return any;
 }
 
+/* The HTML of a rendering: itself, or the first text/html inside a
+ * multipart/related (or another multipart) around it; NULL if none. */
+static GMimePart *dm_rendering_html(GMimeObject *obj, int depth)
+{
+    if (GMIME_IS_PART(obj))
+        return dm_leaf_kind(obj) == DM_LEAF_HTML ? GMIME_PART(obj) : NULL;
+    if (GMIME_IS_MULTIPART(obj) && !GMIME_IS_MULTIPART_ENCRYPTED(obj) && depth < 4) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+            GMimePart *h = dm_rendering_html(g_mime_multipart_get_part(mp, i), depth + 1);
+            if (h != NULL)
+                return h;
+        }
+    }
+    return NULL;
+}
+
+/* A plain part this long says what it has to say: no need to look at
+ * the HTML beside it. */
+#define DM_STUB_MAX 2048
+
+/* Letters and digits in s. */
+static size_t dm_visible(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        n += !g_ascii_isspace(*s) && ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Is the plain rendering a stub of the rich one ("Visa i webbläsaren", a
+ * line or two, far shorter than the HTML's text)?  The HTML's text, when
+ * it had to be read to tell, is kept for the walk (w->ahead). */
+static bool dm_plain_is_stub(dm_walk *w, GMimePart *plain, GMimeObject *rich)
+{
+    GByteArray *ba = dm_part_bytes(plain, DM_STUB_MAX + 1);
+    const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(plain), "charset");
+    const dm_seg_words *words = w->lim->words;
+    GMimePart *html;
+    char *text, *fold, *html_text;
+    size_t plain_len, html_len;
+    bool stub = false;
+
+    if (ba->len > DM_STUB_MAX || (html = dm_rendering_html(rich, 0)) == NULL) {
+        g_byte_array_free(ba, TRUE);
+        return false;
+    }
+    text = dm_mime_to_utf8((const char *)ba->data, ba->len, cs);
+    g_byte_array_free(ba, TRUE);
+    fold = g_utf8_casefold(text, -1);
+    for (char **x = words != NULL ? words->stub : NULL; x != NULL && *x != NULL && !stub; x++)
+        stub = strstr(fold, *x) != NULL;
+    plain_len = dm_visible(text);
+    g_free(fold);
+    g_free(text);
+    if (stub)
+        return true;
+    /* Far shorter than the HTML's text: the HTML says more. */
+    html_text = dm_leaf_text(w, html, DM_LEAF_HTML);
+    html_len = html_text != NULL ? dm_visible(html_text) : 0;
+    if (html_len > 2 * plain_len + 100) {
+        w->ahead = GMIME_OBJECT(html);
+        w->ahead_text = html_text;
+        return true;
+    }
+    g_free(html_text);
+    return false;
+}
+
 static void dm_walk_alternative(dm_walk *w, GMimeMultipart *mp, int depth, bool read)
 {
-    int n = g_mime_multipart_get_count(mp), chosen = -1;
+    int n = g_mime_multipart_get_count(mp), plain = -1, rich = -1, chosen;
 
     /* Read one rendering: the plain text when it says something (HTML
      * rendered to text loses nothing plain text has), else the last
-     * rendering, the richest (RFC 2046). */
-    for (int i = 0; i < n && chosen < 0; i++) {
+     * rendering, the richest (RFC 2046); but the richest when the plain
+     * one is only a stub of it. */
+    for (int i = 0; i < n && plain < 0; i++) {
         GMimeObject *c = g_mime_multipart_get_part(mp, i);
         if (GMIME_IS_PART(c) && dm_leaf_kind(c) == DM_LEAF_PLAIN &&
             dm_plain_has_text(GMIME_PART(c)))
-            chosen = i;
+            plain = i;
     }
-    for (int i = n - 1; i >= 0 && chosen < 0; i--) {
-        if (dm_is_rendering(g_mime_multipart_get_part(mp, i)))
-            chosen = i;
+    for (int i = n - 1; i >= 0 && rich < 0; i--) {
+        if (i != plain && dm_is_rendering(g_mime_multipart_get_part(mp, i)))
+            rich = i;
     }
+    chosen = plain >= 0 ? plain : rich;
+    if (read && plain >= 0 && rich >= 0 && !w->text_full &&
+        dm_plain_is_stub(w, GMIME_PART(g_mime_multipart_get_part(mp, plain)),
+                         g_mime_multipart_get_part(mp, rich)))
+        chosen = rich;
     /* The other renderings are not read, but what they hold that is no
      * text (a calendar invitation, the HTML's images) is listed. */
     for (int i = 0; i < n; i++)
         dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, read && i == chosen);
+    /* Read ahead but not walked (a part beyond max_parts): let go. */
+    w->ahead = NULL;
+    g_clear_pointer(&w->ahead_text, g_free);
 }
 
 /* A forwarded message: its From, Date and Subject, as a mail client
@@ -588,6 +798,9 @@ static void dm_walk_alternative(dm_walk *w, GMimeMultipart *mp, int depth, bool 
  * text below is the forwarded errand (see policy/dm_policy_text.c). */
 static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, bool read)
 {
+    /* A message returned by a delivery report is the sender's own earlier
+     * mail, not an errand forwarded. */
+    dm_seg_kind own = w->in_report ? DM_SEG_QUOTED : DM_SEG_FORWARDED;
     GMimeObject *body = g_mime_message_get_mime_part(inner);
 
     dm_note_8bit_headers(w, GMIME_OBJECT(inner));
@@ -614,8 +827,27 @@ static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, boo
         g_free(valid);
         g_string_free(h, TRUE);
     }
-    if (body != NULL)
-        dm_walk_object(w, body, depth + 1, read);
+    if (read) {
+        /* Its own segments: its subject, then its text. */
+        const char *subj = g_mime_message_get_subject(inner);
+
+        dm_segb_barrier(w->segs);
+        if (subj != NULL && *subj != '\0') {
+            char *valid = g_utf8_make_valid(subj, -1);
+            dm_segb_add(w->segs, own, valid, strlen(valid), NULL, 0);
+            g_free(valid);
+        }
+    }
+    {
+        dm_seg_kind saved = w->own;
+
+        w->own = own;
+        if (body != NULL)
+            dm_walk_object(w, body, depth + 1, read);
+        w->own = saved;
+    }
+    if (read)
+        dm_segb_barrier(w->segs);
 }
 
 static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read)
@@ -668,8 +900,15 @@ static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read)
         }
         /* mixed, related, signed (its signature is listed), digest,
          * report, parallel: every part in order. */
-        for (int i = 0; i < n; i++)
-            dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, read);
+        {
+            bool saved = w->in_report;
+
+            if (ct != NULL && g_mime_content_type_is_type(ct, "multipart", "report"))
+                w->in_report = true;
+            for (int i = 0; i < n; i++)
+                dm_walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, read);
+            w->in_report = saved;
+        }
         return;
     }
     if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -684,13 +923,13 @@ static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read)
         return;
     }
     if (GMIME_IS_PART(obj))
-        dm_walk_leaf(w, obj, read);
+        dm_walk_leaf(w, obj, depth, read);
 }
 
 dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
 {
     dm_msg *m = dm_msg_new();
-    dm_walk w = {.m = m, .lim = lim};
+    dm_walk w = {.m = m, .lim = lim, .own = DM_SEG_BODY};
     GMimeParser *parser;
     GMimeMessage *msg;
     GMimeObject *o;
@@ -718,13 +957,14 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
     if (msg == NULL) {
         m->malformed = true;
         g_ptr_array_add(m->limits, g_strdup("unparsable"));
-        dm_mime_build_segments(m);
         return m;
     }
     o = GMIME_OBJECT(msg);
 
     dm_note_8bit_headers(&w, o);
     dm_mime_read_headers(m, msg, lim);
+    w.segs = dm_segb_new(m, lim);
+    dm_segb_subject(w.segs, m->subject);
     {
         GMimeObject *body = g_mime_message_get_mime_part(msg);
         GMimeContentType *ct = body != NULL ? g_mime_object_get_content_type(body) : NULL;
@@ -742,7 +982,8 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
             dm_walk_object(&w, body, 0, true);
     }
     g_object_unref(msg);
-    dm_mime_build_segments(m);
+    g_free(w.ahead_text);
+    dm_segb_finish(w.segs);
     return m;
 }
 

@@ -47,8 +47,37 @@ void dm_mime_note_limit(dm_msg *m, const char *what);
  * mail. */
 void dm_mime_read_headers(dm_msg *m, GMimeMessage *msg, const dm_mime_limits *lim);
 
-/* Fill m->segments from what extraction read (dm_mime_segments.c). */
-void dm_mime_build_segments(dm_msg *m);
+/* The segments of one message (dm_mime_segments.c), built as extraction
+ * reads it, in the message's order. */
+typedef struct dm_segb dm_segb;
+dm_segb *dm_segb_new(dm_msg *m, const dm_mime_limits *lim);
+/* The subject (and whether it is a forward's). */
+void dm_segb_subject(dm_segb *b, const char *subject);
+/* A text part as read (valid UTF-8), cut into body, quoted, forwarded,
+ * signature and footer; own: what the sender's own text is here (BODY;
+ * FORWARDED in an attached message, QUOTED in a returned one). */
+void dm_segb_text(dm_segb *b, const char *text, size_t len, dm_seg_kind own);
+/* One segment as it is (a name, calendar text, attachment text). */
+dm_segment *dm_segb_add(dm_segb *b, dm_seg_kind kind, const char *text, size_t len,
+                        const char *source, int page);
+/* What comes next is not joined to what came before (a new message). */
+void dm_segb_barrier(dm_segb *b);
+/* The languages; frees b. */
+void dm_segb_finish(dm_segb *b);
+
+/* The SUMMARY, LOCATION and DESCRIPTION of a calendar's events, unfolded
+ * and unescaped (dm_mime_calendar.c); NULL when it has none. */
+char *dm_mime_calendar_text(const char *ics, size_t len);
+
+/* The signed content of S/MIME signed data (DER), or NULL
+ * (dm_mime_smime.c). */
+GByteArray *dm_mime_smime_content(const guint8 *der, size_t len);
+
+/* Language (dm_mime_lang.c): ISO 639-1 of text among w->languages, ""
+ * when too short or unsure. */
+void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char lang[4]);
+/* Each segment's language and the message's. */
+void dm_mime_lang_segments(const dm_seg_words *w, dm_msg *m);
 
 /* Hash msg's body as fo writes it and set its X-Diarie-Genererad token
  * (dm_loop.h) under key, valid until expires.  Call after the Message-ID

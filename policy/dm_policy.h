@@ -14,6 +14,7 @@
 
 #include "dm_conf.h"
 #include "dm_facts.h"
+#include "dm_segwords.h"
 #include "dm_verdict.h"
 
 typedef struct dm_policy dm_policy;
@@ -35,6 +36,10 @@ const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p);
 /* Subjects that mark an automatic reply ([autoreply] of rules.conf),
  * casefolded, NULL-terminated: for dm_mime_limits.autoreply_subjects. */
 const char *const *dm_policy_autoreply_subjects(const dm_policy *p);
+/* How mail marks quotes, forwards, signatures and footers, and the
+ * languages told apart ([replies] and [segments] of rules.conf): for
+ * dm_mime_limits.words.  NULL without a rules file. */
+const dm_seg_words *dm_policy_seg_words(const dm_policy *p);
 
 /* R14, at DATA: a verdict with reject set when the message is a mass
  * mailing its sender may not send, else NULL.  facts->msg may be NULL. */

@@ -230,6 +230,7 @@ struct dm_policy {
     dm_lex *lex;
     dm_replies replies;       /* [replies] */
     char **autoreply_subjects; /* [autoreply] subjects, casefolded */
+    dm_seg_words *seg_words;  /* [replies] and [segments], for mime/ */
     dm_reasons *reasons;      /* the site language's reason catalogue */
     dm_sigdef sig[DM_SIG_COUNT];
     char **party_domains;

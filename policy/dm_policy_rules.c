@@ -12,7 +12,7 @@
  *                  weight, cap, where (all, own, subject, head)
  *   [NAME]         any other section with a list or words: a helper list
  *                  that other lists use as @NAME
- *   [replies], [autoreply], [diarium]
+ *   [replies], [autoreply], [diarium], [segments]
  *                  words read as they are written (";"-separated): how
  *                  replies quote and forward, the subjects of automatic
  *                  replies, the diarium export's columns and statuses;
@@ -319,7 +319,8 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
 
         if (strcmp(*g, "casenumbers") == 0 || strcmp(*g, "thresholds") == 0 ||
             strcmp(*g, "evidence") == 0 || strcmp(*g, "replies") == 0 ||
-            strcmp(*g, "autoreply") == 0 || strcmp(*g, "diarium") == 0)
+            strcmp(*g, "autoreply") == 0 || strcmp(*g, "diarium") == 0 ||
+            strcmp(*g, "segments") == 0)
             continue;
         sig = dm_sig_by_section(*g);
         if (sig < 0 && !g_key_file_has_key(kf, *g, "list", NULL) &&
@@ -500,6 +501,10 @@ static bool dm_load_words(dm_policy *p, GKeyFile *kf, GError **err)
     dm_first_bytes(r->first_from, r->header_from);
     dm_first_bytes(r->first_separator, r->separator);
     dm_first_bytes(r->first_forward, r->forward);
+    /* The same words, and [segments], for the document model (mime/). */
+    p->seg_words = dm_seg_words_load(kf, err);
+    if (p->seg_words == NULL)
+        return false;
 
     /* Compared with the casefolded subject. */
     {
@@ -626,6 +631,7 @@ void dm_policy_free(dm_policy *p)
     dm_lex_free(p->lex);
     dm_replies_clear(&p->replies);
     g_strfreev(p->autoreply_subjects);
+    dm_seg_words_free(p->seg_words);
     dm_reasons_free(p->reasons);
     g_strfreev(p->party_domains);
     g_strfreev(p->mass_lists);
@@ -637,6 +643,11 @@ void dm_policy_free(dm_policy *p)
 const dm_dnr_parser *dm_policy_dnr_parser(const dm_policy *p)
 {
     return p->dnr;
+}
+
+const dm_seg_words *dm_policy_seg_words(const dm_policy *p)
+{
+    return p->seg_words;
 }
 
 const char *const *dm_policy_autoreply_subjects(const dm_policy *p)

@@ -11,7 +11,7 @@ set -eu
 # (tests/e2e/auth.sh).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev libldap-dev
-libsqlite3-dev libstemmer-dev libcmocka-dev
+libsqlite3-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data
 slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
 sqlite3 valgrind python3 openssl procps psmisc groff-base man-db
 nodejs npm"

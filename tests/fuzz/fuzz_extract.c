@@ -2,10 +2,11 @@
  * libFuzzer target over parsing and extraction:
  *
  *   dm_mime_extract on the bytes as a message (default limits with the
- *   auto-reply subjects of DM_SRCDIR/etc/rules.conf, and tiny
- *   ones for every other input, so that every limit path runs; text
- *   parts read in tiny chunks for every third), every string it gives
- *   checked to be valid UTF-8 without a NUL;
+ *   auto-reply subjects and the segment words of DM_SRCDIR/etc/rules.conf,
+ *   and tiny ones for every other input, so that every limit path runs;
+ *   text parts read in tiny chunks for every third), every string it
+ *   gives checked to be valid UTF-8 without a NUL, the segments (the
+ *   document model) within max_text together;
  *   dm_mime_html_to_text and dm_mime_to_utf8 (under a charset picked by
  *   the first byte) on the same bytes;
  *   the registrator copy of the bytes (when the templates are found:
@@ -61,10 +62,15 @@ static void dm_check(const dm_msg *m, const dm_mime_limits *lim)
         fprintf(stderr, "fuzz_extract: text over max_text\n");
         abort();
     }
-    for (guint i = 0; i < m->segments->len; i++) {
+    for (guint i = 0, total = 0; i < m->segments->len; i++) {
         const dm_segment *g = g_ptr_array_index(m->segments, i);
         if ((unsigned)g->kind >= DM_SEG_KINDS || g->len == 0)
             abort();
+        total += (guint)g->len;
+        if (total > lim->max_text) {
+            fprintf(stderr, "fuzz_extract: segments over max_text\n");
+            abort();
+        }
         dm_valid("segment", g->text, (gssize)g->len);
         dm_valid("segment source", g->source, -1);
         dm_valid("segment language", g->lang, -1);
@@ -106,9 +112,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     g_free(conf->templates);
     conf->templates = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
     dm_pol = dm_policy_new(conf, NULL);
-    if (dm_pol != NULL)
+    if (dm_pol != NULL) {
         dm_lim.autoreply_subjects = dm_tiny.autoreply_subjects =
             dm_policy_autoreply_subjects(dm_pol);
+        dm_lim.words = dm_tiny.words = dm_policy_seg_words(dm_pol);
+    }
     dm_conf_unref(conf);
     dir = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
     dm_tpl = dm_templates_load(dir, DM_LANG_SV, NULL);

@@ -359,6 +359,7 @@ int main(int argc, char **argv)
             return 2;
         }
         lim.autoreply_subjects = dm_policy_autoreply_subjects(pol);
+        lim.words = dm_policy_seg_words(pol);
     }
     dm_conf_unref(conf);
     if (copy) {

@@ -47,6 +47,7 @@ static int group_setup(void **state)
         return -1;
     }
     default_limits.autoreply_subjects = dm_policy_autoreply_subjects(site);
+    default_limits.words = dm_policy_seg_words(site);
     return 0;
 }
 
