@@ -34,6 +34,7 @@ static const char *const onfail_choices[] = {"tempfail", "accept", NULL};
 static const char *const lang_choices[] = {"sv", "en", NULL};
 static const char *const delivery_choices[] = {"sendmail", "smtp", NULL};
 static const char *const groups_choices[] = {"member", "memberof", NULL};
+static const char *const copy_form_choices[] = {"wrapped", "redirect", NULL};
 
 #define O(f) offsetof(dm_conf, f)
 
@@ -67,6 +68,8 @@ static const dm_conf_entry dm_conf_table[] = {
     {"site", "communications_group", T_STRING, "", O(comm_group), NULL, 0, 0},
     {"site", "intranet", T_STRING, "", O(intranet), NULL, 0, 0},
     {"site", "autoreply_absence", T_DURATION, "3d", O(autoreply_absence), NULL, 0, 0},
+    {"site", "timezone", T_STRING, "Europe/Stockholm", O(timezone), NULL, 0, 0},
+    {"site", "gateway_id", T_STRING, "", O(gateway_id), NULL, 0, 0},
 
     {"ldap", "uri", T_LIST, "ldap://127.0.0.1/", O(ldap_uri), NULL, 0, 0},
     {"ldap", "base", T_STRING, "", O(ldap_base), NULL, 0, 0},
@@ -127,6 +130,8 @@ static const dm_conf_entry dm_conf_table[] = {
     {"delivery", "timeout", T_DURATION, "10m", O(delivery_timeout), NULL, 0, 0},
     {"delivery", "sender", T_STRING, "postmaster", O(sender), NULL, 0, 0},
     {"delivery", "from_name", T_STRING, "Diariemilter", O(from_name), NULL, 0, 0},
+    {"delivery", "copy_form", T_ENUM, "wrapped", O(copy_form), copy_form_choices, 0, 0},
+    {"delivery", "copy_reply_to", T_STRING, "sender", O(copy_reply_to), NULL, 0, 0},
     {"delivery", "retry_min", T_DURATION, "1m", O(retry_min), NULL, 0, 0},
     {"delivery", "retry_max", T_DURATION, "1h", O(retry_max), NULL, 0, 0},
     {"delivery", "dead_after", T_DURATION, "2d", O(dead_after), NULL, 0, 0},
@@ -213,6 +218,28 @@ bool dm_conf_parse_size(const char *s, int64_t *bytes)
         return false;
     *bytes = (int64_t)v * mult;
     return true;
+}
+
+/* A word that goes into a header as it is: printable ASCII, no blanks,
+ * at most 64 characters (empty when may_be_empty). */
+static bool dm_conf_token_ok(const char *s, bool may_be_empty)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return may_be_empty;
+    if (n > 64)
+        return false;
+    for (const char *p = s; *p != '\0'; p++)
+        if (*p <= ' ' || *p > '~')
+            return false;
+    return true;
+}
+
+const char *dm_conf_gateway_id(const dm_conf *conf)
+{
+    return conf->gateway_id != NULL && *conf->gateway_id != '\0' ? conf->gateway_id
+                                                                 : g_get_host_name();
 }
 
 static char **dm_conf_split_list(const char *s)
@@ -479,6 +506,34 @@ dm_conf *dm_conf_load(const char *path, GError **err)
                         path, dm_conf_line_of(text, "log", "facility"), conf->log_facility);
             goto fail;
         }
+    }
+    {
+        GTimeZone *tz = g_time_zone_new_identifier(conf->timezone);
+
+        if (tz == NULL) {
+            g_set_error(err, DM_CONF_ERROR, 1,
+                        "%s:%d: [site] timezone: \"%s\" is not a time zone this host knows "
+                        "(an IANA name like Europe/Stockholm; Debian: the tzdata package)",
+                        path, dm_conf_line_of(text, "site", "timezone"), conf->timezone);
+            goto fail;
+        }
+        g_time_zone_unref(tz);
+    }
+    if (!dm_conf_token_ok(conf->gateway_id, true)) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [site] gateway_id: printable ASCII without blanks, at most 64 "
+                    "characters",
+                    path, dm_conf_line_of(text, "site", "gateway_id"));
+        goto fail;
+    }
+    if (strcmp(conf->copy_reply_to, "sender") != 0 && strcmp(conf->copy_reply_to, "none") != 0 &&
+        (!dm_conf_token_ok(conf->copy_reply_to, false) || strchr(conf->copy_reply_to, '@') == NULL ||
+         strpbrk(conf->copy_reply_to, "<>,;:\"()[]\\") != NULL)) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [delivery] copy_reply_to: \"%s\" is not sender, none or an "
+                    "address (local@domain)",
+                    path, dm_conf_line_of(text, "delivery", "copy_reply_to"), conf->copy_reply_to);
+        goto fail;
     }
     if (conf->retry_max < conf->retry_min) {
         g_set_error(err, DM_CONF_ERROR, 1,

@@ -19,6 +19,7 @@ typedef enum { DM_LANG_SV, DM_LANG_EN } dm_lang;
 typedef enum { DM_ONFAIL_TEMPFAIL, DM_ONFAIL_ACCEPT } dm_onfail;
 typedef enum { DM_DELIVER_SENDMAIL, DM_DELIVER_SMTP } dm_delivery_method;
 typedef enum { DM_GROUPS_MEMBER, DM_GROUPS_MEMBEROF } dm_group_style;
+typedef enum { DM_COPY_WRAPPED, DM_COPY_REDIRECT } dm_copy_form;
 
 typedef struct dm_conf {
     gint refcount;
@@ -54,6 +55,8 @@ typedef struct dm_conf {
     char *comm_group;
     char *intranet;
     int64_t autoreply_absence; /* seconds an auto-reply marks its sender absent */
+    char *timezone;        /* IANA name: the times people read (checked at load) */
+    char *gateway_id;      /* names this gateway in what it sends; "": the host name */
 
     /* [ldap] */
     char **ldap_uri;
@@ -118,6 +121,8 @@ typedef struct dm_conf {
     int64_t delivery_timeout; /* one delivery process at most */
     char *sender;          /* envelope sender of generated mail */
     char *from_name;
+    dm_copy_form copy_form;
+    char *copy_reply_to;   /* "sender", "none" or an address (checked at load) */
     int64_t retry_min;
     int64_t retry_max;
     int64_t dead_after;
@@ -151,6 +156,9 @@ typedef struct {
     const char *default_value;
 } dm_conf_key_info;
 size_t dm_conf_schema(const dm_conf_key_info **keys);
+
+/* [site] gateway_id, or the host name when it is empty. */
+const char *dm_conf_gateway_id(const dm_conf *conf);
 
 /* Parse helpers shared with other modules' configuration. */
 bool dm_conf_parse_duration(const char *s, int64_t *seconds);

@@ -706,6 +706,7 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     ci.loop_keylen = e->keylen;
     ci.loop_expires = now + e->conf->dead_after + DM_LOOP_SLACK;
     ci.now = now;
+    ci.conf = e->conf; /* the copy's form, Reply-To, time zone, gateway id */
 
     tx = dm_spool_begin(e->spool, id);
     dm_spool_tx_set_origin(tx, msg->message_id);

@@ -31,10 +31,10 @@
  * that keep within the limits (dm_mime_budget.c): a flood of parts or
  * headers costs no more.
  *
- * Composition writes what diariemilter sends: the registrator copy (a
- * cover note and the original, byte for byte, as message/rfc822, or as
- * message/global in base64 when it could not travel so) and the notices,
- * from the templates in etc/templates/<language>/.
+ * Composition writes what diariemilter sends: the registrator copy
+ * (wrapped: a cover note, diarie.json and the original, byte for byte;
+ * or redirect: the original itself, resent) and the notices, from the
+ * templates in etc/templates/<language>/.
  */
 #ifndef DM_MIME_H
 #define DM_MIME_H
@@ -112,18 +112,36 @@ typedef struct dm_compose_info {
                                 * NULL: none */
     size_t loop_keylen;
     int64_t loop_expires;      /* the token's expiry (Unix time) */
-    int64_t now;
+    int64_t now;               /* when the message arrived: the gateway's
+                                * clock at its end of data */
+    const dm_conf *conf;       /* [site] timezone and gateway_id,
+                                * [delivery] copy_form and copy_reply_to;
+                                * NULL: their defaults */
 } dm_compose_info;
 
 /* The registrator copy for registrator `to`.  original: the message as
- * received, read from its start to its end.
+ * received, read from its start to its end.  Its form is [delivery]
+ * copy_form (diariemilter(8), THE REGISTRATOR'S COPY, says it for
+ * administrators):
  *
- * The copy is multipart/mixed: the cover note (text/plain, UTF-8), then
- * the original.  An original that can travel through sendmail(1) and SMTP
- * as it is goes as message/rfc822, 7bit or 8bit, byte for byte but for
- * CRLF becoming LF.  One that cannot (raw 8-bit bytes in a header, a NUL
- * byte, a CR not before LF, a line over 998 bytes) goes as message/global
- * (RFC 6532) in base64, which decodes to exactly the bytes received. */
+ * wrapped: multipart/mixed: the cover note (text/plain, UTF-8), the
+ * gateway's facts as diarie.json (application/json, etc/diarie.schema.json),
+ * then the original, named after its subject (by its id for a sekretess
+ * message).  An original that can travel through sendmail(1) and SMTP as
+ * it is goes as message/rfc822, 7bit or 8bit, byte for byte but for CRLF
+ * becoming LF.  One that cannot (raw 8-bit bytes in a header, a NUL byte,
+ * a CR not before LF, a line over 998 bytes) goes as message/global
+ * (RFC 6532) in base64, which decodes to exactly the bytes received.
+ * Reply-To: as [delivery] copy_reply_to says.
+ *
+ * redirect: the original itself, resent: Resent-From/To/Date/Message-ID
+ * and the facts in X-Diarie-* headers on top, every X-Diarie-* header it
+ * arrived with removed, its body byte for byte but for CRLF becoming LF.
+ * The loop token covers the original's Message-ID and body.  An original
+ * that could not travel as it is goes wrapped instead.
+ *
+ * A sekretess copy carries Sensitivity: Company-Confidential in either
+ * form. */
 bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
                         GMimeStream *original, const dm_templates *t, GError **err);
 

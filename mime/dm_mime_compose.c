@@ -1,5 +1,7 @@
 /*
- * Composition of the registrator copy and of notices.
+ * Composition: what the registrator copy and the notices share (the
+ * template values, the generated message around them), and the notices.
+ * The copy itself is dm_mime_copy.c, its diarie.json dm_mime_copy_json.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,8 +23,38 @@ static const char *dm_template_for(dm_notice_kind k)
     return NULL;
 }
 
+GDateTime *dm_compose_local_time(const dm_compose_info *ci, int64_t t)
+{
+    const char *name = ci->conf != NULL ? ci->conf->timezone : "Europe/Stockholm";
+    GTimeZone *tz = g_time_zone_new_identifier(name);
+    GDateTime *utc = g_date_time_new_from_unix_utc(t), *local;
+
+    /* The configuration was checked at load; a zone that vanished since
+     * (tzdata removed) is UTC rather than no copy. */
+    if (tz == NULL)
+        tz = g_time_zone_new_utc();
+    local = g_date_time_to_timezone(utc, tz);
+    g_date_time_unref(utc);
+    g_time_zone_unref(tz);
+    return local;
+}
+
+char *dm_compose_iso_time(const dm_compose_info *ci, int64_t t)
+{
+    GDateTime *d = dm_compose_local_time(ci, t);
+    char *s = g_date_time_format(d, "%Y-%m-%dT%H:%M:%S%:z");
+
+    g_date_time_unref(d);
+    return s;
+}
+
+const char *dm_compose_gateway(const dm_compose_info *ci)
+{
+    return ci->conf != NULL ? dm_conf_gateway_id(ci->conf) : g_get_host_name();
+}
+
 /* Every address the original's To and Cc headers name, lowercase. */
-static GHashTable *dm_named_rcpts(const dm_msg *m)
+GHashTable *dm_named_rcpts(const dm_msg *m)
 {
     GHashTable *named = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
@@ -59,6 +91,13 @@ static GHashTable *dm_named_rcpts(const dm_msg *m)
     return named;
 }
 
+const dm_entry *dm_compose_rcpt_entry(const dm_compose_info *ci, size_t i)
+{
+    const dm_party *p = ci->parties != NULL ? &ci->parties[i] : NULL;
+
+    return p != NULL && p->addr != NULL && strcmp(p->addr, ci->rcpts[i]) == 0 ? p->entry : NULL;
+}
+
 /* Every envelope recipient, one a line, with what the registrator needs
  * to know of it: the directory's name, a mass list (not expanded: its
  * members got the message through it), a recipient the headers do not
@@ -68,10 +107,7 @@ static void dm_recipients(const dm_compose_info *ci, bool sv, GString *out)
     GHashTable *named = dm_named_rcpts(ci->msg);
 
     for (size_t i = 0; i < ci->n_rcpts; i++) {
-        const dm_party *p = ci->parties != NULL ? &ci->parties[i] : NULL;
-        const dm_entry *e = p != NULL && p->addr != NULL && strcmp(p->addr, ci->rcpts[i]) == 0
-                                ? p->entry
-                                : NULL;
+        const dm_entry *e = dm_compose_rcpt_entry(ci, i);
         GPtrArray *notes = g_ptr_array_new_with_free_func(g_free);
         char *lower = g_utf8_strdown(ci->rcpts[i], -1);
 
@@ -103,31 +139,157 @@ static void dm_recipients(const dm_compose_info *ci, bool sv, GString *out)
     g_hash_table_destroy(named);
 }
 
+guint dm_compose_sekretess_signs(const dm_verdict *v, const dm_reason **out, guint max)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < v->reasons->len && n < max; i++) {
+        const dm_reason *r = g_ptr_array_index(v->reasons, i);
+
+        if (r->key == DM_R_SEKRETESS_CASE || r->key == DM_R_SEKRETESS_PNR ||
+            r->key == DM_R_SEKRETESS_SAMORDNING)
+            out[n++] = r;
+    }
+    return n;
+}
+
+const char *dm_compose_sign_name(const dm_reason *r)
+{
+    switch (r->key) {
+    case DM_R_SEKRETESS_CASE: return "case";
+    case DM_R_SEKRETESS_PNR: return "personnummer";
+    case DM_R_SEKRETESS_SAMORDNING: return "samordningsnummer";
+    default: return NULL;
+    }
+}
+
+char *dm_compose_reason_text(const dm_templates *t, const dm_reason *r)
+{
+    /* A sign of sekretess is said without the facts that made it one
+     * (the sensitive words beside a personnummer): its sentence. */
+    if (dm_compose_sign_name(r) != NULL) {
+        char *s = dm_reasons_sentence(dm_templates_reasons(t), r, false);
+        if (s != NULL)
+            return s;
+    }
+    return g_strdup(r->text);
+}
+
+/* Where a reply to a wrapped copy goes ([delivery] copy_reply_to): the
+ * original's Reply-To, else its From, else its envelope sender; a
+ * configured address; or nowhere but From (NULL).  *from_sender tells
+ * whether it is the original's sender.  A new string. */
+static char *dm_compose_reply_to(const dm_compose_info *ci, bool *from_sender)
+{
+    const char *mode = ci->conf != NULL ? ci->conf->copy_reply_to : "sender";
+    const dm_msg *m = ci->msg;
+
+    *from_sender = false;
+    if (strcmp(mode, "none") == 0)
+        return NULL;
+    if (strcmp(mode, "sender") != 0)
+        return g_strdup(mode);
+    for (guint i = 0; i < m->headers->len; i++) {
+        const dm_header *h = g_ptr_array_index(m->headers, i);
+        InternetAddressList *l;
+        char *addr = NULL;
+
+        if (g_ascii_strcasecmp(h->name, "Reply-To") != 0)
+            continue;
+        if ((l = internet_address_list_parse(NULL, h->value)) == NULL)
+            break;
+        for (int k = 0; k < internet_address_list_length(l) && addr == NULL; k++) {
+            InternetAddress *a = internet_address_list_get_address(l, k);
+            const char *s;
+            if (INTERNET_ADDRESS_IS_MAILBOX(a) &&
+                (s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))) != NULL &&
+                strchr(s, '@') != NULL)
+                addr = g_strdup(s);
+        }
+        g_object_unref(l);
+        if (addr != NULL) {
+            *from_sender = true;
+            return addr;
+        }
+        break;
+    }
+    if (m->from_addr != NULL && strchr(m->from_addr, '@') != NULL) {
+        *from_sender = true;
+        return g_strdup(m->from_addr);
+    }
+    if (ci->env_from != NULL && strchr(ci->env_from, '@') != NULL) {
+        *from_sender = true;
+        return g_strdup(ci->env_from);
+    }
+    return NULL;
+}
+
+/* The reasons in words for a notice, one sentence a line, each once. */
+static char *dm_sentences(const dm_compose_info *ci, const dm_templates *t, bool facts)
+{
+    GString *out = g_string_new(NULL);
+    GHashTable *said = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; i < ci->verdict->reasons->len; i++) {
+        const dm_reason *r = g_ptr_array_index(ci->verdict->reasons, i);
+        char *s = dm_reasons_sentence(dm_templates_reasons(t), r, facts);
+
+        if (s == NULL || *s == '\0' || g_hash_table_contains(said, s)) {
+            g_free(s);
+            continue;
+        }
+        if (out->len > 0)
+            g_string_append_c(out, '\n');
+        g_string_append_printf(out, "- %s", s);
+        g_hash_table_add(said, s);
+    }
+    g_hash_table_destroy(said);
+    return g_string_free(out, FALSE);
+}
+
 /* The values every template may use.  With sekretess, nothing of the
- * message's own words: no subject, no reasons' texts. */
-static GHashTable *dm_compose_vars(const dm_compose_info *ci, bool for_notice, bool lang_sv)
+ * message's own words in a notice: no subject, no reasons' texts, no
+ * sentence that quotes it. */
+GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bool for_notice)
 {
     GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     const dm_verdict *v = ci->verdict;
     const dm_msg *m = ci->msg;
+    bool lang_sv = dm_templates_lang(t) == DM_LANG_SV;
     GString *rcpts = g_string_new(NULL), *reasons = g_string_new(NULL),
-            *rules = g_string_new(NULL);
+            *rules = g_string_new(NULL), *signs = g_string_new(NULL);
     GHashTable *seen_rules = g_hash_table_new(g_str_hash, g_str_equal);
-    char now[32];
-    bool hide = v->sekretess && for_notice;
+    const dm_reason *sign[8];
+    guint n_signs = dm_compose_sekretess_signs(v, sign, G_N_ELEMENTS(sign));
+    char now[32], *reply_to;
+    bool hide = v->sekretess && for_notice, reply_sender;
+    GDateTime *arrived = dm_compose_local_time(ci, ci->now);
 
     dm_recipients(ci, lang_sv, rcpts);
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
+        char *text = dm_compose_reason_text(t, r);
 
         if (reasons->len > 0)
             g_string_append_c(reasons, '\n');
-        g_string_append_printf(reasons, "%-6s %s", r->rule, r->text);
+        g_string_append_printf(reasons, "%-6s %s", r->rule, text);
+        g_free(text);
         if (g_hash_table_add(seen_rules, r->rule)) {
             if (rules->len > 0)
                 g_string_append(rules, ", ");
             g_string_append(rules, r->rule);
         }
+    }
+    /* Which sign of sekretess was found, never the facts themselves. */
+    for (guint i = 0; i < n_signs; i++) {
+        char *s = dm_reasons_sentence(dm_templates_reasons(t), sign[i], false);
+
+        if (s == NULL)
+            continue;
+        if (signs->len > 0)
+            g_string_append_c(signs, '\n');
+        g_string_append(signs, s);
+        g_free(s);
     }
     dm_time_format_iso8601(ci->now, now, sizeof now);
 
@@ -144,21 +306,33 @@ static GHashTable *dm_compose_vars(const dm_compose_info *ci, bool for_notice, b
                                               : m->subject));
     g_hash_table_insert(vars, "message_id", g_strdup(m->message_id));
     g_hash_table_insert(vars, "date", g_strdup(m->date ? m->date : ""));
+    g_hash_table_insert(vars, "arrived", g_date_time_format(arrived, "%Y-%m-%d %H:%M:%S %Z"));
     g_hash_table_insert(vars, "class", g_strdup(dm_class_name(v->klass)));
     g_hash_table_insert(vars, "sekretess", g_strdup(v->sekretess ? "sekretess" : ""));
+    g_hash_table_insert(vars, "sekretess_signs", g_string_free(signs, FALSE));
     g_hash_table_insert(vars, "reasons", hide ? g_strdup("") : g_string_free(reasons, FALSE));
     if (hide)
         g_string_free(reasons, TRUE);
     g_hash_table_insert(vars, "rules", g_string_free(rules, FALSE));
+    g_hash_table_insert(vars, "sentences", dm_sentences(ci, t, !v->sekretess));
     g_hash_table_insert(vars, "case", g_strdup(v->case_dnr ? v->case_dnr : ""));
     g_hash_table_insert(vars, "myndighet", g_strdup(v->myndighet ? v->myndighet : ""));
     g_hash_table_insert(vars, "sha256", g_strdup(ci->sha256 ? ci->sha256 : ""));
     g_hash_table_insert(vars, "now", g_strdup(now));
+    g_hash_table_insert(vars, "gateway", g_strdup(dm_compose_gateway(ci)));
+    g_hash_table_insert(vars, "gateway_address",
+                        g_strdup(ci->conf != NULL ? ci->conf->sender : "postmaster"));
+    reply_to = dm_compose_reply_to(ci, &reply_sender);
+    g_hash_table_insert(vars, "reply_to", g_strdup(reply_to ? reply_to : ""));
+    g_hash_table_insert(vars, "reply_sender", g_strdup(reply_to && reply_sender ? "1" : ""));
+    g_hash_table_insert(vars, "reply_address", g_strdup(reply_to && !reply_sender ? "1" : ""));
+    g_free(reply_to);
+    g_date_time_unref(arrived);
     g_hash_table_destroy(seen_rules);
     return vars;
 }
 
-static char *dm_generated_id(const dm_compose_info *ci, const char *kind, const char *to)
+char *dm_generated_id(const dm_compose_info *ci, const char *kind, const char *to)
 {
     char h[65];
     char *seed = g_strconcat(ci->id, "/", kind, "/", to, NULL);
@@ -169,14 +343,13 @@ static char *dm_generated_id(const dm_compose_info *ci, const char *kind, const 
     return g_strdup_printf("%s.%s.%s@%s", ci->id, kind, h, g_get_host_name());
 }
 
-static GMimeMessage *dm_generated_message(const dm_compose_info *ci, const char *to,
-                                          const char *subject, const char *kind,
-                                          dm_lang lang)
+GMimeMessage *dm_generated_message(const dm_compose_info *ci, const char *to,
+                                   const char *subject, const char *kind, dm_lang lang)
 {
     GMimeMessage *msg = g_mime_message_new(TRUE);
     GMimeObject *o = GMIME_OBJECT(msg);
     InternetAddressList *from = internet_address_list_parse(NULL, ci->from_header);
-    GDateTime *now = g_date_time_new_from_unix_local(ci->now);
+    GDateTime *now = dm_compose_local_time(ci, ci->now);
     char *mid = dm_generated_id(ci, kind, to);
 
     if (from != NULL) {
@@ -196,10 +369,7 @@ static GMimeMessage *dm_generated_message(const dm_compose_info *ci, const char 
     return msg;
 }
 
-/* A text/plain part in UTF-8, quoted-printable.  (g_mime_text_part_set_text
- * would pick the "best" charset, often ISO-8859-1: UTF-8 is what every
- * client reads and what the templates are written in.) */
-static GMimeObject *dm_text_part(const char *body)
+GMimeObject *dm_text_part(const char *body)
 {
     GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
     GMimeStream *mem = g_mime_stream_mem_new_with_buffer(body, strlen(body));
@@ -213,14 +383,21 @@ static GMimeObject *dm_text_part(const char *body)
     return GMIME_OBJECT(tp);
 }
 
-/* Write the finished message, with its loop token when ci asks for one. */
-static bool dm_write_message(GMimeMessage *msg, const dm_compose_info *ci, GMimeStream *out,
-                             GError **err)
+GMimeFormatOptions *dm_compose_format_options(void)
 {
     GMimeFormatOptions *fo = g_mime_format_options_new();
-    bool ok;
 
     g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
+    g_mime_format_options_set_param_encoding_method(fo, GMIME_PARAM_ENCODING_METHOD_RFC2231);
+    return fo;
+}
+
+bool dm_write_message(GMimeMessage *msg, const dm_compose_info *ci, GMimeStream *out,
+                      GError **err)
+{
+    GMimeFormatOptions *fo = dm_compose_format_options();
+    bool ok;
+
     if (ci->loop_key != NULL &&
         !dm_mime_set_loop_token(msg, fo, ci->loop_key, ci->loop_keylen, ci->loop_expires)) {
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -234,133 +411,6 @@ static bool dm_write_message(GMimeMessage *msg, const dm_compose_info *ci, GMime
     if (!ok)
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "could not write the message: %s",
                     g_strerror(errno));
-    return ok;
-}
-
-/* What the original's bytes allow. */
-typedef struct {
-    bool eight;       /* a byte above 127: 8bit, not 7bit */
-    bool header_8bit; /* one in the top header block */
-    bool nul;         /* a NUL byte */
-    bool bare_cr;     /* a CR not followed by LF */
-    bool long_line;   /* a line over 998 bytes (RFC 5322 2.1.1) */
-} dm_scan;
-
-static void dm_scan_original(GMimeStream *s, dm_scan *r)
-{
-    char buf[8192];
-    ssize_t n;
-    size_t col = 0;
-    bool cr = false, in_headers = true, line_start = true;
-
-    memset(r, 0, sizeof *r);
-    g_mime_stream_reset(s);
-    while ((n = g_mime_stream_read(s, buf, sizeof buf)) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)buf[i];
-
-            if (cr && c != '\n')
-                r->bare_cr = true;
-            cr = c == '\r';
-            if (c == '\n') {
-                /* A blank line ends the header block. */
-                if (line_start)
-                    in_headers = false;
-                line_start = true;
-                col = 0;
-                continue;
-            }
-            if (c == '\r')
-                continue;
-            line_start = false;
-            if (++col > 998)
-                r->long_line = true;
-            if (c == 0)
-                r->nul = true;
-            if (c & 0x80) {
-                r->eight = true;
-                if (in_headers)
-                    r->header_8bit = true;
-            }
-        }
-    }
-    if (cr)
-        r->bare_cr = true;
-    g_mime_stream_reset(s);
-}
-
-bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
-                        GMimeStream *original, const dm_templates *t, GError **err)
-{
-    GHashTable *vars = dm_compose_vars(ci, false, dm_templates_lang(t) == DM_LANG_SV);
-    char *subject = NULL, *body = NULL;
-    GMimeMessage *msg;
-    GMimeMultipart *mixed;
-    GMimeObject *cover;
-    GMimePart *orig;
-    GMimeDataWrapper *wrapper;
-    dm_scan scan;
-    bool ok;
-
-    g_hash_table_insert(vars, "registrator", g_strdup(to));
-    if (!dm_template_expand(t, "copy", vars, &subject, &body)) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no template \"copy\"");
-        g_hash_table_destroy(vars);
-        return false;
-    }
-    g_hash_table_destroy(vars);
-
-    msg = dm_generated_message(ci, to, subject, "copy", dm_templates_lang(t));
-    g_mime_object_set_header(GMIME_OBJECT(msg), "X-Diarie-Klass",
-                             dm_class_name(ci->verdict->klass), NULL);
-    mixed = g_mime_multipart_new_with_subtype("mixed");
-    cover = dm_text_part(body);
-    g_mime_multipart_add(mixed, cover);
-    g_object_unref(cover);
-
-    /* The original, unaltered.  As message/rfc822 in 7bit or 8bit, never
-     * re-encoded; only its line ends become Unix ones, as sendmail(1)
-     * expects (SMTP delivery turns them back into CRLF).
-     *
-     * What cannot travel so goes as message/global (RFC 6532) in base64,
-     * which decodes to exactly the bytes received, CRLF included:
-     * raw 8-bit bytes in its headers (the copy would need SMTPUTF8, and
-     * Postfix bounces it at a server without it); a NUL byte, a CR not
-     * before LF or a line over 998 bytes (message/rfc822 may not be
-     * base64, and SMTP without BINARYMIME carries none of them intact). */
-    dm_scan_original(original, &scan);
-    if (ci->msg->header_8bit || scan.header_8bit || scan.nul || scan.bare_cr ||
-        scan.long_line) {
-        orig = g_mime_part_new_with_type("message", "global");
-        wrapper = g_mime_data_wrapper_new_with_stream(original, GMIME_CONTENT_ENCODING_DEFAULT);
-        g_mime_part_set_content(orig, wrapper);
-        g_mime_part_set_content_encoding(orig, GMIME_CONTENT_ENCODING_BASE64);
-    } else {
-        GMimeStream *filtered = g_mime_stream_filter_new(original);
-        GMimeFilter *d2u = g_mime_filter_dos2unix_new(FALSE);
-        GMimeContentEncoding enc =
-            scan.eight ? GMIME_CONTENT_ENCODING_8BIT : GMIME_CONTENT_ENCODING_7BIT;
-
-        g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), d2u);
-        g_object_unref(d2u);
-        orig = g_mime_part_new_with_type("message", "rfc822");
-        wrapper = g_mime_data_wrapper_new_with_stream(filtered, enc);
-        g_mime_part_set_content(orig, wrapper);
-        g_mime_part_set_content_encoding(orig, enc);
-        g_object_unref(filtered);
-    }
-    g_mime_object_set_header(GMIME_OBJECT(orig), "Content-Disposition",
-                             "attachment; filename=\"original.eml\"", NULL);
-    g_object_unref(wrapper);
-    g_mime_multipart_add(mixed, GMIME_OBJECT(orig));
-    g_object_unref(orig);
-    g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
-    g_object_unref(mixed);
-
-    ok = dm_write_message(msg, ci, out, err);
-    g_object_unref(msg);
-    g_free(subject);
-    g_free(body);
     return ok;
 }
 
@@ -378,12 +428,15 @@ bool dm_mime_write_notice(GMimeStream *out, const dm_compose_info *ci, const dm_
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no notice kind for action");
         return false;
     }
-    vars = dm_compose_vars(ci, true, dm_templates_lang(t) == DM_LANG_SV);
+    vars = dm_compose_vars(ci, t, true);
     g_hash_table_insert(vars, "name", g_strdup(a->party_name ? a->party_name : a->party));
     g_hash_table_insert(vars, "party", g_strdup(a->party ? a->party : ""));
     if (a->myndighet != NULL)
         g_hash_table_replace(vars, "myndighet", g_strdup(a->myndighet));
-    /* The registrator for this party, if the verdict copies to one. */
+    /* The registrator the person forwards the message to: of the
+     * myndighet concerned, else the one the verdict copies to. */
+    if (a->registrar != NULL)
+        g_hash_table_insert(vars, "registrator", g_strdup(a->registrar));
     for (guint i = 0; i < ci->verdict->actions->len; i++) {
         const dm_action *c = g_ptr_array_index(ci->verdict->actions, i);
         if (c->type == DM_ACT_COPY && !g_hash_table_contains(vars, "registrator"))

@@ -5,12 +5,15 @@
 #define DM_MIME_INT_H
 
 #include "dm_mime.h"
+#include "dm_reasons.h"
 
 /* Expand template `name` with vars (name -> value); the subject and body
  * are new strings.  False when there is no such template. */
 bool dm_template_expand(const dm_templates *t, const char *name, GHashTable *vars,
                         char **subject, char **body);
 dm_lang dm_templates_lang(const dm_templates *t);
+/* The reason catalogue loaded with them. */
+const dm_reasons *dm_templates_reasons(const dm_templates *t);
 
 /* HTML to text in pieces (dm_mime_html_to_text is the whole at once).
  * dm_html_feed converts from html on and returns how many bytes it used:
@@ -78,6 +81,58 @@ GByteArray *dm_mime_smime_content(const guint8 *der, size_t len);
 void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char lang[4]);
 /* Each segment's language and the message's. */
 void dm_mime_lang_segments(const dm_seg_words *w, dm_msg *m);
+
+/* --- composition (dm_mime_compose.c), shared by the copy and notices -- */
+
+/* The values every template may use (dm_compose_info; for a notice,
+ * nothing of a sekretess message's own words).  name -> new string. */
+GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bool for_notice);
+/* t in [site] timezone (UTC if the zone is gone). */
+GDateTime *dm_compose_local_time(const dm_compose_info *ci, int64_t t);
+/* t as "2026-11-17T10:05:14+01:00" in [site] timezone (a new string). */
+char *dm_compose_iso_time(const dm_compose_info *ci, int64_t t);
+/* [site] gateway_id, or the host name. */
+const char *dm_compose_gateway(const dm_compose_info *ci);
+/* The addresses To, Cc, Resent-To, Resent-Cc name, lowercase (a set). */
+GHashTable *dm_named_rcpts(const dm_msg *m);
+/* The directory entry of envelope recipient i, or NULL. */
+const dm_entry *dm_compose_rcpt_entry(const dm_compose_info *ci, size_t i);
+/* The reasons of v that are signs of sekretess (R9), at most max. */
+guint dm_compose_sekretess_signs(const dm_verdict *v, const dm_reason **out, guint max);
+/* A sign's name in diarie.json and X-Diarie-Sekretess ("case",
+ * "personnummer", "samordningsnummer"); NULL for any other reason. */
+const char *dm_compose_sign_name(const dm_reason *r);
+/* A reason's text for the registrator (a new string): as the verdict
+ * gives it, but a sign of sekretess without the facts that made it one. */
+char *dm_compose_reason_text(const dm_templates *t, const dm_reason *r);
+/* The Message-ID of a generated message (a new string, no <>). */
+char *dm_generated_id(const dm_compose_info *ci, const char *kind, const char *to);
+/* A message from ci->from_header to `to`: Date, Message-ID,
+ * Auto-Submitted, Content-Language, X-Diarie-Id. */
+GMimeMessage *dm_generated_message(const dm_compose_info *ci, const char *to,
+                                   const char *subject, const char *kind, dm_lang lang);
+/* A text/plain part in UTF-8, quoted-printable.  (g_mime_text_part_set_text
+ * would pick the "best" charset, often ISO-8859-1: UTF-8 is what every
+ * client reads and what the templates are written in.) */
+GMimeObject *dm_text_part(const char *body);
+/* How composed messages are written: LF line ends (for sendmail(1)),
+ * parameters in RFC 2231. */
+GMimeFormatOptions *dm_compose_format_options(void);
+/* Write the finished message, with its loop token when ci asks for one. */
+bool dm_write_message(GMimeMessage *msg, const dm_compose_info *ci, GMimeStream *out,
+                      GError **err);
+
+/* The attached original's file name (dm_mime_copy.c, a new string): its
+ * subject in letters, digits and a few safe marks, at most 60
+ * characters, then ".eml"; by its id ("ID.eml") for a sekretess message
+ * or one without a usable subject. */
+char *dm_copy_filename(const dm_compose_info *ci);
+
+/* diarie.json of a wrapped copy (dm_mime_copy_json.c): the facts of
+ * etc/diarie.schema.json.  original_name, original_type: the attached
+ * original's file name and MIME type.  A new string, UTF-8. */
+char *dm_copy_json(const dm_compose_info *ci, const dm_templates *t, const char *to,
+                   const char *original_name, const char *original_type);
 
 /* Hash msg's body as fo writes it and set its X-Diarie-Genererad token
  * (dm_loop.h) under key, valid until expires.  Call after the Message-ID

@@ -5,7 +5,11 @@
  * is replaced by a value; a value of several lines is indented to the
  * column where it starts.  A line that begins with "?" is kept only when
  * every value it names is non-empty (the "?" itself is dropped).
- * {{?name}} expands to nothing: it only makes such a line depend on name.
+ * {{?name}} expands to nothing: it only makes such a line depend on name;
+ * {{!name}} too, but keeps the line only when name is empty.
+ *
+ * The reason catalogue of the same language (reasons.conf) is loaded
+ * with the templates: the notices say the reasons in its sentences.
  */
 #include <string.h>
 
@@ -14,6 +18,7 @@
 struct dm_templates {
     dm_lang lang;
     GHashTable *by_name; /* name -> char * (whole file) */
+    dm_reasons *reasons;
 };
 
 static const char *const dm_template_names[] = {
@@ -54,7 +59,17 @@ dm_templates *dm_templates_load(const char *dir, dm_lang lang, GError **err)
         g_free(path);
         g_hash_table_insert(t->by_name, (gpointer)dm_template_names[i], text);
     }
+    t->reasons = dm_reasons_load(dir, lang, err);
+    if (t->reasons == NULL) {
+        dm_templates_free(t);
+        return NULL;
+    }
     return t;
+}
+
+const dm_reasons *dm_templates_reasons(const dm_templates *t)
+{
+    return t->reasons;
 }
 
 void dm_templates_free(dm_templates *t)
@@ -62,6 +77,7 @@ void dm_templates_free(dm_templates *t)
     if (t == NULL)
         return;
     g_hash_table_destroy(t->by_name);
+    dm_reasons_free(t->reasons);
     g_free(t);
 }
 
@@ -70,7 +86,7 @@ dm_lang dm_templates_lang(const dm_templates *t)
     return t->lang;
 }
 
-/* Are all {{names}} on this line non-empty? */
+/* Are all {{names}} on this line non-empty (and all {{!names}} empty)? */
 static bool dm_line_complete(const char *line, GHashTable *vars)
 {
     const char *p = line;
@@ -79,14 +95,16 @@ static bool dm_line_complete(const char *line, GHashTable *vars)
         const char *e = strstr(p + 2, "}}");
         char *name;
         const char *val;
+        bool negated;
 
         if (e == NULL)
             break;
         name = g_strndup(p + 2, (gsize)(e - p - 2));
         g_strstrip(name);
-        val = g_hash_table_lookup(vars, name[0] == '?' ? name + 1 : name);
+        negated = name[0] == '!';
+        val = g_hash_table_lookup(vars, name[0] == '?' || negated ? name + 1 : name);
         g_free(name);
-        if (val == NULL || *val == '\0')
+        if ((val == NULL || *val == '\0') != negated)
             return false;
         p = e + 2;
     }
@@ -113,7 +131,7 @@ static void dm_expand_line(GString *out, const char *line, GHashTable *vars)
         col = g_utf8_strlen(out->str + line_start, (gssize)(out->len - line_start));
         name = g_strndup(s + 2, (gsize)(e - s - 2));
         g_strstrip(name);
-        val = name[0] == '?' ? NULL : g_hash_table_lookup(vars, name);
+        val = name[0] == '?' || name[0] == '!' ? NULL : g_hash_table_lookup(vars, name);
         g_free(name);
         for (const char *v = val != NULL ? val : ""; *v != '\0'; v++) {
             g_string_append_c(out, *v);

@@ -9,6 +9,7 @@ static const struct {
     const char *section;
     const char *key;
     const char *vars;
+    bool sentence; /* has a sentence in [sentences]: a notice may say it */
 } dm_reason_defs[DM_R_COUNT] = {
     [DM_R_MASS_REJECT] = {"smtp", "mass_reject", "why"},
     [DM_R_MASS_REJECT_INTRANET] = {"smtp", "mass_reject_intranet", "why intranet"},
@@ -16,8 +17,8 @@ static const struct {
     [DM_R_WHY_RECIPIENTS] = {"smtp", "why_recipients", "count"},
     [DM_R_WHY_WINDOW] = {"smtp", "why_window", "count"},
     [DM_R_MASS] = {"reasons", "mass", "why sender"},
-    [DM_R_NO_MESSAGE] = {"reasons", "no_message", ""},
-    [DM_R_INTERNAL] = {"reasons", "internal", "myndighet"},
+    [DM_R_NO_MESSAGE] = {"reasons", "no_message", "", true},
+    [DM_R_INTERNAL] = {"reasons", "internal", "myndighet", true},
     [DM_R_NO_REGISTRAR] = {"reasons", "no_registrar", "myndighet party"},
     [DM_R_UNKNOWN_MYNDIGHET] = {"reasons", "unknown_myndighet", ""},
     [DM_R_COPY] = {"reasons", "copy", "registrar myndighet party"},
@@ -30,45 +31,51 @@ static const struct {
     [DM_R_ABSENT_UNCOVERED] = {"reasons", "absent_uncovered", "party"},
     [DM_R_AUTOREPLY_CONTACT] = {"reasons", "autoreply_contact", "contact"},
     [DM_R_AUTOREPLY_REMINDER] = {"reasons", "autoreply_reminder", "sender"},
-    [DM_R_CASE_CITED] = {"reasons", "case_cited", "case"},
-    [DM_R_CASE_PARTY] = {"reasons", "case_party", "sender case"},
-    [DM_R_CASE_UNKNOWN] = {"reasons", "case_unknown", "citation"},
-    [DM_R_SEKRETESS_PNR] = {"reasons", "sekretess_pnr", "hits"},
-    [DM_R_SEKRETESS_SAMORDNING] = {"reasons", "sekretess_samordning", "hits"},
-    [DM_R_SEKRETESS_CASE] = {"reasons", "sekretess_case", "case"},
-    [DM_R_SEKRETESS] = {"reasons", "sekretess", ""},
-    [DM_R_PARTY_DOMAIN] = {"reasons", "party_domain", "address"},
-    [DM_R_PARTY] = {"reasons", "party", "hits"},
-    [DM_R_PARTY_DOUBT] = {"reasons", "party_doubt", ""},
-    [DM_R_PRIVATE] = {"reasons", "private", "hits"},
-    [DM_R_FAMILY] = {"reasons", "family", "hits"},
-    [DM_R_PRIVATE_DOUBT] = {"reasons", "private_doubt", ""},
-    [DM_R_MARKER_REPORT] = {"reasons", "marker_report", "type"},
-    [DM_R_MARKER_NULL_SENDER] = {"reasons", "marker_null_sender", ""},
-    [DM_R_MARKER_AUTOREPLY] = {"reasons", "marker_autoreply", "how"},
+    [DM_R_CASE_CITED] = {"reasons", "case_cited", "case", true},
+    [DM_R_CASE_PARTY] = {"reasons", "case_party", "sender case", true},
+    [DM_R_CASE_UNKNOWN] = {"reasons", "case_unknown", "citation", true},
+    [DM_R_SEKRETESS_PNR] = {"reasons", "sekretess_pnr", "hits", true},
+    [DM_R_SEKRETESS_SAMORDNING] = {"reasons", "sekretess_samordning", "hits", true},
+    [DM_R_SEKRETESS_CASE] = {"reasons", "sekretess_case", "case", true},
+    [DM_R_SEKRETESS] = {"reasons", "sekretess", "", true},
+    [DM_R_PARTY_DOMAIN] = {"reasons", "party_domain", "address", true},
+    [DM_R_PARTY] = {"reasons", "party", "hits", true},
+    [DM_R_PARTY_DOUBT] = {"reasons", "party_doubt", "", true},
+    [DM_R_PRIVATE] = {"reasons", "private", "hits", true},
+    [DM_R_FAMILY] = {"reasons", "family", "hits", true},
+    [DM_R_PRIVATE_DOUBT] = {"reasons", "private_doubt", "", true},
+    [DM_R_MARKER_REPORT] = {"reasons", "marker_report", "type", true},
+    [DM_R_MARKER_NULL_SENDER] = {"reasons", "marker_null_sender", "", true},
+    [DM_R_MARKER_AUTOREPLY] = {"reasons", "marker_autoreply", "how", true},
     [DM_R_AUTOREPLY_UNNAMED] = {"reasons", "autoreply_unnamed", ""},
-    [DM_R_MARKER_SPAM] = {"reasons", "marker_spam", "header"},
+    [DM_R_MARKER_SPAM] = {"reasons", "marker_spam", "header", true},
     [DM_R_SPAM_UNNAMED] = {"reasons", "spam_unnamed", ""},
-    [DM_R_MARKER_BULK] = {"reasons", "marker_bulk", "what"},
-    [DM_R_PHISHING] = {"reasons", "phishing", "hits"},
-    [DM_R_ADS] = {"reasons", "ads", "hits"},
-    [DM_R_TEMPORARY] = {"reasons", "temporary", "hits"},
-    [DM_R_OUTSIDE] = {"reasons", "outside", "hits"},
-    [DM_R_REQUEST] = {"reasons", "request", "hits"},
-    [DM_R_REFERENCE] = {"reasons", "reference", "hits"},
-    [DM_R_POLITE] = {"reasons", "polite", "hits"},
-    [DM_R_SUBJECT_HEAD] = {"reasons", "subject_head", "hits"},
-    [DM_R_SUBJECT] = {"reasons", "subject", "hits"},
-    [DM_R_OPINION] = {"reasons", "opinion", "hits"},
-    [DM_R_QUESTION] = {"reasons", "question", "words"},
-    [DM_R_INFO] = {"reasons", "info", "hits"},
-    [DM_R_INFO_HEAD] = {"reasons", "info_head", "hits"},
-    [DM_R_ALLMAN] = {"reasons", "allman", ""},
+    [DM_R_MARKER_BULK] = {"reasons", "marker_bulk", "what", true},
+    [DM_R_PHISHING] = {"reasons", "phishing", "hits", true},
+    [DM_R_ADS] = {"reasons", "ads", "hits", true},
+    [DM_R_TEMPORARY] = {"reasons", "temporary", "hits", true},
+    [DM_R_OUTSIDE] = {"reasons", "outside", "hits", true},
+    [DM_R_REQUEST] = {"reasons", "request", "hits", true},
+    [DM_R_REFERENCE] = {"reasons", "reference", "hits", true},
+    [DM_R_POLITE] = {"reasons", "polite", "hits", true},
+    [DM_R_SUBJECT_HEAD] = {"reasons", "subject_head", "hits", true},
+    [DM_R_SUBJECT] = {"reasons", "subject", "hits", true},
+    [DM_R_OPINION] = {"reasons", "opinion", "hits", true},
+    [DM_R_QUESTION] = {"reasons", "question", "words", true},
+    [DM_R_INFO] = {"reasons", "info", "hits", true},
+    [DM_R_INFO_HEAD] = {"reasons", "info_head", "hits", true},
+    [DM_R_ALLMAN] = {"reasons", "allman", "", true},
 };
 
 struct dm_reasons {
     char *text[DM_R_COUNT];
+    char *sentence[DM_R_COUNT]; /* NULL where the key has none */
 };
+
+/* Values that are the message's own words (quoted phrases, a citation
+ * as written, header values): never said in a notice about a sekretess
+ * message. */
+static const char dm_fact_vars[] = "hits citation contact what how type";
 
 const char *dm_reasons_key(dm_reason_id id)
 {
@@ -84,8 +91,10 @@ void dm_reasons_free(dm_reasons *r)
 {
     if (r == NULL)
         return;
-    for (int i = 0; i < DM_R_COUNT; i++)
+    for (int i = 0; i < DM_R_COUNT; i++) {
         g_free(r->text[i]);
+        g_free(r->sentence[i]);
+    }
     g_free(r);
 }
 
@@ -165,18 +174,23 @@ dm_reasons *dm_reasons_load_data(const char *text, gsize len, const char *name, 
         char **keys;
         bool ok = true;
 
-        if (strcmp(*g, "smtp") != 0 && strcmp(*g, "reasons") != 0) {
+        bool sentences = strcmp(*g, "sentences") == 0;
+
+        if (strcmp(*g, "smtp") != 0 && strcmp(*g, "reasons") != 0 && !sentences) {
             g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                        "%s: [%s]: not a section of the catalogue ([smtp], [reasons])", name,
-                        *g);
+                        "%s: [%s]: not a section of the catalogue ([smtp], [reasons], "
+                        "[sentences])",
+                        name, *g);
             goto fail;
         }
         keys = g_key_file_get_keys(kf, *g, NULL, NULL);
         for (char **k = keys; ok && k != NULL && *k != NULL; k++) {
             bool found = false;
             for (int i = 0; i < DM_R_COUNT && !found; i++)
-                found = strcmp(dm_reason_defs[i].section, *g) == 0 &&
-                        strcmp(dm_reason_defs[i].key, *k) == 0;
+                found = sentences ? dm_reason_defs[i].sentence &&
+                                        strcmp(dm_reason_defs[i].key, *k) == 0
+                                  : strcmp(dm_reason_defs[i].section, *g) == 0 &&
+                                        strcmp(dm_reason_defs[i].key, *k) == 0;
             if (!found) {
                 g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
                             "%s: [%s]: unknown key \"%s\"", name, *g, *k);
@@ -203,6 +217,18 @@ dm_reasons *dm_reasons_load_data(const char *text, gsize len, const char *name, 
         if (!dm_check_text(name, dm_reason_defs[i].key, dm_reason_defs[i].vars, t,
                            strcmp(dm_reason_defs[i].section, "smtp") == 0, err))
             goto fail;
+        if (!dm_reason_defs[i].sentence)
+            continue;
+        /* The same reason said to the person a notice goes to. */
+        t = g_key_file_get_string(kf, "sentences", dm_reason_defs[i].key, NULL);
+        if (t == NULL) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                        "%s: [sentences] %s is missing", name, dm_reason_defs[i].key);
+            goto fail;
+        }
+        r->sentence[i] = t;
+        if (!dm_check_text(name, dm_reason_defs[i].key, dm_reason_defs[i].vars, t, false, err))
+            goto fail;
     }
     g_strfreev(groups);
     g_key_file_free(kf);
@@ -228,20 +254,16 @@ dm_reasons *dm_reasons_load(const char *dir, dm_lang lang, GError **err)
     return r;
 }
 
-static char *dm_reasons_vtext(const dm_reasons *r, dm_reason_id id, va_list ap)
+/* text with its {{names}} replaced from pairs (name, value, ...; a name
+ * not there is empty). */
+static char *dm_expand(const char *text, char *const *pairs, guint n)
 {
-    const char *p = r->text[id];
-    GPtrArray *pairs = g_ptr_array_new();
+    const char *p = text;
     GString *out = g_string_new(NULL);
-    const char *name;
 
-    while ((name = va_arg(ap, const char *)) != NULL) {
-        g_ptr_array_add(pairs, (gpointer)name);
-        g_ptr_array_add(pairs, (gpointer)va_arg(ap, const char *));
-    }
     for (;;) {
         const char *s = strstr(p, "{{"), *e, *v;
-        size_t n;
+        size_t len;
 
         if (s == NULL || (e = strstr(s + 2, "}}")) == NULL) {
             g_string_append(out, p);
@@ -251,41 +273,96 @@ static char *dm_reasons_vtext(const dm_reasons *r, dm_reason_id id, va_list ap)
         s += 2;
         while (s < e && *s == ' ')
             s++;
-        n = (size_t)(e - s);
-        while (n > 0 && s[n - 1] == ' ')
-            n--;
+        len = (size_t)(e - s);
+        while (len > 0 && s[len - 1] == ' ')
+            len--;
         v = NULL;
-        for (guint i = 0; i + 1 < pairs->len && v == NULL; i += 2) {
-            const char *pn = g_ptr_array_index(pairs, i);
-            if (strlen(pn) == n && strncmp(pn, s, n) == 0)
-                v = g_ptr_array_index(pairs, i + 1);
+        for (guint i = 0; i + 1 < n && v == NULL; i += 2) {
+            if (strlen(pairs[i]) == len && strncmp(pairs[i], s, len) == 0)
+                v = pairs[i + 1];
         }
         g_string_append(out, v != NULL ? v : "");
         p = e + 2;
     }
-    g_ptr_array_free(pairs, TRUE);
     return g_string_free(out, FALSE);
+}
+
+/* The name, value arguments as a NULL-terminated vector (a NULL value
+ * becomes ""). */
+static char **dm_pairs(va_list ap)
+{
+    GPtrArray *pairs = g_ptr_array_new();
+    const char *name;
+
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        g_ptr_array_add(pairs, g_strdup(name));
+        g_ptr_array_add(pairs, g_strdup(value != NULL ? value : ""));
+    }
+    g_ptr_array_add(pairs, NULL);
+    return (char **)g_ptr_array_free(pairs, FALSE);
 }
 
 char *dm_reasons_text(const dm_reasons *r, dm_reason_id id, ...)
 {
     va_list ap;
-    char *t;
+    char **pairs, *t;
 
     va_start(ap, id);
-    t = dm_reasons_vtext(r, id, ap);
+    pairs = dm_pairs(ap);
     va_end(ap);
+    t = dm_expand(r->text[id], pairs, g_strv_length(pairs));
+    g_strfreev(pairs);
     return t;
 }
 
 void dm_reasons_add(dm_verdict *v, const dm_reasons *r, const char *rule, dm_reason_id id, ...)
 {
     va_list ap;
-    char *t;
+    char **pairs, *t;
+    dm_reason *added;
 
     va_start(ap, id);
-    t = dm_reasons_vtext(r, id, ap);
+    pairs = dm_pairs(ap);
     va_end(ap);
+    t = dm_expand(r->text[id], pairs, g_strv_length(pairs));
     dm_verdict_add_reason(v, rule, "%s", t);
     g_free(t);
+    added = g_ptr_array_index(v->reasons, v->reasons->len - 1);
+    added->key = (int)id;
+    added->values = pairs;
+}
+
+bool dm_reasons_has_sentence(dm_reason_id id)
+{
+    return id < DM_R_COUNT && dm_reason_defs[id].sentence;
+}
+
+char *dm_reasons_sentence(const dm_reasons *r, const dm_reason *reason, bool facts)
+{
+    const char *text;
+    guint n;
+
+    if (reason->key < 0 || reason->key >= DM_R_COUNT ||
+        (text = r->sentence[reason->key]) == NULL)
+        return NULL;
+    if (!facts) {
+        /* Does the sentence name one of the message's own words? */
+        for (const char *p = strstr(text, "{{"); p != NULL; p = strstr(p + 2, "{{")) {
+            const char *s = p + 2, *e = strstr(s, "}}");
+            size_t len;
+
+            if (e == NULL)
+                break;
+            while (s < e && *s == ' ')
+                s++;
+            len = (size_t)(e - s);
+            while (len > 0 && s[len - 1] == ' ')
+                len--;
+            if (dm_var_known(dm_fact_vars, s, len))
+                return NULL;
+        }
+    }
+    n = reason->values != NULL ? g_strv_length(reason->values) : 0;
+    return dm_expand(text, reason->values, n);
 }

@@ -96,8 +96,22 @@ const char *dm_reasons_vars(dm_reason_id id);
  * arguments are name, value pairs ending with NULL.  A value the text
  * names but the caller did not give is empty. */
 char *dm_reasons_text(const dm_reasons *r, dm_reason_id id, ...) G_GNUC_NULL_TERMINATED;
-/* The same, added to v as a reason of rule. */
+/* The same, added to v as a reason of rule (which keeps id and the
+ * values: dm_reason.key, dm_reason.values). */
 void dm_reasons_add(dm_verdict *v, const dm_reasons *r, const char *rule, dm_reason_id id,
                     ...) G_GNUC_NULL_TERMINATED;
+
+/* [sentences]: the reasons a notice may give, each as a whole sentence
+ * to the person it goes to ("Meddelandet nämner ärende BN 2026/51, som
+ * finns i diariet."), with the values of the reason's own text.  The
+ * reasons about who gets what (copy, no_fullmakt, absent_*, ...) and the
+ * R14 ones have none: the notice's own text says that. */
+bool dm_reasons_has_sentence(dm_reason_id id);
+/* The sentence for reason (a new string), or NULL when it has none (a
+ * reason not from the catalogue, or a key without a sentence).  facts
+ * false (a notice about a sekretess message): NULL too for a sentence
+ * that names the message's own words (hits, citation, contact, what,
+ * how, type). */
+char *dm_reasons_sentence(const dm_reasons *r, const dm_reason *reason, bool facts);
 
 #endif

@@ -63,6 +63,7 @@ static void dm_action_free(gpointer p)
     g_free(a->party);
     g_free(a->party_name);
     g_free(a->myndighet);
+    g_free(a->registrar);
     g_free(a);
 }
 
@@ -72,6 +73,7 @@ static void dm_reason_free(gpointer p)
 
     g_free(r->rule);
     g_free(r->text);
+    g_strfreev(r->values);
     g_free(r);
 }
 
@@ -107,6 +109,7 @@ void dm_verdict_add_reason(dm_verdict *v, const char *rule, const char *fmt, ...
     va_start(ap, fmt);
     r->rule = g_strdup(rule);
     r->text = g_strdup_vprintf(fmt, ap);
+    r->key = -1;
     va_end(ap);
     g_ptr_array_add(v->reasons, r);
 }

@@ -59,12 +59,21 @@ typedef struct dm_action {
     char *party;       /* the party it is for (recipient/sender address) */
     char *party_name;  /* the party's name, for notices; may be NULL */
     char *myndighet;   /* myndighet concerned, may be NULL */
+    char *registrar;   /* a notice: the registrator of that myndighet, whom
+                        * the person forwards the message to; may be NULL */
     dm_notice_kind notice;
 } dm_action;
 
 typedef struct dm_reason {
     char *rule; /* "R6.3", "R14", "limit", ... */
     char *text; /* what triggered it, for people */
+    /* Where the words came from, so that they can be said again another
+     * way (a notice's sentences, dm_reasons_sentence): the catalogue key
+     * (a dm_reason_id, dm_reasons.h), -1 for a reason not from the
+     * catalogue; and the values its text was given, name and value in
+     * turn, NULL-terminated (NULL when none). */
+    int key;
+    char **values;
 } dm_reason;
 
 typedef struct dm_verdict {

@@ -165,16 +165,24 @@ static void dm_add_copy(const dm_policy *p, dm_verdict *v, const dm_facts *f,
         a->myndighet = g_strdup(m);
 }
 
-static void dm_add_notice(dm_verdict *v, const dm_entry *e, const char *party,
-                          const char *myndighet, dm_notice_kind kind)
+/* A notice to person e.  It names the registrator the person forwards
+ * the message to: that of the myndighet concerned, else of the person's
+ * own first myndighet. */
+static void dm_add_notice(dm_verdict *v, const dm_facts *f, const dm_entry *e,
+                          const char *party, const char *myndighet, dm_notice_kind kind)
 {
     dm_action *a = dm_verdict_add_action(v, DM_ACT_NOTICE, dm_entry_notice_address(e), party);
+    const char *m = myndighet != NULL ? myndighet
+                    : e->myndigheter != NULL ? e->myndigheter[0]
+                                             : NULL;
 
     a->notice = kind;
     if (a->party_name == NULL)
         a->party_name = g_strdup(e->name);
     if (a->myndighet == NULL)
         a->myndighet = g_strdup(myndighet);
+    if (a->registrar == NULL && m != NULL)
+        a->registrar = g_strdup(dm_registrars_for(f->registrars, m));
 }
 
 /* Section 9, "When the class is registreras". */
@@ -205,16 +213,16 @@ static void dm_registration_actions(const dm_policy *p, const dm_facts *f,
         } else if (e->fullmakt) {
             dm_add_copy(p, v, f, c, e, e->mail);
             if (dm_entry_is_politician(e))
-                dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_COPIED);
+                dm_add_notice(v, f, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_COPIED);
         } else {
-            dm_add_notice(v, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_REGISTER_INBOUND);
+            dm_add_notice(v, f, e, e->mail, dm_myndighet_for(c, e), DM_NOTICE_REGISTER_INBOUND);
             dm_reasons_add(v, p->reasons, "R10", DM_R_NO_FULLMAKT, "party", e->mail, "name",
                            e->name ? e->name : e->mail, NULL);
         }
     }
     if (s != NULL && !dm_entry_is_list(s) && (any_outside || unshared)) {
         if (dm_entry_is_politician(s) && !s->fullmakt) {
-            dm_add_notice(v, s, s->mail, dm_myndighet_for(c, s), DM_NOTICE_REGISTER_OUTBOUND);
+            dm_add_notice(v, f, s, s->mail, dm_myndighet_for(c, s), DM_NOTICE_REGISTER_OUTBOUND);
             dm_reasons_add(v, p->reasons, "R10", DM_R_SENDER_NO_FULLMAKT, "sender", s->mail,
                            NULL);
         } else {
@@ -237,11 +245,11 @@ static void dm_judge_actions(const dm_policy *p, const dm_facts *f, dm_verdict *
             continue;
         if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
             continue;
-        dm_add_notice(v, e, e->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
+        dm_add_notice(v, f, e, e->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
         dm_reasons_add(v, p->reasons, "R10", DM_R_JUDGE, "party", e->mail, NULL);
     }
     if (dm_entry_is_person(s) && (s->dn == NULL || g_hash_table_add(seen_dn, s->dn))) {
-        dm_add_notice(v, s, s->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
+        dm_add_notice(v, f, s, s->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
         dm_reasons_add(v, p->reasons, "R10", DM_R_SENDER_JUDGE, "sender", s->mail, NULL);
     }
 }

@@ -4,13 +4,22 @@
  * byte for byte, 7bit/8bit, message/global base64 for what cannot travel
  * as message/rfc822, headers), sekretess
  * (no subject in headers, nothing of the message in notices), and the
- * notices.
+ * notices.  Issue 16: the arrival in [site] timezone, Reply-To as
+ * [delivery] copy_reply_to says, the original named after its subject
+ * (by id under sekretess), Sensitivity and the sign of sekretess without
+ * its facts, diarie.json, the redirect form (Resent-*, X-Diarie-*, the
+ * original's own X-Diarie-* gone, a loop token that verifies), and the
+ * notices' reasons in sentences with the registrator to forward to.
  */
 #include "dm_test.h"
+
+#include <json-glib/json-glib.h>
 
 #include "dm_conf.h"
 #include "dm_loop.h"
 #include "dm_mime.h"
+#include "dm_mime_int.h"
+#include "dm_reasons.h"
 #include "dm_util.h"
 #include "dm_verdict.h"
 
@@ -110,6 +119,7 @@ typedef struct {
     dm_msg *msg;
     dm_verdict *v;
     char *rcpts[3];
+    dm_conf *conf;
     dm_compose_info ci;
 } fixture;
 
@@ -155,13 +165,37 @@ static void fixture_init(fixture *f, bool sekretess)
     f->ci.loop_key = LOOP_KEY;
     f->ci.loop_keylen = strlen(LOOP_KEY);
     f->ci.loop_expires = 1795248000 + 3 * 86400;
-    f->ci.now = 1795248000; /* 2026-11-20 */
+    f->ci.now = 1795248000; /* 2026-11-21T08:00:00Z */
+    f->conf = dm_conf_new_defaults();
+    f->ci.conf = f->conf;
 }
 
 static void fixture_clear(fixture *f)
 {
     dm_msg_free(f->msg);
     dm_verdict_free(f->v);
+    dm_conf_unref(f->conf);
+}
+
+static void set_conf(char **field, const char *value)
+{
+    g_free(*field);
+    *field = g_strdup(value);
+}
+
+/* Reasons as the policy gives them, from the Swedish catalogue: a cited
+ * case, a request quoting the message, and, with sekretess, the signs. */
+static void add_catalogue_reasons(fixture *f, bool pnr)
+{
+    const dm_reasons *r = dm_templates_reasons(tpl_sv);
+
+    dm_reasons_add(f->v, r, "R6.3", DM_R_CASE_CITED, "case", "SN 2026/210", NULL);
+    dm_reasons_add(f->v, r, "R6.1", DM_R_REQUEST, "hits", "\"jag söker\"", NULL);
+    if (f->v->sekretess) {
+        if (pnr)
+            dm_reasons_add(f->v, r, "R9", DM_R_SEKRETESS_PNR, "hits", "\"missbruksvård\"", NULL);
+        dm_reasons_add(f->v, r, "R9", DM_R_SEKRETESS_CASE, "case", "SN 2026/210", NULL);
+    }
 }
 
 /* Write the copy for `original`; returns the output bytes (new). */
@@ -418,11 +452,25 @@ static void check_copy_structure(const fixture *f, const char *original, const d
                                 INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(to, 0))),
                             "registrator.sn@sjovik.test");
     }
-    /* multipart/mixed: the cover note, then the original. */
+    /* multipart/mixed: the cover note, the original, diarie.json. */
     assert_true(GMIME_IS_MULTIPART(top));
     ct = g_mime_object_get_content_type(top);
     assert_true(g_mime_content_type_is_type(ct, "multipart", "mixed"));
-    assert_int_equal(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2);
+    assert_int_equal(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 3);
+    {
+        GMimeObject *json = g_mime_multipart_get_part(GMIME_MULTIPART(top), 2);
+        assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(json),
+                                                "application", "json"));
+        assert_string_equal(g_mime_part_get_filename(GMIME_PART(json)), "diarie.json");
+    }
+    /* Replies go to the original's sender (copy_reply_to = sender). */
+    {
+        InternetAddressList *rt = g_mime_message_get_reply_to(msg);
+        assert_int_equal(internet_address_list_length(rt), 1);
+        assert_string_equal(internet_address_mailbox_get_addr(
+                                INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(rt, 0))),
+                            "anna.berg@invanare.example");
+    }
 
     cover = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
     ct = g_mime_object_get_content_type(cover);
@@ -445,9 +493,14 @@ static void check_copy_structure(const fixture *f, const char *original, const d
     assert_contains(text, SHA);
     assert_contains(text, f->ci.id);
     assert_contains(text, "SN 2026/210");
+    /* When it arrived, by the gateway's clock in Europe/Stockholm. */
+    assert_contains(text, "2026-11-21 09:00:00 CET");
     g_free(text);
 
     orig = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
+    /* Named after the subject. */
+    assert_string_equal(g_mime_object_get_content_disposition_parameter(orig, "filename"),
+                        SUBJECT ".eml");
     ct = g_mime_object_get_content_type(orig);
     assert_true(g_mime_content_type_is_type(ct, "message", "rfc822"));
     assert_string_equal(header(orig, "Content-Transfer-Encoding"), expect_8bit ? "8bit" : "7bit");
@@ -930,6 +983,577 @@ static void test_generated_ids(void **state)
     fixture_clear(&f);
 }
 
+
+/* ---- issue 16: what the registrator reads ---------------------------------- */
+
+static char *cover_text(const GByteArray *out)
+{
+    GMimeMessage *msg = parse(out);
+    char *text = decoded(g_mime_multipart_get_part(
+        GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+
+    g_object_unref(msg);
+    return text;
+}
+
+/* The arrival time in [site] timezone, whatever the process's TZ. */
+static void test_copy_arrival(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    char *text;
+
+    (void)state;
+    fixture_init(&f, false);
+    set_conf(&f.conf->timezone, "America/New_York");
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    text = cover_text(out);
+    assert_contains(text, "Inkom:        2026-11-21 03:00:00 EST");
+    /* The sender's own Date is said to be the sender's. */
+    assert_contains(text, "Skickat:      Mon, 16 Nov 2026 10:00:00 +0100 (enligt avsändaren)");
+    g_free(text);
+    /* The copy's own Date: in the same zone. */
+    assert_contains((const char *)out->data, "Date: Sat, 21 Nov 2026 03:00:00 -0500");
+    g_byte_array_free(out, TRUE);
+
+    set_conf(&f.conf->timezone, "Europe/Stockholm");
+    f.ci.now = 1782900000; /* 2026-07-01T10:00:00Z: summer time */
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_en);
+    text = cover_text(out);
+    assert_contains(text, "Arrived:         2026-07-01 12:00:00 CEST");
+    g_free(text);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static const char *reply_to_of(GMimeMessage *msg)
+{
+    InternetAddressList *rt = g_mime_message_get_reply_to(msg);
+
+    if (internet_address_list_length(rt) == 0)
+        return NULL;
+    return internet_address_mailbox_get_addr(
+        INTERNET_ADDRESS_MAILBOX(internet_address_list_get_address(rt, 0)));
+}
+
+/* Reply-To: the original's sender (its own Reply-To first), none, or an
+ * address; the cover says which.  From stays the gateway's. */
+static void test_copy_reply_to(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    char *text;
+    dm_header *rt = g_new0(dm_header, 1);
+
+    (void)state;
+    fixture_init(&f, false);
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    msg = parse(out);
+    assert_string_equal(reply_to_of(msg), "anna.berg@invanare.example");
+    {
+        char *from = internet_address_list_to_string(g_mime_message_get_from(msg), NULL, FALSE);
+        assert_contains(from, "postmaster@sjovik.test");
+        g_free(from);
+    }
+    text = cover_text(out);
+    assert_contains(text, "går svaret till avsändaren, anna.berg@invanare.example.");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* The original's own Reply-To is where its author wants replies. */
+    rt->name = g_strdup("Reply-To");
+    rt->value = g_strdup("Anna privat <anna@hemma.example>");
+    g_ptr_array_add(f.msg->headers, rt);
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_en);
+    msg = parse(out);
+    assert_string_equal(reply_to_of(msg), "anna@hemma.example");
+    text = cover_text(out);
+    assert_contains(text, "A reply to this message goes to the sender, anna@hemma.example.");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    set_conf(&f.conf->copy_reply_to, "none");
+    set_conf(&f.conf->sender, "diarie@sjovik.test");
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    msg = parse(out);
+    assert_null(reply_to_of(msg));
+    text = cover_text(out);
+    assert_contains(text, "går svaret till diarie@sjovik.test, inte till avsändaren.");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    set_conf(&f.conf->copy_reply_to, "registrator@sjovik.test");
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    msg = parse(out);
+    assert_string_equal(reply_to_of(msg), "registrator@sjovik.test");
+    text = cover_text(out);
+    assert_contains(text, "går svaret till registrator@sjovik.test.");
+    assert_not_contains(text, "avsändaren,");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static void expect_filename(fixture *f, const char *subject, const char *want)
+{
+    char *name;
+
+    g_free(f->msg->subject);
+    f->msg->subject = g_strdup(subject);
+    name = dm_copy_filename(&f->ci);
+    if (strcmp(name, want) != 0) {
+        print_error("subject \"%s\": file name \"%s\", want \"%s\"\n", subject, name, want);
+        fail();
+    }
+    g_free(name);
+}
+
+/* The original is named after its subject, in safe characters, bounded;
+ * by its id under sekretess and when nothing usable is left. */
+static void test_copy_filename(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GString *longer = g_string_new(NULL);
+    char *want, *cut;
+
+    (void)state;
+    fixture_init(&f, false);
+    expect_filename(&f, "Ansökan om bygglov, Sjövik 3:12", "Ansökan om bygglov, Sjövik 3 12.eml");
+    expect_filename(&f, "../../etc/passwd", "etc passwd.eml");
+    expect_filename(&f, "a/b\\c:d*e?f\"g<h>i|j", "a b c d e f g h i j.eml");
+    expect_filename(&f, "Faktura \xe2\x80\xae" "fdp.exe", "Faktura fdp.exe.eml");
+    expect_filename(&f, "rad1\r\nrad2\ttab", "rad1 rad2 tab.eml");
+    expect_filename(&f, "  ...dold.  ", "dold.eml");
+    expect_filename(&f, "CON", "CON_.eml");
+    expect_filename(&f, "lpt1", "lpt1_.eml");
+    expect_filename(&f, "", "0a1b2c3d4e5f6g7h8i9j.eml");
+    expect_filename(&f, "///", "0a1b2c3d4e5f6g7h8i9j.eml");
+    /* Decomposed å (a + ring) is composed first. */
+    expect_filename(&f, "Sa\xcc\x8a", "S\xc3\xa5.eml");
+    for (int i = 0; i < 20; i++)
+        g_string_append(longer, "Överklagan ");
+    cut = g_utf8_substring(longer->str, 0, 60);
+    want = g_strconcat(cut, ".eml", NULL);
+    expect_filename(&f, longer->str, want);
+    assert_int_equal(g_utf8_strlen(want, -1), 60 + 4);
+    g_free(want);
+    g_free(cut);
+    g_string_free(longer, TRUE);
+
+    /* In the copy: RFC 2231 for what is not ASCII. */
+    g_free(f.msg->subject);
+    f.msg->subject = g_strdup("Ansökan om bistånd");
+    out = write_copy(&f, original_7bit, strlen(original_7bit), tpl_sv);
+    assert_contains((const char *)out->data, "filename*=UTF-8''Ans%C3%B6kan%20om%20bist%C3%A5nd.eml");
+    g_byte_array_free(out, TRUE);
+
+    /* Sekretess: by id, in the part's headers and in diarie.json. */
+    f.v->sekretess = true;
+    expect_filename(&f, SUBJECT, "0a1b2c3d4e5f6g7h8i9j.eml");
+    fixture_clear(&f);
+}
+
+/* A sekretess copy: Sensitivity, the sign said, never the facts. */
+static void test_copy_sekretess_sign(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    GMimeObject *orig;
+    char *text;
+
+    (void)state;
+    fixture_init(&f, true);
+    add_catalogue_reasons(&f, true);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    msg = parse(out);
+    assert_string_equal(header(GMIME_OBJECT(msg), "Sensitivity"), "Company-Confidential");
+    text = cover_text(out);
+    assert_contains(text, "Sekretess:    Ja. Meddelandet innehåller ett personnummer tillsammans "
+                          "med känsliga uppgifter");
+    assert_contains(text, "\n                  Meddelandet gäller ärende SN 2026/210, som är "
+                          "sekretessmarkerat i diariet.");
+    assert_not_contains(text, "missbruksvård");
+    g_free(text);
+    orig = g_mime_multipart_get_part(GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 1);
+    assert_string_equal(g_mime_object_get_content_disposition_parameter(orig, "filename"),
+                        "0a1b2c3d4e5f6g7h8i9j.eml");
+    assert_not_contains(header(orig, "Content-Disposition"), "Hemlig");
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* No sign among the reasons (the flag alone): the general line. */
+    fixture_clear(&f);
+    fixture_init(&f, true);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_en);
+    text = cover_text(out);
+    assert_contains(text, "Confidential:    Yes: the message may contain data covered by sekretess.");
+    g_free(text);
+    g_byte_array_free(out, TRUE);
+
+    /* Without sekretess: no Sensitivity, no line. */
+    fixture_clear(&f);
+    fixture_init(&f, false);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    msg = parse(out);
+    assert_null(header(GMIME_OBJECT(msg), "Sensitivity"));
+    text = cover_text(out);
+    assert_not_contains(text, "Sekretess:");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+static JsonObject *copy_json(const GByteArray *out, JsonParser *p)
+{
+    GMimeMessage *msg = parse(out);
+    GMimeObject *part = g_mime_multipart_get_part(
+        GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 2);
+    char *json = decoded(part);
+    GError *err = NULL;
+
+    assert_true(g_mime_content_type_is_type(g_mime_object_get_content_type(part), "application",
+                                            "json"));
+    if (!json_parser_load_from_data(p, json, -1, &err)) {
+        print_error("diarie.json: %s\n%s\n", err->message, json);
+        fail();
+    }
+    g_free(json);
+    g_object_unref(msg);
+    return json_node_get_object(json_parser_get_root(p));
+}
+
+/* diarie.json: the same facts for a machine. */
+static void test_copy_json(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    JsonParser *p = json_parser_new();
+    JsonObject *o, *env, *r;
+    JsonArray *a;
+
+    (void)state;
+    fixture_init(&f, false);
+    set_conf(&f.conf->gateway_id, "mx1.sjovik.test");
+    add_catalogue_reasons(&f, false);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    o = copy_json(out, p);
+    assert_int_equal(json_object_get_int_member(o, "version"), 1);
+    assert_string_equal(json_object_get_string_member(o, "gateway"), "mx1.sjovik.test");
+    assert_string_equal(json_object_get_string_member(o, "id"), f.ci.id);
+    assert_string_equal(json_object_get_string_member(o, "queue_id"), "4F2A11C0D");
+    assert_string_equal(json_object_get_string_member(o, "arrived"), "2026-11-21T09:00:00+01:00");
+    assert_string_equal(json_object_get_string_member(o, "subject"), SUBJECT);
+    assert_string_equal(json_object_get_string_member(o, "message_id"),
+                        "orig-4711@invanare.example");
+    assert_string_equal(json_object_get_string_member(o, "class"), "registreras");
+    assert_false(json_object_get_boolean_member(o, "sekretess"));
+    assert_int_equal(json_array_get_length(json_object_get_array_member(o, "sekretess_signs")), 0);
+    assert_string_equal(json_object_get_string_member(o, "case"), "SN 2026/210");
+    assert_string_equal(json_object_get_string_member(o, "myndighet"), "SN");
+    assert_string_equal(json_object_get_string_member(o, "sha256"), SHA);
+    assert_string_equal(json_object_get_string_member(o, "registrator"),
+                        "registrator.sn@sjovik.test");
+    assert_string_equal(json_object_get_string_member(json_object_get_object_member(o, "original"),
+                                                      "filename"),
+                        SUBJECT ".eml");
+    env = json_object_get_object_member(o, "envelope");
+    assert_string_equal(json_object_get_string_member(env, "sender"),
+                        "anna.berg@invanare.example");
+    a = json_object_get_array_member(env, "recipients");
+    assert_int_equal(json_array_get_length(a), 2);
+    r = json_array_get_object_element(a, 1);
+    assert_string_equal(json_object_get_string_member(r, "address"), "hemlig.bcc@sjovik.test");
+    assert_false(json_object_get_boolean_member(r, "in_headers"));
+    assert_true(json_object_get_null_member(r, "name"));
+    a = json_object_get_array_member(o, "reasons");
+    assert_int_equal(json_array_get_length(a), 4);
+    r = json_array_get_object_element(a, 0);
+    assert_string_equal(json_object_get_string_member(r, "rule"), "R6.5");
+    assert_true(json_object_get_null_member(r, "key"));
+    r = json_array_get_object_element(a, 2);
+    assert_string_equal(json_object_get_string_member(r, "key"), "case_cited");
+    assert_string_equal(json_object_get_string_member(r, "text"),
+                        "hänvisar till ärende SN 2026/210 i diariet");
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+
+    /* Sekretess: the signs by name, the personnummer's words left out. */
+    fixture_init(&f, true);
+    add_catalogue_reasons(&f, true);
+    out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
+    o = copy_json(out, p);
+    assert_true(json_object_get_boolean_member(o, "sekretess"));
+    a = json_object_get_array_member(o, "sekretess_signs");
+    assert_int_equal(json_array_get_length(a), 2);
+    assert_string_equal(json_array_get_string_element(a, 0), "personnummer");
+    assert_string_equal(json_array_get_string_element(a, 1), "case");
+    assert_string_equal(json_object_get_string_member(json_object_get_object_member(o, "original"),
+                                                      "filename"),
+                        "0a1b2c3d4e5f6g7h8i9j.eml");
+    {
+        JsonGenerator *g = json_generator_new();
+        char *all;
+
+        json_generator_set_root(g, json_parser_get_root(p));
+        all = json_generator_to_data(g, NULL);
+        assert_not_contains(all, "missbruksvård");
+        g_free(all);
+        g_object_unref(g);
+    }
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+    g_object_unref(p);
+}
+
+/* The original's header block and body of a redirected copy. */
+static const char original_forged[] =
+    "From: Anna Berg <anna.berg@invanare.example>\r\n"
+    "To: socialtjansten@sjovik.test\r\n"
+    "X-Diarie-Klass: privat\r\n"
+    "Subject: =?utf-8?Q?Ans=C3=B6kan_om_bist=C3=A5nd_Hemligrubrik?=\r\n"
+    "X-Diarie-Genererad: v2 1 00ff\r\n"
+    "  folded forged line\r\n"
+    "Message-ID:\r\n <orig-4711@invanare.example>\r\n"
+    "Sensitivity: Personal\r\n"
+    "x-diarie-id: forged\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "Hej! Jag söker ekonomiskt bistånd.\r\n"
+    "X-Diarie-Klass: a body line, not a header\r\n";
+
+static GByteArray *write_redirect(fixture *f, const char *original)
+{
+    f->conf->copy_form = DM_COPY_REDIRECT;
+    return write_copy(f, original, strlen(original), tpl_sv);
+}
+
+/* The body hash the milter computes: the body as the MTA hands it over,
+ * with CRLF line ends. */
+static void milter_body_hash(const GByteArray *out, char hash[65])
+{
+    const char *o = (const char *)out->data, *sep = g_strstr_len(o, (gssize)out->len, "\n\n");
+    dm_bodyhash *h = dm_bodyhash_new();
+
+    assert_non_null(sep);
+    for (const char *p = sep + 2; p < o + out->len; p++)
+        dm_bodyhash_update(h, *p == '\n' ? "\r\n" : p, *p == '\n' ? 2 : 1);
+    dm_bodyhash_final(h, hash);
+    dm_bodyhash_free(h);
+}
+
+/* redirect: the original itself, resent, with the facts in X-Diarie-*. */
+static void test_copy_redirect(void **state)
+{
+    fixture f;
+    GByteArray *out;
+    GMimeMessage *msg;
+    const char *o, *body;
+    char hash[65], *head, *want_body;
+    GMimeHeaderList *hl;
+    int klass = 0;
+
+    (void)state;
+    fixture_init(&f, true);
+    add_catalogue_reasons(&f, false);
+    out = write_redirect(&f, original_forged);
+    o = (const char *)out->data;
+    assert_null(memchr(o, '\r', out->len));
+    /* The Resent-* block first. */
+    assert_true(g_str_has_prefix(o, "Resent-From: Diariemilter <postmaster@sjovik.test>\n"));
+    msg = parse(out);
+    assert_string_equal(header(GMIME_OBJECT(msg), "Resent-To"), "registrator.sn@sjovik.test");
+    assert_contains(header(GMIME_OBJECT(msg), "Resent-Date"), "21 Nov 2026 09:00:00 +0100");
+    assert_contains(header(GMIME_OBJECT(msg), "Resent-Message-ID"), f.ci.id);
+    /* The original's own: From, Subject, Message-ID, Date untouched. */
+    assert_string_equal(g_mime_message_get_message_id(msg), "orig-4711@invanare.example");
+    assert_contains(g_mime_message_get_subject(msg), "Hemligrubrik");
+    /* Ours, and only ours. */
+    hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    for (int i = 0; i < g_mime_header_list_get_count(hl); i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Diarie-Klass") == 0)
+            klass++;
+        assert_not_contains(g_mime_header_get_value(h), "forged");
+        assert_not_contains(g_mime_header_get_value(h), "Personal");
+    }
+    assert_int_equal(klass, 1);
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Klass"), "registreras");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Id"), f.ci.id);
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Arende"), "SN 2026/210");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Myndighet"), "SN");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Inkom"), "2026-11-21T09:00:00+01:00");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Avsandare"),
+                        "anna.berg@invanare.example");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Mottagare"),
+                        "socialtjansten@sjovik.test, hemlig.bcc@sjovik.test");
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-SHA256"), SHA);
+    assert_string_equal(header(GMIME_OBJECT(msg), "X-Diarie-Sekretess"), "case");
+    assert_string_equal(header(GMIME_OBJECT(msg), "Sensitivity"), "Company-Confidential");
+    /* The original's header block otherwise as it was, folding included. */
+    head = g_strndup(o, (gsize)(strstr(o, "\n\n") - o));
+    assert_contains(head, "\nFrom: Anna Berg <anna.berg@invanare.example>\nTo: "
+                          "socialtjansten@sjovik.test\nSubject: =?utf-8?Q?Ans=C3=B6kan_om_bist=C3="
+                          "A5nd_Hemligrubrik?=\nMessage-ID:\n <orig-4711@invanare.example>\n"
+                          "MIME-Version: 1.0\n");
+    assert_not_contains(head, "folded forged line");
+    g_free(head);
+    /* The body byte for byte but for CRLF. */
+    body = strstr(o, "\n\n") + 2;
+    want_body = unix_lines(strstr(original_forged, "\r\n\r\n") + 4);
+    assert_string_equal(body, want_body);
+    g_free(want_body);
+    /* The token verifies for the message as the milter sees it. */
+    milter_body_hash(out, hash);
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY),
+                                   header(GMIME_OBJECT(msg), "X-Diarie-Genererad"),
+                                   "orig-4711@invanare.example", hash, f.ci.now),
+                     DM_LOOP_VALID);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* An original without a Message-ID gets one, which the token binds. */
+    out = write_redirect(&f, original_7bit + strlen("From: Anna Berg <anna.berg@invanare.example>\r\n"
+                                                    "To: registrator@sjovik.test\r\n"
+                                                    "Subject: Plain ascii\r\n"
+                                                    "Message-ID: <orig-7bit@invanare.example>\r\n"));
+    msg = parse(out);
+    assert_non_null(g_mime_message_get_message_id(msg));
+    assert_contains(g_mime_message_get_message_id(msg), f.ci.id);
+    milter_body_hash(out, hash);
+    assert_int_equal(dm_loop_check(LOOP_KEY, strlen(LOOP_KEY),
+                                   header(GMIME_OBJECT(msg), "X-Diarie-Genererad"),
+                                   g_mime_message_get_message_id(msg), hash, f.ci.now),
+                     DM_LOOP_VALID);
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+
+    /* What cannot travel as it is goes wrapped, exact. */
+    {
+        static const char nul[] = "From: a@invanare.example\r\nSubject: nul\r\n\r\nett\0tv\xc3\xa5\r\n";
+        f.conf->copy_form = DM_COPY_REDIRECT;
+        out = write_copy(&f, nul, sizeof nul - 1, tpl_sv);
+        assert_contains((const char *)out->data, "Content-Type: message/global");
+        assert_not_contains((const char *)out->data, "Resent-From:");
+        g_byte_array_free(out, TRUE);
+    }
+    fixture_clear(&f);
+
+    /* Without sekretess: no Sensitivity added, the original's kept. */
+    fixture_init(&f, false);
+    out = write_redirect(&f, original_forged);
+    msg = parse(out);
+    assert_null(header(GMIME_OBJECT(msg), "X-Diarie-Sekretess"));
+    assert_string_equal(header(GMIME_OBJECT(msg), "Sensitivity"), "Personal");
+    g_object_unref(msg);
+    g_byte_array_free(out, TRUE);
+    fixture_clear(&f);
+}
+
+/* Notices: the reasons in sentences, the rules in a trailer, and what to
+ * do: forward the message to the registrator, whose address is given. */
+static void test_notice_sentences(void **state)
+{
+    fixture f;
+    GMimeMessage *msg;
+    char *text;
+    dm_action a = {
+        .type = DM_ACT_NOTICE,
+        .to = "bengt.ek@example.net",
+        .party = "bengt.ek@sjovik.test",
+        .party_name = "Bengt Ek",
+        .myndighet = "BN",
+        .registrar = "registrator@sjovik.test",
+        .notice = DM_NOTICE_REGISTER_INBOUND,
+    };
+    GByteArray *ba;
+    GMimeStream *os;
+
+    (void)state;
+    fixture_init(&f, false);
+    add_catalogue_reasons(&f, false);
+    for (int lang = 0; lang < 2; lang++) {
+        ba = g_byte_array_new();
+        os = g_mime_stream_mem_new_with_byte_array(ba);
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+        assert_true(dm_mime_write_notice(os, &f.ci, &a, lang ? tpl_en : tpl_sv, NULL));
+        g_object_unref(os);
+        msg = parse(ba);
+        text = notice_text(msg);
+        if (lang == 0) {
+            assert_contains(text, "Varför det ska diarieföras:\n"
+                                  "- Meddelandet nämner ärende SN 2026/210, som finns i diariet.\n"
+                                  "- Avsändaren begär ett beslut eller en åtgärd av kommunen "
+                                  "(\"jag söker\").\n");
+            assert_contains(text, "Gör så här: vidarebefordra meddelandet till registrator, "
+                                  "registrator@sjovik.test,\nhelst som bilaga");
+            assert_contains(text, "\n--\nDiarie-Id: 0a1b2c3d4e5f6g7h8i9j\n"
+                                  "Regler (för registrator): R6.5, R9, R6.3, R6.1");
+            /* The catalogue's texts for the registrator are not repeated. */
+            assert_not_contains(text, "hänvisar till ärende");
+        } else {
+            assert_contains(text, "- The message mentions case SN 2026/210, which is in the "
+                                  "diarium.\n");
+            assert_contains(text, "What to do: forward the message to the registrator, "
+                                  "registrator@sjovik.test,");
+            assert_contains(text, "Rules (for the registrator): R6.5, R9, R6.3, R6.1");
+        }
+        g_free(text);
+        g_object_unref(msg);
+        g_byte_array_free(ba, TRUE);
+    }
+
+    /* No registrator known: the instruction without an address. */
+    a.registrar = NULL;
+    g_ptr_array_set_size(f.v->actions, 0);
+    ba = g_byte_array_new();
+    os = g_mime_stream_mem_new_with_byte_array(ba);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+    assert_true(dm_mime_write_notice(os, &f.ci, &a, tpl_sv, NULL));
+    g_object_unref(os);
+    msg = parse(ba);
+    text = notice_text(msg);
+    assert_contains(text, "Gör så här: vidarebefordra meddelandet till registrator, helst som\n"
+                          "bilaga");
+    assert_not_contains(text, "{{");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(ba, TRUE);
+    fixture_clear(&f);
+
+    /* Sekretess: the sign is said, the message's own words are not. */
+    fixture_init(&f, true);
+    add_catalogue_reasons(&f, true);
+    a.registrar = "sn-registrator@sjovik.test";
+    ba = g_byte_array_new();
+    os = g_mime_stream_mem_new_with_byte_array(ba);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+    assert_true(dm_mime_write_notice(os, &f.ci, &a, tpl_sv, NULL));
+    g_object_unref(os);
+    msg = parse(ba);
+    text = notice_text(msg);
+    assert_contains(text, "- Meddelandet innehåller ett personnummer tillsammans med känsliga "
+                          "uppgifter om en enskild och kan därför omfattas av sekretess.\n");
+    assert_contains(text, "- Meddelandet gäller ärende SN 2026/210, som är sekretessmarkerat");
+    assert_contains(text, "sn-registrator@sjovik.test");
+    assert_not_contains(text, "jag söker");
+    assert_not_contains(text, "missbruksvård");
+    assert_not_contains(text, "Hemligrubrik");
+    g_free(text);
+    g_object_unref(msg);
+    g_byte_array_free(ba, TRUE);
+    fixture_clear(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -946,6 +1570,13 @@ int main(void)
         cmocka_unit_test(test_notices),
         cmocka_unit_test(test_notice_language_and_vars),
         cmocka_unit_test(test_generated_ids),
+        cmocka_unit_test(test_copy_arrival),
+        cmocka_unit_test(test_copy_reply_to),
+        cmocka_unit_test(test_copy_filename),
+        cmocka_unit_test(test_copy_sekretess_sign),
+        cmocka_unit_test(test_copy_json),
+        cmocka_unit_test(test_copy_redirect),
+        cmocka_unit_test(test_notice_sentences),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -321,6 +321,21 @@ static void test_overrides(void **state)
     assert_int_equal(c->smtp_port, 1);
     dm_conf_unref(c);
 
+    /* Issue 16: the copy's form and Reply-To, the time zone, the id. */
+    c = load_ok("[site]\ntimezone = America/New_York\ngateway_id = mx1.sjovik.test\n"
+                "[delivery]\ncopy_form = redirect\ncopy_reply_to = registrator@sjovik.test\n");
+    assert_string_equal(c->timezone, "America/New_York");
+    assert_string_equal(dm_conf_gateway_id(c), "mx1.sjovik.test");
+    assert_int_equal(c->copy_form, DM_COPY_REDIRECT);
+    assert_string_equal(c->copy_reply_to, "registrator@sjovik.test");
+    dm_conf_unref(c);
+    c = load_ok("[delivery]\ncopy_reply_to = none\n");
+    assert_int_equal(c->copy_form, DM_COPY_WRAPPED);
+    assert_string_equal(c->timezone, "Europe/Stockholm");
+    /* No gateway_id: the host name. */
+    assert_string_equal(dm_conf_gateway_id(c), g_get_host_name());
+    dm_conf_unref(c);
+
     /* Other truth spellings. */
     c = load_ok("[ldap]\nstarttls = TRUE\ntls_verify = No\nnested_groups = 1\n");
     assert_true(c->ldap_starttls);
@@ -387,6 +402,14 @@ static void test_error_bad_values(void **state)
     expect_error("[log]\nident = x\nlevel = loud\n", 3, "level", "loud");
     expect_error("[log]\nfacility = kern7\n", 2, "facility", "kern7");
     expect_error("[delivery]\nretry_min = 2h\nretry_max = 1h\n", 3, "retry_max", NULL);
+    expect_error("[site]\n\ntimezone = Europe/Sjovik\n", 3, "timezone", "Europe/Sjovik");
+    expect_error("[site]\ntimezone = ../../etc/passwd\n", 2, "timezone", NULL);
+    expect_error("[site]\ngateway_id = mx 1\n", 2, "gateway_id", "blanks");
+    expect_error("[delivery]\ncopy_form = forward\n", 2, "copy_form", "redirect");
+    expect_error("[delivery]\ncopy_reply_to = registrator\n", 2, "copy_reply_to", "sender");
+    expect_error("[delivery]\ncopy_reply_to = <a@b.example>\n", 2, "copy_reply_to", NULL);
+    expect_error("[delivery]\ncopy_reply_to = a@b.example, c@d.example\n", 2, "copy_reply_to",
+                 NULL);
     /* The same key in two groups: the line is the one in the named group. */
     expect_error("[milter]\ntimeout = 5s\n[ldap]\ntimeout = soon\n", 4, "[ldap] timeout",
                  "soon");

@@ -2,7 +2,11 @@
  * model/dm_reasons: the reason catalogues of etc/templates/{sv,en} load
  * whole, a catalogue with a missing, unknown or misspelt key, a value
  * its key does not take, or a non-ASCII SMTP text is refused with the
- * key named, and texts are expanded as written.
+ * key named, and texts are expanded as written.  The [sentences] a
+ * notice says: one for every reason that has one, none for the others,
+ * each naming only its reason's values; a reason keeps its key and
+ * values, so that its sentence can be said later, and without the
+ * message's own words for a sekretess notice.
  */
 #include "dm_test.h"
 
@@ -29,6 +33,18 @@ static void test_catalogues_load(void **state)
                 fail();
             }
             g_free(t);
+            if (dm_reasons_has_sentence((dm_reason_id)i)) {
+                dm_reason fake = {.key = i};
+                char *sn = dm_reasons_sentence(r, &fake, true);
+                /* A whole sentence: a capital first, a full stop last. */
+                if (sn == NULL || !g_unichar_isupper(g_utf8_get_char(sn)) ||
+                    sn[strlen(sn) - 1] != '.') {
+                    print_error("[sentences] %s: \"%s\"\n", dm_reasons_key((dm_reason_id)i),
+                                sn ? sn : "(none)");
+                    fail();
+                }
+                g_free(sn);
+            }
         }
         dm_reasons_free(r);
     }
@@ -58,6 +74,71 @@ static void test_swedish_texts(void **state)
     g_free(dir);
 }
 
+/* A reason keeps its key and values; its sentence says them again. */
+static void test_sentences(void **state)
+{
+    char *dir = dm_test_path("etc/templates");
+    dm_reasons *r = dm_reasons_load(dir, DM_LANG_SV, NULL);
+    dm_reasons *en = dm_reasons_load(dir, DM_LANG_EN, NULL);
+    dm_verdict *v = dm_verdict_new();
+    const dm_reason *cited, *request, *pnr, *copy, *plain;
+    char *s;
+
+    (void)state;
+    assert_non_null(r);
+    assert_non_null(en);
+    dm_reasons_add(v, r, "R6.3", DM_R_CASE_CITED, "case", "BN 2026/51", NULL);
+    dm_reasons_add(v, r, "R6.1", DM_R_REQUEST, "hits", "\"ansöker om\"", NULL);
+    dm_reasons_add(v, r, "R9", DM_R_SEKRETESS_PNR, "hits", "\"missbruk\"", NULL);
+    dm_reasons_add(v, r, "R8", DM_R_COPY, "registrar", "registrator@sjovik.test", "myndighet",
+                   NULL, "party", "a@sjovik.test", NULL);
+    dm_verdict_add_reason(v, "limit", "texten är för lång");
+    cited = g_ptr_array_index(v->reasons, 0);
+    request = g_ptr_array_index(v->reasons, 1);
+    pnr = g_ptr_array_index(v->reasons, 2);
+    copy = g_ptr_array_index(v->reasons, 3);
+    plain = g_ptr_array_index(v->reasons, 4);
+    assert_int_equal(cited->key, DM_R_CASE_CITED);
+    assert_string_equal(cited->values[0], "case");
+    assert_string_equal(cited->values[1], "BN 2026/51");
+    assert_null(cited->values[2]);
+    /* A NULL value is kept as empty. */
+    assert_string_equal(copy->values[3], "");
+    assert_int_equal(plain->key, -1);
+    assert_null(plain->values);
+
+    s = dm_reasons_sentence(r, cited, true);
+    assert_string_equal(s, "Meddelandet nämner ärende BN 2026/51, som finns i diariet.");
+    g_free(s);
+    s = dm_reasons_sentence(en, cited, true);
+    assert_string_equal(s, "The message mentions case BN 2026/51, which is in the diarium.");
+    g_free(s);
+    /* The case number is the diarium's: said also without facts. */
+    s = dm_reasons_sentence(r, cited, false);
+    assert_non_null(s);
+    g_free(s);
+    s = dm_reasons_sentence(r, request, true);
+    assert_non_null(strstr(s, "\"ansöker om\""));
+    g_free(s);
+    /* The message's own words: not in a sekretess notice. */
+    assert_null(dm_reasons_sentence(r, request, false));
+    /* The sign of sekretess is said without the sensitive words. */
+    s = dm_reasons_sentence(r, pnr, false);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "personnummer"));
+    assert_null(strstr(s, "missbruk"));
+    g_free(s);
+    /* Who gets what, and reasons not from the catalogue: no sentence. */
+    assert_null(dm_reasons_sentence(r, copy, true));
+    assert_null(dm_reasons_sentence(r, plain, true));
+    assert_false(dm_reasons_has_sentence(DM_R_COPY));
+    assert_true(dm_reasons_has_sentence(DM_R_CASE_CITED));
+    dm_verdict_free(v);
+    dm_reasons_free(r);
+    dm_reasons_free(en);
+    g_free(dir);
+}
+
 /* A whole catalogue as text, every key "KEY = <KEY>", with one line
  * replaced (by "replace", or dropped when NULL) or added. */
 static char *catalogue(const char *key, const char *replace, const char *add)
@@ -79,6 +160,23 @@ static char *catalogue(const char *key, const char *replace, const char *add)
             continue;
         }
         g_string_append_printf(s, "%s = <%s>\n", k, k);
+    }
+    g_string_append(s, "[sentences]\n");
+    for (int i = 0; i < DM_R_COUNT; i++) {
+        const char *k = dm_reasons_key((dm_reason_id)i);
+        char *sk = g_strconcat("sentences.", k, NULL);
+
+        if (!dm_reasons_has_sentence((dm_reason_id)i)) {
+            g_free(sk);
+            continue;
+        }
+        if (key != NULL && strcmp(sk, key) == 0) {
+            if (replace != NULL)
+                g_string_append_printf(s, "%s\n", replace);
+        } else {
+            g_string_append_printf(s, "%s = <%s.>\n", k, k);
+        }
+        g_free(sk);
     }
     if (add != NULL)
         g_string_append_printf(s, "%s\n", add);
@@ -131,6 +229,16 @@ static void test_catalogue_errors(void **state)
     expect_error(t, "ASCII");
     g_free(t);
     expect_error("not a key file", "cat");
+
+    t = catalogue("sentences.case_cited", NULL, NULL); /* a sentence missing */
+    expect_error(t, "[sentences] case_cited is missing");
+    g_free(t);
+    t = catalogue("sentences.case_cited", "case_cited = Ärende {{dnr}}.", NULL);
+    expect_error(t, "{{dnr}}");
+    g_free(t);
+    t = catalogue(NULL, NULL, "copy = Kopia till {{registrar}}."); /* copy has none */
+    expect_error(t, "unknown key \"copy\"");
+    g_free(t);
 }
 
 static void test_expand(void **state)
@@ -164,6 +272,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogues_load),
         cmocka_unit_test(test_swedish_texts),
+        cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_catalogue_errors),
         cmocka_unit_test(test_expand),
     };
