@@ -174,6 +174,7 @@ e2e-test: all
 	@tests/e2e/privileges.sh
 	@tests/e2e/directory.sh
 	@tests/e2e/auth.sh
+	@tests/e2e/readers.sh
 
 docs-test:
 	@docs/check.sh
@@ -217,6 +218,8 @@ install: all
 	cp -r etc/rules etc/templates etc/ldap $(DESTDIR)$(SYSCONFDIR)/diariemilter/
 	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/diariemilter
+	install -m 0644 etc/diarie.schema.json $(DESTDIR)$(PREFIX)/share/diariemilter/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
 	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
 	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \

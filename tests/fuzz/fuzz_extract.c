@@ -10,7 +10,9 @@
  *   dm_mime_html_to_text and dm_mime_to_utf8 (under a charset picked by
  *   the first byte) on the same bytes;
  *   the registrator copy of the bytes (when the templates are found:
- *   DM_SRCDIR, default "."), written to nowhere.
+ *   DM_SRCDIR, default "."), wrapped and redirected (with a loop token),
+ *   written to nowhere; the file name made of the subject checked to be
+ *   valid UTF-8 without a slash or control character.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined by "make
  * build/fuzz/fuzz_extract"; run by tests/fuzz/run.sh.
@@ -29,6 +31,7 @@ static dm_mime_limits dm_lim, dm_tiny = {.max_text = 64, .max_parts = 3, .max_de
                                          .max_headers = 5, .max_header_size = 16};
 static dm_templates *dm_tpl;
 static dm_policy *dm_pol; /* etc/rules.conf's auto-reply subjects, as the daemon reads */
+static dm_conf *dm_redirect; /* [delivery] copy_form = redirect */
 
 static void dm_valid(const char *what, const char *s, gssize len)
 {
@@ -121,6 +124,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dir = g_build_filename(src != NULL ? src : ".", "etc", "templates", NULL);
     dm_tpl = dm_templates_load(dir, DM_LANG_SV, NULL);
     g_free(dir);
+    dm_redirect = dm_conf_new_defaults();
+    dm_redirect->copy_form = DM_COPY_REDIRECT;
     return 0;
 }
 
@@ -155,9 +160,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               .from_header = "Diariemilter <postmaster@sjovik.test>",
                               .now = 1700000000};
 
+        char *name;
+
         v->klass = DM_CLASS_REGISTRERAS;
         if (!dm_mime_write_copy(out, &ci, "registrator@sjovik.test", in, dm_tpl, NULL))
             abort();
+        ci.conf = dm_redirect;
+        ci.loop_key = "a site key of thirty-two bytes!!";
+        ci.loop_keylen = 32;
+        if (!dm_mime_write_copy(out, &ci, "registrator@sjovik.test", in, dm_tpl, NULL))
+            abort();
+        name = dm_copy_filename(&ci);
+        dm_valid("file name", name, -1);
+        for (const char *p = name; *p != '\0'; p++)
+            if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
+                abort();
+        if (!g_str_has_suffix(name, ".eml"))
+            abort();
+        g_free(name);
         dm_verdict_free(v);
         g_object_unref(out);
         g_object_unref(in);
