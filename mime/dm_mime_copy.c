@@ -111,7 +111,7 @@ char *dm_copy_filename(const dm_compose_info *ci)
     for (const char *p = nfc; *p != '\0' && chars < DM_NAME_MAX; p = g_utf8_next_char(p)) {
         gunichar c = g_utf8_get_char(p);
 
-        if (g_unichar_isalnum(c) || (c != 0 && strchr("-_.,()+&'", (int)c) != NULL && c < 128)) {
+        if (g_unichar_isalnum(c) || (c > 0 && c < 128 && strchr("-_.,()+&'", (int)c) != NULL)) {
             if (blank && out->len > 0) {
                 g_string_append_c(out, ' ');
                 chars++;
