@@ -281,19 +281,43 @@ typedef struct {
     bool have_mid;
     gint64 body_start;  /* offset of the body; -1: there is none */
     char body_hash[65]; /* dm_bodyhash of the body (dm_loop.h) */
+    bool malformed;     /* a line in the header block that is neither a
+                         * header nor its continuation: an MTA would take
+                         * the body to start there, so the token would
+                         * not cover what the milter sees */
 } dm_orig_head;
+
+/* "Name:" with a name of printable ASCII but ':' (RFC 5322 2.2), blanks
+ * before the colon allowed (obsolete syntax MTAs still take). */
+static bool dm_is_header_line(const char *line, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && line[i] > ' ' && line[i] <= '~' && line[i] != ':')
+        i++;
+    if (i == 0)
+        return false;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < len && line[i] == ':';
+}
 
 /* One line of the header block (its line end removed).  *dropping and
  * *in_mid carry over to continuation lines. */
 static void dm_head_line(dm_orig_head *h, const char *line, size_t len, bool drop_sensitivity,
                          bool *dropping, bool *in_mid)
 {
+    if (h->headers->len == 0 && (line[0] == ' ' || line[0] == '\t'))
+        h->malformed = true;
     if (line[0] == ' ' || line[0] == '\t') {
         if (*in_mid)
             g_string_append_len(h->mid, line, (gssize)len);
     } else {
         const char *colon = memchr(line, ':', len);
         size_t nlen = colon != NULL ? (size_t)(colon - line) : len;
+
+        if (!dm_is_header_line(line, len))
+            h->malformed = true;
 
         *dropping = (nlen >= 9 && g_ascii_strncasecmp(line, "X-Diarie-", 9) == 0) ||
                     (drop_sensitivity && nlen == 11 &&
@@ -324,6 +348,7 @@ static bool dm_read_head(GMimeStream *s, bool drop_sensitivity, dm_orig_head *h)
     h->headers = g_string_new(NULL);
     h->mid = g_string_new(NULL);
     h->have_mid = false;
+    h->malformed = false;
     h->body_start = -1;
     g_mime_stream_reset(s);
     while ((n = g_mime_stream_read(s, buf, sizeof buf)) > 0) {
@@ -454,22 +479,20 @@ static void dm_redirect_headers(GString *o, const dm_compose_info *ci, const cha
     g_mime_format_options_free(fo);
 }
 
-static bool dm_write_redirect(GMimeStream *out, const dm_compose_info *ci, const char *to,
-                              GMimeStream *original, GError **err)
+static void dm_orig_head_clear(dm_orig_head *h)
 {
-    dm_orig_head h;
+    g_string_free(h->headers, TRUE);
+    g_string_free(h->mid, TRUE);
+}
+
+static bool dm_write_redirect(GMimeStream *out, const dm_compose_info *ci, const char *to,
+                              GMimeStream *original, const dm_orig_head *hp, GError **err)
+{
+    const dm_orig_head h = *hp;
     GString *head = g_string_new(NULL);
     char *mid = NULL, *new_mid = NULL, *token = NULL;
     bool ok;
 
-    if (!dm_read_head(original, ci->verdict->sekretess, &h)) {
-        g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "could not read the original: %s",
-                    g_strerror(errno));
-        g_string_free(h.headers, TRUE);
-        g_string_free(h.mid, TRUE);
-        g_string_free(head, TRUE);
-        return false;
-    }
     /* The token binds what the milter will see: the first Message-ID
      * header, reduced as dm_loop_message_id reduces it, and the body. */
     mid = h.have_mid ? dm_loop_message_id(h.mid->str) : g_strdup("");
@@ -504,8 +527,6 @@ static bool dm_write_redirect(GMimeStream *out, const dm_compose_info *ci, const
     g_free(mid);
     g_free(new_mid);
     g_string_free(head, TRUE);
-    g_string_free(h.headers, TRUE);
-    g_string_free(h.mid, TRUE);
     return ok;
 }
 
@@ -517,7 +538,21 @@ bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char 
     dm_scan_original(original, &scan);
     /* What cannot be resent as it is goes wrapped, where it is exact. */
     if (ci->conf != NULL && ci->conf->copy_form == DM_COPY_REDIRECT &&
-        dm_travels_as_is(ci, &scan))
-        return dm_write_redirect(out, ci, to, original, err);
+        dm_travels_as_is(ci, &scan)) {
+        dm_orig_head h;
+        bool ok = true, redirected = false;
+
+        if (!dm_read_head(original, ci->verdict->sekretess, &h)) {
+            g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "could not read the original: %s",
+                        g_strerror(errno));
+            ok = false;
+        } else if (!h.malformed) {
+            ok = dm_write_redirect(out, ci, to, original, &h, err);
+            redirected = true;
+        }
+        dm_orig_head_clear(&h);
+        if (!ok || redirected)
+            return ok;
+    }
     return dm_write_wrapped(out, ci, to, original, &scan, t, err);
 }

@@ -8,7 +8,8 @@
  * paths from FILE (one a line, "-" for stdin).  The auto-reply subjects
  * are DM_SRCDIR/etc/rules.conf's, as the daemon's.  With --copy the registrator
  * copy is composed too (templates from DM_SRCDIR/etc/templates, default
- * ".") and the original checked to come back from it byte for byte.
+ * ".") and the original checked to come back from it byte for byte, and
+ * the redirected copy too: the original's body, a loop token that verifies.
  * --dump DIR writes each message's facts to DIR/NAME.txt (for diffs);
  * --chunk N reads text parts N bytes at a time (default 256 kB).
  *
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "dm_conf.h"
+#include "dm_loop.h"
 #include "dm_mime.h"
 #include "dm_mime_int.h"
 #include "dm_policy.h"
@@ -127,8 +129,9 @@ static bool dm_check_copy(const dm_msg *m, GMimeStream *orig, const dm_templates
         GMimeObject *body = copy != NULL ? g_mime_message_get_mime_part(copy) : NULL;
         GMimeObject *part = NULL;
 
+        /* The cover note, the original, diarie.json. */
         if (body != NULL && GMIME_IS_MULTIPART(body) &&
-            g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 2)
+            g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 3)
             part = g_mime_multipart_get_part(GMIME_MULTIPART(body), 1);
         if (part == NULL) {
             fprintf(stderr, "extract_all: %s: the copy has no original part\n", path);
@@ -143,7 +146,7 @@ static bool dm_check_copy(const dm_msg *m, GMimeStream *orig, const dm_templates
             g_mime_stream_write_to_stream(orig, ws);
             {
                 /* The raw section of the second part, between its
-                 * headers and the closing delimiter: decoded when base64
+                 * headers and the next delimiter: decoded when base64
                  * (message/global), else the bytes as written. */
                 const char *raw = (const char *)out->data, *end = raw + out->len;
                 const char *b = g_mime_multipart_get_boundary(GMIME_MULTIPART(body));
@@ -161,7 +164,7 @@ static bool dm_check_copy(const dm_msg *m, GMimeStream *orig, const dm_templates
                 if (start != NULL)
                     start = g_strstr_len(start, end - start, "\n\n");
                 if (start != NULL) {
-                    const char *stop = g_strrstr_len(start + 2, end - start - 2, close);
+                    const char *stop = g_strstr_len(start + 2, end - start - 2, open);
                     start += 2;
                     if (stop != NULL && lf) {
                         g_byte_array_append(got, (const guint8 *)start, (guint)(stop - start));
@@ -205,6 +208,99 @@ static bool dm_check_copy(const dm_msg *m, GMimeStream *orig, const dm_templates
     }
     g_object_unref(os);
     g_byte_array_free(out, TRUE);
+    dm_verdict_free(v);
+    return ok;
+}
+
+/* The redirected copy (issue 16): when the original could be resent, its
+ * body is the original's but for CRLF, and its loop token verifies for it
+ * as the milter hashes it; when not, the copy is wrapped. */
+static bool dm_check_redirect(const dm_msg *m, GMimeStream *orig, const dm_templates *t,
+                              const char *path)
+{
+    static const char key[] = "a site key of thirty-two bytes!!";
+    dm_verdict *v = dm_verdict_new();
+    dm_conf *conf = dm_conf_new_defaults();
+    GByteArray *out = g_byte_array_new(), *want = g_byte_array_new();
+    GMimeStream *os = g_mime_stream_mem_new_with_byte_array(out);
+    GMimeStream *ws = g_mime_stream_mem_new_with_byte_array(want);
+    char *rcpts[] = {"registrator@sjovik.test", NULL};
+    dm_compose_info ci = {.id = "extractall0000000000",
+                          .env_from = m->from_addr,
+                          .rcpts = rcpts,
+                          .n_rcpts = 1,
+                          .msg = m,
+                          .verdict = v,
+                          .sha256 = "0",
+                          .from_header = "Diariemilter <postmaster@sjovik.test>",
+                          .loop_key = key,
+                          .loop_keylen = sizeof key - 1,
+                          .loop_expires = 1700000000 + 86400,
+                          .now = 1700000000,
+                          .conf = conf};
+    bool ok = true;
+
+    conf->copy_form = DM_COPY_REDIRECT;
+    v->klass = DM_CLASS_REGISTRERAS;
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(os), FALSE);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(ws), FALSE);
+    g_mime_stream_reset(orig);
+    g_mime_stream_write_to_stream(orig, ws);
+    g_mime_stream_reset(orig);
+    if (!dm_mime_write_copy(os, &ci, "registrator@sjovik.test", orig, t, NULL)) {
+        fprintf(stderr, "extract_all: %s: no redirected copy\n", path);
+        ok = false;
+    } else if (out->len > 12 && memcmp(out->data, "Resent-From:", 12) == 0) {
+        const char *o = (const char *)out->data, *sep = g_strstr_len(o, out->len, "\n\n");
+        const char *w = (const char *)want->data;
+        const char *wsep = g_strstr_len(w, want->len, "\r\n\r\n"), *wlf = g_strstr_len(w, want->len, "\n\n");
+        GString *body = g_string_new(NULL);
+        dm_bodyhash *h = dm_bodyhash_new();
+        char hash[65], *value = NULL, *mid = NULL;
+        GMimeStream *cs = g_mime_stream_mem_new_with_buffer(o, out->len);
+        GMimeParser *p = g_mime_parser_new_with_stream(cs);
+        GMimeMessage *copy = g_mime_parser_construct_message(p, NULL);
+
+        /* The original's body: after its first blank line, CRLF or LF. */
+        if (wsep == NULL || (wlf != NULL && wlf < wsep))
+            wsep = wlf != NULL ? wlf + 2 : NULL;
+        else
+            wsep += 4;
+        for (const char *c = wsep; c != NULL && c < w + want->len; c++)
+            if (!(c[0] == '\r' && c + 1 < w + want->len && c[1] == '\n'))
+                g_string_append_c(body, *c);
+        if (sep == NULL || (size_t)(o + out->len - (sep + 2)) != body->len ||
+            memcmp(sep + 2, body->str, body->len) != 0) {
+            fprintf(stderr, "extract_all: %s: the redirected body differs\n", path);
+            ok = false;
+        }
+        for (const char *c = sep != NULL ? sep + 2 : o + out->len; c < o + out->len; c++)
+            dm_bodyhash_update(h, *c == '\n' ? "\r\n" : c, *c == '\n' ? 2 : 1);
+        dm_bodyhash_final(h, hash);
+        dm_bodyhash_free(h);
+        if (copy != NULL) {
+            value = g_strdup(g_mime_object_get_header(GMIME_OBJECT(copy), "X-Diarie-Genererad"));
+            mid = dm_loop_message_id(g_mime_object_get_header(GMIME_OBJECT(copy), "Message-ID"));
+        }
+        if (value == NULL || dm_loop_check(key, sizeof key - 1, value, mid, hash, 1700000000) !=
+                                 DM_LOOP_VALID) {
+            fprintf(stderr, "extract_all: %s: the redirected copy's token does not verify\n",
+                    path);
+            ok = false;
+        }
+        g_free(value);
+        g_free(mid);
+        if (copy != NULL)
+            g_object_unref(copy);
+        g_object_unref(p);
+        g_object_unref(cs);
+        g_string_free(body, TRUE);
+    }
+    g_object_unref(ws);
+    g_object_unref(os);
+    g_byte_array_free(want, TRUE);
+    g_byte_array_free(out, TRUE);
+    dm_conf_unref(conf);
     dm_verdict_free(v);
     return ok;
 }
@@ -260,7 +356,7 @@ static void dm_one(const char *path, const dm_mime_limits *lim, const dm_templat
     c->text_bytes += m->text->len;
     if (!dm_check(m, path))
         c->bad++;
-    else if (t != NULL && !dm_check_copy(m, s, t, path))
+    else if (t != NULL && (!dm_check_copy(m, s, t, path) || !dm_check_redirect(m, s, t, path)))
         c->bad++;
     if (t != NULL)
         c->copies++;

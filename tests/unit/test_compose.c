@@ -1437,6 +1437,17 @@ static void test_copy_redirect(void **state)
     g_object_unref(msg);
     g_byte_array_free(out, TRUE);
 
+    /* A header block with a line that is no header: an MTA would start
+     * the body there, so it goes wrapped. */
+    {
+        static const char garbage[] = "From: a@invanare.example\r\nSubject: x\r\n"
+                                      "not a header line\r\nX-Diarie-Klass: privat\r\n\r\nbody\r\n";
+        f.conf->copy_form = DM_COPY_REDIRECT;
+        out = write_copy(&f, garbage, sizeof garbage - 1, tpl_sv);
+        assert_contains((const char *)out->data, "Content-Type: message/rfc822");
+        assert_not_contains((const char *)out->data, "Resent-From:");
+        g_byte_array_free(out, TRUE);
+    }
     /* What cannot travel as it is goes wrapped, exact. */
     {
         static const char nul[] = "From: a@invanare.example\r\nSubject: nul\r\n\r\nett\0tv\xc3\xa5\r\n";
