@@ -24,6 +24,7 @@
  */
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dm_mime_int.h"
@@ -67,25 +68,51 @@ static const gunichar dm_cp1252[32] = {
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
 };
 
-static bool dm_in(const char *name, const char *const *set)
+enum {
+    DM_EL_BR = 1 << 4,     /* a line end */
+    DM_EL_CELL = 1 << 5,   /* a blank before it (a table cell, an image) */
+};
+
+/* What an element does to the text, by name (libxml2 gives names in
+ * lower case); sorted by strcmp.  Others (span, a, b, font) split no
+ * words. */
+static const struct dm_tag {
+    const char *name;
+    guint8 flags;
+} dm_tags[] = {
+    {"address", DM_EL_PARA},     {"applet", DM_EL_SKIP},     {"article", DM_EL_BLOCK},
+    {"aside", DM_EL_BLOCK},      {"blockquote", DM_EL_PARA | DM_EL_QUOTE},
+    {"body", DM_EL_BLOCK},       {"br", DM_EL_BR},           {"caption", DM_EL_BLOCK},
+    {"center", DM_EL_PARA},      {"dd", DM_EL_BLOCK},        {"details", DM_EL_BLOCK},
+    {"dir", DM_EL_BLOCK},        {"div", DM_EL_BLOCK},       {"dl", DM_EL_PARA},
+    {"dt", DM_EL_BLOCK},         {"fieldset", DM_EL_PARA},   {"figcaption", DM_EL_BLOCK},
+    {"figure", DM_EL_PARA},      {"footer", DM_EL_BLOCK},    {"form", DM_EL_PARA},
+    {"h1", DM_EL_PARA},          {"h2", DM_EL_PARA},         {"h3", DM_EL_PARA},
+    {"h4", DM_EL_PARA},          {"h5", DM_EL_PARA},         {"h6", DM_EL_PARA},
+    {"head", DM_EL_SKIP},        {"header", DM_EL_BLOCK},    {"hr", DM_EL_PARA},
+    {"html", DM_EL_BLOCK},       {"img", DM_EL_CELL},        {"legend", DM_EL_BLOCK},
+    {"li", DM_EL_BLOCK},         {"main", DM_EL_BLOCK},      {"menu", DM_EL_BLOCK},
+    {"nav", DM_EL_BLOCK},        {"noframes", DM_EL_SKIP},   {"object", DM_EL_SKIP},
+    {"ol", DM_EL_PARA},          {"option", DM_EL_BLOCK},    {"p", DM_EL_PARA},
+    {"pre", DM_EL_PARA},         {"script", DM_EL_SKIP},     {"section", DM_EL_BLOCK},
+    {"style", DM_EL_SKIP},       {"summary", DM_EL_BLOCK},   {"table", DM_EL_PARA},
+    {"tbody", DM_EL_BLOCK},      {"td", DM_EL_CELL},         {"template", DM_EL_SKIP},
+    {"tfoot", DM_EL_BLOCK},      {"th", DM_EL_CELL},         {"thead", DM_EL_BLOCK},
+    {"title", DM_EL_SKIP},       {"tr", DM_EL_BLOCK},        {"ul", DM_EL_PARA},
+};
+
+static int dm_tag_cmp(const void *key, const void *elem)
 {
-    for (; *set != NULL; set++) {
-        if (strcmp(name, *set) == 0)
-            return true;
-    }
-    return false;
+    return strcmp(key, ((const struct dm_tag *)elem)->name);
 }
 
-static const char *const dm_skip_tags[] = {"script", "style", "head", "title", "template",
-                                           "noframes", "object", "applet", NULL};
-static const char *const dm_para_tags[] = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
-                                           "dl", "table", "blockquote", "pre", "hr", "address",
-                                           "figure", "center", "form", "fieldset", NULL};
-static const char *const dm_block_tags[] = {"div", "li", "tr", "dt", "dd", "section", "article",
-                                            "header", "footer", "main", "nav", "aside",
-                                            "caption", "figcaption", "tbody", "thead", "tfoot",
-                                            "details", "summary", "option", "body", "html",
-                                            "menu", "dir", "legend", NULL};
+static guint8 dm_tag_flags(const char *name)
+{
+    const struct dm_tag *t = bsearch(name, dm_tags, G_N_ELEMENTS(dm_tags), sizeof dm_tags[0],
+                                     dm_tag_cmp);
+
+    return t != NULL ? t->flags : 0;
+}
 
 /* Is the line being written still empty (nothing but quote marks)? */
 static bool dm_line_empty(const dm_html *h)
@@ -121,7 +148,7 @@ static void dm_break(dm_html *h, bool blank)
         g_string_append_c(o, '\n');
 }
 
-/* One visible character (UTF-8 bytes s[0, n)). */
+/* Visible characters (UTF-8 bytes s[0, n), no blank among them). */
 static void dm_emit(dm_html *h, const char *s, size_t n)
 {
     GString *o = h->out;
@@ -151,10 +178,17 @@ static void dm_chars(void *ctx, const xmlChar *ch, int len)
         if (c < 0x80) {
             if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
                 h->space = true;
+                p++;
             } else if (c >= 0x20 && c != 0x7F) {
-                dm_emit(h, p, 1);
+                /* A run of visible ASCII at once. */
+                const char *q = p + 1;
+                while (q < end && (unsigned char)*q > 0x20 && (unsigned char)*q < 0x7F)
+                    q++;
+                dm_emit(h, p, (size_t)(q - p));
+                p = q;
+            } else {
+                p++;
             }
-            p++;
             continue;
         }
         u = g_utf8_get_char_validated(p, end - p);
@@ -178,16 +212,6 @@ static void dm_chars(void *ctx, const xmlChar *ch, int len)
         }
         p = next;
     }
-}
-
-/* The value of attribute name, or NULL. */
-static const char *dm_attr(const xmlChar **attrs, const char *name)
-{
-    for (int i = 0; attrs != NULL && attrs[i] != NULL; i += 2) {
-        if (g_ascii_strcasecmp((const char *)attrs[i], name) == 0)
-            return attrs[i + 1] != NULL ? (const char *)attrs[i + 1] : "";
-    }
-    return NULL;
 }
 
 /* Does the style hide the element (display:none, mso-hide:all)? */
@@ -221,17 +245,31 @@ static void dm_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
 {
     dm_html *h = ctx;
     const char *name = (const char *)xname;
-    guint8 f = 0;
+    guint8 f = dm_tag_flags(name);
+    bool signature = false;
 
-    if (dm_in(name, dm_skip_tags) || dm_style_hides(dm_attr(attrs, "style")) ||
-        dm_attr(attrs, "hidden") != NULL)
-        f |= DM_EL_SKIP;
-    if (strcmp(name, "blockquote") == 0)
-        f |= DM_EL_QUOTE | DM_EL_PARA;
-    else if (dm_in(name, dm_para_tags))
-        f |= DM_EL_PARA;
-    else if (dm_in(name, dm_block_tags))
-        f |= DM_EL_BLOCK;
+    /* The attributes that matter, in one pass. */
+    for (int i = 0; attrs != NULL && attrs[i] != NULL; i += 2) {
+        const char *a = (const char *)attrs[i], *v = (const char *)attrs[i + 1];
+
+        switch (g_ascii_tolower(a[0])) {
+        case 's':
+            if (g_ascii_strcasecmp(a, "style") == 0 && dm_style_hides(v))
+                f |= DM_EL_SKIP;
+            break;
+        case 'h':
+            if (g_ascii_strcasecmp(a, "hidden") == 0)
+                f |= DM_EL_SKIP;
+            break;
+        case 'c':
+        case 'i':
+            if (g_ascii_strcasecmp(a, "class") == 0 || g_ascii_strcasecmp(a, "id") == 0)
+                signature |= dm_has_word(v, "signature");
+            break;
+        default:
+            break;
+        }
+    }
     if (h->depth < DM_HTML_DEPTH)
         h->stack[h->depth] = f;
     h->depth++;
@@ -243,7 +281,7 @@ static void dm_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
         dm_break(h, (f & DM_EL_PARA) != 0);
     if (f & DM_EL_QUOTE)
         h->quote++;
-    if (strcmp(name, "br") == 0) {
+    if (f & DM_EL_BR) {
         /* A line end, even after another: <br><br> is a blank line. */
         GString *o = h->out;
         h->space = false;
@@ -251,12 +289,10 @@ static void dm_start(void *ctx, const xmlChar *xname, const xmlChar **attrs)
             g_string_truncate(o, o->len - 1);
         if (o->len > 0 && !(o->len >= 2 && o->str[o->len - 1] == '\n' && o->str[o->len - 2] == '\n'))
             g_string_append_c(o, '\n');
-    } else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0 ||
-               strcmp(name, "img") == 0) {
+    } else if (f & DM_EL_CELL) {
         h->space = true;
     }
-    if (!(f & DM_EL_SKIP) && (dm_has_word(dm_attr(attrs, "class"), "signature") ||
-                              dm_has_word(dm_attr(attrs, "id"), "signature"))) {
+    if (signature && !(f & DM_EL_SKIP)) {
         dm_break(h, false);
         if (h->out->len > 0) {
             g_string_append(h->out, h->quote > 0 ? "> -- \n" : "-- \n");

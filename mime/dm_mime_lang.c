@@ -28,12 +28,20 @@
 #include "dm_mime_int.h"
 
 /* Bytes of a text looked at: enough to tell the languages apart. */
-#define DM_LANG_SAMPLE 384
+#define DM_LANG_SAMPLE 320
+/* ... but from this many on, a text that one language fits by far (five
+ * times the margin) is told already: a third of the letters of dev, dev2
+ * and SpamAssassin's corpus, none told otherwise by all 320 bytes.  (At
+ * 128 bytes, an English letter's Scandinavian names made it Danish.) */
+#define DM_LANG_EARLY 192
+#define DM_LANG_EARLY_MARGIN 0.25
 /* Fewer letters than this: too short to tell. */
 #define DM_LANG_MIN_LETTERS 40
 /* The best language must beat the next by this much a counted n-gram
- * (natural log): about one n-gram in three five times likelier. */
-#define DM_LANG_MARGIN 0.15
+ * (natural log).  Swedish beats Danish and Norwegian by 0.1 to 0.15 on a
+ * few hundred bytes of a letter (dev, dev2), English anything else by
+ * more; texts that mix two languages come out below. */
+#define DM_LANG_MARGIN 0.05
 /* At most so many languages (a rank each in a table entry). */
 #define DM_LANG_MAX 8
 /* N-grams of a fingerprint read, and the rank of one it lacks. */
@@ -191,6 +199,25 @@ static bool dm_lang_word(const char *p, const char *q, size_t *letters)
     return *letters > 0;
 }
 
+/* The best of the sums and by how much it beats the next, a counted
+ * n-gram. */
+static guint dm_lang_best(const dm_langid *l, const double *sum, size_t counted, double *margin)
+{
+    guint bi = 0;
+    double second = -HUGE_VAL;
+
+    for (guint i = 1; i < l->n; i++) {
+        if (sum[i] > sum[bi])
+            bi = i;
+    }
+    for (guint i = 0; i < l->n; i++) {
+        if (i != bi && sum[i] > second)
+            second = sum[i];
+    }
+    *margin = l->n > 1 && counted > 0 ? (sum[bi] - second) / (double)counted : HUGE_VAL;
+    return bi;
+}
+
 /* Add the n-grams of "_word_" to the sums. */
 static void dm_lang_ngrams(const dm_langid *l, const char *word, size_t wl, double *sum,
                            size_t *counted)
@@ -230,9 +257,9 @@ void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char l
 {
     const dm_langid *l;
     const char *p = text, *end;
-    double sum[DM_LANG_MAX] = {0}, best, second;
+    double sum[DM_LANG_MAX] = {0}, margin;
     size_t letters = 0, looked = 0, counted = 0;
-    guint bi = 0;
+    guint bi;
 
     lang[0] = '\0';
     if (w == NULL || text == NULL)
@@ -251,6 +278,11 @@ void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char l
             dm_lang_ngrams(l, p, (size_t)(q - p), sum, &counted);
             letters += wletters;
             looked += (size_t)(q - p) + 1;
+            if (looked >= DM_LANG_EARLY && letters >= DM_LANG_MIN_LETTERS) {
+                dm_lang_best(l, sum, counted, &margin);
+                if (margin >= DM_LANG_EARLY_MARGIN)
+                    break;
+            }
         }
         p = q;
         while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
@@ -258,17 +290,8 @@ void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char l
     }
     if (letters < DM_LANG_MIN_LETTERS || counted == 0)
         return;
-    for (guint i = 1; i < l->n; i++) {
-        if (sum[i] > sum[bi])
-            bi = i;
-    }
-    best = sum[bi];
-    second = -HUGE_VAL;
-    for (guint i = 0; i < l->n; i++) {
-        if (i != bi && sum[i] > second)
-            second = sum[i];
-    }
-    if (l->n > 1 && (best - second) / (double)counted < DM_LANG_MARGIN)
+    bi = dm_lang_best(l, sum, counted, &margin);
+    if (margin < DM_LANG_MARGIN)
         return;
     g_strlcpy(lang, l->code[bi], 4);
 }

@@ -349,18 +349,29 @@ static bool dm_fwd_starts(const dm_seg_words *w, const dm_ln *l)
     return w != NULL && s < l->e && dm_in_set(w->first_forward, *s) && dm_ln_starts(l, w->forward);
 }
 
-/* The line casefolded, at most max bytes of it (a new string). */
-static char *dm_ln_fold(const dm_ln *l, size_t max)
+/* The line casefolded, at most max bytes of it, into buf (size bytes)
+ * when it is ASCII (most lines are), else a new string in *alloc. */
+static const char *dm_ln_fold(const dm_ln *l, size_t max, char *buf, size_t size, char **alloc)
 {
     const char *s = dm_ln_first(l);
     size_t len = (size_t)(l->e - s);
+    bool ascii = true;
 
+    *alloc = NULL;
     if (len > max) {
         len = max;
         while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
             len--;
     }
-    return g_utf8_casefold(s, (gssize)len);
+    for (size_t i = 0; i < len && ascii; i++)
+        ascii = (unsigned char)s[i] < 0x80;
+    if (ascii && len < size) {
+        for (size_t i = 0; i < len; i++)
+            buf[i] = g_ascii_tolower(s[i]);
+        buf[len] = '\0';
+        return buf;
+    }
+    return *alloc = g_utf8_casefold(s, (gssize)len);
 }
 
 static size_t dm_words_in(const char *s)
@@ -381,8 +392,8 @@ static size_t dm_words_in(const char *s)
  * with a signoff entry as a whole word, at most four words after it. */
 static bool dm_sig_starts(const dm_seg_words *w, const dm_ln *l, bool *dash)
 {
-    const char *s = dm_ln_first(l), *e = l->e;
-    char *fold;
+    const char *s = dm_ln_first(l), *e = l->e, *fold;
+    char buf[DM_SIGNOFF_MAX + 1], *alloc;
     bool yes = false;
 
     while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
@@ -391,9 +402,9 @@ static bool dm_sig_starts(const dm_seg_words *w, const dm_ln *l, bool *dash)
     if (*dash)
         return true;
     if (w == NULL || w->signoff == NULL || w->signoff[0] == NULL || e == s ||
-        e - s > DM_SIGNOFF_MAX || *s == '>')
+        e - s > DM_SIGNOFF_MAX || *s == '>' || !dm_in_set(w->first_signoff, *s))
         return false;
-    fold = dm_ln_fold(l, DM_SIGNOFF_MAX);
+    fold = dm_ln_fold(l, DM_SIGNOFF_MAX, buf, sizeof buf, &alloc);
     for (char **x = w->signoff; *x != NULL && !yes; x++) {
         size_t n = strlen(*x);
         const char *rest = fold + n;
@@ -405,22 +416,33 @@ static bool dm_sig_starts(const dm_seg_words *w, const dm_ln *l, bool *dash)
             continue;
         yes = dm_words_in(rest) <= 4;
     }
-    g_free(fold);
+    g_free(alloc);
     return yes;
 }
 
 static bool dm_footer_line(const dm_seg_words *w, const dm_ln *l)
 {
-    char *fold;
+    char buf[1025], *alloc;
+    const char *fold;
+    size_t n;
     bool yes = false;
 
     if (w == NULL || w->footer == NULL || w->footer[0] == NULL || dm_ln_blank(l) ||
         dm_ln_quoted(l))
         return false;
-    fold = dm_ln_fold(l, 1024);
-    for (char **x = w->footer; *x != NULL && !yes; x++)
-        yes = strstr(fold, *x) != NULL;
-    g_free(fold);
+    fold = dm_ln_fold(l, 1024, buf, sizeof buf, &alloc);
+    n = strlen(fold);
+    /* At each place, the entries are compared only when the first three
+     * bytes there begin one of them. */
+    for (size_t i = 0; i + 3 <= n && !yes; i++) {
+        guint t = dm_seg_tri(fold + i);
+
+        if (!((w->footer_tri[t >> 3] >> (t & 7)) & 1))
+            continue;
+        for (char **x = w->footer; *x != NULL && !yes; x++)
+            yes = strncmp(fold + i, *x, strlen(*x)) == 0;
+    }
+    g_free(alloc);
     return yes;
 }
 

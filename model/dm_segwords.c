@@ -88,6 +88,13 @@ dm_seg_words *dm_seg_words_load(GKeyFile *kf, GError **err)
     dm_words_first_bytes(w->first_forward, w->forward);
     w->signoff = dm_words_get(kf, "segments", "signoff", true);
     w->footer = dm_words_get(kf, "segments", "footer", true);
+    dm_words_first_bytes(w->first_signoff, w->signoff);
+    for (char **x = w->footer; *x != NULL; x++) {
+        if (strlen(*x) >= 3) {
+            guint t = dm_seg_tri(*x);
+            w->footer_tri[t >> 3] |= (guint8)(1u << (t & 7));
+        }
+    }
     w->stub = dm_words_get(kf, "segments", "stub", true);
     if (kf != NULL && g_key_file_has_key(kf, "segments", "languages", NULL))
         w->languages = dm_words_get(kf, "segments", "languages", true);

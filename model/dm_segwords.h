@@ -29,8 +29,12 @@ typedef struct dm_seg_words {
     char **languages;        /* ISO 639-1 codes told apart, "sv" first */
     char *profiles;          /* directory of libexttextcat's fingerprints */
     /* First bytes (ASCII upper case) of header_from, separator and
-     * forward: most lines are passed over on their first byte. */
-    guint8 first_from[32], first_separator[32], first_forward[32];
+     * forward, and of signoff: most lines are passed over on their first
+     * byte. */
+    guint8 first_from[32], first_separator[32], first_forward[32], first_signoff[32];
+    /* The first three bytes of each footer entry, hashed (dm_seg_tri):
+     * most places of a line are passed over on them. */
+    guint8 footer_tri[8192];
 
     /* The language classifier mime/ makes from languages and profiles on
      * first use (set once, atomically), freed with the words. */
@@ -44,6 +48,12 @@ typedef struct dm_seg_words {
  * of [segments] or a language without its fingerprint file. */
 dm_seg_words *dm_seg_words_load(GKeyFile *kf, GError **err);
 void dm_seg_words_free(dm_seg_words *w);
+
+/* The bit of three bytes in a footer_tri-like set of 65536 bits. */
+static inline guint dm_seg_tri(const char *s)
+{
+    return ((guint)(guint8)s[0] * 961u + (guint)(guint8)s[1] * 31u + (guint)(guint8)s[2]) & 0xFFFFu;
+}
 
 /* Does the line s[0, len) begin with one of words, after blanks and
  * "*" (ASCII case ignored)? */
