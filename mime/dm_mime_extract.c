@@ -711,6 +711,10 @@ static GMimePart *dm_rendering_html(GMimeObject *obj, int depth)
 /* A plain part this long says what it has to say: no need to look at
  * the HTML beside it. */
 #define DM_STUB_MAX 2048
+/* ... and one with more characters than this is no stub unless it says
+ * so: the HTML is rendered to compare only for shorter ones (rendering
+ * costs; most mail's plain part is the letter). */
+#define DM_STUB_SHORT 400
 
 /* Letters and digits in s. */
 static size_t dm_visible(const char *s)
@@ -749,6 +753,8 @@ static bool dm_plain_is_stub(dm_walk *w, GMimePart *plain, GMimeObject *rich)
     g_free(text);
     if (stub)
         return true;
+    if (plain_len > DM_STUB_SHORT)
+        return false;
     /* Far shorter than the HTML's text: the HTML says more. */
     html_text = dm_leaf_text(w, html, DM_LEAF_HTML);
     html_len = html_text != NULL ? dm_visible(html_text) : 0;

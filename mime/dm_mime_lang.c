@@ -61,6 +61,7 @@ typedef struct {
     float lw[DM_LANG_FLOOR + 1]; /* log weight of a rank */
     guint32 *keys;               /* hash of the n-gram's bytes, 0: empty */
     guint16 (*rank)[DM_LANG_MAX]; /* in each language, DM_LANG_FLOOR: not held */
+    float (*weight)[DM_LANG_MAX]; /* lw[rank], for the sums (0 past n) */
 } dm_langid;
 
 static guint64 dm_fnv(guint64 h, const char *s, size_t n)
@@ -101,6 +102,7 @@ static void dm_langid_free(gpointer p)
 
     g_free(l->keys);
     g_free(l->rank);
+    g_free(l->weight);
     g_free(l);
 }
 
@@ -154,6 +156,11 @@ static dm_langid *dm_langid_new(const dm_seg_words *w)
         g_free(name);
         g_free(path);
     }
+    l->weight = g_malloc0_n(DM_LANG_SLOTS, sizeof *l->weight);
+    for (guint i = 0; i < DM_LANG_SLOTS; i++) {
+        for (guint li = 0; l->keys[i] != 0 && li < l->n; li++)
+            l->weight[i][li] = l->lw[l->rank[i][li]];
+    }
     return l;
 }
 
@@ -201,10 +208,10 @@ static bool dm_lang_word(const char *p, const char *q, size_t *letters)
 
 /* The best of the sums and by how much it beats the next, a counted
  * n-gram. */
-static guint dm_lang_best(const dm_langid *l, const double *sum, size_t counted, double *margin)
+static guint dm_lang_best(const dm_langid *l, const float *sum, size_t counted, double *margin)
 {
     guint bi = 0;
-    double second = -HUGE_VAL;
+    float second = -HUGE_VALF;
 
     for (guint i = 1; i < l->n; i++) {
         if (sum[i] > sum[bi])
@@ -218,8 +225,9 @@ static guint dm_lang_best(const dm_langid *l, const double *sum, size_t counted,
     return bi;
 }
 
-/* Add the n-grams of "_word_" to the sums. */
-static void dm_lang_ngrams(const dm_langid *l, const char *word, size_t wl, double *sum,
+/* Add the n-grams of "_word_" to the sums (of all DM_LANG_MAX languages
+ * at once: a loop the compiler makes one vector addition). */
+static void dm_lang_ngrams(const dm_langid *l, const char *word, size_t wl, float *sum,
                            size_t *counted)
 {
     char pad[72];
@@ -246,8 +254,8 @@ static void dm_lang_ngrams(const dm_langid *l, const char *word, size_t wl, doub
             slot = dm_slot((dm_langid *)l, h, false);
             if (slot < 0)
                 continue; /* no language holds it: says nothing */
-            for (guint li = 0; li < l->n; li++)
-                sum[li] += l->lw[l->rank[slot][li]];
+            for (guint li = 0; li < DM_LANG_MAX; li++)
+                sum[li] += l->weight[slot][li];
             (*counted)++;
         }
     }
@@ -257,7 +265,8 @@ void dm_mime_lang_of(const dm_seg_words *w, const char *text, size_t len, char l
 {
     const dm_langid *l;
     const char *p = text, *end;
-    double sum[DM_LANG_MAX] = {0}, margin;
+    float sum[DM_LANG_MAX] = {0};
+    double margin;
     size_t letters = 0, looked = 0, counted = 0;
     guint bi;
 
