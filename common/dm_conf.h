@@ -102,6 +102,9 @@ typedef struct dm_conf {
     char *spool;
     char *key_file;
     int64_t duplicate_window;
+    int64_t store_connect_timeout; /* a shared database: connecting */
+    int64_t store_timeout;         /* one statement, waiting for a lock included */
+    int store_pool_size;
     /* Journal retention per class, seconds; 0: keep for ever. */
     int64_t retain_registreras;
     int64_t retain_allman;

@@ -34,5 +34,6 @@ int dm_ctl_queue(int argc, char **argv);
 int dm_ctl_journal(int argc, char **argv);
 int dm_ctl_bench(int argc, char **argv);
 int dm_ctl_report(int argc, char **argv);
+int dm_ctl_store(int argc, char **argv);
 
 #endif

@@ -20,7 +20,7 @@ static int dm_ctl_cases_import(dm_conf *conf, const char *csv)
         return DM_EX_CONFIG;
     }
     dm_store_prepare(conf->database);
-    s = dm_store_open(conf->database, NULL, 0, &err);
+    s = dm_store_open_conf(conf, NULL, 0, &err);
     if (s == NULL || !dm_store_cases_import(s, csv, dm_policy_dnr_parser(p), &n, &err)) {
         fprintf(stderr, "diariectl cases import: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
@@ -55,7 +55,7 @@ static int dm_ctl_cases_list(dm_conf *conf)
         return DM_EX_CONFIG;
     }
     dm_policy_free(p);
-    s = dm_store_open(conf->database, NULL, 0, &err);
+    s = dm_store_open_conf(conf, NULL, 0, &err);
     if (s == NULL) {
         fprintf(stderr, "diariectl cases list: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);

@@ -9,9 +9,14 @@
  *     show only their time, class and id; pruned rows likewise.
  * diariectl journal prune [--dry-run]
  *     Prune the rows past their class's [store] retain_* (R17).
+ * diariectl journal backup FILE
+ *     A consistent copy of the whole SQLite database into the new file
+ *     FILE while the daemon runs (SQLite's online backup).  The copy is
+ *     verified only with the key: back [store] key_file up beside it.
+ *     A PostgreSQL database is backed up with pg_dump.
  *
- * All three need the key ([store] key_file): run them as the daemon's
- * user or root.
+ * verify and prune need the key ([store] key_file): run them as the
+ * daemon's user or root.
  *
  * Exit status: 0 intact / done, 1 (verify) problems found, 64 usage,
  * 66 the database or the key cannot be read, 70 a database error,
@@ -49,7 +54,7 @@ static dm_store *dm_ctl_journal_open(const dm_conf *conf, int *rc)
         *rc = DM_EX_NOINPUT;
         return NULL;
     }
-    s = dm_store_open(conf->database, key, keylen, &err);
+    s = dm_store_open_conf(conf, key, keylen, &err);
     memset(key, 0, keylen);
     g_free(key);
     if (s == NULL) {
@@ -205,7 +210,12 @@ static void dm_ctl_journal_json_row(GString *o, const dm_journal_row *r)
             }
             g_strfreev(list);
         }
-        g_string_append(o, "], \"reasons\": ");
+        g_string_append(o, "], \"gateway\": ");
+        if (r->gateway != NULL)
+            dm_json_string(o, r->gateway);
+        else
+            g_string_append(o, "null");
+        g_string_append(o, ", \"reasons\": ");
         g_string_append(o, r->reasons != NULL ? r->reasons : "[]");
         g_string_append(o, ", \"actions\": ");
         g_string_append(o, r->actions != NULL ? r->actions : "[]");
@@ -239,6 +249,8 @@ static void dm_ctl_journal_text_row(const dm_journal_row *r)
             printf("    subject %s\n", dm_ctl_safe(r->subject));
         if (r->actions != NULL && strcmp(r->actions, "[]") != 0)
             printf("    actions %s\n", dm_ctl_safe(r->actions));
+        if (r->gateway != NULL)
+            printf("    gateway %s\n", dm_ctl_safe(r->gateway));
     }
     g_free(t);
 }
@@ -255,7 +267,7 @@ static int dm_ctl_journal_search(const dm_conf *conf, const dm_journal_query *q,
                 dm_ctl_safe(conf->database));
         return DM_EX_NOINPUT;
     }
-    s = dm_store_open(conf->database, NULL, 0, &err);
+    s = dm_store_open_conf(conf, NULL, 0, &err);
     if (s == NULL) {
         fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
@@ -284,6 +296,35 @@ static int dm_ctl_journal_search(const dm_conf *conf, const dm_journal_query *q,
     }
     g_ptr_array_free(rows, TRUE);
     dm_store_close(s);
+    return DM_EX_OK;
+}
+
+static int dm_ctl_journal_backup(const dm_conf *conf, const char *path)
+{
+    GError *err = NULL;
+    dm_store *s;
+
+    if (!dm_store_exists(conf->database)) {
+        fprintf(stderr, "diariectl journal: %s: no database ([store] database)\n",
+                dm_ctl_safe(conf->database));
+        return DM_EX_NOINPUT;
+    }
+    s = dm_store_open_conf(conf, NULL, 0, &err);
+    if (s == NULL) {
+        fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
+        g_error_free(err);
+        return DM_EX_NOINPUT;
+    }
+    if (!dm_store_backup(s, path, &err)) {
+        fprintf(stderr, "diariectl journal backup: %s\n", dm_ctl_safe(err->message));
+        g_error_free(err);
+        dm_store_close(s);
+        return DM_EX_CANTCREAT;
+    }
+    dm_store_close(s);
+    printf("%s: a copy of the whole database; keep %s with it (without the key the "
+           "chain cannot be verified)\n",
+           dm_ctl_safe(path), dm_ctl_safe(conf->key_file));
     return DM_EX_OK;
 }
 
@@ -369,7 +410,8 @@ int dm_ctl_journal(int argc, char **argv)
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
-    GOptionContext *oc = g_option_context_new("verify | search [OPTIONS] | prune [--dry-run]");
+    GOptionContext *oc =
+        g_option_context_new("verify | search [OPTIONS] | prune [--dry-run] | backup FILE");
     GError *err = NULL;
     dm_conf *conf = NULL;
     int rc = DM_EX_USAGE;
@@ -382,6 +424,8 @@ int dm_ctl_journal(int argc, char **argv)
             "  verify   check the chain; list altered, missing and wrongly pruned rows\n"
             "  search   the rows that match; privat and parti rows show only time, class, id\n"
             "  prune    prune rows past their class's [store] retain_* (R17)\n"
+            "  backup   copy the SQLite database to a new FILE while the daemon runs\n"
+            "           (PostgreSQL: pg_dump); keep [store] key_file with it\n"
             "DATE: 2026-11-17 (local time) or ISO 8601 such as 2026-11-17T10:00:00+01:00.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "diariectl journal: %s\n", dm_ctl_safe(err->message));
@@ -389,9 +433,15 @@ int dm_ctl_journal(int argc, char **argv)
         goto out;
     }
     nargs = args != NULL ? g_strv_length(args) : 0;
+    if (nargs == 2 && strcmp(args[0], "backup") == 0) {
+        conf = dm_ctl_conf(conf_path);
+        rc = conf != NULL ? dm_ctl_journal_backup(conf, args[1]) : DM_EX_CONFIG;
+        goto out;
+    }
     if (nargs != 1 || (strcmp(args[0], "verify") != 0 && strcmp(args[0], "search") != 0 &&
                        strcmp(args[0], "prune") != 0)) {
-        fprintf(stderr, "diariectl journal: verify | search [OPTIONS] | prune [--dry-run]\n");
+        fprintf(stderr, "diariectl journal: verify | search [OPTIONS] | prune [--dry-run] | "
+                        "backup FILE\n");
         goto out;
     }
     if (since != NULL && !dm_ctl_journal_date(since, false, &q.since)) {

@@ -59,7 +59,8 @@ static const struct {
     {"cases", dm_ctl_cases, "the diarium case index: import FILE.csv, list"},
     {"directory", dm_ctl_directory, "the directory: lookup ADDR, check what the rules lack"},
     {"queue", dm_ctl_queue, "the delivery spool: list, retry, delete, revive ITEM"},
-    {"journal", dm_ctl_journal, "the journal: verify, search, prune"},
+    {"journal", dm_ctl_journal, "the journal: verify, search, prune, backup FILE"},
+    {"store", dm_ctl_store, "the database: version, upgrade, migrate --from sqlite:PATH"},
     {"report", dm_ctl_report, "reports: absence (who is away and how their mail is covered)"},
     {"bench", dm_ctl_bench, "time parsing, extraction and classification on one thread"},
 };

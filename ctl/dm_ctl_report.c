@@ -162,7 +162,7 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
     if (dm_store_exists(conf->database)) {
         GPtrArray *ars;
 
-        s = dm_store_open(conf->database, NULL, 0, &err);
+        s = dm_store_open_conf(conf, NULL, 0, &err);
         if (s == NULL) {
             fprintf(stderr, "diariectl report: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_NOINPUT;

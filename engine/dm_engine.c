@@ -93,7 +93,7 @@ dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError 
     }
     if (!readonly || dm_store_exists(conf->database)) {
         dm_store_prepare(conf->database);
-        e->store = dm_store_open(conf->database, e->key, e->keylen, err);
+        e->store = dm_store_open_conf(conf, e->key, e->keylen, err);
         if (e->store == NULL) {
             g_prefix_error(err, "[store] database: ");
             goto fail;
@@ -591,7 +591,7 @@ static GMutex dm_engine_once_lock;
  * others, claimed with the journal row.  Returns false when the store
  * could not say. */
 static bool dm_engine_filter_once(dm_engine *e, const dm_facts *f, dm_verdict *v, int64_t now,
-                                  GPtrArray *keys, GError **err)
+                                  GPtrArray *keys, GPtrArray *key_actions, GError **err)
 {
     for (guint i = v->actions->len; i-- > 0;) {
         dm_action *a = g_ptr_array_index(v->actions, i);
@@ -606,6 +606,7 @@ static bool dm_engine_filter_once(dm_engine *e, const dm_facts *f, dm_verdict *v
         }
         if (!seen) {
             g_ptr_array_add(keys, key);
+            g_ptr_array_add(key_actions, a);
             continue;
         }
         g_free(key);
@@ -640,9 +641,10 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     dm_compose_info ci = {0};
     char *from_header = NULL, *dup_key = NULL, *first = NULL;
     bool ok = false, once_locked = false, legacy_dup = false;
-    GPtrArray *once = NULL, *owed = NULL;
+    GPtrArray *once = NULL, *owed = NULL, *once_action = NULL;
     GArray *owed_item = NULL; /* the spool index of each owed key's item */
-    bool *claimed = NULL;
+    GArray *once_item = NULL; /* the spool index of each once key's item */
+    bool *claimed = NULL, *once_claimed = NULL;
     int64_t window = e->conf->duplicate_window, since = now - window, first_time = 0;
     guint spooled = 0;
     dm_journal_entry je = {0};
@@ -665,6 +667,8 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     }
     dm_engine_inflight_enter(dup_key);
     once = g_ptr_array_new_with_free_func(g_free);
+    once_action = g_ptr_array_new();
+    once_item = g_array_new(FALSE, FALSE, sizeof(guint));
     owed = g_ptr_array_new_with_free_func(g_free);
     owed_item = g_array_new(FALSE, FALSE, sizeof(guint));
     if (dup_key != NULL) {
@@ -684,7 +688,7 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     if (!dm_class_is_private(v->klass) && dm_verdict_has_once(v)) {
         g_mutex_lock(&dm_engine_once_lock);
         once_locked = true;
-        if (!dm_engine_filter_once(e, f, v, now, once, err))
+        if (!dm_engine_filter_once(e, f, v, now, once, once_action, err))
             goto out;
     }
     from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
@@ -708,6 +712,10 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     ci.now = now;
     ci.conf = e->conf; /* the copy's form, Reply-To, time zone, gateway id */
 
+    /* Each once key's item, once spooled (none: G_MAXUINT). */
+    g_array_set_size(once_item, once_action->len);
+    for (guint k = 0; k < once_item->len; k++)
+        g_array_index(once_item, guint, k) = G_MAXUINT;
     tx = dm_spool_begin(e->spool, id);
     dm_spool_tx_set_origin(tx, msg->message_id);
     /* What is left in v is owed by this arrival: spool each, and claim
@@ -724,6 +732,9 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
             g_ptr_array_add(owed, dm_engine_owed_key(dup_key, a));
             g_array_append_val(owed_item, spooled);
         }
+        for (guint k = 0; k < once_action->len; k++)
+            if (g_ptr_array_index(once_action, k) == a)
+                g_array_index(once_item, guint, k) = spooled;
         spooled++;
     }
     if (!dm_spool_commit(tx, err))
@@ -753,6 +764,8 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     }
     je.once_keys = (char *const *)once->pdata;
     je.n_once = once->len;
+    once_claimed = g_new0(bool, once->len + 1);
+    je.once_claimed = once_claimed;
     claimed = g_new0(bool, owed->len + 1);
     je.owed_keys = (char *const *)owed->pdata;
     je.n_owed = owed->len;
@@ -771,6 +784,16 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
                                "the same message: its item was dropped",
                id);
     }
+    /* A once-a-period notice another gateway sent meanwhile (this
+     * process serializes its own): the same. */
+    for (guint i = 0; ok && i < once->len && i < once_item->len; i++) {
+        if (once_claimed[i] || g_array_index(once_item, guint, i) == G_MAXUINT)
+            continue;
+        dm_spool_tx_drop(tx, g_array_index(once_item, guint, i));
+        dm_log(DM_LOG_NOTICE, "id=%s: a notice owed once a period was sent meanwhile by "
+                              "another gateway: its item was dropped",
+               id);
+    }
 out:
     if (tx != NULL)
         dm_spool_finish(tx, ok);
@@ -782,7 +805,12 @@ out:
         g_ptr_array_free(owed, TRUE);
     if (owed_item != NULL)
         g_array_free(owed_item, TRUE);
+    if (once_action != NULL)
+        g_ptr_array_free(once_action, TRUE);
+    if (once_item != NULL)
+        g_array_free(once_item, TRUE);
     g_free(claimed);
+    g_free(once_claimed);
     dm_engine_inflight_leave(dup_key);
     if (ok && duplicate_of != NULL)
         *duplicate_of = first;

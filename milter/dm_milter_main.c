@@ -711,7 +711,9 @@ int main(int argc, char **argv)
     dm_milter.engine = dm_engine_new(conf, 0, dm_milter.spool, &err);
     if (dm_milter.engine == NULL) {
         dm_log(DM_LOG_ERR, "%s", err->message);
-        return 78;
+        /* A shared database not reachable yet: to be started again
+         * (EX_TEMPFAIL), not a configuration to fix (EX_CONFIG). */
+        return dm_store_error_unavailable(err) ? 75 : 78;
     }
     {
         /* Items whose transaction died before its journal row: never

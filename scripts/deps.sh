@@ -13,10 +13,10 @@ set -eu
 # tzdata: [site] timezone.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libssl-dev libldap-dev
-libsqlite3-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
+libsqlite3-dev libpq-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
 python3-jsonschema
 slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
-sqlite3 valgrind python3 openssl procps psmisc groff-base man-db
+sqlite3 postgresql valgrind python3 openssl procps psmisc groff-base man-db
 nodejs npm"
 
 missing=""

@@ -11,6 +11,7 @@ G_DEFINE_QUARK(dm-store-error-quark, dm_store_error)
 /* The first that accepts a database keeps it: a backend for a URL goes
  * before SQLite, which takes any path. */
 static const dm_store_ops *const dm_store_backends[] = {
+    &dm_store_pg_ops,
     &dm_store_sqlite_ops,
 };
 
@@ -44,7 +45,41 @@ char **dm_store_local_files(const char *database)
     return ops != NULL ? ops->local_files(database) : g_new0(char *, 1);
 }
 
-dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GError **err)
+/* The database as messages may name it: no password of a URI
+ * ("scheme://user:PASSWORD@host", "password=..."). */
+static char *dm_store_redact(const char *database)
+{
+    GString *o = g_string_new(database);
+    const char *scheme = strstr(o->str, "://");
+    char *p;
+
+    if (scheme != NULL) {
+        size_t start = (size_t)(scheme - o->str) + 3;
+        char *at = strchr(o->str + start, '@');
+        char *colon = strchr(o->str + start, ':');
+        char *slash = strchr(o->str + start, '/');
+
+        if (at != NULL && colon != NULL && colon < at && (slash == NULL || at < slash)) {
+            size_t c = (size_t)(colon - o->str) + 1;
+
+            g_string_erase(o, (gssize)c, at - colon - 1);
+            g_string_insert(o, (gssize)c, "***");
+        }
+    }
+    while ((p = strstr(o->str, "password=")) != NULL && strncmp(p + 9, "***", 3) != 0) {
+        size_t from = (size_t)(p - o->str) + 9, to = from;
+
+        while (o->str[to] != '\0' && o->str[to] != '&' && o->str[to] != ' ')
+            to++;
+        g_string_erase(o, (gssize)from, (gssize)(to - from));
+        g_string_insert(o, (gssize)from, "***");
+    }
+    return g_string_free(o, FALSE);
+}
+
+static dm_store *dm_store_open_as(const char *database, const dm_store_options *opt,
+                                  const char *key, size_t keylen, bool for_upgrade,
+                                  GError **err)
 {
     const dm_store_ops *ops = dm_store_backend(database);
     dm_store *s;
@@ -55,7 +90,19 @@ dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GE
     }
     s = g_new0(dm_store, 1);
     s->ops = ops;
-    s->name = g_strdup(database);
+    s->name = dm_store_redact(database);
+    if (opt != NULL)
+        s->opt = *opt;
+    s->opt.gateway = g_strdup(opt != NULL && opt->gateway != NULL && *opt->gateway != '\0'
+                                  ? opt->gateway
+                                  : NULL);
+    if (s->opt.connect_timeout <= 0)
+        s->opt.connect_timeout = 5;
+    if (s->opt.timeout <= 0)
+        s->opt.timeout = 10;
+    if (s->opt.pool_size == 0)
+        s->opt.pool_size = 4;
+    s->for_upgrade = for_upgrade;
     s->owed_epoch = -1;
     g_mutex_init(&s->lock);
     g_mutex_init(&s->qlock);
@@ -70,6 +117,67 @@ dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GE
         return NULL;
     }
     return s;
+}
+
+dm_store *dm_store_open_with(const char *database, const dm_store_options *opt,
+                             const char *key, size_t keylen, GError **err)
+{
+    return dm_store_open_as(database, opt, key, keylen, false, err);
+}
+
+dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GError **err)
+{
+    return dm_store_open_as(database, NULL, key, keylen, false, err);
+}
+
+dm_store *dm_store_open_conf(const dm_conf *conf, const char *key, size_t keylen,
+                             GError **err)
+{
+    dm_store_options opt = {.gateway = dm_conf_gateway_id(conf),
+                            .connect_timeout = conf->store_connect_timeout,
+                            .timeout = conf->store_timeout,
+                            .pool_size = (unsigned)conf->store_pool_size};
+
+    return dm_store_open_as(conf->database, &opt, key, keylen, false, err);
+}
+
+dm_store *dm_store_open_for_upgrade(const char *database, const dm_store_options *opt,
+                                    GError **err)
+{
+    return dm_store_open_as(database, opt, NULL, 0, true, err);
+}
+
+bool dm_store_error_unavailable(const GError *err)
+{
+    return err != NULL && err->domain == DM_STORE_ERROR && err->code == DM_STORE_UNAVAILABLE;
+}
+
+const char *dm_store_backend_name(const dm_store *s)
+{
+    return s->ops->name;
+}
+
+bool dm_store_schema_version(dm_store *s, int *version, GError **err)
+{
+    *version = 0;
+    return s->ops->schema_version(s, version, err);
+}
+
+bool dm_store_upgrade(dm_store *s, int *from, GError **err)
+{
+    *from = 0;
+    return s->ops->upgrade(s, from, err);
+}
+
+bool dm_store_backup(dm_store *s, const char *path, GError **err)
+{
+    if (s->ops->backup == NULL) {
+        g_set_error(err, DM_STORE_ERROR, 0,
+                    "%s: a %s database is backed up with its own tools (pg_dump), not here",
+                    s->name, s->ops->name);
+        return false;
+    }
+    return s->ops->backup(s, path, err);
 }
 
 void dm_store_close(dm_store *s)
@@ -87,8 +195,19 @@ void dm_store_close(dm_store *s)
     g_cond_clear(&s->qcond);
     if (s->queue != NULL)
         g_ptr_array_free(s->queue, TRUE);
+    g_free((char *)s->opt.gateway);
     g_free(s->name);
     g_free(s);
+}
+
+bool dm_store_migrate(dm_store *from, dm_store *to, GError **err)
+{
+    if (to->ops->import == NULL) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: a %s database cannot be a migration's "
+                    "destination (only PostgreSQL is)", to->name, to->ops->name);
+        return false;
+    }
+    return to->ops->import(to, from, err);
 }
 
 int64_t dm_store_owed_epoch(dm_store *s)

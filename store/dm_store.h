@@ -26,15 +26,58 @@
 #include <stdint.h>
 
 #include "dm_case.h"
+#include "dm_conf.h"
 #include "dm_verdict.h"
 
 typedef struct dm_store dm_store;
 
+/* How to reach a shared database, and who this gateway is.  Zero members
+ * take their defaults (dm_store_open). */
+typedef struct dm_store_options {
+    const char *gateway;       /* written in each journal row ([site] gateway_id) */
+    int64_t connect_timeout;   /* seconds; 0: 5 */
+    int64_t timeout;           /* seconds one statement may take; 0: 10 */
+    unsigned pool_size;        /* connections at most; 0: 4 */
+} dm_store_options;
+
 /* Open (creating when missing) the database [store] database names; key:
  * the local secret for keyed hashes (may be NULL only for read-only
- * tools). */
+ * tools).  A database is a path (SQLite) or a postgresql:// URI
+ * (PostgreSQL, dm_store_pg.c). */
 dm_store *dm_store_open(const char *database, const char *key, size_t keylen, GError **err);
+dm_store *dm_store_open_with(const char *database, const dm_store_options *opt,
+                             const char *key, size_t keylen, GError **err);
+/* The same with the configuration's [store] database, timeouts and pool,
+ * and its [site] gateway_id. */
+dm_store *dm_store_open_conf(const dm_conf *conf, const char *key, size_t keylen,
+                             GError **err);
 void dm_store_close(dm_store *s);
+/* Was err (from any dm_store call) a database that could not be reached
+ * at all (PostgreSQL down, no primary among the hosts)?  It may pass: a
+ * daemon that cannot start for it exits to be started again. */
+bool dm_store_error_unavailable(const GError *err);
+/* Which backend keeps s: "sqlite" or "postgresql". */
+const char *dm_store_backend_name(const dm_store *s);
+
+/* --- the schema --------------------------------------------------------- */
+
+/* The schema version this binary writes.  A database with a newer one is
+ * refused at open; an older one is upgraded by dm_store_upgrade (SQLite:
+ * also at open, for one gateway owns its file; PostgreSQL: only so, for
+ * every gateway sharing it must be able to read it: "diariectl store
+ * upgrade" once they all run a binary that knows the new version). */
+#define DM_STORE_SCHEMA_VERSION 2
+/* Open database for an upgrade only: an older schema is not refused. */
+dm_store *dm_store_open_for_upgrade(const char *database, const dm_store_options *opt,
+                                    GError **err);
+/* The database's schema version (0: none yet). */
+bool dm_store_schema_version(dm_store *s, int *version, GError **err);
+/* Bring the schema to DM_STORE_SCHEMA_VERSION; *from: what it was. */
+bool dm_store_upgrade(dm_store *s, int *from, GError **err);
+/* A consistent copy of the whole database into the new file `path`
+ * (SQLite's online backup, while the daemon writes).  Backends that keep
+ * no local file say so (PostgreSQL: pg_dump). */
+bool dm_store_backup(dm_store *s, const char *path, GError **err);
 
 /* Is there a database yet?  A tool that only reads says so rather than
  * making an empty one.  (SQLite: the file exists.) */
@@ -48,6 +91,12 @@ void dm_store_prepare(const char *database);
  * makes them its user's before it drops privileges.  NULL-terminated, for
  * g_strfreev; empty when the database is not kept in local files. */
 char **dm_store_local_files(const char *database);
+
+/* Move everything `from` keeps (the journal row for row with its chain,
+ * head and anchor; the cases; the counters and claims) into `to`, which
+ * must be empty, in one transaction of `to`'s ("diariectl store
+ * migrate").  The same key verifies the chain after. */
+bool dm_store_migrate(dm_store *from, dm_store *to, GError **err);
 
 /* --- the diarium case index --------------------------------------------- */
 
@@ -109,6 +158,9 @@ typedef struct dm_journal_entry {
     bool *owed_claimed;           /* out, [n_owed]: true when this row's
                                    * claim holds, false when another
                                    * arrival's live claim was there first */
+    bool *once_claimed;           /* out, [n_once] (may be NULL): true when
+                                   * this row claimed the key, false when
+                                   * another (another gateway's) had it */
 } dm_journal_entry;
 
 /* Append one row.  For privat and parti the row keeps only the time, the
@@ -204,6 +256,7 @@ typedef struct dm_journal_query {
 typedef struct dm_journal_row {
     int64_t seq;
     char *id;
+    char *gateway;          /* which gateway wrote it (NULL: not recorded) */
     int64_t time;
     char *klass;
     bool sekretess;

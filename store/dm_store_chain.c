@@ -32,6 +32,8 @@ static char *dm_journal_canonical(const char *prev, const char *const f[DM_JOURN
 
     g_string_append_printf(s, "%zu:%s", strlen(prev), prev);
     for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
+        if (i == DM_JF_GATEWAY && f[i] == NULL)
+            continue; /* a row from before gateways were named */
         if (f[i] == NULL)
             g_string_append(s, "|-");
         else

@@ -18,6 +18,9 @@
 
 #define DM_STORE_ERROR (dm_store_error_quark())
 GQuark dm_store_error_quark(void);
+/* The code of an error that says the database could not be reached
+ * (dm_store_error_unavailable); SQLite's errors carry its own codes. */
+#define DM_STORE_UNAVAILABLE 1000
 
 /* The fields of a journal row in the order the mac covers them. */
 enum {
@@ -36,6 +39,8 @@ enum {
     DM_JF_ACTIONS,
     DM_JF_HASH,
     DM_JF_DUP_KEY,
+    DM_JF_GATEWAY, /* in the mac only when set: rows written before the
+                    * column existed verify as they were written */
     DM_JOURNAL_FIELDS
 };
 
@@ -77,6 +82,18 @@ typedef void (*dm_journal_points_fn)(const char *anchor, const char *head, void 
 /* Takes r (frees it or keeps it); false stops. */
 typedef bool (*dm_journal_row_fn)(dm_journal_row *r, void *data);
 typedef bool (*dm_autoreply_fn)(const dm_autoreply_row *r, void *data);
+
+/* A row of a counter table or of the meta keys that move with the record
+ * (dm_store_migrate.c): its table ("mass_window", "autoreply", "once",
+ * "owed", "meta") and its columns as text, in the table's order
+ * (mass_window: sender, rcpt, time; autoreply: person, first, last,
+ * count; once: key, time; owed: key, id, time; meta: key, value). */
+typedef struct dm_store_counter_row {
+    const char *table;
+    const char *v[4];
+    size_t n;
+} dm_store_counter_row;
+typedef bool (*dm_store_counter_fn)(const dm_store_counter_row *r, void *data);
 
 /* A backend.  Every call with a dm_store is made with s->be open; the
  * backend serializes its own calls (threads share one dm_store). */
@@ -146,14 +163,31 @@ typedef struct dm_store_ops {
     bool (*once_seen)(dm_store *s, const char *key, bool *seen, GError **err);
     bool (*owed_find)(dm_store *s, const char *key, int64_t since, char **id, GError **err);
     int64_t (*owed_epoch)(dm_store *s);
+
+    /* --- the schema, backup, migration --- */
+    /* The version the database has (0: none). */
+    bool (*schema_version)(dm_store *s, int *version, GError **err);
+    /* Bring it to DM_STORE_SCHEMA_VERSION in one transaction. */
+    bool (*upgrade)(dm_store *s, int *from, GError **err);
+    /* NULL: the backend keeps no file to copy (the error says what to use). */
+    bool (*backup)(dm_store *s, const char *path, GError **err);
+    /* Every counter row and the meta keys that move with the record. */
+    bool (*counters_each)(dm_store *s, dm_store_counter_fn fn, void *data, GError **err);
+    /* Take everything from `from` (its journal_scan, cases_each and
+     * counters_each) in one transaction, into an empty database; NULL:
+     * this backend is not a migration's destination. */
+    bool (*import)(dm_store *s, dm_store *from, GError **err);
 } dm_store_ops;
 
 extern const dm_store_ops dm_store_sqlite_ops;
+extern const dm_store_ops dm_store_pg_ops;
 
 struct dm_store {
     const dm_store_ops *ops;
     void *be;        /* the backend's own */
     char *name;      /* the database, for messages */
+    dm_store_options opt; /* defaults filled in; gateway owned */
+    bool for_upgrade; /* open: an older schema is not refused */
     char *key;       /* local secret for keyed hashes */
     size_t keylen;
     GMutex lock;     /* owed_epoch */

@@ -147,6 +147,7 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
     f[DM_JF_ACTIONS] = actions;
     f[DM_JF_HASH] = priv ? keyed : (e->sha256 ? e->sha256 : "");
     f[DM_JF_DUP_KEY] = dup;
+    f[DM_JF_GATEWAY] = s->opt.gateway;
 
     {
         dm_journal_req req = {.e = e, .f = f};

@@ -13,6 +13,7 @@ void dm_journal_row_free(dm_journal_row *r)
     if (r == NULL)
         return;
     g_free(r->id);
+    g_free(r->gateway);
     g_free(r->klass);
     g_free(r->queue_id);
     g_free(r->message_id);

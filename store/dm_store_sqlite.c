@@ -5,7 +5,10 @@
  * it keeps, opening, the schema, the case index; the journal and the
  * counters are dm_store_sqlite_journal.c and dm_store_sqlite_counters.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dm_store_sqlite_int.h"
 
@@ -26,6 +29,7 @@ static const char dm_store_schema[] =
     "  case_dnr TEXT, reasons TEXT, actions TEXT,"
     "  hash TEXT NOT NULL,"
     "  dup_key TEXT,"
+    "  gateway TEXT,"
     "  prev TEXT NOT NULL,"
     "  mac TEXT NOT NULL,"
     "  pruned INTEGER NOT NULL DEFAULT 0,"
@@ -47,8 +51,8 @@ static const char dm_store_schema[] =
     "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);";
 
 /* Columns added since the first schema: a database made by an earlier
- * version gets them on open. */
-static bool dm_sqlite_migrate(dm_sqlite *q, GError **err)
+ * version gets them on upgrade. */
+static bool dm_sqlite_add_columns(dm_sqlite *q, GError **err)
 {
     static const struct {
         const char *column, *ddl;
@@ -56,6 +60,7 @@ static bool dm_sqlite_migrate(dm_sqlite *q, GError **err)
         {"pruned", "ALTER TABLE journal ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0"},
         {"pruned_at", "ALTER TABLE journal ADD COLUMN pruned_at INTEGER"},
         {"seal", "ALTER TABLE journal ADD COLUMN seal TEXT"},
+        {"gateway", "ALTER TABLE journal ADD COLUMN gateway TEXT"},
     };
     bool have[G_N_ELEMENTS(added)] = {false};
     sqlite3_stmt *st = NULL;
@@ -75,6 +80,147 @@ static bool dm_sqlite_migrate(dm_sqlite *q, GError **err)
         if (!have[i] && !dm_sqlite_exec(q, added[i].ddl, err))
             return false;
     return true;
+}
+
+/* PRAGMA user_version: 0 for a new file, and for one made before the
+ * schema had a version (which is version 1 with or without the columns
+ * added since). */
+static bool dm_sqlite_user_version(dm_sqlite *q, int *version, GError **err)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+
+    *version = 0;
+    if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        ok = true;
+    } else
+        dm_sqlite_error(err, q->db, "schema version");
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static bool dm_sqlite_schema_version(dm_store *s, int *version, GError **err)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    bool ok;
+
+    g_mutex_lock(&q->lock);
+    ok = dm_sqlite_user_version(q, version, err);
+    g_mutex_unlock(&q->lock);
+    return ok;
+}
+
+/* Create what is missing and add the columns of later versions, in one
+ * transaction, and say so in user_version.  Idempotent. */
+static bool dm_sqlite_upgrade_locked(dm_sqlite *q, int *from, GError **err)
+{
+    char *set;
+    bool ok;
+
+    if (!dm_sqlite_user_version(q, from, err))
+        return false;
+    if (*from == DM_STORE_SCHEMA_VERSION)
+        return true;
+    if (*from > DM_STORE_SCHEMA_VERSION) {
+        g_set_error(err, DM_STORE_ERROR, 0,
+                    "%s: schema version %d is newer than this diariemilter knows (%d): "
+                    "run the newer diariemilter",
+                    q->path, *from, DM_STORE_SCHEMA_VERSION);
+        return false;
+    }
+    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", err))
+        return false;
+    set = g_strdup_printf("PRAGMA user_version = %d", DM_STORE_SCHEMA_VERSION);
+    ok = dm_sqlite_exec(q, dm_store_schema, err) && dm_sqlite_add_columns(q, err) &&
+         dm_sqlite_exec(q, set, err) && dm_sqlite_exec(q, "COMMIT", err);
+    g_free(set);
+    if (!ok)
+        dm_sqlite_exec(q, "ROLLBACK", NULL);
+    return ok;
+}
+
+static bool dm_sqlite_upgrade(dm_store *s, int *from, GError **err)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    bool ok;
+
+    g_mutex_lock(&q->lock);
+    ok = dm_sqlite_upgrade_locked(q, from, err);
+    g_mutex_unlock(&q->lock);
+    return ok;
+}
+
+/* At open: a newer schema is refused; an older one (or none) is brought
+ * up to date, for one gateway owns this file.  A database this user may
+ * only read is left as it is. */
+static bool dm_sqlite_schema_open(dm_sqlite *q, GError **err)
+{
+    GError *uerr = NULL;
+    int from = 0;
+
+    if (dm_sqlite_upgrade_locked(q, &from, &uerr))
+        return true;
+    if (from <= DM_STORE_SCHEMA_VERSION && sqlite3_errcode(q->db) == SQLITE_READONLY) {
+        g_error_free(uerr);
+        return true;
+    }
+    g_propagate_error(err, uerr);
+    return false;
+}
+
+/* The online backup API: a consistent copy while the daemon writes,
+ * made a few pages at a time so that its commits wait only briefly. */
+static bool dm_sqlite_backup(dm_store *s, const char *path, GError **err)
+{
+    dm_sqlite *q = dm_sqlite_of(s);
+    sqlite3 *to = NULL;
+    sqlite3_backup *b;
+    int rc, fd;
+
+    /* A new file, this user's alone: it holds the whole record. */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: %s", path, g_strerror(errno));
+        return false;
+    }
+    close(fd);
+    rc = sqlite3_open_v2(path, &to, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, rc, "%s: %s", path,
+                    to != NULL ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    b = sqlite3_backup_init(to, "main", q->db, "main");
+    if (b == NULL) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: %s", path, sqlite3_errmsg(to));
+        goto fail;
+    }
+    do {
+        g_mutex_lock(&q->lock);
+        rc = sqlite3_backup_step(b, 256);
+        g_mutex_unlock(&q->lock);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            g_usleep(20000);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        g_set_error(err, DM_STORE_ERROR, rc, "%s: backup: %s", path, sqlite3_errstr(rc));
+        goto fail;
+    }
+    /* The copy is one file: no WAL beside it. */
+    if (sqlite3_exec(to, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: %s", path, sqlite3_errmsg(to));
+        goto fail;
+    }
+    sqlite3_close_v2(to);
+    return true;
+fail:
+    if (to != NULL)
+        sqlite3_close_v2(to);
+    unlink(path);
+    return false;
 }
 
 /* The first open that knows the owed table records when that was. */
@@ -220,8 +366,7 @@ static bool dm_sqlite_open(dm_store *s, const char *path, GError **err)
      * diariectl can read while the daemon writes. */
     return dm_sqlite_exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                              "PRAGMA foreign_keys=ON;", err) &&
-           dm_sqlite_exec(q, dm_store_schema, err) && dm_sqlite_migrate(q, err) &&
-           dm_sqlite_owed_epoch_init(q, err);
+           dm_sqlite_schema_open(q, err) && dm_sqlite_owed_epoch_init(q, err);
 }
 
 static int64_t dm_sqlite_owed_epoch(dm_store *s)
@@ -368,4 +513,9 @@ const dm_store_ops dm_store_sqlite_ops = {
     .once_seen = dm_sqlite_once_seen,
     .owed_find = dm_sqlite_owed_find,
     .owed_epoch = dm_sqlite_owed_epoch,
+    .schema_version = dm_sqlite_schema_version,
+    .upgrade = dm_sqlite_upgrade,
+    .backup = dm_sqlite_backup,
+    .counters_each = dm_sqlite_counters_each,
+    .import = NULL,
 };

@@ -321,6 +321,9 @@ bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **
                 sqlite3_finalize(st);
                 return false;
             }
+            /* Ignored: the key was someone else's already. */
+            if (e->once_claimed != NULL)
+                e->once_claimed[i] = sqlite3_changes(q->db) == 1;
         }
         sqlite3_finalize(st);
     }
@@ -345,4 +348,52 @@ bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **
         }
     }
     return true;
+}
+
+/* For a migration: every counter row, and the meta keys that move with
+ * the record (the journal's head and anchor move with its rows). */
+bool dm_sqlite_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GError **err)
+{
+    static const struct {
+        const char *table, *sql;
+        size_t n;
+    } tables[] = {
+        {"mass_window", "SELECT sender, rcpt, time FROM mass_window", 3},
+        {"autoreply", "SELECT person, first, last, count FROM autoreply", 4},
+        {"once", "SELECT key, time FROM once", 2},
+        {"owed", "SELECT key, id, time FROM owed", 3},
+        {"meta", "SELECT key, value FROM meta WHERE key IN ('owed_epoch', 'cases_generation')",
+         2},
+    };
+    dm_sqlite *q = dm_sqlite_of(s);
+    bool ok = true;
+
+    g_mutex_lock(&q->lock);
+    for (size_t t = 0; ok && t < G_N_ELEMENTS(tables); t++) {
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        if (sqlite3_prepare_v2(q->db, tables[t].sql, -1, &st, NULL) != SQLITE_OK) {
+            dm_sqlite_error(err, q->db, tables[t].table);
+            ok = false;
+            break;
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            dm_store_counter_row r = {.table = tables[t].table, .n = tables[t].n};
+
+            for (size_t i = 0; i < r.n; i++)
+                r.v[i] = (const char *)sqlite3_column_text(st, (int)i);
+            if (!fn(&r, data)) {
+                rc = SQLITE_DONE;
+                break;
+            }
+        }
+        if (rc != SQLITE_DONE) {
+            dm_sqlite_error(err, q->db, tables[t].table);
+            ok = false;
+        }
+        sqlite3_finalize(st);
+    }
+    g_mutex_unlock(&q->lock);
+    return ok;
 }

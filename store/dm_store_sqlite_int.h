@@ -53,5 +53,6 @@ bool dm_sqlite_autoreply_each(dm_store *s, int64_t since, dm_autoreply_fn fn, vo
                               GError **err);
 bool dm_sqlite_once_seen(dm_store *s, const char *key, bool *seen, GError **err);
 bool dm_sqlite_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err);
+bool dm_sqlite_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GError **err);
 
 #endif

@@ -10,7 +10,8 @@
 #define DM_JOURNAL_PRUNE_SQL                                                             \
     "UPDATE journal SET queue_id = NULL, message_id = NULL, direction = NULL,"           \
     " sender = NULL, recipients = NULL, subject = NULL, case_dnr = NULL, reasons = NULL," \
-    " actions = NULL, hash = '', dup_key = NULL, pruned = 1, pruned_at = ?, seal = ?"    \
+    " actions = NULL, hash = '', dup_key = NULL, gateway = NULL, pruned = 1,"          \
+    " pruned_at = ?, seal = ?"                                                           \
     " WHERE seq = ?"
 
 /* The mac the next row chains to: the last row's, else the start. */
@@ -60,8 +61,8 @@ static bool dm_sqlite_insert_row(dm_store *s, const dm_journal_entry *e, const c
     if (sqlite3_prepare_v2(q->db,
                            "INSERT INTO journal(id, time, queue_id, message_id, direction, sender,"
                            " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
-                           " hash, dup_key, prev, mac)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           " hash, dup_key, gateway, prev, mac)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK) {
         dm_sqlite_error(err, q->db, "journal insert");
         goto out;
@@ -76,8 +77,8 @@ static bool dm_sqlite_insert_row(dm_store *s, const dm_journal_entry *e, const c
         else
             sqlite3_bind_null(st, i + 1);
     }
-    sqlite3_bind_text(st, 16, prev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 17, mac, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, DM_JOURNAL_FIELDS + 1, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, DM_JOURNAL_FIELDS + 2, mac, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         dm_sqlite_error(err, q->db, "journal insert");
         goto out;
@@ -225,7 +226,7 @@ bool dm_sqlite_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal
     if (sqlite3_prepare_v2(q->db,
                            "SELECT seq, id, time, queue_id, message_id, direction, sender,"
                            " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
-                           " hash, dup_key, prev, mac, pruned, pruned_at, seal"
+                           " hash, dup_key, gateway, prev, mac, pruned, pruned_at, seal"
                            " FROM journal ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         dm_sqlite_error(err, q->db, "journal");
@@ -236,11 +237,11 @@ bool dm_sqlite_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         dm_journal_raw r = {
             .seq = sqlite3_column_int64(st, 0),
-            .prev = (const char *)sqlite3_column_text(st, 16),
-            .mac = (const char *)sqlite3_column_text(st, 17),
-            .pruned = sqlite3_column_int(st, 18) != 0,
-            .pruned_at = sqlite3_column_int64(st, 19),
-            .seal = (const char *)sqlite3_column_text(st, 20),
+            .prev = (const char *)sqlite3_column_text(st, DM_JOURNAL_FIELDS + 1),
+            .mac = (const char *)sqlite3_column_text(st, DM_JOURNAL_FIELDS + 2),
+            .pruned = sqlite3_column_int(st, DM_JOURNAL_FIELDS + 3) != 0,
+            .pruned_at = sqlite3_column_int64(st, DM_JOURNAL_FIELDS + 4),
+            .seal = (const char *)sqlite3_column_text(st, DM_JOURNAL_FIELDS + 5),
         };
 
         for (int i = 0; i < DM_JOURNAL_FIELDS; i++)
@@ -266,7 +267,7 @@ bool dm_sqlite_journal_search(dm_store *s, const dm_journal_query *jq, dm_journa
     dm_sqlite *q = dm_sqlite_of(s);
     GString *sql = g_string_new("SELECT seq, id, time, class, sekretess, pruned, queue_id,"
                                 " message_id, direction, sender, recipients, subject, case_dnr,"
-                                " reasons, actions, hash FROM journal WHERE 1");
+                                " reasons, actions, hash, gateway FROM journal WHERE 1");
     sqlite3_stmt *st = NULL;
     int n = 0, rc = SQLITE_ERROR;
 
@@ -314,6 +315,7 @@ bool dm_sqlite_journal_search(dm_store *s, const dm_journal_query *jq, dm_journa
         r->reasons = COL(13);
         r->actions = COL(14);
         r->hash = COL(15);
+        r->gateway = COL(16);
 #undef COL
         if (!fn(r, data)) {
             rc = SQLITE_DONE;

@@ -117,7 +117,7 @@ static bool dm_journal_check_row(const dm_journal_raw *row, void *data)
 
         r->pruned++;
         /* Kept: id, time, class, sekretess; the hash is emptied to "",
-         * the rest to NULL. */
+         * the rest (the gateway too) to NULL. */
         for (int i = DM_JF_QUEUE_ID; i < DM_JOURNAL_FIELDS; i++) {
             if (i == DM_JF_CLASS || i == DM_JF_SEKRETESS || f[i] == NULL)
                 continue;

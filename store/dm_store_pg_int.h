@@ -1,0 +1,106 @@
+/*
+ * The PostgreSQL backend's internals (dm_store_pg*.c): a small pool of
+ * libpq connections shared by the daemon's threads, every statement
+ * bounded in time on both sides (the server's statement_timeout, and a
+ * client-side deadline for a server that no longer answers), and a
+ * connection that failed in a way that may not pass (lost, read-only, shut
+ * down) closed rather than reused, so that the next call connects again:
+ * to the same server when it is back, or, with several hosts and
+ * target_session_attrs=read-write, to whichever is the primary now.
+ */
+#ifndef DM_STORE_PG_INT_H
+#define DM_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "dm_store_int.h"
+
+/* Appends to the journal hold this transaction-level advisory lock:
+ * one chain, in commit order, whichever gateway writes ("diarie" in
+ * ASCII, and 1). */
+#define DM_PG_JOURNAL_LOCK "7235390247020429313"
+/* Creating or upgrading the schema. */
+#define DM_PG_SCHEMA_LOCK "7235390247020429314"
+
+typedef struct dm_pg_conn {
+    PGconn *c;
+    bool bad;   /* close it when it is put back */
+} dm_pg_conn;
+
+typedef struct dm_pg {
+    char *conninfo;
+    GMutex lock;
+    GCond cond;
+    GPtrArray *idle;     /* dm_pg_conn *, connected and idle */
+    unsigned open;       /* connections made: idle or in use */
+    int64_t retry_at;    /* monotonic µs: a connect failed; until then fail at once */
+    char *last_error;    /* of that connect */
+} dm_pg;
+
+static inline dm_pg *dm_pg_of(dm_store *s)
+{
+    return s->be;
+}
+
+/* --- connections (dm_store_pg_conn.c) --- */
+/* A connection from the pool, waiting at most the connect timeout for
+ * one to be free; NULL and err when none can be had. */
+dm_pg_conn *dm_pg_get(dm_store *s, GError **err);
+/* Back to the pool (closed when bad, or not idle outside a transaction). */
+void dm_pg_put(dm_store *s, dm_pg_conn *c);
+void dm_pg_pool_clear(dm_pg *p);
+
+/* One statement with text parameters (NULL: SQL NULL).  The result when
+ * it succeeded (tuples, a command, or COPY IN started), else NULL and err
+ * ("DATABASE: WHAT: message"); a failure that may not pass marks c bad. */
+PGresult *dm_pg_exec(dm_store *s, dm_pg_conn *c, const char *what, const char *sql, int n,
+                     const char *const *params, GError **err);
+/* The same, for a statement whose result is not read. */
+bool dm_pg_cmd(dm_store *s, dm_pg_conn *c, const char *what, const char *sql, int n,
+               const char *const *params, GError **err);
+/* A value of a result, NULL for SQL NULL. */
+const char *dm_pg_value(const PGresult *r, int row, int col);
+/* An array literal of strings ("{\"a\",\"b\"}") for a text[] parameter. */
+char *dm_pg_array(char *const *v, size_t n);
+/* A COPY text-format field ("\N" for NULL) appended to o. */
+void dm_pg_copy_field(GString *o, const char *v);
+/* Send o (whole COPY lines) and empty it; end: finish the COPY. */
+bool dm_pg_copy_put(dm_store *s, dm_pg_conn *c, GString *o, bool end, GError **err);
+/* Roll back an open transaction; a connection that cannot goes bad. */
+void dm_pg_rollback(dm_store *s, dm_pg_conn *c);
+/* A meta value (new string; NULL when none) on c. */
+bool dm_pg_meta(dm_store *s, dm_pg_conn *c, const char *key, char **value, GError **err);
+bool dm_pg_set_meta(dm_store *s, dm_pg_conn *c, const char *key, const char *value,
+                    GError **err);
+
+/* --- the journal (dm_store_pg_journal.c) --- */
+void dm_pg_journal_write(dm_store *s, GPtrArray *batch);
+bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, char **id,
+                            int64_t *time, GError **err);
+bool dm_pg_journal_has(dm_store *s, const char *id, bool *has, GError **err);
+bool dm_pg_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal_raw_fn fn,
+                        void *data, GError **err);
+bool dm_pg_journal_search(dm_store *s, const dm_journal_query *q, dm_journal_row_fn fn,
+                          void *data, GError **err);
+bool dm_pg_prune_count(dm_store *s, const char *klass, int64_t before, size_t *n,
+                       GError **err);
+bool dm_pg_prune_batch(dm_store *s, const char *klass, int64_t before, int64_t now,
+                       size_t limit, size_t *done, GError **err);
+bool dm_pg_prune_compact(dm_store *s, size_t *removed, GError **err);
+
+/* --- counters, claims, migration (dm_store_pg_counters.c) --- */
+/* Inside the journal's transaction on c. */
+bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e,
+                           GError **err);
+bool dm_pg_mass_count(dm_store *s, const char *sender_key, char *const *rcpt_keys, size_t n,
+                      int64_t since, unsigned *count, GError **err);
+bool dm_pg_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
+                         GError **err);
+bool dm_pg_autoreply_each(dm_store *s, int64_t since, dm_autoreply_fn fn, void *data,
+                          GError **err);
+bool dm_pg_once_seen(dm_store *s, const char *key, bool *seen, GError **err);
+bool dm_pg_owed_find(dm_store *s, const char *key, int64_t since, char **id, GError **err);
+bool dm_pg_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GError **err);
+bool dm_pg_import(dm_store *s, dm_store *from, GError **err);
+
+#endif

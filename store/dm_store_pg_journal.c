@@ -1,0 +1,538 @@
+/*
+ * The PostgreSQL backend: the journal's rows.
+ *
+ * One chain for all gateways.  Every append (and every prune) takes a
+ * transaction-level advisory lock first, so appends from all gateways
+ * are serialized: each transaction reads the last row's seq and mac under
+ * the lock, chains its rows to it, and releases the lock only once its
+ * commit is durable.  The chain is therefore in commit order, seq has no
+ * gap (a sequence would leave one for every rolled-back row, which verify
+ * reports as missing), and verify and search read one journal as with
+ * SQLite.  A chain per gateway would let gateways append without waiting
+ * for each other, but leave no order between gateways (R8 asks for one),
+ * and a whole chain removed with its gateway would not be noticed without
+ * a sealed list of chains; the lock costs one gateway's commit time to the
+ * others, which group commit (dm_store_journal.c) spreads over many rows.
+ */
+#include <string.h>
+
+#include "dm_store_pg_int.h"
+
+#define DM_PG_JOURNAL_COLUMNS                                                            \
+    "seq, id, time, queue_id, message_id, direction, sender, recipients, subject, class," \
+    " sekretess, case_dnr, reasons, actions, hash, dup_key, gateway, prev, mac"
+
+/* The last row's seq and mac, under the journal lock: the chain goes on
+ * from there, or from the anchor of a pruned start, or from the start. */
+static bool dm_pg_journal_last(dm_store *s, dm_pg_conn *c, int64_t *seq, char **mac,
+                               GError **err)
+{
+    PGresult *r = dm_pg_exec(s, c, "journal",
+                             "SELECT seq, mac FROM journal ORDER BY seq DESC LIMIT 1", 0, NULL,
+                             err);
+    char *anchor = NULL;
+
+    if (r == NULL)
+        return false;
+    if (PQntuples(r) > 0) {
+        *seq = g_ascii_strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *mac = g_strdup(PQgetvalue(r, 0, 1));
+        PQclear(r);
+        return true;
+    }
+    PQclear(r);
+    if (!dm_pg_meta(s, c, "journal_anchor", &anchor, err))
+        return false;
+    *seq = 0;
+    if (anchor != NULL) {
+        char *amac = NULL;
+        bool sealed;
+
+        if (dm_journal_anchor_parse(s, anchor, seq, &amac, &sealed))
+            g_free(amac);
+        else
+            *seq = 0;
+    }
+    *mac = dm_journal_start_mac(s, anchor);
+    g_free(anchor);
+    return true;
+}
+
+static bool dm_pg_insert_row(dm_store *s, dm_pg_conn *c, const dm_journal_req *req,
+                             int64_t seq, const char *prev, char mac[65], GError **err)
+{
+    const char *p[DM_JOURNAL_FIELDS + 3];
+    char seq_s[32];
+
+    dm_journal_mac(s, prev, req->f, mac);
+    g_snprintf(seq_s, sizeof seq_s, "%" G_GINT64_FORMAT, seq);
+    p[0] = seq_s;
+    for (int i = 0; i < DM_JOURNAL_FIELDS; i++)
+        p[i + 1] = req->f[i];
+    p[DM_JOURNAL_FIELDS + 1] = prev;
+    p[DM_JOURNAL_FIELDS + 2] = mac;
+    return dm_pg_cmd(s, c, "journal insert",
+                     "INSERT INTO journal(" DM_PG_JOURNAL_COLUMNS ") VALUES ($1, $2, $3, $4,"
+                     " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                     DM_JOURNAL_FIELDS + 3, p, err) &&
+           dm_pg_counters_record(s, c, req->e, err);
+}
+
+/* The COMMIT's answer was lost with the connection: the rows may be on
+ * disk or not.  Ask again on another connection, for as long as a
+ * statement may take, whether the first of them is there (the batch is
+ * one transaction: all or none).  1: committed, 0: not, -1: still not
+ * known. */
+static int dm_pg_commit_known(dm_store *s, const char *id)
+{
+    int64_t deadline = g_get_monotonic_time() + s->opt.timeout * G_USEC_PER_SEC;
+
+    do {
+        bool has = false;
+        GError *err = NULL;
+
+        if (dm_pg_journal_has(s, id, &has, &err))
+            return has ? 1 : 0;
+        g_error_free(err);
+        g_usleep(G_USEC_PER_SEC / 4);
+    } while (g_get_monotonic_time() < deadline);
+    return -1;
+}
+
+/* Write the batch in one transaction under the journal lock.  With more
+ * than one row, each under a savepoint, so that a failing row fails
+ * alone; when the transaction fails, every row does. */
+void dm_pg_journal_write(dm_store *s, GPtrArray *batch)
+{
+    GError *terr = NULL;
+    dm_pg_conn *c = dm_pg_get(s, &terr);
+    bool savepoints = batch->len > 1;
+    int64_t seq = 0, head_seq = 0;
+    char *prev = NULL, mac[65];
+    const char *first_id = NULL;
+    guint i;
+
+    if (c == NULL)
+        goto fail_all;
+    if (!dm_pg_cmd(s, c, "journal", "BEGIN", 0, NULL, &terr) ||
+        !dm_pg_cmd(s, c, "journal", "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0,
+                   NULL, &terr) ||
+        !dm_pg_journal_last(s, c, &seq, &prev, &terr))
+        goto rollback;
+    for (i = 0; i < batch->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(batch, i);
+
+        if (savepoints && !dm_pg_cmd(s, c, "journal", "SAVEPOINT journal_row", 0, NULL, &terr))
+            goto rollback;
+        r->ok = dm_pg_insert_row(s, c, r, seq + 1, prev, mac, &r->err);
+        if (!r->ok && (!savepoints || c->bad)) {
+            terr = g_error_copy(r->err);
+            goto rollback;
+        }
+        if (!r->ok) {
+            if (!dm_pg_cmd(s, c, "journal",
+                           "ROLLBACK TO SAVEPOINT journal_row; RELEASE SAVEPOINT journal_row",
+                           0, NULL, &terr))
+                goto rollback;
+            continue;
+        }
+        if (savepoints && !dm_pg_cmd(s, c, "journal", "RELEASE SAVEPOINT journal_row", 0,
+                                     NULL, &terr))
+            goto rollback;
+        seq++;
+        g_free(prev);
+        prev = g_strdup(mac);
+        head_seq = seq;
+        if (first_id == NULL)
+            first_id = r->e->id;
+    }
+    if (head_seq > 0) {
+        char *head = dm_journal_head_record(s, head_seq, prev);
+        bool ok = dm_pg_set_meta(s, c, "journal_head", head, &terr);
+
+        g_free(head);
+        if (!ok)
+            goto rollback;
+    }
+    if (!dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, &terr)) {
+        int known = 0;
+
+        /* Lost with the connection: find out (see dm_pg_commit_known). */
+        if (c->bad && first_id != NULL) {
+            dm_pg_put(s, c);
+            c = NULL;
+            known = dm_pg_commit_known(s, first_id);
+        }
+        if (known == 1) {
+            g_clear_error(&terr);
+            goto done;
+        }
+        if (known < 0)
+            g_prefix_error(&terr, "the commit's outcome is not known: ");
+        goto fail_all;
+    }
+done:
+    g_free(prev);
+    dm_pg_put(s, c);
+    return;
+rollback:
+    if (c != NULL)
+        dm_pg_rollback(s, c);
+fail_all:
+    for (i = 0; i < batch->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(batch, i);
+
+        r->ok = false;
+        if (r->err == NULL)
+            r->err = terr != NULL ? g_error_copy(terr)
+                                  : g_error_new(DM_STORE_ERROR, 0, "%s: journal", s->name);
+    }
+    g_clear_error(&terr);
+    g_free(prev);
+    dm_pg_put(s, c);
+}
+
+bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, char **id,
+                            int64_t *time, GError **err)
+{
+    char since_s[32];
+    const char *p[] = {dup_key, since_s};
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r;
+
+    if (c == NULL)
+        return false;
+    g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, since);
+    r = dm_pg_exec(s, c, "journal",
+                   "SELECT id, time FROM journal WHERE dup_key = $1 AND time >= $2"
+                   " ORDER BY seq LIMIT 1",
+                   2, p, err);
+    dm_pg_put(s, c);
+    if (r == NULL)
+        return false;
+    if (PQntuples(r) > 0) {
+        *id = g_strdup(PQgetvalue(r, 0, 0));
+        if (time != NULL)
+            *time = g_ascii_strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    }
+    PQclear(r);
+    return true;
+}
+
+bool dm_pg_journal_has(dm_store *s, const char *id, bool *has, GError **err)
+{
+    const char *p[] = {id};
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r;
+
+    if (c == NULL)
+        return false;
+    r = dm_pg_exec(s, c, "journal", "SELECT 1 FROM journal WHERE id = $1", 1, p, err);
+    dm_pg_put(s, c);
+    if (r == NULL)
+        return false;
+    *has = PQntuples(r) > 0;
+    PQclear(r);
+    return true;
+}
+
+/* Rows through a cursor, a thousand at a time, inside the caller's
+ * transaction: a journal of millions never sits whole in memory.  fn
+ * returns false to stop. */
+typedef bool (*dm_pg_rows_fn)(const PGresult *r, int row, void *data);
+
+static bool dm_pg_cursor(dm_store *s, dm_pg_conn *c, const char *what, const char *sql, int n,
+                         const char *const *params, dm_pg_rows_fn fn, void *data,
+                         GError **err)
+{
+    char *declare = g_strconcat("DECLARE dm_rows NO SCROLL CURSOR FOR ", sql, NULL);
+    bool ok = dm_pg_cmd(s, c, what, declare, n, params, err), go = true;
+
+    g_free(declare);
+    while (ok && go) {
+        PGresult *r = dm_pg_exec(s, c, what, "FETCH FORWARD 1000 FROM dm_rows", 0, NULL, err);
+        int rows;
+
+        if (r == NULL)
+            return false;
+        rows = PQntuples(r);
+        for (int i = 0; go && i < rows; i++)
+            go = fn(r, i, data);
+        PQclear(r);
+        if (rows < 1000)
+            break;
+    }
+    return ok && dm_pg_cmd(s, c, what, "CLOSE dm_rows", 0, NULL, err);
+}
+
+typedef struct dm_pg_scan {
+    dm_journal_raw_fn fn;
+    void *data;
+} dm_pg_scan;
+
+static bool dm_pg_scan_row(const PGresult *r, int row, void *data)
+{
+    dm_pg_scan *sc = data;
+    dm_journal_raw raw = {
+        .seq = g_ascii_strtoll(PQgetvalue(r, row, 0), NULL, 10),
+        .prev = dm_pg_value(r, row, DM_JOURNAL_FIELDS + 1),
+        .mac = dm_pg_value(r, row, DM_JOURNAL_FIELDS + 2),
+        .pruned = atoi(PQgetvalue(r, row, DM_JOURNAL_FIELDS + 3)) != 0,
+        .pruned_at = g_ascii_strtoll(PQgetvalue(r, row, DM_JOURNAL_FIELDS + 4), NULL, 10),
+        .seal = dm_pg_value(r, row, DM_JOURNAL_FIELDS + 5),
+    };
+
+    for (int i = 0; i < DM_JOURNAL_FIELDS; i++)
+        raw.f[i] = dm_pg_value(r, row, i + 1);
+    raw.time = g_ascii_strtoll(PQgetvalue(r, row, 1 + DM_JF_TIME), NULL, 10);
+    raw.sekretess = atoi(PQgetvalue(r, row, 1 + DM_JF_SEKRETESS));
+    return sc->fn(&raw, sc->data);
+}
+
+bool dm_pg_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal_raw_fn fn,
+                        void *data, GError **err)
+{
+    dm_pg_conn *c = dm_pg_get(s, err);
+    char *anchor = NULL, *head = NULL;
+    dm_pg_scan sc = {fn, data};
+    bool ok;
+
+    if (c == NULL)
+        return false;
+    /* One snapshot: the gateways may append meanwhile. */
+    ok = dm_pg_cmd(s, c, "journal", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+                   err) &&
+         dm_pg_meta(s, c, "journal_anchor", &anchor, err) &&
+         dm_pg_meta(s, c, "journal_head", &head, err);
+    if (ok) {
+        points(anchor, head, data);
+        ok = dm_pg_cursor(s, c, "journal",
+                          "SELECT " DM_PG_JOURNAL_COLUMNS ", pruned, pruned_at, seal"
+                          " FROM journal ORDER BY seq",
+                          0, NULL, dm_pg_scan_row, &sc, err) &&
+             dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, err);
+    }
+    if (!ok)
+        dm_pg_rollback(s, c);
+    g_free(anchor);
+    g_free(head);
+    dm_pg_put(s, c);
+    return ok;
+}
+
+typedef struct dm_pg_search {
+    dm_journal_row_fn fn;
+    void *data;
+} dm_pg_search;
+
+static bool dm_pg_search_row(const PGresult *r, int row, void *data)
+{
+    dm_pg_search *sr = data;
+    dm_journal_row *j = g_new0(dm_journal_row, 1);
+#define COL(i) g_strdup(dm_pg_value(r, row, i))
+    j->seq = g_ascii_strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    j->id = COL(1);
+    j->time = g_ascii_strtoll(PQgetvalue(r, row, 2), NULL, 10);
+    j->klass = COL(3);
+    j->sekretess = atoi(PQgetvalue(r, row, 4)) != 0;
+    j->pruned = atoi(PQgetvalue(r, row, 5)) != 0;
+    j->queue_id = COL(6);
+    j->message_id = COL(7);
+    j->direction = COL(8);
+    j->sender = COL(9);
+    j->recipients = COL(10);
+    j->subject = COL(11);
+    j->case_dnr = COL(12);
+    j->reasons = COL(13);
+    j->actions = COL(14);
+    j->hash = COL(15);
+    j->gateway = COL(16);
+#undef COL
+    return sr->fn(j, sr->data);
+}
+
+bool dm_pg_journal_search(dm_store *s, const dm_journal_query *jq, dm_journal_row_fn fn,
+                          void *data, GError **err)
+{
+    GString *sql = g_string_new("SELECT seq, id, time, class, sekretess, pruned, queue_id,"
+                                " message_id, direction, sender, recipients, subject, case_dnr,"
+                                " reasons, actions, hash, gateway FROM journal WHERE true");
+    char since_s[32], until_s[32];
+    const char *p[4];
+    int n = 0;
+    dm_pg_search sr = {fn, data};
+    dm_pg_conn *c;
+    bool ok;
+
+    if (jq->since > 0) {
+        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, jq->since);
+        p[n++] = since_s;
+        g_string_append_printf(sql, " AND time >= $%d", n);
+    }
+    if (jq->until > 0) {
+        g_snprintf(until_s, sizeof until_s, "%" G_GINT64_FORMAT, jq->until);
+        p[n++] = until_s;
+        g_string_append_printf(sql, " AND time < $%d", n);
+    }
+    if (jq->klass != NULL) {
+        p[n++] = jq->klass;
+        g_string_append_printf(sql, " AND class = $%d", n);
+    }
+    if (jq->case_dnr != NULL)
+        g_string_append(sql, " AND case_dnr IS NOT NULL");
+    if (jq->address != NULL) {
+        p[n++] = jq->address;
+        g_string_append_printf(sql,
+                               " AND strpos(lower(coalesce(sender, '') || ',' ||"
+                               " coalesce(recipients, '') || ',' || coalesce(actions, '')),"
+                               " $%d) > 0",
+                               n);
+    }
+    g_string_append(sql, " ORDER BY seq");
+    c = dm_pg_get(s, err);
+    if (c == NULL) {
+        g_string_free(sql, TRUE);
+        return false;
+    }
+    ok = dm_pg_cmd(s, c, "journal search", "BEGIN READ ONLY", 0, NULL, err) &&
+         dm_pg_cursor(s, c, "journal search", sql->str, n, p, dm_pg_search_row, &sr, err) &&
+         dm_pg_cmd(s, c, "journal search", "COMMIT", 0, NULL, err);
+    if (!ok)
+        dm_pg_rollback(s, c);
+    dm_pg_put(s, c);
+    g_string_free(sql, TRUE);
+    return ok;
+}
+
+/* --- prune ------------------------------------------------------------------ */
+
+bool dm_pg_prune_count(dm_store *s, const char *klass, int64_t before, size_t *n,
+                       GError **err)
+{
+    char before_s[32];
+    const char *p[] = {klass, before_s};
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r;
+
+    *n = 0;
+    if (c == NULL)
+        return false;
+    g_snprintf(before_s, sizeof before_s, "%" G_GINT64_FORMAT, before);
+    r = dm_pg_exec(s, c, "journal prune",
+                   "SELECT count(*) FROM journal WHERE pruned = 0 AND class = $1 AND time < $2",
+                   2, p, err);
+    dm_pg_put(s, c);
+    if (r == NULL)
+        return false;
+    *n = (size_t)g_ascii_strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return true;
+}
+
+bool dm_pg_prune_batch(dm_store *s, const char *klass, int64_t before, int64_t now,
+                       size_t limit, size_t *done, GError **err)
+{
+    char before_s[32], limit_s[32], now_s[32];
+    const char *p[] = {klass, before_s, limit_s};
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r = NULL;
+    bool ok = false;
+
+    *done = 0;
+    if (c == NULL)
+        return false;
+    g_snprintf(before_s, sizeof before_s, "%" G_GINT64_FORMAT, before);
+    g_snprintf(limit_s, sizeof limit_s, "%zu", limit);
+    g_snprintf(now_s, sizeof now_s, "%" G_GINT64_FORMAT, now);
+    /* Under the journal lock: the appends wait for this batch. */
+    if (!dm_pg_cmd(s, c, "journal prune", "BEGIN", 0, NULL, err) ||
+        !dm_pg_cmd(s, c, "journal prune",
+                   "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0, NULL, err))
+        goto out;
+    r = dm_pg_exec(s, c, "journal prune",
+                   "SELECT seq, id, time, class, sekretess, prev, mac FROM journal"
+                   " WHERE pruned = 0 AND class = $1 AND time < $2 ORDER BY seq LIMIT $3",
+                   3, p, err);
+    if (r == NULL)
+        goto out;
+    for (int i = 0; i < PQntuples(r); i++) {
+        dm_journal_kept k = {.seq = g_ascii_strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                             .id = PQgetvalue(r, i, 1),
+                             .time = g_ascii_strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                             .klass = klass,
+                             .sekretess = atoi(PQgetvalue(r, i, 4)),
+                             .prev = PQgetvalue(r, i, 5),
+                             .mac = PQgetvalue(r, i, 6)};
+        char seal[65];
+        const char *u[] = {now_s, seal, PQgetvalue(r, i, 0)};
+
+        dm_journal_seal(s, &k, now, seal);
+        if (!dm_pg_cmd(s, c, "journal prune",
+                       "UPDATE journal SET queue_id = NULL, message_id = NULL,"
+                       " direction = NULL, sender = NULL, recipients = NULL, subject = NULL,"
+                       " case_dnr = NULL, reasons = NULL, actions = NULL, hash = '',"
+                       " dup_key = NULL, gateway = NULL, pruned = 1, pruned_at = $1,"
+                       " seal = $2 WHERE seq = $3",
+                       3, u, err))
+            goto out;
+        (*done)++;
+    }
+    ok = dm_pg_cmd(s, c, "journal prune", "COMMIT", 0, NULL, err);
+out:
+    PQclear(r);
+    if (!ok) {
+        *done = 0;
+        dm_pg_rollback(s, c);
+    }
+    dm_pg_put(s, c);
+    return ok;
+}
+
+bool dm_pg_prune_compact(dm_store *s, size_t *removed, GError **err)
+{
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r = NULL;
+    bool ok = false;
+
+    *removed = 0;
+    if (c == NULL)
+        return false;
+    if (!dm_pg_cmd(s, c, "journal prune", "BEGIN", 0, NULL, err) ||
+        !dm_pg_cmd(s, c, "journal prune",
+                   "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0, NULL, err))
+        goto out;
+    /* The last tombstone before the first row that is not one. */
+    r = dm_pg_exec(s, c, "journal prune",
+                   "SELECT seq, mac FROM journal WHERE pruned = 1 AND seq <"
+                   " coalesce((SELECT min(seq) FROM journal WHERE pruned = 0),"
+                   " 9223372036854775807) ORDER BY seq DESC LIMIT 1",
+                   0, NULL, err);
+    if (r == NULL)
+        goto out;
+    if (PQntuples(r) > 0) {
+        int64_t last = g_ascii_strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        char *anchor = dm_journal_anchor_record(s, last, PQgetvalue(r, 0, 1));
+        const char *p[] = {PQgetvalue(r, 0, 0)};
+        PGresult *d;
+
+        ok = dm_pg_set_meta(s, c, "journal_anchor", anchor, err);
+        g_free(anchor);
+        if (!ok)
+            goto out;
+        ok = false;
+        d = dm_pg_exec(s, c, "journal prune", "DELETE FROM journal WHERE seq <= $1", 1, p, err);
+        if (d == NULL)
+            goto out;
+        *removed = (size_t)g_ascii_strtoll(PQcmdTuples(d), NULL, 10);
+        PQclear(d);
+    }
+    ok = dm_pg_cmd(s, c, "journal prune", "COMMIT", 0, NULL, err);
+out:
+    PQclear(r);
+    if (!ok) {
+        *removed = 0;
+        dm_pg_rollback(s, c);
+    }
+    dm_pg_put(s, c);
+    return ok;
+}
