@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <string.h>
 
+#include "dm_log.h"
 #include "dm_store_pg_int.h"
 
 /* After a failed connect, calls fail at once for this long rather than
@@ -49,6 +50,16 @@ static char *dm_pg_message(const char *m)
     return s;
 }
 
+/* The server's notices and warnings (a shutdown coming, a cut session):
+ * to the log, not to stderr. */
+static void dm_pg_notice(void *arg, const char *message)
+{
+    char *m = dm_pg_message(message);
+
+    dm_log(DM_LOG_NOTICE, "%s: %s", (const char *)arg, m);
+    g_free(m);
+}
+
 static dm_pg_conn *dm_pg_connect(dm_store *s, GError **err)
 {
     dm_pg *p = dm_pg_of(s);
@@ -74,6 +85,7 @@ static dm_pg_conn *dm_pg_connect(dm_store *s, GError **err)
         dm_pg_conn_free(c);
         return NULL;
     }
+    PQsetNoticeProcessor(c->c, dm_pg_notice, s->name);
     return c;
 }
 
