@@ -175,6 +175,7 @@ e2e-test: all
 	@tests/e2e/directory.sh
 	@tests/e2e/auth.sh
 	@tests/e2e/readers.sh
+	@tests/e2e/shared.sh
 
 docs-test:
 	@docs/check.sh

@@ -640,7 +640,8 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     dm_spool_tx *tx = NULL;
     dm_compose_info ci = {0};
     char *from_header = NULL, *dup_key = NULL, *first = NULL;
-    bool ok = false, once_locked = false, legacy_dup = false;
+    bool ok = false, once_locked = false, legacy_dup = false, in_doubt = false;
+    GError *jerr = NULL;
     GPtrArray *once = NULL, *owed = NULL, *once_action = NULL;
     GArray *owed_item = NULL; /* the spool index of each owed key's item */
     GArray *once_item = NULL; /* the spool index of each once key's item */
@@ -771,7 +772,12 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     je.n_owed = owed->len;
     je.owed_since = since;
     je.owed_claimed = claimed;
-    ok = dm_store_journal_add(e->store, &je, err);
+    ok = dm_store_journal_add(e->store, &je, &jerr);
+    /* The row may be on disk after all: its items stay (delivered twice
+     * rather than lost); the message still gets a 451. */
+    in_doubt = !ok && dm_store_error_in_doubt(jerr);
+    if (!ok)
+        g_propagate_error(err, jerr);
     /* A claim this row did not win: another arrival of the same message,
      * committed meanwhile (not in this process, which commits them one
      * after the other), owes that action.  Its item goes before the
@@ -796,7 +802,7 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     }
 out:
     if (tx != NULL)
-        dm_spool_finish(tx, ok);
+        dm_spool_finish(tx, ok || in_doubt);
     if (once_locked)
         g_mutex_unlock(&dm_engine_once_lock);
     if (once != NULL)

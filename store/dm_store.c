@@ -152,6 +152,11 @@ bool dm_store_error_unavailable(const GError *err)
     return err != NULL && err->domain == DM_STORE_ERROR && err->code == DM_STORE_UNAVAILABLE;
 }
 
+bool dm_store_error_in_doubt(const GError *err)
+{
+    return err != NULL && err->domain == DM_STORE_ERROR && err->code == DM_STORE_IN_DOUBT;
+}
+
 const char *dm_store_backend_name(const dm_store *s)
 {
     return s->ops->name;

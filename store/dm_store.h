@@ -56,6 +56,11 @@ void dm_store_close(dm_store *s);
  * at all (PostgreSQL down, no primary among the hosts)?  It may pass: a
  * daemon that cannot start for it exits to be started again. */
 bool dm_store_error_unavailable(const GError *err);
+/* Was err a journal row whose commit's outcome is not known (the
+ * connection to a shared database lost during COMMIT, and not found
+ * again within [store] timeout)?  The row may be there: what it owes is
+ * better delivered twice than not at all, so its spooled items stay. */
+bool dm_store_error_in_doubt(const GError *err);
 /* Which backend keeps s: "sqlite" or "postgresql". */
 const char *dm_store_backend_name(const dm_store *s);
 

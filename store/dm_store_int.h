@@ -21,6 +21,8 @@ GQuark dm_store_error_quark(void);
 /* The code of an error that says the database could not be reached
  * (dm_store_error_unavailable); SQLite's errors carry its own codes. */
 #define DM_STORE_UNAVAILABLE 1000
+/* ... and a commit whose outcome is not known (dm_store_error_in_doubt). */
+#define DM_STORE_IN_DOUBT 1001
 
 /* The fields of a journal row in the order the mac covers them. */
 enum {

@@ -167,8 +167,14 @@ void dm_pg_journal_write(dm_store *s, GPtrArray *batch)
             g_clear_error(&terr);
             goto done;
         }
-        if (known < 0)
-            g_prefix_error(&terr, "the commit's outcome is not known: ");
+        if (known < 0) {
+            GError *doubt = g_error_new(DM_STORE_ERROR, DM_STORE_IN_DOUBT,
+                                        "the commit's outcome is not known: %s",
+                                        terr->message);
+
+            g_error_free(terr);
+            terr = doubt;
+        }
         goto fail_all;
     }
 done:
