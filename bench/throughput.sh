@@ -11,6 +11,10 @@
 #             private slapd (warm cache), classification, journal, copies
 #             spooled and handed back to Postfix
 #   dm-tcp    the same over TCP
+#   dm-unix-pg  dm-unix with its record in PostgreSQL (a private server on
+#             the same host, tests/lib/pg.sh, fsync on, over its unix
+#             socket) instead of SQLite: the cost of sharing the record
+#             between gateways (issue 17)
 #
 # Workloads: 4k (smtp-source's own 4 KB messages, BENCH_MSGS of them, 10
 # sessions: the figure to compare), 100k (generated 100 KB messages) and
@@ -34,13 +38,14 @@
 # with -d (it answers the DATA step instead of negotiating it away).
 #
 # Prints msgs/s as the median of the rounds with the range, the ratios
-# diariemilter / accept-all and diariemilter / no milter, diariemilter's
+# diariemilter / accept-all, diariemilter / no milter and PostgreSQL /
+# SQLite (dm-unix-pg / dm-unix), diariemilter's
 # end-of-message latency (p50, p99, from eom_ms in its log) and its peak
 # RSS (VmHWM).  Targets are read from the output, not asserted.
 #
 # Environment: BENCH_MSGS (5000), BENCH_MSGS_100K (1000), BENCH_MSGS_CORPUS
 # (1000), BENCH_RUNS (3), BENCH_SESSIONS (10), BENCH_WORKLOADS ("4k 100k
-# corpus"), BENCH_CONFIGS (all five), KEEP=1 keeps the directory.
+# corpus"), BENCH_CONFIGS (all six), KEEP=1 keeps the directory.
 set -u
 DM_REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$DM_REPO/tests/lib/dm.sh"
@@ -52,7 +57,7 @@ MSGS_CORPUS=${BENCH_MSGS_CORPUS:-1000}
 RUNS=${BENCH_RUNS:-3}
 SESSIONS=${BENCH_SESSIONS:-10}
 WORKLOADS=${BENCH_WORKLOADS:-4k 100k corpus}
-CONFIGS=${BENCH_CONFIGS:-none aa-unix aa-tcp dm-unix dm-tcp}
+CONFIGS=${BENCH_CONFIGS:-none aa-unix aa-tcp dm-unix dm-tcp dm-unix-pg}
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "skip: the throughput benchmark runs Postfix and needs root" >&2
@@ -69,6 +74,7 @@ cleanup() {
     for c in "${!PIDS[@]}"; do kill -TERM "${PIDS[$c]}" 2>/dev/null; done
     for c in $CONFIGS; do "$PF" stop "$T/pf-$c" >/dev/null 2>&1; done
     "$DM_REPO/tests/lib/slapd.sh" stop "$T/ldap" >/dev/null 2>&1
+    "$DM_REPO/tests/lib/pg.sh" stop "$T/pg" >/dev/null 2>&1
     sleep 1
     for c in "${!PIDS[@]}"; do kill -KILL "${PIDS[$c]}" 2>/dev/null; done
     if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
@@ -83,13 +89,18 @@ free_port() {
 # --- the parts ---------------------------------------------------------------
 "$DM_REPO/tests/lib/slapd.sh" start "$T/ldap" >/dev/null || exit 1
 dm_absences_to_today "$T/ldap" || exit 1
+case " $CONFIGS " in
+*" dm-unix-pg "*)
+    # Durable as in production: fsync on (no --fast).
+    "$DM_REPO/tests/lib/pg.sh" start "$T/pg" >/dev/null || exit 1 ;;
+esac
 
 for c in $CONFIGS; do
     # libmilter writes inet:PORT@HOST, Postfix inet:HOST:PORT.
     spec= pfspec=
     case $c in
     none) ;;
-    *-unix) spec=unix:$T/$c.sock pfspec=$spec ;;
+    *-unix | *-unix-pg) spec=unix:$T/$c.sock pfspec=$spec ;;
     *-tcp) port=$(free_port) spec=inet:$port@127.0.0.1 pfspec=inet:127.0.0.1:$port ;;
     esac
     echo "$spec" >"$T/$c.spec"
@@ -115,8 +126,11 @@ start_milter() {
         pfenv=$(. "$T/pf-$c/env" && echo "$PF_SENDMAIL")
         # The same message sent many times is handled in full every time
         # (duplicate_window = 0): the benchmark measures the whole path.
+        local db=$d/db/diarie.db
+        [ "$c" = dm-unix-pg ] && db=$(cat "$T/pg/uri")
         dm_write_conf "$d/diariemilter.conf" "$d" "$(cat "$T/ldap/uri")" \
-            "milter.socket=$spec" "delivery.sendmail=$pfenv" "store.duplicate_window=0"
+            "milter.socket=$spec" "delivery.sendmail=$pfenv" "store.duplicate_window=0" \
+            "store.database=$db"
         "$DM_BUILD/diariectl" cases import -c "$d/diariemilter.conf" \
             "$DM_SHARED/fixtures/arenden.csv" >/dev/null || return 1
         dm_daemon_start "$d/diariemilter.conf" >/dev/null 2>&1 || true
@@ -326,9 +340,12 @@ for w, cs in res.items():
     for dm, aa in (("dm-unix", "aa-unix"), ("dm-tcp", "aa-tcp"), ("dm-tcp", "aad-tcp")):
         if dm in m and aa in m:
             print("%-7s %s / %s = %.0f%%" % (w, dm, aa, 100 * m[dm] / m[aa]))
-    for dm in ("dm-unix", "dm-tcp"):
+    for dm in ("dm-unix", "dm-tcp", "dm-unix-pg"):
         if dm in m and "none" in m:
             print("%-7s %s / none = %.0f%%" % (w, dm, 100 * m[dm] / m["none"]))
+    if "dm-unix-pg" in m and "dm-unix" in m:
+        print("%-7s dm-unix-pg / dm-unix = %.0f%% (PostgreSQL / SQLite; target >= 90%% at 4k)"
+              % (w, 100 * m["dm-unix-pg"] / m["dm-unix"]))
 print()
 for (w, c), (owed, sent) in sorted(cp.items()):
     if owed or sent:
@@ -339,6 +356,12 @@ for (w, c), xs in sorted(eom.items()):
     p = lambda q: xs[min(len(xs) - 1, int(q * len(xs)))]
     print("%-7s %-8s end of message: p50 %.2f ms, p99 %.2f ms (%d messages)"
           % (w, c, p(0.5), p(0.99), len(xs)))
+for w in sorted({w for (w, c) in eom}):
+    a, b = eom.get((w, "dm-unix")), eom.get((w, "dm-unix-pg"))
+    if a and b:
+        p99 = lambda xs: xs[min(len(xs) - 1, int(0.99 * len(xs)))]
+        print("%-7s end of message p99: dm-unix-pg / dm-unix = %.2f (target <= 2)"
+              % (w, p99(b) / p99(a)))
 print("diariemilter peak RSS:%s" % sys.argv[3])
 EOF
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -120,6 +120,13 @@ send_citizen "$PORT1" "before-1@example.org"
 check "a message through gateway 1 (SQLite)" test $? -eq 0
 send_citizen "$PORT1" "before-2@example.org"
 wait_count registrator@sjovik.test before-2@example.org 1
+"$DM_BUILD/diariectl" journal backup -c "$T/gw1.conf" "$T/backup.db" >"$T/backup.out" 2>&1
+check "journal backup copies the SQLite database while the daemon runs" test $? -eq 0
+check "... and says the key must be kept with it" grep -q "hmac.key with it" "$T/backup.out"
+dm_write_conf "$T/backup.conf" "$T/gw1" "$(cat "$T/ldap/uri")" "store.database=$T/backup.db" \
+    "store.key_file=$T/hmac.key"
+check "the backup verifies with the key" \
+    "$DM_BUILD/diariectl" journal verify -c "$T/backup.conf" >/dev/null
 dm_daemon_stop "$T/gw1.conf"
 "$DM_BUILD/diariectl" store migrate -c "$T/gw1.conf" --from "sqlite:$T/gw1/db/diarie.db" \
     --to "$PGURI" >"$T/migrate.out" 2>&1
@@ -134,6 +141,11 @@ check "the cases came along" \
 "$DM_BUILD/diariectl" store version -c "$T/gw1.conf" >"$T/version.out" 2>&1
 check "store version names the backend and the version" \
     grep -q "postgresql database, schema version 2" "$T/version.out"
+check "store upgrade: nothing to do on a current schema" \
+    "$DM_BUILD/diariectl" store upgrade -c "$T/gw1.conf" >/dev/null
+check "journal backup of a PostgreSQL database names pg_dump" \
+    sh -c '"$1" journal backup -c "$2" "$3" 2>&1 | grep -q pg_dump' sh "$DM_BUILD/diariectl" \
+    "$T/gw1.conf" "$T/never.db"
 
 dm_daemon_start "$T/gw1.conf" || { fail "gateway 1 starts on PostgreSQL"; exit 1; }
 dm_daemon_start "$T/gw2.conf" || { fail "gateway 2 starts on PostgreSQL"; exit 1; }

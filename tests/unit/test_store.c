@@ -1583,6 +1583,13 @@ static void test_migrate(void **state)
     sqlite3_close(d);
     s = dm_store_open(old, key, sizeof key - 1, NULL);
     assert_non_null(s);
+    {
+        int v = 0;
+
+        /* Upgraded at open: SQLite's file is one gateway's own. */
+        assert_true(dm_store_schema_version(s, &v, NULL));
+        assert_int_equal(v, DM_STORE_SCHEMA_VERSION);
+    }
     assert_true(dm_store_journal_verify(s, bad, &n, &head, NULL));
     assert_int_equal(n, 0);
     assert_true(head);
@@ -1591,10 +1598,79 @@ static void test_migrate(void **state)
     g_free(old);
 }
 
+
+/* The schema's version (PRAGMA user_version), the gateway a row names,
+ * and the online backup. */
+static void test_schema_version_backup(void **state)
+{
+    fixture *f = *state;
+    dm_store_options opt = {.gateway = "mx1"};
+    GError *err = NULL;
+    dm_store *gw, *copy;
+    char *path = g_build_filename(f->dir, "backup.db", NULL);
+    dm_journal_report r;
+    int v = 0, from = -1;
+
+    assert_int_equal(query_int(f, "PRAGMA user_version"), DM_STORE_SCHEMA_VERSION);
+    assert_true(dm_store_schema_version(f->store, &v, NULL));
+    assert_int_equal(v, DM_STORE_SCHEMA_VERSION);
+    assert_true(dm_store_upgrade(f->store, &from, NULL));
+    assert_int_equal(from, DM_STORE_SCHEMA_VERSION);
+    assert_string_equal(dm_store_backend_name(f->store), "sqlite");
+
+    /* Rows without a gateway (as before gateways were named) and with
+     * one, in one chain. */
+    add_row(f, "id0000000000000000g1", 1000, DM_CLASS_RINGA, "g1@invanare.example", SHA_A);
+    gw = dm_store_open_with(f->db, &opt, key, sizeof key - 1, &err);
+    assert_non_null(gw);
+    {
+        dm_verdict *vd = verdict(DM_CLASS_RINGA);
+        dm_journal_entry e = {.id = "id0000000000000000g2", .time = 1001, .sha256 = SHA_A,
+                              .verdict = vd};
+        assert_true(dm_store_journal_add(gw, &e, NULL));
+        dm_verdict_free(vd);
+    }
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE gateway = 'mx1'"), 1);
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE gateway IS NULL"), 1);
+    r = check_ok(f);
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.faults->len, 0);
+    dm_journal_report_clear(&r);
+
+    /* A consistent copy while the store is open; the same key verifies
+     * it; an existing file is not overwritten. */
+    assert_true(dm_store_backup(gw, path, &err));
+    assert_false(dm_store_backup(gw, path, &err));
+    g_clear_error(&err);
+    copy = dm_store_open(path, key, sizeof key - 1, NULL);
+    assert_non_null(copy);
+    assert_true(dm_store_journal_check(copy, &r, NULL));
+    assert_int_equal(r.rows, 2);
+    assert_int_equal(r.faults->len, 0);
+    dm_journal_report_clear(&r);
+    dm_store_close(copy);
+    dm_store_close(gw);
+
+    /* Who wrote a row is under the mac. */
+    exec_sql(f, "UPDATE journal SET gateway = 'mx9' WHERE id = 'id0000000000000000g2'");
+    r = check_ok(f);
+    assert_true(has_fault(&r, DM_JOURNAL_ALTERED, 2, 0));
+    dm_journal_report_clear(&r);
+
+    /* A newer schema than this binary knows: refused. */
+    exec_sql(f, "PRAGMA user_version = 99");
+    gw = dm_store_open(f->db, key, sizeof key - 1, &err);
+    assert_null(gw);
+    assert_non_null(strstr(err->message, "newer"));
+    g_clear_error(&err);
+    g_free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_fixture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_multiline_field, setup, teardown),
