@@ -235,9 +235,9 @@ PGresult *dm_pg_exec(dm_store *s, dm_pg_conn *c, const char *what, const char *s
             PQclear(res);
             return r;
         }
-        /* One statement: keep its result, or the first error. */
-        if (res == NULL || (PQresultStatus(res) != PGRES_FATAL_ERROR &&
-                            PQresultStatus(r) == PGRES_FATAL_ERROR)) {
+        /* Several statements (the simple protocol): keep the last
+         * result, or the first error. */
+        if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR) {
             PQclear(res);
             res = r;
         } else {

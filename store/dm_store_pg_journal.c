@@ -27,9 +27,11 @@
 static bool dm_pg_journal_last(dm_store *s, dm_pg_conn *c, int64_t *seq, char **mac,
                                GError **err)
 {
+    /* One round trip: the transaction, the lock, the last row. */
     PGresult *r = dm_pg_exec(s, c, "journal",
-                             "SELECT seq, mac FROM journal ORDER BY seq DESC LIMIT 1", 0, NULL,
-                             err);
+                             "BEGIN; SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ");"
+                             " SELECT seq, mac FROM journal ORDER BY seq DESC LIMIT 1",
+                             0, NULL, err);
     char *anchor = NULL;
 
     if (r == NULL)
@@ -110,14 +112,12 @@ void dm_pg_journal_write(dm_store *s, GPtrArray *batch)
     int64_t seq = 0, head_seq = 0;
     char *prev = NULL, mac[65];
     const char *first_id = NULL;
+    bool committed;
     guint i;
 
     if (c == NULL)
         goto fail_all;
-    if (!dm_pg_cmd(s, c, "journal", "BEGIN", 0, NULL, &terr) ||
-        !dm_pg_cmd(s, c, "journal", "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0,
-                   NULL, &terr) ||
-        !dm_pg_journal_last(s, c, &seq, &prev, &terr))
+    if (!dm_pg_journal_last(s, c, &seq, &prev, &terr))
         goto rollback;
     for (i = 0; i < batch->len; i++) {
         dm_journal_req *r = g_ptr_array_index(batch, i);
@@ -146,15 +146,24 @@ void dm_pg_journal_write(dm_store *s, GPtrArray *batch)
         if (first_id == NULL)
             first_id = r->e->id;
     }
+    /* The head and the commit in one round trip: the head record is
+     * ours, digits, hex and blanks, and goes into the statement as it is. */
     if (head_seq > 0) {
         char *head = dm_journal_head_record(s, head_seq, prev);
-        bool ok = dm_pg_set_meta(s, c, "journal_head", head, &terr);
+        char *sql;
 
+        g_assert(strspn(head, "0123456789abcdef ") == strlen(head));
+        sql = g_strdup_printf("INSERT INTO meta(key, value) VALUES ('journal_head', '%s')"
+                              " ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
+                              " COMMIT",
+                              head);
+        committed = dm_pg_cmd(s, c, "journal", sql, 0, NULL, &terr);
+        g_free(sql);
         g_free(head);
-        if (!ok)
-            goto rollback;
+    } else {
+        committed = dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, &terr);
     }
-    if (!dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, &terr)) {
+    if (!committed) {
         int known = 0;
 
         /* Lost with the connection: find out (see dm_pg_commit_known). */
