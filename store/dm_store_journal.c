@@ -109,6 +109,7 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
     char *rcpts = NULL, *reasons = NULL, *actions = NULL, *dup = NULL;
     const char *f[DM_JOURNAL_FIELDS];
     const char *klass = v->reject ? "rejected" : dm_class_name(v->klass);
+    GPtrArray *made_valid = g_ptr_array_new_with_free_func(g_free);
     bool ok = false;
 
     g_snprintf(time_s, sizeof time_s, "%" G_GINT64_FORMAT, e->time);
@@ -148,11 +149,24 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
     f[DM_JF_HASH] = priv ? keyed : (e->sha256 ? e->sha256 : "");
     f[DM_JF_DUP_KEY] = dup;
     f[DM_JF_GATEWAY] = s->opt.gateway;
+    /* Text as UTF-8, whatever bytes an envelope or a header brought: a
+     * database that checks its encoding (PostgreSQL) would refuse the
+     * row, and the message would be refused for ever.  Invalid bytes
+     * become U+FFFD, before the mac, so every backend keeps the same. */
+    for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
+        if (f[i] != NULL && !g_utf8_validate(f[i], -1, NULL)) {
+            char *valid = g_utf8_make_valid(f[i], -1);
+
+            g_ptr_array_add(made_valid, valid);
+            f[i] = valid;
+        }
+    }
 
     {
         dm_journal_req req = {.e = e, .f = f};
         ok = dm_journal_group_commit(s, &req, err);
     }
+    g_ptr_array_free(made_valid, TRUE);
     g_free(rcpts);
     g_free(reasons);
     g_free(actions);

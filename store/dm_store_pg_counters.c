@@ -14,6 +14,22 @@
 
 #include "dm_store_pg_int.h"
 
+/* Text a key or a person may carry from an envelope, as the database
+ * takes it (UTF-8): the same on every call, so a key claimed is found. */
+static char *dm_pg_utf8(const char *s)
+{
+    return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
+}
+
+static char **dm_pg_utf8v(char *const *v, size_t n)
+{
+    char **out = g_new0(char *, n + 1);
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = dm_pg_utf8(v[i]);
+    return out;
+}
+
 /* The keys a RETURNING key gave back: which of want[] were taken. */
 static void dm_pg_claimed(const PGresult *r, char *const *want, size_t n, bool *out)
 {
@@ -61,12 +77,14 @@ bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e
             return false;
     }
     if (e->autoreply_person != NULL) {
-        const char *p[] = {e->autoreply_person, time_s, since_s};
+        char *person = dm_pg_utf8(e->autoreply_person);
+        const char *p[] = {person, time_s, since_s};
+        bool ok;
 
         /* A reply within the absence window continues the absence; one
          * after it begins a new one. */
         g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, e->autoreply_since);
-        if (!dm_pg_cmd(s, c, "autoreply",
+        ok = dm_pg_cmd(s, c, "autoreply",
                        "INSERT INTO autoreply(person, first, last, count)"
                        " VALUES ($1, $2::bigint, $2::bigint, 1)"
                        " ON CONFLICT (person) DO UPDATE SET"
@@ -75,11 +93,14 @@ bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e
                        "  count = CASE WHEN autoreply.last >= $3::bigint"
                        "          THEN autoreply.count + 1 ELSE 1 END,"
                        "  last = $2::bigint",
-                       3, p, err))
+                       3, p, err);
+        g_free(person);
+        if (!ok)
             return false;
     }
     if (e->n_once > 0) {
-        char *arr = dm_pg_array(e->once_keys, e->n_once);
+        char **keys = dm_pg_utf8v(e->once_keys, e->n_once);
+        char *arr = dm_pg_array(keys, e->n_once);
         const char *pd[] = {since_s};
         const char *pi[] = {arr, time_s};
         PGresult *r;
@@ -94,9 +115,11 @@ bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e
                              2, pi, err)
                 : NULL;
         g_free(arr);
+        if (r != NULL)
+            dm_pg_claimed(r, keys, e->n_once, e->once_claimed);
+        g_strfreev(keys);
         if (r == NULL)
             return false;
-        dm_pg_claimed(r, e->once_keys, e->n_once, e->once_claimed);
         PQclear(r);
     }
     if (e->n_owed > 0) {
@@ -168,10 +191,12 @@ bool dm_pg_mass_count(dm_store *s, const char *skey, char *const *rkeys, size_t 
 bool dm_pg_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,
                          GError **err)
 {
-    const char *p[] = {person};
+    char *valid = dm_pg_utf8(person);
+    const char *p[] = {valid};
     PGresult *r = dm_pg_query(s, "autoreply",
                               "SELECT first, last FROM autoreply WHERE person = $1", 1, p, err);
 
+    g_free(valid);
     if (r == NULL)
         return false;
     if (PQntuples(r) > 0) {
@@ -211,9 +236,11 @@ bool dm_pg_autoreply_each(dm_store *s, int64_t since, dm_autoreply_fn fn, void *
 
 bool dm_pg_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
 {
-    const char *p[] = {key};
+    char *valid = dm_pg_utf8(key);
+    const char *p[] = {valid};
     PGresult *r = dm_pg_query(s, "once", "SELECT 1 FROM once WHERE key = $1", 1, p, err);
 
+    g_free(valid);
     if (r == NULL)
         return false;
     *seen = PQntuples(r) > 0;

@@ -439,9 +439,25 @@ static void test_pg_row_fails_alone(void **state)
     assert_non_null(err);
     g_clear_error(&err);
     add_row(f->mx2, "id00000000000000000b", 1002, DM_CLASS_RINGA);
+    /* Bytes that are not UTF-8 (an envelope, a raw header): kept as
+     * U+FFFD, not refused by the database for ever. */
+    {
+        dm_verdict *v = verdict(DM_CLASS_RINGA);
+        char *rcpts[] = {"k\xe4lle@sjovik.test"};
+        dm_journal_entry e = {.id = "id00000000000000000c", .time = 1003,
+                              .sender = "p\xe4r@invanare.example", .rcpts = rcpts,
+                              .n_rcpts = 1, .subject = "Fr\xe5ga", .message_id = "\xff@x",
+                              .sha256 = SHA_A, .verdict = v};
+
+        assert_true(dm_store_journal_add(f->mx1, &e, NULL));
+        dm_verdict_free(v);
+        assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM journal WHERE subject = "
+                                         "'Fr\xef\xbf\xbdga'"),
+                         1);
+    }
     r = check(f->mx1);
-    assert_int_equal(r.rows, 2);
-    assert_int_equal(r.last_seq, 2);
+    assert_int_equal(r.rows, 3);
+    assert_int_equal(r.last_seq, 3);
     assert_int_equal(r.faults->len, 0);
     dm_journal_report_clear(&r);
 }
