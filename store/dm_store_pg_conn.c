@@ -279,6 +279,127 @@ lost:
     return NULL;
 }
 
+void dm_pg_stmt_free(dm_pg_stmt *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < st->n; i++)
+        g_free(st->p[i]);
+    g_free(st->p);
+    g_strfreev(st->keys);
+    g_free(st);
+}
+
+dm_pg_stmt *dm_pg_stmt_add(GPtrArray *stmts, const char *what, const char *sql, guint req)
+{
+    dm_pg_stmt *st = g_new0(dm_pg_stmt, 1);
+
+    st->what = what;
+    st->sql = sql;
+    st->req = req;
+    g_ptr_array_add(stmts, st);
+    return st;
+}
+
+void dm_pg_stmt_param(dm_pg_stmt *st, const char *v)
+{
+    st->p = g_renew(char *, st->p, st->n + 1);
+    st->p[st->n++] = g_strdup(v);
+}
+
+bool dm_pg_pipeline(dm_store *s, dm_pg_conn *c, GPtrArray *stmts, PGresult **res, GError **err)
+{
+    int64_t deadline = g_get_monotonic_time() + s->opt.timeout * G_USEC_PER_SEC +
+                       DM_PG_GRACE_US;
+    guint q = 0;
+    PGresult *r;
+    char *m;
+    int f;
+
+    for (guint i = 0; i < stmts->len; i++)
+        res[i] = NULL;
+    if (c->bad) {
+        g_set_error(err, DM_STORE_ERROR, 0, "%s: the connection was lost", s->name);
+        return false;
+    }
+    if (PQenterPipelineMode(c->c) != 1 || PQsetnonblocking(c->c, 1) != 0)
+        goto lost;
+    for (guint i = 0; i < stmts->len; i++) {
+        const dm_pg_stmt *st = g_ptr_array_index(stmts, i);
+
+        if (!PQsendQueryParams(c->c, st->sql, st->n, NULL, (const char *const *)st->p, NULL,
+                               NULL, 0))
+            goto lost;
+    }
+    if (PQpipelineSync(c->c) != 1)
+        goto lost;
+    while ((f = PQflush(c->c)) == 1) {
+        if (!dm_pg_wait(c, POLLIN | POLLOUT, deadline))
+            goto timeout;
+        if (!PQconsumeInput(c->c))
+            goto lost;
+    }
+    if (f < 0)
+        goto lost;
+    /* Each statement's result, then NULL; at the end the sync. */
+    for (;;) {
+        while (PQisBusy(c->c)) {
+            if (!dm_pg_wait(c, POLLIN, deadline))
+                goto timeout;
+            if (!PQconsumeInput(c->c))
+                goto lost;
+        }
+        r = PQgetResult(c->c);
+        if (r == NULL) {
+            q++;
+            continue;
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (q < stmts->len && res[q] == NULL)
+            res[q] = r;
+        else
+            PQclear(r);
+    }
+    PQexitPipelineMode(c->c);
+    PQsetnonblocking(c->c, 0);
+    if (PQstatus(c->c) != CONNECTION_OK)
+        goto lost;
+    return true;
+timeout:
+    g_set_error(err, DM_STORE_ERROR, 0,
+                "%s: no answer within [store] timeout (%" G_GINT64_FORMAT "s)", s->name,
+                s->opt.timeout);
+    c->bad = true;
+    return false;
+lost:
+    m = dm_pg_message(PQerrorMessage(c->c));
+    g_set_error(err, DM_STORE_ERROR, 0, "%s: %s", s->name, m);
+    g_free(m);
+    c->bad = true;
+    return false;
+}
+
+bool dm_pg_result_ok(const PGresult *r)
+{
+    return r != NULL && (PQresultStatus(r) == PGRES_COMMAND_OK ||
+                         PQresultStatus(r) == PGRES_TUPLES_OK);
+}
+
+bool dm_pg_result_error(dm_store *s, dm_pg_conn *c, const char *what, const PGresult *r,
+                        GError **err)
+{
+    char *m = dm_pg_message(r != NULL ? PQresultErrorMessage(r) : "not run");
+
+    g_set_error(err, DM_STORE_ERROR, 0, "%s: %s: %s", s->name, what, m);
+    g_free(m);
+    if (!dm_pg_failure_passes(r))
+        c->bad = true;
+    return !c->bad;
+}
+
 bool dm_pg_cmd(dm_store *s, dm_pg_conn *c, const char *what, const char *sql, int n,
                const char *const *params, GError **err)
 {

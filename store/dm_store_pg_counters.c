@@ -42,112 +42,109 @@ static void dm_pg_claimed(const PGresult *r, char *const *want, size_t n, bool *
     }
 }
 
-bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e,
-                           GError **err)
+#define DM_PG_I64(buf, v) (g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, (int64_t)(v)), buf)
+
+void dm_pg_counters_stmts(dm_store *s, const dm_journal_entry *e, guint req, GPtrArray *stmts)
 {
     char time_s[32], since_s[32];
+    dm_pg_stmt *st;
 
-    g_snprintf(time_s, sizeof time_s, "%" G_GINT64_FORMAT, e->time);
+    DM_PG_I64(time_s, e->time);
     if (e->mass_sender != NULL && e->n_rcpts > 0) {
         char skey[65], **rkeys = g_new0(char *, e->n_rcpts + 1), *arr;
-        bool ok;
 
-        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, e->mass_since);
         dm_store_counter_hash(s, "mass-sender", e->mass_sender, skey);
         for (size_t i = 0; i < e->n_rcpts; i++) {
             rkeys[i] = g_malloc(65);
             dm_store_counter_hash(s, "mass-rcpt", e->rcpts[i], rkeys[i]);
         }
         arr = dm_pg_array(rkeys, e->n_rcpts);
-        {
-            const char *pd[] = {since_s};
-            const char *pi[] = {skey, arr, time_s};
-
-            ok = dm_pg_cmd(s, c, "mass window",
-                           "DELETE FROM mass_window WHERE time < $1::bigint", 1, pd, err) &&
-                 dm_pg_cmd(s, c, "mass window",
-                           "INSERT INTO mass_window(sender, rcpt, time)"
-                           " SELECT DISTINCT $1::text, r, $3::bigint FROM unnest($2::text[]) AS r"
-                           " ON CONFLICT (sender, rcpt) DO UPDATE SET time = excluded.time",
-                           3, pi, err);
-        }
+        st = dm_pg_stmt_add(stmts, "mass window",
+                            "DELETE FROM mass_window WHERE time < $1::bigint", req);
+        dm_pg_stmt_param(st, DM_PG_I64(since_s, e->mass_since));
+        st = dm_pg_stmt_add(stmts, "mass window",
+                            "INSERT INTO mass_window(sender, rcpt, time)"
+                            " SELECT DISTINCT $1::text, r, $3::bigint FROM unnest($2::text[]) AS r"
+                            " ON CONFLICT (sender, rcpt) DO UPDATE SET time = excluded.time",
+                            req);
+        dm_pg_stmt_param(st, skey);
+        dm_pg_stmt_param(st, arr);
+        dm_pg_stmt_param(st, time_s);
         g_free(arr);
         g_strfreev(rkeys);
-        if (!ok)
-            return false;
     }
     if (e->autoreply_person != NULL) {
         char *person = dm_pg_utf8(e->autoreply_person);
-        const char *p[] = {person, time_s, since_s};
-        bool ok;
 
         /* A reply within the absence window continues the absence; one
          * after it begins a new one. */
-        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, e->autoreply_since);
-        ok = dm_pg_cmd(s, c, "autoreply",
-                       "INSERT INTO autoreply(person, first, last, count)"
-                       " VALUES ($1, $2::bigint, $2::bigint, 1)"
-                       " ON CONFLICT (person) DO UPDATE SET"
-                       "  first = CASE WHEN autoreply.last >= $3::bigint THEN autoreply.first"
-                       "          ELSE $2::bigint END,"
-                       "  count = CASE WHEN autoreply.last >= $3::bigint"
-                       "          THEN autoreply.count + 1 ELSE 1 END,"
-                       "  last = $2::bigint",
-                       3, p, err);
+        st = dm_pg_stmt_add(stmts, "autoreply",
+                            "INSERT INTO autoreply(person, first, last, count)"
+                            " VALUES ($1, $2::bigint, $2::bigint, 1)"
+                            " ON CONFLICT (person) DO UPDATE SET"
+                            "  first = CASE WHEN autoreply.last >= $3::bigint"
+                            "          THEN autoreply.first ELSE $2::bigint END,"
+                            "  count = CASE WHEN autoreply.last >= $3::bigint"
+                            "          THEN autoreply.count + 1 ELSE 1 END,"
+                            "  last = $2::bigint",
+                            req);
+        dm_pg_stmt_param(st, person);
+        dm_pg_stmt_param(st, time_s);
+        dm_pg_stmt_param(st, DM_PG_I64(since_s, e->autoreply_since));
         g_free(person);
-        if (!ok)
-            return false;
     }
     if (e->n_once > 0) {
         char **keys = dm_pg_utf8v(e->once_keys, e->n_once);
         char *arr = dm_pg_array(keys, e->n_once);
-        const char *pd[] = {since_s};
-        const char *pi[] = {arr, time_s};
-        PGresult *r;
 
         /* Keys of a year ago can go: every period is shorter. */
-        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, e->time - 400 * 86400);
-        r = dm_pg_cmd(s, c, "once", "DELETE FROM once WHERE time < $1::bigint", 1, pd, err)
-                ? dm_pg_exec(s, c, "once",
-                             "INSERT INTO once(key, time)"
-                             " SELECT DISTINCT k, $2::bigint FROM unnest($1::text[]) AS k"
-                             " ON CONFLICT (key) DO NOTHING RETURNING key",
-                             2, pi, err)
-                : NULL;
+        st = dm_pg_stmt_add(stmts, "once", "DELETE FROM once WHERE time < $1::bigint", req);
+        dm_pg_stmt_param(st, DM_PG_I64(since_s, e->time - 400 * 86400));
+        st = dm_pg_stmt_add(stmts, "once",
+                            "INSERT INTO once(key, time)"
+                            " SELECT DISTINCT k, $2::bigint FROM unnest($1::text[]) AS k"
+                            " ON CONFLICT (key) DO NOTHING RETURNING key",
+                            req);
+        dm_pg_stmt_param(st, arr);
+        dm_pg_stmt_param(st, time_s);
+        st->use = DM_PG_CLAIM_ONCE;
+        st->keys = keys;
+        st->nkeys = e->n_once;
         g_free(arr);
-        if (r != NULL)
-            dm_pg_claimed(r, keys, e->n_once, e->once_claimed);
-        g_strfreev(keys);
-        if (r == NULL)
-            return false;
-        PQclear(r);
     }
     if (e->n_owed > 0) {
         char *arr = dm_pg_array(e->owed_keys, e->n_owed);
-        const char *pd[] = {since_s};
-        const char *pi[] = {arr, e->id, time_s, since_s};
-        PGresult *r;
 
         /* Expired claims go (they would be taken over anyway); a live one
          * stays its arrival's. */
-        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, e->owed_since);
-        r = dm_pg_cmd(s, c, "owed", "DELETE FROM owed WHERE time < $1::bigint", 1, pd, err)
-                ? dm_pg_exec(s, c, "owed",
-                             "INSERT INTO owed(key, id, time)"
-                             " SELECT DISTINCT k, $2::text, $3::bigint"
-                             " FROM unnest($1::text[]) AS k"
-                             " ON CONFLICT (key) DO UPDATE SET id = excluded.id,"
-                             " time = excluded.time WHERE owed.time < $4::bigint"
-                             " RETURNING key",
-                             4, pi, err)
-                : NULL;
+        DM_PG_I64(since_s, e->owed_since);
+        st = dm_pg_stmt_add(stmts, "owed", "DELETE FROM owed WHERE time < $1::bigint", req);
+        dm_pg_stmt_param(st, since_s);
+        st = dm_pg_stmt_add(stmts, "owed",
+                            "INSERT INTO owed(key, id, time)"
+                            " SELECT DISTINCT k, $2::text, $3::bigint"
+                            " FROM unnest($1::text[]) AS k"
+                            " ON CONFLICT (key) DO UPDATE SET id = excluded.id,"
+                            " time = excluded.time WHERE owed.time < $4::bigint"
+                            " RETURNING key",
+                            req);
+        dm_pg_stmt_param(st, arr);
+        dm_pg_stmt_param(st, e->id);
+        dm_pg_stmt_param(st, time_s);
+        dm_pg_stmt_param(st, since_s);
+        st->use = DM_PG_CLAIM_OWED;
+        st->keys = dm_pg_utf8v(e->owed_keys, e->n_owed); /* hex: as they are */
+        st->nkeys = e->n_owed;
         g_free(arr);
-        if (r == NULL)
-            return false;
-        dm_pg_claimed(r, e->owed_keys, e->n_owed, e->owed_claimed);
-        PQclear(r);
     }
-    return true;
+}
+
+void dm_pg_counters_claimed(const dm_pg_stmt *st, const PGresult *r, const dm_journal_entry *e)
+{
+    if (st->use == DM_PG_CLAIM_ONCE)
+        dm_pg_claimed(r, st->keys, st->nkeys, e->once_claimed);
+    else if (st->use == DM_PG_CLAIM_OWED)
+        dm_pg_claimed(r, st->keys, st->nkeys, e->owed_claimed);
 }
 
 /* One statement on a connection of the pool. */

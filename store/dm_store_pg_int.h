@@ -58,6 +58,33 @@ PGresult *dm_pg_exec(dm_store *s, dm_pg_conn *c, const char *what, const char *s
 /* The same, for a statement whose result is not read. */
 bool dm_pg_cmd(dm_store *s, dm_pg_conn *c, const char *what, const char *sql, int n,
                const char *const *params, GError **err);
+/* One statement of a pipeline: its text (static), its parameters
+ * (owned), the row of the batch it belongs to (G_MAXUINT: none), and for
+ * a claim the keys it sent (owned) and which out array they answer. */
+typedef enum { DM_PG_PLAIN, DM_PG_CLAIM_OWED, DM_PG_CLAIM_ONCE } dm_pg_use;
+typedef struct dm_pg_stmt {
+    const char *what;
+    const char *sql;
+    int n;
+    char **p; /* [n], grown by dm_pg_stmt_param */
+    guint req;
+    dm_pg_use use;
+    char **keys;
+    size_t nkeys;
+} dm_pg_stmt;
+dm_pg_stmt *dm_pg_stmt_add(GPtrArray *stmts, const char *what, const char *sql, guint req);
+void dm_pg_stmt_param(dm_pg_stmt *st, const char *v);
+void dm_pg_stmt_free(dm_pg_stmt *st);
+/* Send every statement at once (libpq's pipeline mode) and read their
+ * results into res[i]: one round trip for all.  After a statement fails,
+ * the rest are not run (PGRES_PIPELINE_ABORTED).  False, with c bad,
+ * when the connection failed or the deadline passed. */
+bool dm_pg_pipeline(dm_store *s, dm_pg_conn *c, GPtrArray *stmts, PGresult **res, GError **err);
+bool dm_pg_result_ok(const PGresult *r);
+/* err from a failed result; false (and c bad) when the failure will not
+ * pass on this connection. */
+bool dm_pg_result_error(dm_store *s, dm_pg_conn *c, const char *what, const PGresult *r,
+                        GError **err);
 /* A value of a result, NULL for SQL NULL. */
 const char *dm_pg_value(const PGresult *r, int row, int col);
 /* An array literal of strings ("{\"a\",\"b\"}") for a text[] parameter. */
@@ -89,9 +116,12 @@ bool dm_pg_prune_batch(dm_store *s, const char *klass, int64_t before, int64_t n
 bool dm_pg_prune_compact(dm_store *s, size_t *removed, GError **err);
 
 /* --- counters, claims, migration (dm_store_pg_counters.c) --- */
-/* Inside the journal's transaction on c. */
-bool dm_pg_counters_record(dm_store *s, dm_pg_conn *c, const dm_journal_entry *e,
-                           GError **err);
+/* The statements that record e's counters and claims in the journal's
+ * transaction (row req of the batch), and what their results say. */
+void dm_pg_counters_stmts(dm_store *s, const dm_journal_entry *e, guint req,
+                          GPtrArray *stmts);
+void dm_pg_counters_claimed(const dm_pg_stmt *st, const PGresult *r,
+                            const dm_journal_entry *e);
 bool dm_pg_mass_count(dm_store *s, const char *sender_key, char *const *rcpt_keys, size_t n,
                       int64_t since, unsigned *count, GError **err);
 bool dm_pg_autoreply_get(dm_store *s, const char *person, int64_t *first, int64_t *last,

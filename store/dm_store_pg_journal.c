@@ -60,26 +60,6 @@ static bool dm_pg_journal_last(dm_store *s, dm_pg_conn *c, int64_t *seq, char **
     return true;
 }
 
-static bool dm_pg_insert_row(dm_store *s, dm_pg_conn *c, const dm_journal_req *req,
-                             int64_t seq, const char *prev, char mac[65], GError **err)
-{
-    const char *p[DM_JOURNAL_FIELDS + 3];
-    char seq_s[32];
-
-    dm_journal_mac(s, prev, req->f, mac);
-    g_snprintf(seq_s, sizeof seq_s, "%" G_GINT64_FORMAT, seq);
-    p[0] = seq_s;
-    for (int i = 0; i < DM_JOURNAL_FIELDS; i++)
-        p[i + 1] = req->f[i];
-    p[DM_JOURNAL_FIELDS + 1] = prev;
-    p[DM_JOURNAL_FIELDS + 2] = mac;
-    return dm_pg_cmd(s, c, "journal insert",
-                     "INSERT INTO journal(" DM_PG_JOURNAL_COLUMNS ") VALUES ($1, $2, $3, $4,"
-                     " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-                     DM_JOURNAL_FIELDS + 3, p, err) &&
-           dm_pg_counters_record(s, c, req->e, err);
-}
-
 /* The COMMIT's answer was lost with the connection: the rows may be on
  * disk or not.  Ask again on another connection, for as long as a
  * statement may take, whether the first of them is there (the batch is
@@ -101,101 +81,151 @@ static int dm_pg_commit_known(dm_store *s, const char *id)
     return -1;
 }
 
-/* Write the batch in one transaction under the journal lock.  With more
- * than one row, each under a savepoint, so that a failing row fails
- * alone; when the transaction fails, every row does. */
+/* The statements of one attempt: each row chained to the one before it
+ * (from seq, prev), with its counters and claims, then the head and the
+ * commit. */
+static GPtrArray *dm_pg_journal_stmts(dm_store *s, GPtrArray *todo, int64_t seq,
+                                      const char *prev)
+{
+    GPtrArray *stmts = g_ptr_array_new_with_free_func((GDestroyNotify)dm_pg_stmt_free);
+    char mac[65], seq_s[32], *last = g_strdup(prev), *head;
+    dm_pg_stmt *st;
+
+    for (guint i = 0; i < todo->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(todo, i);
+
+        dm_journal_mac(s, last, r->f, mac);
+        g_snprintf(seq_s, sizeof seq_s, "%" G_GINT64_FORMAT, ++seq);
+        st = dm_pg_stmt_add(stmts, "journal insert",
+                            "INSERT INTO journal(" DM_PG_JOURNAL_COLUMNS ") VALUES ($1, $2, $3,"
+                            " $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+                            " $18, $19)",
+                            i);
+        dm_pg_stmt_param(st, seq_s);
+        for (int k = 0; k < DM_JOURNAL_FIELDS; k++)
+            dm_pg_stmt_param(st, r->f[k]);
+        dm_pg_stmt_param(st, last);
+        dm_pg_stmt_param(st, mac);
+        dm_pg_counters_stmts(s, r->e, i, stmts);
+        g_free(last);
+        last = g_strdup(mac);
+    }
+    head = dm_journal_head_record(s, seq, last);
+    st = dm_pg_stmt_add(stmts, "journal head",
+                        "INSERT INTO meta(key, value) VALUES ('journal_head', $1)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        G_MAXUINT);
+    dm_pg_stmt_param(st, head);
+    dm_pg_stmt_add(stmts, "journal commit", "COMMIT", G_MAXUINT);
+    g_free(head);
+    g_free(last);
+    return stmts;
+}
+
+static void dm_pg_todo_done(GPtrArray *todo)
+{
+    for (guint i = 0; i < todo->len; i++)
+        ((dm_journal_req *)g_ptr_array_index(todo, i))->ok = true;
+    g_ptr_array_set_size(todo, 0);
+}
+
+/* Write the batch in one transaction under the journal lock, in two
+ * round trips: the lock and the last row; then every row, its counters
+ * and claims, the head and the commit at once (libpq's pipeline).  A
+ * row that fails (its id taken) fails alone: the transaction is rolled
+ * back and written again without it.  When the transaction itself
+ * fails, every row does. */
 void dm_pg_journal_write(dm_store *s, GPtrArray *batch)
 {
+    GPtrArray *todo = g_ptr_array_new();
     GError *terr = NULL;
-    dm_pg_conn *c = dm_pg_get(s, &terr);
-    bool savepoints = batch->len > 1;
-    int64_t seq = 0, head_seq = 0;
-    char *prev = NULL, mac[65];
-    const char *first_id = NULL;
-    bool committed;
+    dm_pg_conn *c = NULL;
     guint i;
 
-    if (c == NULL)
-        goto fail_all;
-    if (!dm_pg_journal_last(s, c, &seq, &prev, &terr))
-        goto rollback;
-    for (i = 0; i < batch->len; i++) {
-        dm_journal_req *r = g_ptr_array_index(batch, i);
+    for (i = 0; i < batch->len; i++)
+        g_ptr_array_add(todo, g_ptr_array_index(batch, i));
+    while (todo->len > 0) {
+        GPtrArray *stmts;
+        PGresult **res;
+        int64_t seq = 0;
+        char *prev = NULL;
+        guint failed = G_MAXUINT;
+        bool sent;
 
-        if (savepoints && !dm_pg_cmd(s, c, "journal", "SAVEPOINT journal_row", 0, NULL, &terr))
+        if (c == NULL && (c = dm_pg_get(s, &terr)) == NULL)
+            goto fail_all;
+        if (!dm_pg_journal_last(s, c, &seq, &prev, &terr))
             goto rollback;
-        r->ok = dm_pg_insert_row(s, c, r, seq + 1, prev, mac, &r->err);
-        if (!r->ok && (!savepoints || c->bad)) {
-            terr = g_error_copy(r->err);
-            goto rollback;
-        }
-        if (!r->ok) {
-            if (!dm_pg_cmd(s, c, "journal",
-                           "ROLLBACK TO SAVEPOINT journal_row; RELEASE SAVEPOINT journal_row",
-                           0, NULL, &terr))
-                goto rollback;
-            continue;
-        }
-        if (savepoints && !dm_pg_cmd(s, c, "journal", "RELEASE SAVEPOINT journal_row", 0,
-                                     NULL, &terr))
-            goto rollback;
-        seq++;
+        stmts = dm_pg_journal_stmts(s, todo, seq, prev);
         g_free(prev);
-        prev = g_strdup(mac);
-        head_seq = seq;
-        if (first_id == NULL)
-            first_id = r->e->id;
-    }
-    /* The head and the commit in one round trip: the head record is
-     * ours, digits, hex and blanks, and goes into the statement as it is. */
-    if (head_seq > 0) {
-        char *head = dm_journal_head_record(s, head_seq, prev);
-        char *sql;
+        res = g_new0(PGresult *, stmts->len);
+        sent = dm_pg_pipeline(s, c, stmts, res, &terr);
+        for (i = 0; sent && i < stmts->len && failed == G_MAXUINT; i++)
+            if (!dm_pg_result_ok(res[i]))
+                failed = i;
+        if (sent && failed == G_MAXUINT) {
+            /* Committed: the claims each row won. */
+            for (i = 0; i < stmts->len; i++) {
+                const dm_pg_stmt *st = g_ptr_array_index(stmts, i);
+                const dm_journal_req *r;
 
-        g_assert(strspn(head, "0123456789abcdef ") == strlen(head));
-        sql = g_strdup_printf("INSERT INTO meta(key, value) VALUES ('journal_head', '%s')"
-                              " ON CONFLICT (key) DO UPDATE SET value = excluded.value;"
-                              " COMMIT",
-                              head);
-        committed = dm_pg_cmd(s, c, "journal", sql, 0, NULL, &terr);
-        g_free(sql);
-        g_free(head);
-    } else {
-        committed = dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, &terr);
-    }
-    if (!committed) {
-        int known = 0;
+                if (st->use == DM_PG_PLAIN)
+                    continue;
+                r = g_ptr_array_index(todo, st->req);
+                dm_pg_counters_claimed(st, res[i], r->e);
+            }
+            dm_pg_todo_done(todo);
+        } else if (sent) {
+            const dm_pg_stmt *st = g_ptr_array_index(stmts, failed);
+            dm_journal_req *r = st->req != G_MAXUINT ? g_ptr_array_index(todo, st->req) : NULL;
+            GError *rerr = NULL;
+            bool passes = dm_pg_result_error(s, c, st->what, res[failed], &rerr);
 
-        /* Lost with the connection: find out (see dm_pg_commit_known). */
-        if (c->bad && first_id != NULL) {
+            if (r != NULL && passes) {
+                /* This row alone: the others go again without it. */
+                r->ok = false;
+                r->err = rerr;
+                g_ptr_array_remove_index(todo, st->req);
+                dm_pg_rollback(s, c);
+            } else {
+                terr = rerr;
+            }
+        } else {
+            /* Lost while the commit may have run: find out. */
+            const char *first = ((dm_journal_req *)g_ptr_array_index(todo, 0))->e->id;
+            int known;
+
             dm_pg_put(s, c);
             c = NULL;
-            known = dm_pg_commit_known(s, first_id);
-        }
-        if (known == 1) {
-            g_clear_error(&terr);
-            goto done;
-        }
-        if (known < 0) {
-            GError *doubt = g_error_new(DM_STORE_ERROR, DM_STORE_IN_DOUBT,
-                                        "the commit's outcome is not known: %s",
-                                        terr->message);
+            known = dm_pg_commit_known(s, first);
+            if (known == 1) {
+                g_clear_error(&terr);
+                dm_pg_todo_done(todo);
+            } else if (known < 0) {
+                GError *doubt = g_error_new(DM_STORE_ERROR, DM_STORE_IN_DOUBT,
+                                            "the commit's outcome is not known: %s",
+                                            terr->message);
 
-            g_error_free(terr);
-            terr = doubt;
+                g_error_free(terr);
+                terr = doubt;
+            }
         }
-        goto fail_all;
+        for (i = 0; i < stmts->len; i++)
+            PQclear(res[i]);
+        g_free(res);
+        g_ptr_array_free(stmts, TRUE);
+        if (terr != NULL)
+            goto rollback;
     }
-done:
-    g_free(prev);
     dm_pg_put(s, c);
+    g_ptr_array_free(todo, TRUE);
     return;
 rollback:
     if (c != NULL)
         dm_pg_rollback(s, c);
 fail_all:
-    for (i = 0; i < batch->len; i++) {
-        dm_journal_req *r = g_ptr_array_index(batch, i);
+    for (i = 0; i < todo->len; i++) {
+        dm_journal_req *r = g_ptr_array_index(todo, i);
 
         r->ok = false;
         if (r->err == NULL)
@@ -203,8 +233,8 @@ fail_all:
                                   : g_error_new(DM_STORE_ERROR, 0, "%s: journal", s->name);
     }
     g_clear_error(&terr);
-    g_free(prev);
     dm_pg_put(s, c);
+    g_ptr_array_free(todo, TRUE);
 }
 
 bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, char **id,

@@ -427,6 +427,20 @@ static void test_pg_chain_two_gateways(void **state)
     dm_journal_report_clear(&r);
 }
 
+typedef struct {
+    dm_store *s;
+    char id[32];
+    bool ok;
+} one_row;
+
+static gpointer write_one(gpointer data)
+{
+    one_row *o = data;
+
+    o->ok = add_row_err(o->s, o->id, 2000, DM_CLASS_RINGA, NULL);
+    return NULL;
+}
+
 /* A row that cannot be written fails alone; the chain goes on. */
 static void test_pg_row_fails_alone(void **state)
 {
@@ -458,6 +472,31 @@ static void test_pg_row_fails_alone(void **state)
     r = check(f->mx1);
     assert_int_equal(r.rows, 3);
     assert_int_equal(r.last_seq, 3);
+    assert_int_equal(r.faults->len, 0);
+    dm_journal_report_clear(&r);
+
+    /* Writers at once, so that rows share a transaction (group commit):
+     * of two with the same id one fails, every other row is written. */
+    for (int round = 0; round < 10; round++) {
+        enum { N = 8 };
+        one_row o[N];
+        GThread *t[N];
+        int ok = 0;
+
+        for (int i = 0; i < N; i++) {
+            o[i].s = f->mx1;
+            g_snprintf(o[i].id, sizeof o[i].id, "batch%02d%02d%011d", round, i == N - 1 ? 0 : i,
+                       0);
+            t[i] = g_thread_new("row", write_one, &o[i]);
+        }
+        for (int i = 0; i < N; i++) {
+            g_thread_join(t[i]);
+            ok += o[i].ok;
+        }
+        assert_int_equal(ok, N - 1);
+    }
+    r = check(f->mx2);
+    assert_int_equal(r.rows, 3 + 70);
     assert_int_equal(r.faults->len, 0);
     dm_journal_report_clear(&r);
 }
