@@ -10,7 +10,8 @@
  * exactly one of many racing arrivals; the counters shared; prune and
  * search; a migration from SQLite; and the failures a gateway must turn
  * into a 451 within bounded time and recover from without a restart: the
- * server stopped, a standby (read-only), a statement waiting too long.
+ * server stopped, a standby (read-only), a statement waiting too long, a
+ * failover between two servers named in one URI.
  *
  * DM_TEST_PG_URI names a server to use instead (its database is
  * emptied).  Without either, the tests are skipped.
@@ -875,6 +876,82 @@ static void test_pg_server_down(void **state)
     dm_journal_report_clear(&r);
 }
 
+/* Two servers, the URI naming both with target_session_attrs=read-write:
+ * the gateway writes to whichever accepts writes, and after a failover
+ * (the primary read-only, the other writable) finds the new one by
+ * itself.  (A standby in recovery is read-only as default_transaction_
+ * read_only makes these; libpq asks each host the same question.) */
+static void test_pg_failover(void **state)
+{
+    fixture *f = *state;
+    char *dir2 = g_build_filename(pg_dir != NULL ? pg_dir : "/nonexistent", "second", NULL);
+    char *save = pg_dir, *uri2, *both, *host1;
+    dm_store_options opt = {.gateway = "mx1", .connect_timeout = 2, .timeout = 5};
+    PGconn *raw2;
+    dm_store *s;
+    GError *err = NULL;
+    bool ok = false;
+
+    if (pg_dir == NULL)
+        skip();
+    pg_dir = dir2;
+    if (!pg_sh("start", "--fast")) {
+        pg_dir = save;
+        g_free(dir2);
+        fail();
+    }
+    pg_dir = save;
+    uri2 = g_strdup_printf("postgresql:///diarie?host=%s&user=postgres", dir2);
+    raw2 = PQconnectdb(uri2);
+    assert_int_equal(PQstatus(raw2), CONNECTION_OK);
+    PQsetNoticeProcessor(raw2, quiet, NULL);
+    raw_exec(raw2, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    /* The second gets the schema (a standby would have it by replication),
+     * then is made read-only. */
+    s = dm_store_open_with(uri2, &opt, key, sizeof key - 1, NULL);
+    assert_non_null(s);
+    dm_store_close(s);
+    raw_exec(raw2, "ALTER DATABASE diarie SET default_transaction_read_only = on");
+
+    /* The read-only one first in the list: skipped. */
+    host1 = g_strdup(strstr(pg_uri, "host=") + 5);
+    *strchr(host1, '&') = '\0';
+    both = g_strdup_printf("postgresql:///diarie?host=%s,%s&user=postgres"
+                           "&target_session_attrs=read-write",
+                           dir2, host1);
+    s = dm_store_open_with(both, &opt, key, sizeof key - 1, &err);
+    assert_non_null(s);
+    add_row(s, "fo000000000000000001", 1, DM_CLASS_RINGA);
+    assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM journal"), 1);
+    assert_int_equal(raw_int(raw2, "SELECT count(*) FROM journal"), 0);
+
+    /* Failover: the first becomes read-only, the second the primary;
+     * the gateway's sessions are cut. */
+    raw_exec(f->raw, "ALTER DATABASE diarie SET default_transaction_read_only = on");
+    raw_exec(raw2, "ALTER DATABASE diarie RESET default_transaction_read_only");
+    raw_exec(f->raw, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                     " WHERE application_name = 'diariemilter'");
+    for (int i = 0; i < 3 && !ok; i++) {
+        ok = add_row_err(s, "fo000000000000000002", 2, DM_CLASS_RINGA, &err);
+        g_clear_error(&err);
+        if (!ok)
+            g_usleep(G_USEC_PER_SEC + G_USEC_PER_SEC / 10); /* past the retry pause */
+    }
+    assert_true(ok);
+    assert_int_equal(raw_int(raw2, "SELECT count(*) FROM journal"), 1);
+    dm_store_close(s);
+    raw_exec(f->raw, "ALTER DATABASE diarie RESET default_transaction_read_only");
+
+    PQfinish(raw2);
+    pg_dir = dir2;
+    pg_sh("stop", "immediate");
+    pg_dir = save;
+    g_free(uri2);
+    g_free(both);
+    g_free(host1);
+    g_free(dir2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_server_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_failover, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
