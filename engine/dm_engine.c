@@ -248,41 +248,35 @@ void dm_engine_facts_clear(dm_facts *f)
 }
 
 /* The facts that come from earlier messages: auto-replies that mark a
- * recipient absent (R12, R13), the sender's mass window (R14).  A
- * database that cannot be read here is logged and the facts stay empty:
- * the commit, which writes to the same database, then fails and the
- * message is tempfailed. */
+ * recipient absent (R12, R13), the sender's mass window (R14), as far as
+ * the rules ask for them.  A database that cannot be read here is logged
+ * and the facts stay empty: the commit, which writes to the same
+ * database, then fails and the message is tempfailed. */
 static void dm_engine_counters(dm_engine *e, const dm_envelope *env, dm_facts *f)
 {
-    const dm_conf *conf = e->conf;
+    dm_mass_window w;
     GError *err = NULL;
 
     if (e->store == NULL)
         return;
-    if (conf->autoreply_absence > 0) {
-        for (size_t i = 0; i < f->n_rcpts; i++) {
-            const dm_entry *r = f->rcpts[i].entry;
-            int64_t first = 0, last = 0;
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_entry *r = f->rcpts[i].entry;
+        int64_t first = 0, last = 0;
 
-            if (!dm_entry_is_person(r) || r->mail == NULL)
-                continue;
-            if (!dm_store_autoreply_get(e->store, r->mail, &first, &last, &err)) {
-                dm_log(DM_LOG_ERR, "absence from auto-replies: %s", err->message);
-                g_clear_error(&err);
-                return;
-            }
-            f->rcpts[i].autoreply_absent =
-                last > 0 && last <= f->now && last >= f->now - conf->autoreply_absence;
+        if (!dm_policy_needs_autoreply(e->policy, r))
+            continue;
+        if (!dm_store_autoreply_get(e->store, r->mail, &first, &last, &err)) {
+            dm_log(DM_LOG_ERR, "absence from auto-replies: %s", err->message);
+            g_clear_error(&err);
+            return;
         }
+        f->rcpts[i].autoreply_absent = dm_policy_autoreply_absent(e->policy, last, f->now);
     }
-    /* Beyond mass_recipients the message is a mass mailing on its own. */
-    if (conf->mass_window > 0 && dm_policy_mass_applies(f) &&
-        (int)f->n_rcpts < conf->mass_recipients) {
+    if (dm_policy_needs_window(e->policy, f, &w)) {
         unsigned n = 0;
 
-        if (!dm_store_mass_count(e->store, dm_policy_mass_sender(f),
-                                 (char *const *)env->rcpts->pdata, env->rcpts->len,
-                                 f->now - conf->mass_window, &n, &err)) {
+        if (!dm_store_mass_count(e->store, w.sender, (char *const *)env->rcpts->pdata,
+                                 env->rcpts->len, w.since, &n, &err)) {
             dm_log(DM_LOG_ERR, "mass window: %s", err->message);
             g_clear_error(&err);
             return;
@@ -340,28 +334,6 @@ dm_verdict *dm_engine_check_mass(dm_engine *e, const dm_facts *f)
     return dm_policy_check_mass(e->policy, f);
 }
 
-/* What a limit reached while reading means, for the reasons a registrator
- * reads (the [mime] key is named so an administrator can raise it). */
-static const char *dm_engine_limit_text(const char *what)
-{
-    static const struct {
-        const char *limit, *text;
-    } texts[] = {
-        {"max_text", "texten är längre än [mime] max_text: resten lästes inte"},
-        {"max_parts", "fler delar än [mime] max_parts: de övriga lästes inte"},
-        {"max_depth", "meddelanden inbäddade djupare än [mime] max_depth lästes inte"},
-        {"max_headers", "fler huvudfält än [mime] max_headers: de övriga lästes inte"},
-        {"max_header_size", "ett huvudfält längre än [mime] max_header_size lästes inte helt"},
-        {"encrypted", "krypterat innehåll (S/MIME eller OpenPGP) kunde inte läsas"},
-        {"unparsable", "meddelandet kunde inte tolkas som MIME: klassat på det som gick att läsa"},
-    };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
-        if (strcmp(texts[i].limit, what) == 0)
-            return texts[i].text;
-    return what;
-}
-
 dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg **out_msg)
 {
     dm_msg *m = dm_mime_extract(msg, &e->limits);
@@ -386,10 +358,6 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
     }
     f->msg = m;
     v = dm_policy_decide(e->policy, f);
-    for (guint i = 0; i < m->limits->len; i++) {
-        const char *what = g_ptr_array_index(m->limits, i);
-        dm_verdict_add_reason(v, "limit", "%s", dm_engine_limit_text(what));
-    }
     f->msg = NULL;
     if (out_msg != NULL)
         *out_msg = m;
@@ -425,18 +393,10 @@ dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
 }
 
 /* Does this action leave as a message of its own from the spool (rather
- * than as a recipient the milter adds)?  For private and party mail only
- * the notice that asks its own recipient to judge a doubtful message:
- * never a copy, never anything to a third party. */
+ * than as a recipient the milter adds), as far as the rules allow it? */
 static bool dm_engine_spooled(const dm_verdict *v, const dm_action *a)
 {
-    if (a->type != DM_ACT_COPY && a->type != DM_ACT_NOTICE &&
-        a->type != DM_ACT_MANAGER_NOTICE && a->type != DM_ACT_AUTOREPLY_REMINDER)
-        return false; /* forwards are the milter's: a recipient added */
-    if (dm_class_is_private(v->klass) &&
-        (a->type != DM_ACT_NOTICE || a->notice != DM_NOTICE_JUDGE_PRIVATE))
-        return false;
-    return true;
+    return a->type != DM_ACT_FORWARD && dm_policy_action_owed(v, a);
 }
 
 /* Spool one copy or notice, under a name of its own. */
@@ -445,10 +405,7 @@ static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compo
 {
     bool copy = a->type == DM_ACT_COPY;
     /* Its recipient stays out of the log when it concerns private mail. */
-    unsigned flags = dm_class_is_private(ci->verdict->klass) ||
-                             (a->type == DM_ACT_NOTICE && a->notice == DM_NOTICE_JUDGE_PRIVATE)
-                         ? DM_SPOOL_PRIVATE
-                         : 0;
+    unsigned flags = dm_policy_action_private(ci->verdict, a) ? DM_SPOOL_PRIVATE : 0;
     GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, flags,
                                     err);
 
@@ -494,11 +451,8 @@ static bool dm_engine_filter_owed(dm_engine *e, dm_verdict *v, const char *dup_k
         g_free(key);
         if (owner == NULL)
             continue;
-        dm_verdict_add_reason(v, "duplicate", "%s till %s har redan skickats för samma "
-                              "meddelande (journalpost %s)",
-                              a->type == DM_ACT_COPY ? "kopian" : "notisen", a->to, owner);
+        dm_policy_owed_sent(e->policy, v, i, owner);
         g_free(owner);
-        g_ptr_array_remove_index(v->actions, i);
     }
     return true;
 }
@@ -534,53 +488,26 @@ static void dm_engine_inflight_leave(const char *key)
     g_mutex_unlock(&dm_engine_inflight_lock);
 }
 
-/* Notices owed once a period: the manager's once a day for each absent
- * person (R12), the auto-reply reminder once an absence (R13).  Their key
- * in the store's once table, or NULL for every other action. */
+/* Notices owed once a period (R12, R13): their key in the store's once
+ * table, as the rules name their period, or NULL for every other action.
+ * A reminder's period may be the run of automatic replies its sender is
+ * in: read here (a failure is logged, and the period is now). */
 static char *dm_engine_once_key(dm_engine *e, const dm_facts *f, const dm_action *a,
                                 int64_t now)
 {
-    if (a->type == DM_ACT_MANAGER_NOTICE) {
-        GDateTime *t = g_date_time_new_from_unix_local(now);
-        char *day = g_date_time_format(t, "%F");
-        char *key = g_strdup_printf("manager|%s|%s|%s", a->party, a->to, day);
+    const char *who = dm_policy_once_run_of(e->policy, f, a, now);
+    int64_t first = 0, last = 0;
 
-        g_free(day);
-        g_date_time_unref(t);
-        return key;
-    }
-    if (a->type == DM_ACT_AUTOREPLY_REMINDER) {
-        const dm_entry *s = f != NULL ? f->sender.entry : NULL;
-        int64_t period = now, first = 0, last = 0;
+    if (who != NULL) {
         GError *err = NULL;
 
-        /* The absence is the directory's when its dates cover now, else
-         * the run of auto-replies this one continues or begins. */
-        if (s != NULL && s->absent_from > 0 && s->absent_from <= now &&
-            (s->absent_until == 0 || now <= s->absent_until)) {
-            return g_strdup_printf("autoreply|%s|dir:%" G_GINT64_FORMAT, a->party,
-                                   s->absent_from);
-        }
-        if (e->conf->autoreply_absence == 0) {
-            /* No absence is kept from auto-replies: once a day then. */
-            GDateTime *t = g_date_time_new_from_unix_local(now);
-            char *day = g_date_time_format(t, "%F");
-            char *key = g_strdup_printf("autoreply|%s|day:%s", a->party, day);
-
-            g_free(day);
-            g_date_time_unref(t);
-            return key;
-        }
-        if (dm_store_autoreply_get(e->store, a->party, &first, &last, &err)) {
-            if (last > 0 && last >= now - e->conf->autoreply_absence)
-                period = first;
-        } else {
-            dm_log(DM_LOG_WARNING, "auto-replies of %s: %s", a->party, err->message);
+        if (!dm_store_autoreply_get(e->store, who, &first, &last, &err)) {
+            dm_log(DM_LOG_WARNING, "auto-replies of %s: %s", who, err->message);
             g_clear_error(&err);
+            first = last = 0;
         }
-        return g_strdup_printf("autoreply|%s|%" G_GINT64_FORMAT, a->party, period);
     }
-    return NULL;
+    return dm_policy_once_key(e->policy, f, a, now, first, last);
 }
 
 /* Serializes the commits that claim once-keys, so two messages to the same
@@ -610,13 +537,7 @@ static bool dm_engine_filter_once(dm_engine *e, const dm_facts *f, dm_verdict *v
             continue;
         }
         g_free(key);
-        if (a->type == DM_ACT_MANAGER_NOTICE)
-            dm_verdict_add_reason(v, "R12", "chefen %s har redan i dag underrättats om att "
-                                  "%s är frånvarande", a->to, a->party);
-        else
-            dm_verdict_add_reason(v, "R13", "%s har redan påmints om frånvaromeddelandet "
-                                  "under denna frånvaro", a->party);
-        g_ptr_array_remove_index(v->actions, i);
+        dm_policy_once_sent(e->policy, v, i);
     }
     return true;
 }
@@ -625,7 +546,7 @@ static bool dm_verdict_has_once(const dm_verdict *v)
 {
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *a = g_ptr_array_index(v->actions, i);
-        if (a->type == DM_ACT_MANAGER_NOTICE || a->type == DM_ACT_AUTOREPLY_REMINDER)
+        if (dm_policy_action_owed(v, a) && dm_policy_action_once(a))
             return true;
     }
     return false;
@@ -686,7 +607,7 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
             goto out;
         }
     }
-    if (!dm_class_is_private(v->klass) && dm_verdict_has_once(v)) {
+    if (f != NULL && dm_verdict_has_once(v)) {
         g_mutex_lock(&dm_engine_once_lock);
         once_locked = true;
         if (!dm_engine_filter_once(e, f, v, now, once, once_action, err))
@@ -751,17 +672,20 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
     je.subject = msg->subject;
     je.sha256 = sha256;
     je.body_sha256 = body_sha256;
-    je.duplicate_of = first;
+    /* The row says whose repeat it is (after the copies were written:
+     * their cover note gives the reasons of this arrival's actions). */
+    if (first != NULL)
+        dm_policy_duplicate(e->policy, v, first);
     je.verdict = v;
-    if (f != NULL && !v->reject && e->conf->mass_window > 0 && dm_policy_mass_applies(f)) {
-        je.mass_sender = dm_policy_mass_sender(f);
-        je.mass_since = now - e->conf->mass_window;
-    }
-    if (f != NULL && msg->auto_reply && e->conf->autoreply_absence > 0 &&
-        dm_entry_is_person(f->sender.entry) &&
-        f->sender.entry->mail != NULL && (f->auth != NULL || f->from_internal_network)) {
-        je.autoreply_person = f->sender.entry->mail;
-        je.autoreply_since = now - e->conf->autoreply_absence;
+    if (f != NULL) {
+        dm_mass_window w;
+
+        if (dm_policy_joins_window(e->policy, f, v, now, &w)) {
+            je.mass_sender = w.sender;
+            je.mass_since = w.since;
+        }
+        dm_policy_marks_absent(e->policy, f, msg, now, &je.autoreply_person,
+                               &je.autoreply_since);
     }
     je.once_keys = (char *const *)once->pdata;
     je.n_once = once->len;

@@ -426,7 +426,7 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
             const dm_action *a = g_ptr_array_index(v->actions, i);
             char *rcpt;
 
-            if (a->type != DM_ACT_FORWARD || dm_class_is_private(v->klass))
+            if (a->type != DM_ACT_FORWARD || !dm_policy_action_owed(v, a))
                 continue;
             rcpt = g_strdup_printf("<%s>", a->to);
             if (smfi_addrcpt(ctx, rcpt) != MI_SUCCESS) {

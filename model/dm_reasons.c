@@ -65,6 +65,18 @@ static const struct {
     [DM_R_INFO] = {"reasons", "info", "hits", true},
     [DM_R_INFO_HEAD] = {"reasons", "info_head", "hits", true},
     [DM_R_ALLMAN] = {"reasons", "allman", "", true},
+    [DM_R_ONCE_MANAGER] = {"reasons", "once_manager", "manager party"},
+    [DM_R_ONCE_REMINDER] = {"reasons", "once_reminder", "party"},
+    [DM_R_DUPLICATE] = {"reasons", "duplicate", "row"},
+    [DM_R_DUPLICATE_COPY] = {"reasons", "duplicate_copy", "to row"},
+    [DM_R_DUPLICATE_NOTICE] = {"reasons", "duplicate_notice", "to row"},
+    [DM_R_LIMIT_MAX_TEXT] = {"reasons", "limit_max_text", ""},
+    [DM_R_LIMIT_MAX_PARTS] = {"reasons", "limit_max_parts", ""},
+    [DM_R_LIMIT_MAX_DEPTH] = {"reasons", "limit_max_depth", ""},
+    [DM_R_LIMIT_MAX_HEADERS] = {"reasons", "limit_max_headers", ""},
+    [DM_R_LIMIT_MAX_HEADER_SIZE] = {"reasons", "limit_max_header_size", ""},
+    [DM_R_LIMIT_ENCRYPTED] = {"reasons", "limit_encrypted", ""},
+    [DM_R_LIMIT_UNPARSABLE] = {"reasons", "limit_unparsable", ""},
 };
 
 struct dm_reasons {

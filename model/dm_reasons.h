@@ -76,6 +76,20 @@ typedef enum {
     DM_R_INFO,                 /* hits */
     DM_R_INFO_HEAD,            /* hits */
     DM_R_ALLMAN,
+    /* Across messages: what was sent already is not sent again. */
+    DM_R_ONCE_MANAGER,         /* manager party */
+    DM_R_ONCE_REMINDER,        /* party */
+    DM_R_DUPLICATE,            /* row */
+    DM_R_DUPLICATE_COPY,       /* to row */
+    DM_R_DUPLICATE_NOTICE,     /* to row */
+    /* What reading could not see ([mime] limits, encryption). */
+    DM_R_LIMIT_MAX_TEXT,
+    DM_R_LIMIT_MAX_PARTS,
+    DM_R_LIMIT_MAX_DEPTH,
+    DM_R_LIMIT_MAX_HEADERS,
+    DM_R_LIMIT_MAX_HEADER_SIZE,
+    DM_R_LIMIT_ENCRYPTED,
+    DM_R_LIMIT_UNPARSABLE,
     DM_R_COUNT
 } dm_reason_id;
 

@@ -305,7 +305,7 @@ static void dm_absence_actions(const dm_policy *p, const dm_facts *f, dm_verdict
     g_hash_table_destroy(seen);
 }
 
-dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
+static dm_verdict *dm_policy_decide_rules(const dm_policy *p, const dm_facts *f)
 {
     dm_verdict *v = dm_policy_check_mass(p, f);
     const dm_entry *s = f->sender.entry;
@@ -389,5 +389,15 @@ dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
     }
     g_hash_table_destroy(seen_dn);
     dm_content_clear(&c);
+    return v;
+}
+
+dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *f)
+{
+    dm_verdict *v = dm_policy_decide_rules(p, f);
+
+    /* Whatever the verdict, what it could not see is said. */
+    if (f->msg != NULL)
+        dm_policy_limit_reasons(p, f->msg, v);
     return v;
 }

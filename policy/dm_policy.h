@@ -44,14 +44,70 @@ const dm_seg_words *dm_policy_seg_words(const dm_policy *p);
 /* R14, at DATA: a verdict with reject set when the message is a mass
  * mailing its sender may not send, else NULL.  facts->msg may be NULL. */
 dm_verdict *dm_policy_check_mass(const dm_policy *p, const dm_facts *facts);
-/* Is the sender one R14 binds (an internal sender submitting, outside the
- * communications unit)?  Only their recipients count in the mass window,
- * under the name dm_policy_mass_sender gives. */
-bool dm_policy_mass_applies(const dm_facts *facts);
-const char *dm_policy_mass_sender(const dm_facts *facts);
 
-/* Sections 1 to 9: the class, sekretess, actions and reasons. */
+/* Sections 1 to 9: the class, sekretess, actions and reasons (and what
+ * reading facts->msg could not see: its limits, dm_msg.limits). */
 dm_verdict *dm_policy_decide(const dm_policy *p, const dm_facts *facts);
+
+/* --- across messages (dm_policy_record.c) ----------------------------------
+ * What the rules need kept across messages, and what of a verdict may be
+ * carried out.  The engine reads and writes the store and asks these;
+ * they stay pure. */
+
+/* May action a of v be carried out?  For privat and parti only the
+ * notice that asks its own recipient to judge a doubtful message: never
+ * a copy, a forward or anything to a third party.  The one filter the
+ * spool, the journal's claims and the milter's added recipients ask. */
+bool dm_policy_action_owed(const dm_verdict *v, const dm_action *a);
+/* Does a concern private mail (privat or parti, or a message in doubt)?
+ * Its recipient is then never logged. */
+bool dm_policy_action_private(const dm_verdict *v, const dm_action *a);
+
+/* R14's window ([site] mass_window): whose distinct recipients it keeps
+ * (sender) and which count (those since `since`). */
+typedef struct dm_mass_window {
+    const char *sender; /* borrowed from the facts */
+    int64_t since;
+} dm_mass_window;
+/* Does deciding R14 need the sender's count within the window
+ * (facts->sender_window_rcpts)?  Not without a window, for a sender R14
+ * does not bind, or for a message that is a mass mailing on its own. */
+bool dm_policy_needs_window(const dm_policy *p, const dm_facts *facts, dm_mass_window *w);
+/* Do the recipients of this accepted message join its sender's window? */
+bool dm_policy_joins_window(const dm_policy *p, const dm_facts *facts, const dm_verdict *v,
+                            int64_t now, dm_mass_window *w);
+
+/* R12, R13: absence learnt from automatic replies ([site]
+ * autoreply_absence).  Does the rule read this recipient's last automatic
+ * reply (then facts' autoreply_absent is dm_policy_autoreply_absent)? */
+bool dm_policy_needs_autoreply(const dm_policy *p, const dm_entry *e);
+/* Is someone whose last automatic reply left at `last` absent at now? */
+bool dm_policy_autoreply_absent(const dm_policy *p, int64_t last, int64_t now);
+/* Does message m, an automatic reply leaving from one of the
+ * municipality's own people, mark its sender absent?  *person; a reply
+ * after *since continues their absence, an earlier one begins a new. */
+bool dm_policy_marks_absent(const dm_policy *p, const dm_facts *facts, const dm_msg *m,
+                            int64_t now, const char **person, int64_t *since);
+
+/* Notices owed once a period: the manager's once a day for each absent
+ * person (R12), the reminder once an absence (R13).  Is a one? */
+bool dm_policy_action_once(const dm_action *a);
+/* The person whose
+ * run of automatic replies the period of a depends on, or NULL. */
+const char *dm_policy_once_run_of(const dm_policy *p, const dm_facts *facts,
+                                  const dm_action *a, int64_t now);
+/* a's key in the store's once table (a new string), or NULL for an
+ * action owed every time.  first, last: the run of automatic replies of
+ * dm_policy_once_run_of's person as the store keeps it (0, 0: none). */
+char *dm_policy_once_key(const dm_policy *p, const dm_facts *facts, const dm_action *a,
+                         int64_t now, int64_t first, int64_t last);
+/* Take the index-th action out of v, with the reason why: a notice sent
+ * already this period (R12, R13); an action an earlier arrival of the
+ * same message (journal row `row`) owed already. */
+void dm_policy_once_sent(const dm_policy *p, dm_verdict *v, guint index);
+void dm_policy_owed_sent(const dm_policy *p, dm_verdict *v, guint index, const char *row);
+/* The reason of a repeat of a message whose first arrival is row. */
+void dm_policy_duplicate(const dm_policy *p, dm_verdict *v, const char *row);
 
 /* What the rules read in facts->msg: the signals, their scores and the
  * phrases that fired, as lines of text for "diariectl classify --explain"

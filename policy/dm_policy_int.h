@@ -239,6 +239,8 @@ struct dm_policy {
     char *intranet;
     int mass_recipients;
     int mass_window_recipients;
+    int64_t mass_window;       /* [site] mass_window, seconds; 0: none */
+    int64_t autoreply_absence; /* [site] autoreply_absence, seconds; 0: none */
 
     /* [decision] thresholds */
     double t_register;
@@ -263,6 +265,13 @@ struct dm_policy {
  * a new string)?  And the reminder action when it does not. */
 bool dm_autoreply_names_contact(const dm_facts *f, char **what);
 void dm_autoreply_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v);
+/* Is the sender one R14 binds (an internal sender submitting, outside the
+ * communications unit)?  Only their recipients count in the mass window,
+ * under the name dm_policy_mass_sender gives (dm_policy.c). */
+bool dm_policy_mass_applies(const dm_facts *facts);
+const char *dm_policy_mass_sender(const dm_facts *facts);
+/* A reason for each limit reading m reached (dm_policy_record.c). */
+void dm_policy_limit_reasons(const dm_policy *p, const dm_msg *m, dm_verdict *v);
 
 /* Personnummer and samordningsnummer with a valid date and check digit:
  * the first one found (as written), or NULL. */

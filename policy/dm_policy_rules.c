@@ -99,6 +99,8 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     p->intranet = g_strdup(conf->intranet);
     p->mass_recipients = conf->mass_recipients;
     p->mass_window_recipients = conf->mass_window_recipients;
+    p->mass_window = conf->mass_window;
+    p->autoreply_absence = conf->autoreply_absence;
 
     p->t_register = 1.0;
     p->t_private = 2.0;

@@ -143,10 +143,6 @@ typedef struct dm_journal_entry {
     const char *body_sha256; /* of its body alone (after the header); with
                               * the Message-ID, the duplicate key.  NULL:
                               * sha256 is used. */
-    const char *duplicate_of; /* this arrival repeats that row (its id):
-                               * the row says so; what the earlier
-                               * arrivals owed is not owed again (owed_*
-                               * below); NULL otherwise */
     const dm_verdict *verdict;
 
     /* Counters written in the row's own transaction (all optional): */

@@ -13,7 +13,7 @@
 #include "dm_store_int.h"
 #include "dm_util.h"
 
-static char *dm_journal_reasons_json(const dm_verdict *v, const dm_journal_entry *e)
+static char *dm_journal_reasons_json(const dm_verdict *v)
 {
     GString *o = g_string_new("[");
 
@@ -25,30 +25,17 @@ static char *dm_journal_reasons_json(const dm_verdict *v, const dm_journal_entry
         dm_json_string(o, r->text);
         g_string_append_c(o, '}');
     }
-    if (e->duplicate_of != NULL) {
-        char *text = g_strdup_printf("samma meddelande (Message-ID och innehåll) som journalpost "
-                                     "%s: det som redan skickats för meddelandet skickas inte "
-                                     "igen",
-                                     e->duplicate_of);
-        g_string_append(o, v->reasons->len ? ", {\"rule\": " : "{\"rule\": ");
-        dm_json_string(o, "duplicate");
-        g_string_append(o, ", \"text\": ");
-        dm_json_string(o, text);
-        g_string_append_c(o, '}');
-        g_free(text);
-    }
     g_string_append_c(o, ']');
     return g_string_free(o, FALSE);
 }
 
 /* The actions taken by this arrival: the caller has removed from the
  * verdict what earlier arrivals of the same message owed already. */
-static char *dm_journal_actions_json(const dm_verdict *v, const dm_journal_entry *e)
+static char *dm_journal_actions_json(const dm_verdict *v)
 {
     GString *o = g_string_new("[");
     bool first = true;
 
-    (void)e;
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *a = g_ptr_array_index(v->actions, i);
 
@@ -128,8 +115,8 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
             g_string_append(r, e->rcpts[i]);
         }
         rcpts = g_string_free(r, FALSE);
-        reasons = dm_journal_reasons_json(v, e);
-        actions = dm_journal_actions_json(v, e);
+        reasons = dm_journal_reasons_json(v);
+        actions = dm_journal_actions_json(v);
         dup = dm_store_dup_key(e->message_id, e->body_sha256 != NULL ? e->body_sha256 : e->sha256);
     }
 
