@@ -7,16 +7,7 @@
 
 #include "dm_conf.h"
 #include "dm_engine.h"
-
-/* Exit codes, as sysexits(3). */
-#define DM_EX_OK 0
-#define DM_EX_USAGE 64
-#define DM_EX_DATAERR 65
-#define DM_EX_NOINPUT 66
-#define DM_EX_SOFTWARE 70
-#define DM_EX_CANTCREAT 73
-#define DM_EX_TEMPFAIL 75
-#define DM_EX_CONFIG 78
+#include "dm_exit.h" /* exit codes, as sysexits(3), shared with the daemon */
 
 /* The configuration named by -c, else $DIARIEMILTER_CONF, else the
  * installed one; NULL (with a message printed) when it cannot be read. */

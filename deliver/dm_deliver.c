@@ -353,12 +353,12 @@ int dm_deliver_main(int argc, char **argv)
             conf_path = argv[++i];
         else {
             fprintf(stderr, "usage: diariemilter --deliver SPOOL/cur/ITEM -c FILE\n");
-            return 64;
+            return DM_EX_USAGE;
         }
     }
     if (path == NULL || conf_path == NULL) {
         fprintf(stderr, "usage: diariemilter --deliver SPOOL/cur/ITEM -c FILE\n");
-        return 64;
+        return DM_EX_USAGE;
     }
     conf = dm_conf_load(conf_path, &gerr);
     if (conf == NULL) {

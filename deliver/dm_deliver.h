@@ -61,6 +61,7 @@
 #include <stdbool.h>
 
 #include "dm_conf.h"
+#include "dm_exit.h"
 #include "dm_spool.h"
 
 typedef struct dm_deliver dm_deliver;
@@ -68,12 +69,12 @@ typedef struct dm_deliver dm_deliver;
 /* The outcome of one try, also the delivery process's exit status
  * (sysexits(3)). */
 typedef enum {
-    DM_DELIVERED = 0,
-    DM_DELIVER_PERMANENT = 69, /* EX_UNAVAILABLE: do not try again */
-    DM_DELIVER_TEMPORARY = 75, /* EX_TEMPFAIL: try again later */
-    DM_DELIVER_UNKNOWN = 76,   /* the MTA may or may not have taken it: moved
-                                * to dead/, never tried again by itself
-                                * (76 is EX_PROTOCOL; here it means that) */
+    DM_DELIVERED = DM_EX_OK,
+    DM_DELIVER_PERMANENT = DM_EX_UNAVAILABLE, /* 69: do not try again */
+    DM_DELIVER_TEMPORARY = DM_EX_TEMPFAIL,    /* 75: try again later */
+    DM_DELIVER_UNKNOWN = DM_EX_PROTOCOL,      /* 76: the MTA may or may not have
+                                               * taken it: moved to dead/, never
+                                               * tried again by itself */
 } dm_deliver_status;
 
 /* Hand the message of an item, read from fd (positioned anywhere; the

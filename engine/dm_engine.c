@@ -1,4 +1,4 @@
-#include "dm_engine.h"
+#include "dm_engine_int.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -8,38 +8,47 @@
 #include "dm_log.h"
 #include "dm_util.h"
 
-/* How long a loop token outlives the last retry of its copy. */
-#define DM_LOOP_SLACK (24 * 3600)
-
-/* How often to ask the database whether the diarium was imported again. */
-#define DM_CASES_CHECK_SECONDS 5
-
-struct dm_engine {
-    gint refcount;
-    unsigned flags;
-    dm_conf *conf;
-    dm_policy *policy;
-    dm_ldap *ldap;
-    dm_templates *templates;
-    dm_store *store;
-    dm_spool *spool;
-    bool own_spool;
-    char *key;
-    size_t keylen;
-    dm_mime_limits limits;
-
-    GMutex cases_lock;
-    dm_case_index *cases;
-    int64_t cases_generation;
-    int64_t cases_checked;
-};
-
 dm_conf *dm_engine_conf(dm_engine *e) { return e->conf; }
 dm_store *dm_engine_store(dm_engine *e) { return e->store; }
 dm_spool *dm_engine_spool(dm_engine *e) { return e->spool; }
 dm_ldap *dm_engine_ldap(dm_engine *e) { return e->ldap; }
 const dm_policy *dm_engine_policy(dm_engine *e) { return e->policy; }
 const dm_mime_limits *dm_engine_limits(dm_engine *e) { return &e->limits; }
+
+/* How often to ask the database whether the diarium was imported again. */
+#define DM_CASES_CHECK_SECONDS 5
+
+struct dm_engine_rules {
+    dm_policy *policy;
+    dm_templates *templates;
+};
+
+dm_engine_rules *dm_engine_rules_new(const dm_conf *conf, GError **err)
+{
+    dm_engine_rules *r = g_new0(dm_engine_rules, 1);
+
+    r->policy = dm_policy_new(conf, err);
+    if (r->policy == NULL)
+        goto fail;
+    r->templates = dm_templates_load(conf->templates, conf->language, err);
+    if (r->templates == NULL) {
+        g_prefix_error(err, "[policy] templates: ");
+        goto fail;
+    }
+    return r;
+fail:
+    dm_engine_rules_free(r);
+    return NULL;
+}
+
+void dm_engine_rules_free(dm_engine_rules *r)
+{
+    if (r == NULL)
+        return;
+    dm_templates_free(r->templates);
+    dm_policy_free(r->policy);
+    g_free(r);
+}
 
 static void dm_engine_free(dm_engine *e)
 {
@@ -61,6 +70,12 @@ static void dm_engine_free(dm_engine *e)
 
 dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError **err)
 {
+    return dm_engine_new_with(conf, flags, spool, NULL, err);
+}
+
+dm_engine *dm_engine_new_with(dm_conf *conf, unsigned flags, dm_spool *spool,
+                              dm_engine_rules *rules, GError **err)
+{
     dm_engine *e = g_new0(dm_engine, 1);
     bool readonly = (flags & DM_ENGINE_READONLY) != 0;
 
@@ -70,16 +85,15 @@ dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError 
     g_mutex_init(&e->cases_lock);
     dm_mime_limits_from_conf(conf, &e->limits);
 
-    e->policy = dm_policy_new(conf, err);
-    if (e->policy == NULL)
+    if (rules == NULL)
+        rules = dm_engine_rules_new(conf, err);
+    if (rules == NULL)
         goto fail;
+    e->policy = rules->policy;
+    e->templates = rules->templates;
+    g_free(rules);
     e->limits.autoreply_subjects = dm_policy_autoreply_subjects(e->policy);
     e->limits.words = dm_policy_seg_words(e->policy);
-    e->templates = dm_templates_load(conf->templates, conf->language, err);
-    if (e->templates == NULL) {
-        g_prefix_error(err, "[policy] templates: ");
-        goto fail;
-    }
     if ((flags & DM_ENGINE_OFFLINE) == 0) {
         e->ldap = dm_ldap_new(conf, err);
         if (e->ldap == NULL)
@@ -392,423 +406,68 @@ dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
     return r;
 }
 
-/* Does this action leave as a message of its own from the spool (rather
- * than as a recipient the milter adds), as far as the rules allow it? */
-static bool dm_engine_spooled(const dm_verdict *v, const dm_action *a)
+/* --- an arrival's steps ------------------------------------------------- */
+
+dm_arrival *dm_arrival_new(dm_engine *e)
 {
-    return a->type != DM_ACT_FORWARD && dm_policy_action_owed(v, a);
+    dm_arrival *a = g_new0(dm_arrival, 1);
+
+    a->engine = e;
+    a->env = dm_envelope_new();
+    return a;
 }
 
-/* Spool one copy or notice, under a name of its own. */
-static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compose_info *ci,
-                                   const dm_action *a, GMimeStream *original, GError **err)
+void dm_arrival_free(dm_arrival *a)
 {
-    bool copy = a->type == DM_ACT_COPY;
-    /* Its recipient stays out of the log when it concerns private mail. */
-    unsigned flags = dm_policy_action_private(ci->verdict, a) ? DM_SPOOL_PRIVATE : 0;
-    GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, flags,
-                                    err);
-
-    if (out == NULL)
-        return false;
-    if (copy)
-        return dm_mime_write_copy(out, ci, a->to, original, e->templates, err);
-    return dm_mime_write_notice(out, ci, a, e->templates, err);
-}
-
-/* An owed action's key for one message (dm_store_owed_key): what it is,
- * to whom, and for whom.  One copy to a registrator is one action
- * whoever it is for. */
-static char *dm_engine_owed_key(const char *dup_key, const dm_action *a)
-{
-    char *what = g_strdup_printf("%s\n%d\n%s\n%s", dm_action_type_name(a->type),
-                                 a->type == DM_ACT_NOTICE ? (int)a->notice : 0, a->to,
-                                 a->type != DM_ACT_COPY && a->party != NULL ? a->party : "");
-    char *key = dm_store_owed_key(dup_key, what);
-
-    g_free(what);
-    return key;
-}
-
-/* Drop from v the actions that an earlier arrival of the same message
- * (the same duplicate key) owed and spooled, its claim still live; each
- * gets a reason naming that arrival's row.  False when the store could
- * not say. */
-static bool dm_engine_filter_owed(dm_engine *e, dm_verdict *v, const char *dup_key,
-                                  int64_t since, GError **err)
-{
-    for (guint i = v->actions->len; i-- > 0;) {
-        dm_action *a = g_ptr_array_index(v->actions, i);
-        char *key, *owner = NULL;
-
-        if (!dm_engine_spooled(v, a))
-            continue;
-        key = dm_engine_owed_key(dup_key, a);
-        if (!dm_store_owed_find(e->store, key, since, &owner, err)) {
-            g_free(key);
-            return false;
-        }
-        g_free(key);
-        if (owner == NULL)
-            continue;
-        dm_policy_owed_sent(e->policy, v, i, owner);
-        g_free(owner);
-    }
-    return true;
-}
-
-/* Messages being committed, by duplicate key: the same message arriving
- * twice at once (two MX hosts) is committed one after the other, so the
- * second sees the first's journal row.  Process-wide: engines come and
- * go with reloads, the spool and the journal stay. */
-static GMutex dm_engine_inflight_lock;
-static GCond dm_engine_inflight_cond;
-static GHashTable *dm_engine_inflight;
-
-static void dm_engine_inflight_enter(const char *key)
-{
-    if (key == NULL)
+    if (a == NULL)
         return;
-    g_mutex_lock(&dm_engine_inflight_lock);
-    if (dm_engine_inflight == NULL)
-        dm_engine_inflight = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    while (g_hash_table_contains(dm_engine_inflight, key))
-        g_cond_wait(&dm_engine_inflight_cond, &dm_engine_inflight_lock);
-    g_hash_table_add(dm_engine_inflight, g_strdup(key));
-    g_mutex_unlock(&dm_engine_inflight_lock);
+    if (a->resolved)
+        dm_engine_facts_clear(&a->facts);
+    dm_envelope_free(a->env);
+    if (a->original != NULL)
+        g_object_unref(a->original);
+    dm_msg_free(a->msg);
+    dm_verdict_free(a->verdict);
+    g_free(a->duplicate_of);
+    dm_engine_unref(a->engine);
+    g_free(a);
 }
 
-static void dm_engine_inflight_leave(const char *key)
+bool dm_arrival_resolve(dm_arrival *a, int64_t now, GError **err)
 {
-    if (key == NULL)
-        return;
-    g_mutex_lock(&dm_engine_inflight_lock);
-    g_hash_table_remove(dm_engine_inflight, key);
-    g_cond_broadcast(&dm_engine_inflight_cond);
-    g_mutex_unlock(&dm_engine_inflight_lock);
-}
-
-/* Notices owed once a period (R12, R13): their key in the store's once
- * table, as the rules name their period, or NULL for every other action.
- * A reminder's period may be the run of automatic replies its sender is
- * in: read here (a failure is logged, and the period is now). */
-static char *dm_engine_once_key(dm_engine *e, const dm_facts *f, const dm_action *a,
-                                int64_t now)
-{
-    const char *who = dm_policy_once_run_of(e->policy, f, a, now);
-    int64_t first = 0, last = 0;
-
-    if (who != NULL) {
-        GError *err = NULL;
-
-        if (!dm_store_autoreply_get(e->store, who, &first, &last, &err)) {
-            dm_log(DM_LOG_WARNING, "auto-replies of %s: %s", who, err->message);
-            g_clear_error(&err);
-            first = last = 0;
-        }
-    }
-    return dm_policy_once_key(e->policy, f, a, now, first, last);
-}
-
-/* Serializes the commits that claim once-keys, so two messages to the same
- * absent person at once do not both notify the manager. */
-static GMutex dm_engine_once_lock;
-
-/* Drop the once-a-period notices already sent; collect the keys of the
- * others, claimed with the journal row.  Returns false when the store
- * could not say. */
-static bool dm_engine_filter_once(dm_engine *e, const dm_facts *f, dm_verdict *v, int64_t now,
-                                  GPtrArray *keys, GPtrArray *key_actions, GError **err)
-{
-    for (guint i = v->actions->len; i-- > 0;) {
-        dm_action *a = g_ptr_array_index(v->actions, i);
-        char *key = dm_engine_once_key(e, f, a, now);
-        bool seen = false;
-
-        if (key == NULL)
-            continue;
-        if (!dm_store_once_seen(e->store, key, &seen, err)) {
-            g_free(key);
-            return false;
-        }
-        if (!seen) {
-            g_ptr_array_add(keys, key);
-            g_ptr_array_add(key_actions, a);
-            continue;
-        }
-        g_free(key);
-        dm_policy_once_sent(e->policy, v, i);
-    }
-    return true;
-}
-
-static bool dm_verdict_has_once(const dm_verdict *v)
-{
-    for (guint i = 0; i < v->actions->len; i++) {
-        const dm_action *a = g_ptr_array_index(v->actions, i);
-        if (dm_policy_action_owed(v, a) && dm_policy_action_once(a))
-            return true;
-    }
-    return false;
-}
-
-bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
-                      GMimeStream *original,
-                      const dm_msg *msg, dm_verdict *v, const char *id,
-                      const char *sha256, const char *body_sha256, int64_t now,
-                      char **duplicate_of, GError **err)
-{
-    dm_spool_tx *tx = NULL;
-    dm_compose_info ci = {0};
-    char *from_header = NULL, *dup_key = NULL, *first = NULL;
-    bool ok = false, once_locked = false, legacy_dup = false, in_doubt = false;
-    GError *jerr = NULL;
-    GPtrArray *once = NULL, *owed = NULL, *once_action = NULL;
-    GArray *owed_item = NULL; /* the spool index of each owed key's item */
-    GArray *once_item = NULL; /* the spool index of each once key's item */
-    bool *claimed = NULL, *once_claimed = NULL;
-    int64_t window = e->conf->duplicate_window, since = now - window, first_time = 0;
-    guint spooled = 0;
-    dm_journal_entry je = {0};
-
-    if (duplicate_of != NULL)
-        *duplicate_of = NULL;
-    if (e->spool == NULL || e->store == NULL) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
-        return false;
-    }
-    /* Privat and parti rows keep no Message-ID: never matched, never a
-     * key (each arrival owes its own judge notices, and nothing else). */
-    if (!v->reject && !dm_class_is_private(v->klass))
-        dup_key = dm_store_dup_key(msg->message_id, body_sha256 != NULL ? body_sha256 : sha256);
-    /* [store] duplicate_window = 0: no duplicate is looked for, and every
-     * arrival owes all its actions. */
-    if (window <= 0) {
-        g_free(dup_key);
-        dup_key = NULL;
-    }
-    dm_engine_inflight_enter(dup_key);
-    once = g_ptr_array_new_with_free_func(g_free);
-    once_action = g_ptr_array_new();
-    once_item = g_array_new(FALSE, FALSE, sizeof(guint));
-    owed = g_ptr_array_new_with_free_func(g_free);
-    owed_item = g_array_new(FALSE, FALSE, sizeof(guint));
-    if (dup_key != NULL) {
-        if (!dm_store_journal_find_dup(e->store, dup_key, since, &first, &first_time, err))
-            goto out;
-        /* A first arrival journalled before actions were claimed one by
-         * one (an upgrade) has no claims: as then, nothing is owed again. */
-        legacy_dup = first != NULL && first_time < dm_store_owed_epoch(e->store);
-        if (legacy_dup) {
-            for (guint i = v->actions->len; i-- > 0;)
-                if (dm_engine_spooled(v, g_ptr_array_index(v->actions, i)))
-                    g_ptr_array_remove_index(v->actions, i);
-        } else if (!dm_engine_filter_owed(e, v, dup_key, since, err)) {
-            goto out;
-        }
-    }
-    if (f != NULL && dm_verdict_has_once(v)) {
-        g_mutex_lock(&dm_engine_once_lock);
-        once_locked = true;
-        if (!dm_engine_filter_once(e, f, v, now, once, once_action, err))
-            goto out;
-    }
-    from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
-    ci.id = id;
-    ci.queue_id = env->queue_id;
-    ci.env_from = env->from;
-    ci.rcpts = (char *const *)env->rcpts->pdata;
-    ci.n_rcpts = env->rcpts->len;
-    /* The facts' recipients are the envelope's, in the same order. */
-    if (f != NULL && f->rcpts != NULL && f->n_rcpts == ci.n_rcpts)
-        ci.parties = f->rcpts;
-    ci.msg = msg;
-    ci.verdict = v;
-    ci.sha256 = sha256;
-    ci.from_header = from_header;
-    /* Long enough for the last retry of a copy ([delivery] dead_after)
-     * and a day in an MTA's own queue after it. */
-    ci.loop_key = e->key;
-    ci.loop_keylen = e->keylen;
-    ci.loop_expires = now + e->conf->dead_after + DM_LOOP_SLACK;
-    ci.now = now;
-    ci.conf = e->conf; /* the copy's form, Reply-To, time zone, gateway id */
-
-    /* Each once key's item, once spooled (none: G_MAXUINT). */
-    g_array_set_size(once_item, once_action->len);
-    for (guint k = 0; k < once_item->len; k++)
-        g_array_index(once_item, guint, k) = G_MAXUINT;
-    tx = dm_spool_begin(e->spool, id);
-    dm_spool_tx_set_origin(tx, msg->message_id);
-    /* What is left in v is owed by this arrival: spool each, and claim
-     * each (with the journal row below) so that no later arrival of the
-     * same message owes it again. */
-    for (guint i = 0; i < v->actions->len; i++) {
-        const dm_action *a = g_ptr_array_index(v->actions, i);
-
-        if (!dm_engine_spooled(v, a))
-            continue;
-        if (!dm_engine_spool_action(e, tx, &ci, a, original, err))
-            goto out;
-        if (dup_key != NULL) {
-            g_ptr_array_add(owed, dm_engine_owed_key(dup_key, a));
-            g_array_append_val(owed_item, spooled);
-        }
-        for (guint k = 0; k < once_action->len; k++)
-            if (g_ptr_array_index(once_action, k) == a)
-                g_array_index(once_item, guint, k) = spooled;
-        spooled++;
-    }
-    if (!dm_spool_commit(tx, err))
-        goto out;
-
-    je.id = id;
-    je.time = now;
-    je.queue_id = env->queue_id;
-    je.message_id = msg->message_id;
-    je.sender = env->from;
-    je.rcpts = (char *const *)env->rcpts->pdata;
-    je.n_rcpts = env->rcpts->len;
-    je.subject = msg->subject;
-    je.sha256 = sha256;
-    je.body_sha256 = body_sha256;
-    /* The row says whose repeat it is (after the copies were written:
-     * their cover note gives the reasons of this arrival's actions). */
-    if (first != NULL)
-        dm_policy_duplicate(e->policy, v, first);
-    je.verdict = v;
-    if (f != NULL) {
-        dm_mass_window w;
-
-        if (dm_policy_joins_window(e->policy, f, v, now, &w)) {
-            je.mass_sender = w.sender;
-            je.mass_since = w.since;
-        }
-        dm_policy_marks_absent(e->policy, f, msg, now, &je.autoreply_person,
-                               &je.autoreply_since);
-    }
-    je.once_keys = (char *const *)once->pdata;
-    je.n_once = once->len;
-    once_claimed = g_new0(bool, once->len + 1);
-    je.once_claimed = once_claimed;
-    claimed = g_new0(bool, owed->len + 1);
-    je.owed_keys = (char *const *)owed->pdata;
-    je.n_owed = owed->len;
-    je.owed_since = since;
-    je.owed_claimed = claimed;
-    ok = dm_store_journal_add(e->store, &je, &jerr);
-    /* The row may be on disk after all: its items stay (delivered twice
-     * rather than lost); the message still gets a 451. */
-    in_doubt = !ok && dm_store_error_in_doubt(jerr);
-    if (!ok)
-        g_propagate_error(err, jerr);
-    /* A claim this row did not win: another arrival of the same message,
-     * committed meanwhile (not in this process, which commits them one
-     * after the other), owes that action.  Its item goes before the
-     * delivery worker can see it. */
-    for (guint i = 0; ok && i < owed->len; i++) {
-        if (claimed[i])
-            continue;
-        dm_spool_tx_drop(tx, g_array_index(owed_item, guint, i));
-        dm_log(DM_LOG_WARNING, "id=%s: an action was claimed meanwhile by another arrival of "
-                               "the same message: its item was dropped",
-               id);
-    }
-    /* A once-a-period notice another gateway sent meanwhile (this
-     * process serializes its own): the same. */
-    for (guint i = 0; ok && i < once->len && i < once_item->len; i++) {
-        if (once_claimed[i] || g_array_index(once_item, guint, i) == G_MAXUINT)
-            continue;
-        dm_spool_tx_drop(tx, g_array_index(once_item, guint, i));
-        dm_log(DM_LOG_NOTICE, "id=%s: a notice owed once a period was sent meanwhile by "
-                              "another gateway: its item was dropped",
-               id);
-    }
-out:
-    if (tx != NULL)
-        dm_spool_finish(tx, ok || in_doubt);
-    if (once_locked)
-        g_mutex_unlock(&dm_engine_once_lock);
-    if (once != NULL)
-        g_ptr_array_free(once, TRUE);
-    if (owed != NULL)
-        g_ptr_array_free(owed, TRUE);
-    if (owed_item != NULL)
-        g_array_free(owed_item, TRUE);
-    if (once_action != NULL)
-        g_ptr_array_free(once_action, TRUE);
-    if (once_item != NULL)
-        g_array_free(once_item, TRUE);
-    g_free(claimed);
-    g_free(once_claimed);
-    dm_engine_inflight_leave(dup_key);
-    if (ok && duplicate_of != NULL)
-        *duplicate_of = first;
-    else
-        g_free(first);
-    g_free(dup_key);
-    g_free(from_header);
-    return ok;
-}
-
-int dm_engine_recover_spool(dm_engine *e)
-{
-    GError *err = NULL;
-    GPtrArray *items;
-    int removed = 0;
-
-    if (e->spool == NULL || e->store == NULL)
-        return 0;
-    items = dm_spool_list_in(e->spool, DM_SPOOL_NEW, &err);
-    if (items == NULL) {
-        dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
-        g_error_free(err);
-        return 0;
-    }
-    for (guint i = 0; i < items->len; i++) {
-        dm_spool_item *it = g_ptr_array_index(items, i);
-        bool has = true;
-
-        /* Tried before: it was owed (the worker sees only what was). */
-        if (it->attempts > 0 || it->message == NULL)
-            continue;
-        if (!dm_store_journal_has(e->store, it->message, &has, &err)) {
-            dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
-            g_clear_error(&err);
-            break;
-        }
-        if (has)
-            continue;
-        /* Spooled, but the journal row never committed: the process died
-         * in between, the milter never accepted, the sender still has the
-         * message and will send it again. */
-        if (dm_spool_remove(e->spool, it, &err)) {
-            dm_log(DM_LOG_NOTICE, "%s: %s to %s removed from the spool: its message was "
-                                  "never accepted (no journal row)",
-                   it->message, it->kind, dm_spool_item_rcpt_for_log(it));
-            removed++;
-        } else {
-            dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);
-            g_clear_error(&err);
-        }
-    }
-    g_ptr_array_free(items, TRUE);
-    return removed;
-}
-
-bool dm_engine_journal_reject(dm_engine *e, const dm_envelope *env, const dm_verdict *v,
-                              const char *id, int64_t now, GError **err)
-{
-    dm_journal_entry je = {0};
-
-    if (e->store == NULL)
+    if (a->resolved)
         return true;
-    je.id = id;
-    je.time = now;
-    je.queue_id = env->queue_id;
-    je.sender = env->from;
-    je.rcpts = (char *const *)env->rcpts->pdata;
-    je.n_rcpts = env->rcpts->len;
-    je.verdict = v;
-    return dm_store_journal_add(e->store, &je, err);
+    if (!dm_engine_resolve(a->engine, a->env, now, &a->facts, err)) {
+        dm_engine_facts_clear(&a->facts);
+        return false;
+    }
+    a->resolved = true;
+    return true;
+}
+
+/* A new verdict and its id. */
+static void dm_arrival_set_verdict(dm_arrival *a, dm_verdict *v, int64_t now)
+{
+    dm_verdict_free(a->verdict);
+    a->verdict = v;
+    a->now = now;
+    dm_id_new(a->id);
+}
+
+bool dm_arrival_check_mass(dm_arrival *a, int64_t now)
+{
+    dm_verdict *v = dm_engine_check_mass(a->engine, &a->facts);
+
+    if (v == NULL)
+        return false;
+    dm_arrival_set_verdict(a, v, now);
+    return true;
+}
+
+void dm_arrival_decide(dm_arrival *a, int64_t now)
+{
+    dm_msg_free(a->msg);
+    a->msg = NULL;
+    dm_arrival_set_verdict(a, dm_engine_decide(a->engine, &a->facts, a->original, &a->msg),
+                           now);
 }

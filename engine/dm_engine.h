@@ -39,6 +39,17 @@ typedef struct dm_engine dm_engine;
  * delivery worker and the committers must share its lock); borrowed, it
  * must outlive the engine.  NULL: open one (unless DM_ENGINE_NO_SPOOL). */
 dm_engine *dm_engine_new(dm_conf *conf, unsigned flags, dm_spool *spool, GError **err);
+
+/* What of an engine can be built and checked without the directory, the
+ * store or the spool: the compiled rules and the templates.  The daemon
+ * builds them while it can still tell the terminal what is wrong
+ * ("diariemilter -n" builds them and no more) and hands them to
+ * dm_engine_new_with, which takes them (NULL: builds its own). */
+typedef struct dm_engine_rules dm_engine_rules;
+dm_engine_rules *dm_engine_rules_new(const dm_conf *conf, GError **err);
+void dm_engine_rules_free(dm_engine_rules *r);
+dm_engine *dm_engine_new_with(dm_conf *conf, unsigned flags, dm_spool *spool,
+                              dm_engine_rules *rules, GError **err);
 dm_engine *dm_engine_ref(dm_engine *e);
 void dm_engine_unref(dm_engine *e);
 
@@ -91,36 +102,68 @@ dm_loop_result dm_engine_loop_check(dm_engine *e, const char *value,
                                     const char *message_id_header, const char *body_sha256,
                                     int64_t now);
 
-/* Everything owed for an accepted message, durably: every copy and
- * notice spooled (fsync, rename) and the journal row committed.  Only
- * when this returns true may the milter accept.  f: the resolved facts
- * (the copy's cover note names the lists among the recipients), or NULL. */
-bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
-                      GMimeStream *original,
-                      const dm_msg *msg, dm_verdict *v, const char *id,
-                      const char *sha256, const char *body_sha256, int64_t now,
-                      char **duplicate_of, GError **err);
-/* (dm_engine_commit, continued.)  sha256: of the message as received (the
- * cover note and the journal give it); body_sha256: of its body alone in
- * the canonical form of dm_loop.h, which with the Message-ID is the
- * duplicate key (NULL: sha256).
+/* One message's arrival, from MAIL FROM to its end: what the MTA gave,
+ * what the directory said, what was read and decided, and what the
+ * commit found.  Each step takes it and fills its own part (as Postfix's
+ * cleanup passes its CLEANUP_STATE along), so no step repacks what an
+ * earlier one had. */
+typedef struct dm_arrival {
+    dm_engine *engine;     /* the configuration it started on (a reference) */
+    dm_envelope *env;
+    dm_facts facts;        /* once resolved (dm_arrival_resolve) */
+    bool resolved;
+    GMimeStream *original; /* the message as received (a reference), when whole */
+    char sha256[65];       /* of the message as received (the cover note and
+                            * the journal give it) */
+    char body_sha256[65];  /* of its body alone in the canonical form of
+                            * dm_loop.h: with the Message-ID, the duplicate
+                            * key ("": sha256 is used) */
+    dm_msg *msg;           /* as read (dm_arrival_decide) */
+    dm_verdict *verdict;   /* dm_arrival_check_mass or dm_arrival_decide */
+    char id[21];           /* its X-Diarie-Id, given with the verdict */
+    int64_t now;           /* when it was decided: the journal's time */
+    char *duplicate_of;    /* the commit's: the row of the first arrival of
+                            * the same message, or NULL */
+} dm_arrival;
+
+/* Takes the reference to e. */
+dm_arrival *dm_arrival_new(dm_engine *e);
+void dm_arrival_free(dm_arrival *a);
+/* dm_engine_resolve into a->facts, once; false with err set when the
+ * directory could not answer (the facts stay empty). */
+bool dm_arrival_resolve(dm_arrival *a, int64_t now, GError **err);
+/* R14 at DATA, from the resolved facts: true when the message is a mass
+ * mailing its sender may not send (a->verdict rejects, a->id given). */
+bool dm_arrival_check_mass(dm_arrival *a, int64_t now);
+/* Read a->original and decide (dm_engine_decide): a->msg, a->verdict, a
+ * new a->id. */
+void dm_arrival_decide(dm_arrival *a, int64_t now);
+
+/* Everything owed for an accepted arrival (decided, not rejected),
+ * durably: every copy and notice spooled (fsync, rename) and the journal
+ * row committed.  Only when this returns true may the milter accept.
  *
  * Duplicates are decided action by action.  The same message seen
  * within [store] duplicate_window (a split delivery, a retry of one
- * recipient, two MX hosts): *duplicate_of (may be NULL) is the first
- * row's id (new string) and the journal row says so; each copy, notice,
- * manager notice or reminder an earlier arrival owed (and claimed, see
- * dm_store_owed_find) is removed from v with a reason, and what is left
- * is owed, spooled and claimed now, in the journal row's transaction.
- * Two arrivals of one message are committed one after the other.  With
+ * recipient, two MX hosts): a->duplicate_of is the first row's id and
+ * the journal row says so; each copy, notice, manager notice or reminder
+ * an earlier arrival owed (and claimed, see dm_store_owed_find) is
+ * removed from a->verdict with a reason, and what is left is owed,
+ * spooled and claimed now, in the journal row's transaction.  Two
+ * arrivals of one message are committed one after the other.  With
  * duplicate_window = 0 every arrival owes everything.
  *
  * Notices owed once a period (the manager's once a day, R12; the
  * auto-reply reminder once an absence, R13) already sent are removed
- * from v, with a reason saying so; the others are claimed in the
- * journal row's transaction.  The same transaction adds the recipients
- * to the sender's R14 window and records an auto-reply's sender as
- * absent. */
+ * from the verdict, with a reason saying so; the others are claimed in
+ * the journal row's transaction.  The same transaction adds the
+ * recipients to the sender's R14 window and records an auto-reply's
+ * sender as absent, as the rules say (dm_policy_joins_window,
+ * dm_policy_marks_absent). */
+bool dm_engine_commit(dm_arrival *a, GError **err);
+
+/* Journal a rejected arrival (R14): no content, the envelope only. */
+bool dm_engine_journal_reject(dm_arrival *a, GError **err);
 
 /* At start, before the delivery worker: items in new/ whose message has
  * no journal row were spooled by a transaction that died before its
@@ -128,8 +171,5 @@ bool dm_engine_commit(dm_engine *e, const dm_envelope *env, const dm_facts *f,
  * many. */
 int dm_engine_recover_spool(dm_engine *e);
 
-/* Journal a rejected message (R14): no content, the envelope only. */
-bool dm_engine_journal_reject(dm_engine *e, const dm_envelope *env, const dm_verdict *v,
-                              const char *id, int64_t now, GError **err);
 
 #endif

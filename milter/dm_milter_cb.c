@@ -28,12 +28,12 @@ static dm_connctx *dm_conn(SMFICTX *ctx)
 
 static const char *dm_qid(SMFICTX *ctx, dm_msgctx *m)
 {
-    if (m != NULL && m->env->queue_id == NULL) {
+    if (m != NULL && m->a->env->queue_id == NULL) {
         const char *i = smfi_getsymval(ctx, "i");
         if (i != NULL && *i != '\0')
-            m->env->queue_id = g_strdup(i);
+            m->a->env->queue_id = g_strdup(i);
     }
-    return m != NULL ? m->env->queue_id : NULL;
+    return m != NULL ? m->a->env->queue_id : NULL;
 }
 
 static void dm_end_message(dm_connctx *c)
@@ -61,6 +61,43 @@ static sfsistat dm_tempfail(SMFICTX *ctx, const char *text)
 {
     dm_setreply(ctx, "451", "4.3.0", text);
     return SMFIS_TEMPFAIL;
+}
+
+/* The parties, resolved once: at DATA, or at the end of the message when
+ * the MTA skipped DATA.  A directory that cannot answer tempfails the
+ * message, or, when the site says accept, marks it directory_down. */
+static sfsistat dm_resolve(SMFICTX *ctx, dm_msgctx *m, int64_t now)
+{
+    GError *err = NULL;
+
+    if (m->a->resolved || m->directory_down || dm_arrival_resolve(m->a, now, &err))
+        return SMFIS_CONTINUE;
+    dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "directory lookup failed: %s", err->message);
+    g_error_free(err);
+    if (dm_engine_conf(m->a->engine)->on_directory_error == DM_ONFAIL_TEMPFAIL)
+        return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
+    m->directory_down = true;
+    return SMFIS_CONTINUE;
+}
+
+/* R14: the rejection journalled (no content), then 550 with the rules'
+ * text; 451 when it cannot be journalled. */
+static sfsistat dm_reject(SMFICTX *ctx, dm_msgctx *m)
+{
+    dm_arrival *a = m->a;
+    GError *err = NULL;
+
+    if (!dm_engine_journal_reject(a, &err)) {
+        dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "cannot journal the rejection: %s", err->message);
+        g_error_free(err);
+        return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+    }
+    dm_setreply(ctx, a->verdict->reject_code, a->verdict->reject_xcode, a->verdict->reject_text);
+    dm_log_q(DM_LOG_NOTICE, dm_qid(ctx, m),
+             "id=%s reject=R14 from=<%s> rcpts=%u: mass mailing from outside the "
+             "communications unit",
+             a->id, a->env->from, a->env->rcpts->len);
+    return SMFIS_REJECT;
 }
 
 static sfsistat dm_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -121,6 +158,8 @@ static sfsistat dm_cb_envfrom(SMFICTX *ctx, char **argv)
 {
     dm_connctx *c = dm_conn(ctx);
     dm_msgctx *m;
+    dm_envelope *env;
+    const dm_conf *conf;
     const char *auth;
 
     if (c == NULL) {
@@ -131,17 +170,17 @@ static sfsistat dm_cb_envfrom(SMFICTX *ctx, char **argv)
     dm_end_message(c);
     m = c->msg = dm_msgctx_new(dm_milter_engine());
     atomic_fetch_add(&dm_milter.in_flight, 1);
-    g_free(m->env->from);
-    m->env->from = dm_addr_normalize(argv[0]);
+    env = m->a->env;
+    conf = dm_engine_conf(m->a->engine);
+    g_free(env->from);
+    env->from = dm_addr_normalize(argv[0]);
     auth = smfi_getsymval(ctx, "{auth_authen}");
     if (auth != NULL && *auth != '\0')
-        m->env->auth = g_strdup(auth);
+        env->auth = g_strdup(auth);
     if (c->client_addr != NULL) {
-        m->env->client_addr = g_strdup(c->client_addr);
-        m->env->internal_net = dm_engine_addr_in_networks(
-            dm_engine_conf(m->engine)->internal_networks, c->client_addr);
-        m->own_net = dm_engine_addr_in_networks(dm_engine_conf(m->engine)->own_networks,
-                                                c->client_addr);
+        env->client_addr = g_strdup(c->client_addr);
+        env->internal_net = dm_engine_addr_in_networks(conf->internal_networks, c->client_addr);
+        m->own_net = dm_engine_addr_in_networks(conf->own_networks, c->client_addr);
     }
     return dm_noreply(SMFIP_NR_MAIL);
 }
@@ -151,7 +190,7 @@ static sfsistat dm_cb_envrcpt(SMFICTX *ctx, char **argv)
     dm_connctx *c = dm_conn(ctx);
 
     if (c != NULL && c->msg != NULL) {
-        dm_envelope_add_rcpt(c->msg->env, argv[0]);
+        dm_envelope_add_rcpt(c->msg->a->env, argv[0]);
         dm_qid(ctx, c->msg);
     }
     return dm_noreply(SMFIP_NR_RCPT);
@@ -163,42 +202,16 @@ static sfsistat dm_cb_data(SMFICTX *ctx)
 {
     dm_connctx *c = dm_conn(ctx);
     dm_msgctx *m = c != NULL ? c->msg : NULL;
-    GError *err = NULL;
-    dm_verdict *v;
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    sfsistat rc;
 
     if (m == NULL)
         return SMFIS_CONTINUE;
-    if (!dm_engine_resolve(m->engine, m->env, now, &m->facts, &err)) {
-        dm_engine_facts_clear(&m->facts);
-        dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "directory lookup failed: %s", err->message);
-        g_error_free(err);
-        if (dm_engine_conf(m->engine)->on_directory_error == DM_ONFAIL_TEMPFAIL)
-            return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
-        m->directory_down = true;
-        return SMFIS_CONTINUE;
-    }
-    m->resolved = true;
-    v = dm_engine_check_mass(m->engine, &m->facts);
-    if (v != NULL) {
-        char id[21];
-
-        dm_id_new(id);
-        if (!dm_engine_journal_reject(m->engine, m->env, v, id, now, &err)) {
-            dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "cannot journal the rejection: %s",
-                     err->message);
-            g_error_free(err);
-            dm_verdict_free(v);
-            return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
-        }
-        dm_setreply(ctx, v->reject_code, v->reject_xcode, v->reject_text);
-        dm_log_q(DM_LOG_NOTICE, dm_qid(ctx, m),
-                 "id=%s reject=R14 from=<%s> rcpts=%u: mass mailing from outside the "
-                 "communications unit",
-                 id, m->env->from, m->env->rcpts->len);
-        dm_verdict_free(v);
-        return SMFIS_REJECT;
-    }
+    rc = dm_resolve(ctx, m, now);
+    if (rc != SMFIS_CONTINUE || m->directory_down)
+        return rc;
+    if (dm_arrival_check_mass(m->a, now))
+        return dm_reject(ctx, m);
     return SMFIS_CONTINUE;
 }
 
@@ -311,7 +324,7 @@ static bool dm_addheader(SMFICTX *ctx, const char *name, const char *value)
 static bool dm_own_mail(dm_msgctx *m, const char *qid, const char *body_sha, int64_t now)
 {
     dm_loop_result r =
-        dm_engine_loop_check(m->engine, m->loop_value, m->message_id, body_sha, now);
+        dm_engine_loop_check(m->a->engine, m->loop_value, m->message_id, body_sha, now);
     char id[21] = "";
 
     /* Our ids are [0-9a-z]: anything else is not printed. */
@@ -329,50 +342,82 @@ static bool dm_own_mail(dm_msgctx *m, const char *qid, const char *body_sha, int
     return false;
 }
 
+/* Add each forward the verdict owes as a recipient (R13); false when the
+ * MTA refused one. */
+static bool dm_add_forwards(SMFICTX *ctx, dm_msgctx *m, const char *qid, unsigned *forwards)
+{
+    const dm_verdict *v = m->a->verdict;
+
+    *forwards = 0;
+    for (guint i = 0; i < v->actions->len; i++) {
+        const dm_action *act = g_ptr_array_index(v->actions, i);
+        char *rcpt;
+
+        if (act->type != DM_ACT_FORWARD || !dm_policy_action_owed(v, act))
+            continue;
+        rcpt = g_strdup_printf("<%s>", act->to);
+        if (smfi_addrcpt(ctx, rcpt) != MI_SUCCESS) {
+            dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused recipient %s", m->a->id, rcpt);
+            g_free(rcpt);
+            return false;
+        }
+        g_free(rcpt);
+        (*forwards)++;
+    }
+    return true;
+}
+
+/* The summary line: what this arrival owes (a repeat of a message owes
+ * only what its earlier arrivals did not: the verdict lost the rest at
+ * the commit). */
+static void dm_log_summary(dm_msgctx *m, const char *qid, unsigned forwards,
+                           int64_t eom_started)
+{
+    const dm_arrival *a = m->a;
+    const dm_verdict *v = a->verdict;
+
+    dm_log_q(DM_LOG_INFO, qid,
+             "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
+             "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f "
+             "eom_ms=%.2f%s%s",
+             a->id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
+             dm_direction_name(v->direction), a->env->rcpts->len,
+             dm_verdict_count_actions(v, DM_ACT_COPY), dm_verdict_count_actions(v, DM_ACT_NOTICE),
+             forwards, dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
+             dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
+             (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
+             (double)(g_get_monotonic_time() - eom_started) / 1000.0,
+             a->duplicate_of ? " duplicate_of=" : "", a->duplicate_of ? a->duplicate_of : "");
+}
+
 static sfsistat dm_cb_eom(SMFICTX *ctx)
 {
     dm_connctx *c = dm_conn(ctx);
     dm_msgctx *m = c != NULL ? c->msg : NULL;
+    dm_arrival *a;
     const char *qid;
-    char sha[65], body_sha[65], id[21];
-    char *dup_of = NULL;
-    GMimeStream *stream = NULL;
-    dm_verdict *v = NULL;
-    dm_msg *msg = NULL;
     GError *err = NULL;
     sfsistat rc = SMFIS_CONTINUE;
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
     int64_t eom_started = g_get_monotonic_time();
-    const dm_conf *conf;
+    unsigned forwards = 0;
 
     if (m == NULL)
         return SMFIS_CONTINUE;
-    conf = dm_engine_conf(m->engine);
+    a = m->a;
     qid = dm_qid(ctx, m);
-    dm_msgctx_sha256(m, sha);
-    dm_msgctx_body_sha256(m, body_sha);
+    dm_msgctx_sha256(m, a->sha256);
+    dm_msgctx_body_sha256(m, a->body_sha256);
 
     if (m->spill_failed) {
         rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
         goto out;
     }
-    if (m->loop_value != NULL && dm_own_mail(m, qid, body_sha, now))
+    if (m->loop_value != NULL && dm_own_mail(m, qid, a->body_sha256, now))
         goto out;
-    if (!m->resolved && !m->directory_down) {
-        /* The MTA skipped DATA: resolve now. */
-        if (!dm_engine_resolve(m->engine, m->env, now, &m->facts, &err)) {
-            dm_engine_facts_clear(&m->facts);
-            dm_log_q(DM_LOG_ERR, qid, "directory lookup failed: %s", err->message);
-            g_clear_error(&err);
-            if (conf->on_directory_error == DM_ONFAIL_TEMPFAIL) {
-                rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
-                goto out;
-            }
-            m->directory_down = true;
-        } else {
-            m->resolved = true;
-        }
-    }
+    rc = dm_resolve(ctx, m, now);
+    if (rc != SMFIS_CONTINUE)
+        goto out;
     if (m->directory_down) {
         dm_log_q(DM_LOG_WARNING, qid,
                  "directory down and on_directory_error=accept: passed unclassified");
@@ -381,31 +426,21 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         goto out;
     }
 
-    stream = dm_msgctx_stream(m);
-    if (stream == NULL) {
+    a->original = dm_msgctx_stream(m);
+    if (a->original == NULL) {
         rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
         goto out;
     }
-    v = dm_engine_decide(m->engine, &m->facts, stream, &msg);
-    dm_id_new(id);
-    if (v->reject) {
+    dm_arrival_decide(a, now);
+    if (a->verdict->reject) {
         /* R14 when the MTA did not offer DATA. */
-        if (!dm_engine_journal_reject(m->engine, m->env, v, id, now, &err)) {
-            dm_log_q(DM_LOG_ERR, qid, "cannot journal the rejection: %s", err->message);
-            g_clear_error(&err);
-            rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
-            goto out;
-        }
-        dm_setreply(ctx, v->reject_code, v->reject_xcode, v->reject_text);
-        dm_log_q(DM_LOG_NOTICE, qid, "id=%s reject=R14", id);
-        rc = SMFIS_REJECT;
+        rc = dm_reject(ctx, m);
         goto out;
     }
-    if (!dm_engine_commit(m->engine, m->env, &m->facts, stream, msg, v, id, sha, body_sha, now,
-                          &dup_of, &err)) {
+    if (!dm_engine_commit(a, &err)) {
         dm_log_q(DM_LOG_ERR, qid, "cannot record what the message owes: %s", err->message);
         g_clear_error(&err);
-        if (conf->on_store_error == DM_ONFAIL_TEMPFAIL) {
+        if (dm_engine_conf(a->engine)->on_store_error == DM_ONFAIL_TEMPFAIL) {
             rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
             goto out;
         }
@@ -414,52 +449,18 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         dm_deliver_kick(dm_milter.deliver);
 
     if (!dm_strip_headers(ctx, m) ||
-        !dm_addheader(ctx, "X-Diarie-Klass", dm_class_name(v->klass)) ||
-        !dm_addheader(ctx, "X-Diarie-Id", id)) {
-        dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused a header change", id);
+        !dm_addheader(ctx, "X-Diarie-Klass", dm_class_name(a->verdict->klass)) ||
+        !dm_addheader(ctx, "X-Diarie-Id", a->id)) {
+        dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused a header change", a->id);
         rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
         goto out;
     }
-    {
-        unsigned forwards = 0;
-        for (guint i = 0; i < v->actions->len; i++) {
-            const dm_action *a = g_ptr_array_index(v->actions, i);
-            char *rcpt;
-
-            if (a->type != DM_ACT_FORWARD || !dm_policy_action_owed(v, a))
-                continue;
-            rcpt = g_strdup_printf("<%s>", a->to);
-            if (smfi_addrcpt(ctx, rcpt) != MI_SUCCESS) {
-                dm_log_q(DM_LOG_ERR, qid, "id=%s: the MTA refused recipient %s", id, rcpt);
-                g_free(rcpt);
-                rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
-                goto out;
-            }
-            g_free(rcpt);
-            forwards++;
-        }
-        /* What this arrival owes: a repeat of a message owes only what
-         * its earlier arrivals did not (v lost the rest at the commit). */
-        dm_log_q(DM_LOG_INFO, qid,
-                 "id=%s class=%s%s direction=%s rcpts=%u copies=%zu notices=%zu "
-                 "forwards=%u manager_notices=%zu reminders=%zu size=%zu ms=%.1f "
-                 "eom_ms=%.2f%s%s",
-                 id, dm_class_name(v->klass), v->sekretess ? " sekretess=yes" : "",
-                 dm_direction_name(v->direction), m->env->rcpts->len,
-                 dm_verdict_count_actions(v, DM_ACT_COPY),
-                 dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
-                 dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
-                 dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER), m->size,
-                 (double)(g_get_monotonic_time() - m->started_us) / 1000.0,
-                 (double)(g_get_monotonic_time() - eom_started) / 1000.0,
-                 dup_of ? " duplicate_of=" : "", dup_of ? dup_of : "");
+    if (!dm_add_forwards(ctx, m, qid, &forwards)) {
+        rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
+        goto out;
     }
+    dm_log_summary(m, qid, forwards, eom_started);
 out:
-    g_free(dup_of);
-    if (stream != NULL)
-        g_object_unref(stream);
-    dm_verdict_free(v);
-    dm_msg_free(msg);
     dm_end_message(c);
     return rc;
 }

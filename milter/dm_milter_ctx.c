@@ -17,8 +17,7 @@ dm_msgctx *dm_msgctx_new(dm_engine *engine)
 {
     dm_msgctx *m = g_new0(dm_msgctx, 1);
 
-    m->engine = engine;
-    m->env = dm_envelope_new();
+    m->a = dm_arrival_new(engine);
     m->buf = g_byte_array_sized_new(8192);
     m->spill_fd = -1;
     m->spill_size = (size_t)dm_engine_conf(engine)->spill_size;
@@ -35,9 +34,7 @@ void dm_msgctx_free(dm_msgctx *m)
 {
     if (m == NULL)
         return;
-    if (m->resolved)
-        dm_engine_facts_clear(&m->facts);
-    dm_envelope_free(m->env);
+    dm_arrival_free(m->a);
     if (m->buf != NULL)
         g_byte_array_free(m->buf, TRUE);
     if (m->spill_fd >= 0)
@@ -49,14 +46,13 @@ void dm_msgctx_free(dm_msgctx *m)
     g_free(m->loop_value);
     g_free(m->message_id);
     g_free(m->diarie_id);
-    dm_engine_unref(m->engine);
     g_free(m);
 }
 
 /* An unnamed file: nothing to clean up after a crash. */
 static int dm_msgctx_tmpfile(dm_msgctx *m)
 {
-    const char *dir = dm_engine_conf(m->engine)->spool;
+    const char *dir = dm_engine_conf(m->a->engine)->spool;
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
@@ -78,8 +74,8 @@ bool dm_msgctx_append(dm_msgctx *m, const void *data, size_t len)
     if (m->spill_fd < 0 && m->buf->len + len > m->spill_size) {
         m->spill_fd = dm_msgctx_tmpfile(m);
         if (m->spill_fd < 0 || !dm_write_all(m->spill_fd, m->buf->data, m->buf->len)) {
-            dm_log_q(DM_LOG_ERR, m->env->queue_id, "cannot spill the message to %s: %s",
-                     dm_engine_conf(m->engine)->spool, g_strerror(errno));
+            dm_log_q(DM_LOG_ERR, m->a->env->queue_id, "cannot spill the message to %s: %s",
+                     dm_engine_conf(m->a->engine)->spool, g_strerror(errno));
             m->spill_failed = true;
             return false;
         }
@@ -88,7 +84,7 @@ bool dm_msgctx_append(dm_msgctx *m, const void *data, size_t len)
     }
     if (m->spill_fd >= 0) {
         if (!dm_write_all(m->spill_fd, data, len)) {
-            dm_log_q(DM_LOG_ERR, m->env->queue_id, "cannot write the spilled message: %s",
+            dm_log_q(DM_LOG_ERR, m->a->env->queue_id, "cannot write the spilled message: %s",
                      g_strerror(errno));
             m->spill_failed = true;
             return false;

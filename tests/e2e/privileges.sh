@@ -11,7 +11,10 @@
 #      exist yet: the missing parents are made so that the user can reach
 #      the leaf handed to it, and the daemon starts;
 #   d. an existing parent the user cannot pass: the daemon refuses,
-#      naming that parent.
+#      naming that parent;
+#   e. rules or templates that cannot be read: the check says so on the
+#      terminal (-n and a start alike, 78) before root makes or opens
+#      anything (no socket, spool or pid file directory).
 # Needs root; no directory server (the daemon asks it nothing at start).
 set -u
 DM_REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -129,5 +132,19 @@ check "the daemon refuses to start (exit $rc)" test "$rc" -eq 73
 check "and names the parent" grep -q "its parent $T/closed is not searchable" \
     <<<"$out$(cat "$T/d/log/milter.log" 2>/dev/null)"
 [ "$DM_FAILS" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /'
+
+echo "# e. rules or templates that cannot be read"
+for what in rules templates; do
+    c=$(conf "e-$what" "policy.$what=$T/e-$what/no-such-$what")
+    out=$("$BIN" -n -c "$c" 2>&1)
+    rc=$?
+    check "-n: $what missing: exit 78 ($rc)" test "$rc" -eq 78
+    check "... naming it" grep -q "no-such-$what" <<<"$out"
+    run_refused "$c"
+    check "a start: $what missing: exit 78 ($rc)" test "$rc" -eq 78
+    check "... naming it on the terminal" grep -q "no-such-$what" <<<"$out"
+    check "... before anything was made" \
+        test ! -e "$T/e-$what/sock" -a ! -e "$T/e-$what/run" -a ! -e "$T/e-$what/spool"
+done
 
 dm_summary
