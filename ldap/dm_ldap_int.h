@@ -93,6 +93,23 @@ unsigned dm_ldap_cache_size(dm_ldap_cache *c);
 
 int64_t dm_ldap_now(void); /* monotonic seconds */
 
+/* --- what an entry says (dm_ldap_entry.c) --- */
+
+/* Values of attr as a new NULL-terminated vector (NULL when none); the
+ * first one (new string or NULL); lower: lowercased. */
+char **dm_ldap_values(LDAP *ld, LDAPMessage *e, const char *attr, bool lower);
+char *dm_ldap_value(LDAP *ld, LDAPMessage *e, const char *attr, bool lower);
+/* A list in one or several values (diarieMyndighet, diarieRole; split
+ * at commas and semicolons), upper: uppercased; NULL when none. */
+char **dm_ldap_list_values(LDAP *ld, LDAPMessage *e, const char *attr, bool upper);
+/* The first value of attr as an address (without an "smtp:" prefix). */
+char *dm_ldap_address(LDAP *ld, LDAPMessage *e, const char *attr);
+/* The attributes to ask for (NULL-terminated, g_strfreev): those of an
+ * entry, and with records the extra ones diariectl's records show. */
+char **dm_ldap_attrs(const dm_conf *c, bool records);
+/* The entry msg is (delegate and manager not yet resolved). */
+dm_entry *dm_ldap_parse_entry(dm_ldap *l, LDAP *ld, LDAPMessage *msg);
+
 #define DM_LDAP_ERROR_DOMAIN (dm_ldap_error_quark())
 GQuark dm_ldap_error_quark(void);
 
