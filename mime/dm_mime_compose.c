@@ -102,7 +102,7 @@ const dm_entry *dm_compose_rcpt_entry(const dm_compose_info *ci, size_t i)
  * to know of it: the directory's name, a mass list (not expanded: its
  * members got the message through it), a recipient the headers do not
  * name (a blind copy, or one a list outside reached). */
-static void dm_recipients(const dm_compose_info *ci, bool sv, GString *out)
+static void dm_recipients(const dm_compose_info *ci, const dm_reasons *words, GString *out)
 {
     GHashTable *named = dm_named_rcpts(ci->msg);
 
@@ -114,16 +114,13 @@ static void dm_recipients(const dm_compose_info *ci, bool sv, GString *out)
         if (e != NULL && e->name != NULL && *e->name != '\0')
             g_ptr_array_add(notes, g_strdup(e->name));
         if (dm_entry_is_list(e))
-            g_ptr_array_add(notes, g_strdup(sv ? "e-postlista: medlemmarna fick meddelandet genom den"
-                                               : "mailing list: its members got the message through it"));
+            g_ptr_array_add(notes, dm_reasons_text(words, DM_R_RCPT_LIST, NULL));
         if (!g_hash_table_contains(named, lower)) {
             if (ci->msg->list_id != NULL)
-                g_ptr_array_add(notes, g_strdup_printf(sv ? "inte i Till/Kopia, via listan %s"
-                                                          : "not in To/Cc, through the list %s",
-                                                       ci->msg->list_id));
+                g_ptr_array_add(notes, dm_reasons_text(words, DM_R_RCPT_VIA_LIST, "list",
+                                                       ci->msg->list_id, NULL));
             else
-                g_ptr_array_add(notes, g_strdup(sv ? "inte i Till/Kopia: dold kopia"
-                                                   : "not in To/Cc: blind copy"));
+                g_ptr_array_add(notes, dm_reasons_text(words, DM_R_RCPT_BLIND, NULL));
         }
         if (i > 0)
             g_string_append_c(out, '\n');
@@ -255,7 +252,7 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     const dm_verdict *v = ci->verdict;
     const dm_msg *m = ci->msg;
-    bool lang_sv = dm_templates_lang(t) == DM_LANG_SV;
+    const dm_reasons *words = dm_templates_reasons(t);
     GString *rcpts = g_string_new(NULL), *reasons = g_string_new(NULL),
             *rules = g_string_new(NULL), *signs = g_string_new(NULL);
     GHashTable *seen_rules = g_hash_table_new(g_str_hash, g_str_equal);
@@ -265,7 +262,7 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     bool hide = v->sekretess && for_notice, reply_sender;
     GDateTime *arrived = dm_compose_local_time(ci, ci->now);
 
-    dm_recipients(ci, lang_sv, rcpts);
+    dm_recipients(ci, words, rcpts);
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
         char *text = dm_compose_reason_text(t, r);
@@ -302,8 +299,8 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     /* For headers that show in mailbox listings: never a sekretess
      * message's own subject. */
     g_hash_table_insert(vars, "subject_public",
-                        g_strdup(v->sekretess ? (lang_sv ? "(sekretess)" : "(confidential)")
-                                              : m->subject));
+                        v->sekretess ? dm_reasons_text(words, DM_R_SUBJECT_SEKRETESS, NULL)
+                                     : g_strdup(m->subject));
     g_hash_table_insert(vars, "message_id", g_strdup(m->message_id));
     g_hash_table_insert(vars, "date", g_strdup(m->date ? m->date : ""));
     g_hash_table_insert(vars, "arrived", g_date_time_format(arrived, "%Y-%m-%d %H:%M:%S %Z"));

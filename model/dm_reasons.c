@@ -16,6 +16,10 @@ static const struct {
     [DM_R_WHY_LIST] = {"smtp", "why_list", "list"},
     [DM_R_WHY_RECIPIENTS] = {"smtp", "why_recipients", "count"},
     [DM_R_WHY_WINDOW] = {"smtp", "why_window", "count"},
+    [DM_R_RCPT_LIST] = {"words", "rcpt_list", ""},
+    [DM_R_RCPT_VIA_LIST] = {"words", "rcpt_via_list", "list"},
+    [DM_R_RCPT_BLIND] = {"words", "rcpt_blind", ""},
+    [DM_R_SUBJECT_SEKRETESS] = {"words", "subject_sekretess", ""},
     [DM_R_MASS] = {"reasons", "mass", "why sender"},
     [DM_R_NO_MESSAGE] = {"reasons", "no_message", "", true},
     [DM_R_INTERNAL] = {"reasons", "internal", "myndighet", true},
@@ -92,6 +96,11 @@ static const char dm_fact_vars[] = "hits citation contact what how type";
 const char *dm_reasons_key(dm_reason_id id)
 {
     return id < DM_R_COUNT ? dm_reason_defs[id].key : NULL;
+}
+
+const char *dm_reasons_section(dm_reason_id id)
+{
+    return id < DM_R_COUNT ? dm_reason_defs[id].section : NULL;
 }
 
 const char *dm_reasons_vars(dm_reason_id id)
@@ -188,10 +197,11 @@ dm_reasons *dm_reasons_load_data(const char *text, gsize len, const char *name, 
 
         bool sentences = strcmp(*g, "sentences") == 0;
 
-        if (strcmp(*g, "smtp") != 0 && strcmp(*g, "reasons") != 0 && !sentences) {
+        if (strcmp(*g, "smtp") != 0 && strcmp(*g, "words") != 0 &&
+            strcmp(*g, "reasons") != 0 && !sentences) {
             g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                        "%s: [%s]: not a section of the catalogue ([smtp], [reasons], "
-                        "[sentences])",
+                        "%s: [%s]: not a section of the catalogue ([smtp], [words], "
+                        "[reasons], [sentences])",
                         name, *g);
             goto fail;
         }

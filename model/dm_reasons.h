@@ -1,6 +1,7 @@
 /*
- * dm_reasons: the words of the reasons a verdict gives, and of the R14
- * reply, in the site's language ([site] language): the catalogue
+ * dm_reasons: the words of the reasons a verdict gives, of the R14
+ * reply, and the few words of the copies and notices that no template
+ * holds (a recipient's note, a sekretess subject), in the site's language ([site] language): the catalogue
  * etc/templates/<lang>/reasons.conf.
  *
  * The rule numbers ("R6.3") are not words: the code gives them, as
@@ -26,6 +27,11 @@ typedef enum {
     DM_R_WHY_LIST,             /* list */
     DM_R_WHY_RECIPIENTS,       /* count */
     DM_R_WHY_WINDOW,           /* count */
+    /* [words]: what the copies and notices say that is no reason. */
+    DM_R_RCPT_LIST,            /* a recipient that is a mass list */
+    DM_R_RCPT_VIA_LIST,        /* list: not in To/Cc, a list outside reached it */
+    DM_R_RCPT_BLIND,           /* not in To/Cc: a blind copy */
+    DM_R_SUBJECT_SEKRETESS,    /* a sekretess message's subject where lists show it */
     /* [reasons] */
     DM_R_MASS,                 /* why sender */
     DM_R_NO_MESSAGE,
@@ -104,6 +110,8 @@ void dm_reasons_free(dm_reasons *r);
 /* The key of id in the catalogue ("case_cited"), and the values its
  * text may name, blank-separated ("sender case"). */
 const char *dm_reasons_key(dm_reason_id id);
+/* Its section: "smtp", "words" or "reasons". */
+const char *dm_reasons_section(dm_reason_id id);
 const char *dm_reasons_vars(dm_reason_id id);
 
 /* The text of id with its {{names}} replaced (a new string): the

@@ -6,7 +6,8 @@
  * notice says: one for every reason that has one, none for the others,
  * each naming only its reason's values; a reason keeps its key and
  * values, so that its sentence can be said later, and without the
- * message's own words for a sekretess notice.
+ * message's own words for a sekretess notice.  [words]: the copies'
+ * words that are no reason, in both languages.
  */
 #include "dm_test.h"
 
@@ -71,6 +72,42 @@ static void test_swedish_texts(void **state)
                         "avsändaren (a@example.com) är part i pågående ärende KS 2026/112");
     dm_verdict_free(v);
     dm_reasons_free(r);
+    g_free(dir);
+}
+
+/* [words]: a recipient's notes and a sekretess subject follow the
+ * site's language, as the copies said them before the catalogue. */
+static void test_words(void **state)
+{
+    char *dir = dm_test_path("etc/templates");
+    dm_reasons *sv = dm_reasons_load(dir, DM_LANG_SV, NULL);
+    dm_reasons *en = dm_reasons_load(dir, DM_LANG_EN, NULL);
+    char *t;
+
+    (void)state;
+    assert_non_null(sv);
+    assert_non_null(en);
+    assert_string_equal(dm_reasons_section(DM_R_RCPT_BLIND), "words");
+    t = dm_reasons_text(sv, DM_R_RCPT_VIA_LIST, "list", "<nyheter.example>", NULL);
+    assert_string_equal(t, "inte i Till/Kopia, via listan <nyheter.example>");
+    g_free(t);
+    t = dm_reasons_text(en, DM_R_RCPT_VIA_LIST, "list", "<nyheter.example>", NULL);
+    assert_string_equal(t, "not in To/Cc, through the list <nyheter.example>");
+    g_free(t);
+    t = dm_reasons_text(sv, DM_R_RCPT_BLIND, NULL);
+    assert_string_equal(t, "inte i Till/Kopia: dold kopia");
+    g_free(t);
+    t = dm_reasons_text(en, DM_R_RCPT_LIST, NULL);
+    assert_string_equal(t, "mailing list: its members got the message through it");
+    g_free(t);
+    t = dm_reasons_text(sv, DM_R_SUBJECT_SEKRETESS, NULL);
+    assert_string_equal(t, "(sekretess)");
+    g_free(t);
+    t = dm_reasons_text(en, DM_R_SUBJECT_SEKRETESS, NULL);
+    assert_string_equal(t, "(confidential)");
+    g_free(t);
+    dm_reasons_free(sv);
+    dm_reasons_free(en);
     g_free(dir);
 }
 
@@ -148,7 +185,7 @@ static char *catalogue(const char *key, const char *replace, const char *add)
 
     for (int i = 0; i < DM_R_COUNT; i++) {
         const char *k = dm_reasons_key((dm_reason_id)i);
-        const char *sec = i <= DM_R_WHY_WINDOW ? "smtp" : "reasons";
+        const char *sec = dm_reasons_section((dm_reason_id)i);
 
         if (section == NULL || strcmp(section, sec) != 0) {
             g_string_append_printf(s, "[%s]\n", sec);
@@ -239,6 +276,14 @@ static void test_catalogue_errors(void **state)
     t = catalogue(NULL, NULL, "copy = Kopia till {{registrar}}."); /* copy has none */
     expect_error(t, "unknown key \"copy\"");
     g_free(t);
+    /* A [words] key in [reasons] is misplaced, and a word takes no
+     * value it does not list. */
+    t = catalogue(NULL, NULL, "[reasons]\nrcpt_blind = x");
+    expect_error(t, "unknown key \"rcpt_blind\"");
+    g_free(t);
+    t = catalogue("rcpt_blind", "rcpt_blind = dold {{list}}", NULL);
+    expect_error(t, "{{list}}");
+    g_free(t);
 }
 
 static void test_expand(void **state)
@@ -272,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalogues_load),
         cmocka_unit_test(test_swedish_texts),
+        cmocka_unit_test(test_words),
         cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_catalogue_errors),
         cmocka_unit_test(test_expand),
