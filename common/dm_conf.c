@@ -70,6 +70,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"site", "autoreply_absence", T_DURATION, "3d", O(autoreply_absence), NULL, 0, 0},
     {"site", "timezone", T_STRING, "Europe/Stockholm", O(timezone), NULL, 0, 0},
     {"site", "gateway_id", T_STRING, "", O(gateway_id), NULL, 0, 0},
+    {"site", "notice_reminder", T_INT, "2", O(notice_reminder), NULL, 0, 60},
 
     {"ldap", "uri", T_LIST, "ldap://127.0.0.1/", O(ldap_uri), NULL, 0, 0},
     {"ldap", "base", T_STRING, "", O(ldap_base), NULL, 0, 0},

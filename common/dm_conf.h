@@ -57,6 +57,7 @@ typedef struct dm_conf {
     int64_t autoreply_absence; /* seconds an auto-reply marks its sender absent */
     char *timezone;        /* IANA name: the times people read (checked at load) */
     char *gateway_id;      /* names this gateway in what it sends; "": the host name */
+    int notice_reminder;   /* working days before an unanswered notice's reminder; 0: none */
 
     /* [ldap] */
     char **ldap_uri;

@@ -26,5 +26,12 @@ int dm_ctl_journal(int argc, char **argv);
 int dm_ctl_bench(int argc, char **argv);
 int dm_ctl_report(int argc, char **argv);
 int dm_ctl_store(int argc, char **argv);
+int dm_ctl_notices(int argc, char **argv);
+
+/* diariectl report's parts.  absence: printed, or with unwatched set
+ * only the unwatched people's lines added to it (new strings). */
+int dm_ctl_report_absence(dm_conf *conf, int64_t now, GPtrArray *unwatched);
+int dm_ctl_report_svarstider(dm_conf *conf, int64_t now, int64_t since, const char *mailbox);
+int dm_ctl_report_digest(dm_conf *conf, int64_t now, bool send);
 
 #endif

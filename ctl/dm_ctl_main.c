@@ -61,7 +61,8 @@ static const struct {
     {"queue", dm_ctl_queue, "the delivery spool: list, retry, delete, revive ITEM"},
     {"journal", dm_ctl_journal, "the journal: verify, search, prune, backup FILE"},
     {"store", dm_ctl_store, "the database: version, upgrade, migrate --from sqlite:PATH"},
-    {"report", dm_ctl_report, "reports: absence (who is away and how their mail is covered)"},
+    {"report", dm_ctl_report, "reports: absence, svarstider (R15), digest [--send]"},
+    {"notices", dm_ctl_notices, "notices asking for a forward: list, remind"},
     {"bench", dm_ctl_bench, "time parsing, extraction and classification on one thread"},
 };
 

@@ -88,8 +88,10 @@ static gint dm_cmp_absentee(gconstpointer a, gconstpointer b)
     return strcmp((*(dm_absentee *const *)a)->addr, (*(dm_absentee *const *)b)->addr);
 }
 
-/* One person: prints the line; true when the mailbox is unwatched. */
-static bool dm_report_print(const dm_absentee *a, const dm_entry *e, int64_t now)
+/* One person: prints the line (or, with quiet, adds an unwatched one's
+ * to it); true when the mailbox is unwatched. */
+static bool dm_report_print(const dm_absentee *a, const dm_entry *e, int64_t now,
+                            GPtrArray *quiet)
 {
     char from[32], until[32], first[32], last[32];
     GString *why = g_string_new(NULL), *cover = g_string_new(NULL);
@@ -124,15 +126,20 @@ static bool dm_report_print(const dm_absentee *a, const dm_entry *e, int64_t now
         else
             g_string_append(cover, "; no manager in the directory to tell");
     }
-    printf("%s (%s)\n  absent: %s\n  mail:   %s\n", dm_ctl_safe(a->addr),
-           dm_ctl_safe(e != NULL && e->name != NULL ? e->name : "-"), dm_ctl_safe(why->str),
-           dm_ctl_safe(cover->str));
+    if (quiet == NULL)
+        printf("%s (%s)\n  absent: %s\n  mail:   %s\n", dm_ctl_safe(a->addr),
+               dm_ctl_safe(e != NULL && e->name != NULL ? e->name : "-"),
+               dm_ctl_safe(why->str), dm_ctl_safe(cover->str));
+    else if (unwatched)
+        g_ptr_array_add(quiet, g_strdup_printf("%s (%s): %s", a->addr,
+                                               e != NULL && e->name != NULL ? e->name : "-",
+                                               why->str));
     g_string_free(why, TRUE);
     g_string_free(cover, TRUE);
     return unwatched;
 }
 
-static int dm_report_absence(dm_conf *conf, int64_t now)
+int dm_ctl_report_absence(dm_conf *conf, int64_t now, GPtrArray *quiet)
 {
     dm_report r = {.now = now};
     dm_ldap *l = NULL;
@@ -198,8 +205,9 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
     }
     g_ptr_array_sort(list, dm_cmp_absentee);
     dm_report_date(now, when, sizeof when);
-    printf("absent at %s: %u %s\n", dm_ctl_safe(when), list->len,
-           list->len == 1 ? "person" : "people");
+    if (quiet == NULL)
+        printf("absent at %s: %u %s\n", dm_ctl_safe(when), list->len,
+               list->len == 1 ? "person" : "people");
     for (guint i = 0; i < list->len; i++) {
         const dm_absentee *a = g_ptr_array_index(list, i);
         dm_entry *e = NULL;
@@ -210,11 +218,12 @@ static int dm_report_absence(dm_conf *conf, int64_t now)
             rc = DM_EX_TEMPFAIL;
             goto out;
         }
-        if (dm_report_print(a, e, now))
+        if (dm_report_print(a, e, now, quiet))
             unwatched++;
         dm_entry_unref(e);
     }
-    printf("%u unwatched\n", unwatched);
+    if (quiet == NULL)
+        printf("%u unwatched\n", unwatched);
     rc = unwatched > 0 ? DM_EX_UNWATCHED : DM_EX_OK;
 out:
     g_clear_error(&err);
@@ -226,16 +235,24 @@ out:
     return rc;
 }
 
-#define DM_CTL_REPORT_USAGE "absence"
+#define DM_CTL_REPORT_USAGE "absence | svarstider [--mailbox M] [--since D] | digest [--send]"
 
 int dm_ctl_report(int argc, char **argv)
 {
-    char *conf_path = NULL, *now_s = NULL;
+    char *conf_path = NULL, *now_s = NULL, *since_s = NULL, *mailbox = NULL;
     char **args = NULL;
+    gboolean send = FALSE;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE"},
         {"now", 0, 0, G_OPTION_ARG_STRING, &now_s,
          "report at this time (ISO 8601) instead of now", "TIME"},
+        {"since", 0, 0, G_OPTION_ARG_STRING, &since_s,
+         "svarstider: questions since this time (ISO 8601 or YYYY-MM-DD; default 30 days "
+         "ago)", "D"},
+        {"mailbox", 0, 0, G_OPTION_ARG_STRING, &mailbox,
+         "svarstider: this functional mailbox only", "M"},
+        {"send", 0, 0, G_OPTION_ARG_NONE, &send,
+         "digest: send each registrator theirs (spooled; on working days only)", NULL},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -251,7 +268,12 @@ int dm_ctl_report(int argc, char **argv)
             "  reply that left within [site] autoreply_absence) and how their mail is\n"
             "  covered: forwarded to a delegate, opened under fullmakt, or UNWATCHED\n"
             "  (their manager is told).  Exit 1 when a mailbox is unwatched, 75 when\n"
-            "  the directory does not answer.");
+            "  the directory does not answer.\n"
+            "svarstider: questions from the public to functional mailboxes (R15) and\n"
+            "  how soon they were answered; exit 1 when one is unanswered after a\n"
+            "  working day.\n"
+            "digest: the registrator's daily digest, printed, or with --send spooled\n"
+            "  to each registrator mailbox.");
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         fprintf(stderr, "diariectl report: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
@@ -262,22 +284,45 @@ int dm_ctl_report(int argc, char **argv)
                         "(like 2026-11-22T12:00:00Z)\n", dm_ctl_safe(now_s));
         goto out;
     }
-    if (args == NULL || args[0] == NULL || strcmp(args[0], "absence") != 0 ||
-        args[1] != NULL) {
+    if (args == NULL || args[0] == NULL || args[1] != NULL ||
+        (strcmp(args[0], "absence") != 0 && strcmp(args[0], "svarstider") != 0 &&
+         strcmp(args[0], "digest") != 0)) {
         fprintf(stderr, "diariectl report: " DM_CTL_REPORT_USAGE "\n");
         goto out;
     }
-    conf = dm_ctl_conf(conf_path);
-    if (conf == NULL) {
-        rc = DM_EX_CONFIG;
-        goto out;
+    {
+        int64_t since = now - 30 * 86400;
+
+        if (since_s != NULL && !dm_time_parse_iso8601(since_s, &since)) {
+            char *t = g_strconcat(since_s, "T00:00:00Z", NULL);
+            bool day = dm_time_parse_iso8601(t, &since);
+
+            g_free(t);
+            if (!day) {
+                fprintf(stderr, "diariectl report: --since: \"%s\" is not a date or an ISO "
+                                "8601 time\n", dm_ctl_safe(since_s));
+                goto out;
+            }
+        }
+        conf = dm_ctl_conf(conf_path);
+        if (conf == NULL) {
+            rc = DM_EX_CONFIG;
+            goto out;
+        }
+        if (strcmp(args[0], "absence") == 0)
+            rc = dm_ctl_report_absence(conf, now, NULL);
+        else if (strcmp(args[0], "svarstider") == 0)
+            rc = dm_ctl_report_svarstider(conf, now, since, mailbox);
+        else
+            rc = dm_ctl_report_digest(conf, now, send);
     }
-    rc = dm_report_absence(conf, now);
 out:
     dm_conf_unref(conf);
     g_option_context_free(oc);
     g_free(conf_path);
     g_free(now_s);
+    g_free(since_s);
+    g_free(mailbox);
     g_strfreev(args);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dm_log.h"
 #include "dm_util.h"
 
 struct dm_spool {
@@ -209,6 +210,16 @@ GMimeStream *dm_spool_add(dm_spool_tx *tx, const char *kind, const char *from,
         g_free(p->name);
         g_free(p);
         return NULL;
+    }
+    /* Written by root (diariectl notices remind, report digest --send):
+     * the item is the spool's owner's, whose delivery process reads it. */
+    if (geteuid() == 0) {
+        struct stat st;
+
+        if (stat(tx->spool->tmp, &st) == 0 && st.st_uid != 0 &&
+            fchown(p->fd, st.st_uid, st.st_gid) != 0)
+            dm_log(DM_LOG_WARNING, "%s: cannot give it to the spool's owner: %s", path,
+                   g_strerror(errno));
     }
     env = dm_spool_envelope(kind, tx->msg_id, tx->origin, now, 0, 0, from, rcpt, "",
                             (flags & DM_SPOOL_PRIVATE) != 0);

@@ -14,6 +14,12 @@ dm_spool *dm_engine_spool(dm_engine *e) { return e->spool; }
 dm_ldap *dm_engine_ldap(dm_engine *e) { return e->ldap; }
 const dm_policy *dm_engine_policy(dm_engine *e) { return e->policy; }
 const dm_mime_limits *dm_engine_limits(dm_engine *e) { return &e->limits; }
+const dm_templates *dm_engine_templates(dm_engine *e) { return e->templates; }
+const char *dm_engine_key(dm_engine *e, size_t *len)
+{
+    *len = e->keylen;
+    return e->key;
+}
 
 /* How often to ask the database whether the diarium was imported again. */
 #define DM_CASES_CHECK_SECONDS 5

@@ -59,6 +59,9 @@ dm_spool *dm_engine_spool(dm_engine *e);   /* NULL with DM_ENGINE_NO_SPOOL */
 dm_ldap *dm_engine_ldap(dm_engine *e);     /* NULL when offline */
 const dm_policy *dm_engine_policy(dm_engine *e);
 const dm_mime_limits *dm_engine_limits(dm_engine *e);
+const dm_templates *dm_engine_templates(dm_engine *e);
+/* The site key (NULL with DM_ENGINE_READONLY and no key file). */
+const char *dm_engine_key(dm_engine *e, size_t *len);
 
 /* The envelope as the MTA gave it. */
 typedef struct dm_envelope {
@@ -164,6 +167,29 @@ bool dm_engine_commit(dm_arrival *a, GError **err);
 
 /* Journal a rejected arrival (R14): no content, the envelope only. */
 bool dm_engine_journal_reject(dm_arrival *a, GError **err);
+
+/* After a commit (dm_engine_commit calls it): the notices the message
+ * sent that ask for an answer, the notices it answers by reaching a
+ * registrator, R15's question it asks a functional mailbox or answers
+ * (engine/dm_engine_track.c).  repeat: another arrival of the same
+ * message was journaled first (its question is recorded already).
+ * Failures are logged. */
+void dm_engine_track(dm_store *st, const dm_envelope *env, const dm_facts *f,
+                     const dm_msg *msg, const dm_verdict *v, const char *id, int64_t now,
+                     bool repeat);
+
+/* Reminders (engine/dm_engine_remind.c): one for each notice asking for
+ * a forward that is unanswered [site] notice_reminder working days after
+ * it was sent, spooled (template notice-reminder); claimed in the store
+ * first, so that it goes once even when several run.  *sent: how many. */
+bool dm_engine_remind(dm_engine *e, int64_t now, unsigned *sent, GError **err);
+/* What a notice is about: its journal row and its person's address (new;
+ * both NULL when the row is gone or names no such person).  False only
+ * when the store failed. */
+bool dm_engine_notice_lookup(dm_store *st, const dm_notice_row *n, dm_journal_row **row,
+                             char **person, GError **err);
+/* t in [site] timezone, by a g_date_time_format format; new string. */
+char *dm_engine_local_time(const dm_conf *conf, int64_t t, const char *format);
 
 /* At start, before the delivery worker: items in new/ whose message has
  * no journal row were spooled by a transaction that died before its

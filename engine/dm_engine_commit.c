@@ -364,6 +364,8 @@ bool dm_engine_commit(dm_arrival *a, GError **err)
                               "another gateway: its item was dropped",
                a->id);
     }
+    if (ok)
+        dm_engine_track(e->store, a->env, f, msg, v, a->id, now, first != NULL);
 out:
     if (tx != NULL)
         dm_spool_finish(tx, ok || in_doubt);
@@ -409,8 +411,9 @@ int dm_engine_recover_spool(dm_engine *e)
         dm_spool_item *it = g_ptr_array_index(items, i);
         bool has = true;
 
-        /* Tried before: it was owed (the worker sees only what was). */
-        if (it->attempts > 0 || it->message == NULL)
+        /* Tried before: it was owed (the worker sees only what was).  The
+         * digest belongs to no message (diariectl report digest --send). */
+        if (it->attempts > 0 || it->message == NULL || g_strcmp0(it->kind, "digest") == 0)
             continue;
         if (!dm_store_journal_has(e->store, it->message, &has, &err)) {
             dm_log(DM_LOG_ERR, "spool recovery: %s", err->message);

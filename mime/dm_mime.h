@@ -145,6 +145,19 @@ typedef struct dm_compose_info {
 bool dm_mime_write_copy(GMimeStream *out, const dm_compose_info *ci, const char *to,
                         GMimeStream *original, const dm_templates *t, GError **err);
 
+/* Expand template `name` with vars (name -> value); the subject and body
+ * are new strings.  False when there is no such template. */
+bool dm_template_expand(const dm_templates *t, const char *name, GHashTable *vars,
+                        char **subject, char **body);
+
+/* A message of the gateway's own that is about no one message as it
+ * arrives (a reminder, the registrator's digest): template `name`
+ * expanded with vars (name -> value), to `to`.  Of ci only id (its
+ * X-Diarie-Id), from_header, now, conf and the loop key are used. */
+bool dm_mime_write_generated(GMimeStream *out, const dm_compose_info *ci, const char *to,
+                             const char *name, GHashTable *vars, const dm_templates *t,
+                             GError **err);
+
 /* A notice (DM_ACT_NOTICE or DM_ACT_MANAGER_NOTICE) for action a. */
 bool dm_mime_write_notice(GMimeStream *out, const dm_compose_info *ci, const dm_action *a,
                           const dm_templates *t, GError **err);

@@ -455,3 +455,27 @@ bool dm_mime_write_notice(GMimeStream *out, const dm_compose_info *ci, const dm_
     g_free(body);
     return ok;
 }
+
+bool dm_mime_write_generated(GMimeStream *out, const dm_compose_info *ci, const char *to,
+                             const char *name, GHashTable *vars, const dm_templates *t,
+                             GError **err)
+{
+    char *subject = NULL, *body = NULL;
+    GMimeMessage *msg;
+    GMimeObject *part;
+    bool ok;
+
+    if (!dm_template_expand(t, name, vars, &subject, &body)) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no template \"%s\"", name);
+        return false;
+    }
+    msg = dm_generated_message(ci, to, subject, name, dm_templates_lang(t));
+    part = dm_text_part(body);
+    g_mime_message_set_mime_part(msg, part);
+    g_object_unref(part);
+    ok = dm_write_message(msg, ci, out, err);
+    g_object_unref(msg);
+    g_free(subject);
+    g_free(body);
+    return ok;
+}

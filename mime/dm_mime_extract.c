@@ -799,6 +799,23 @@ static void dm_walk_alternative(dm_walk *w, GMimeMultipart *mp, int depth, bool 
     g_clear_pointer(&w->ahead_text, g_free);
 }
 
+/* The attached message's Message-ID, for a notice answered by forwarding
+ * (dm_msg.forwarded_ids); at most a few, each short. */
+static void dm_note_forwarded_id(dm_walk *w, GMimeMessage *inner)
+{
+    const char *id = g_mime_message_get_message_id(inner);
+    char *valid;
+    char *old = w->m->forwarded_ids;
+
+    if (id == NULL || *id == '\0' || strlen(id) > 250 || strpbrk(id, " \t\r\n") != NULL ||
+        (old != NULL && strlen(old) > 2000))
+        return;
+    valid = g_utf8_make_valid(id, -1);
+    w->m->forwarded_ids = old != NULL ? g_strconcat(old, " ", valid, NULL) : g_strdup(valid);
+    g_free(old);
+    g_free(valid);
+}
+
 /* A forwarded message: its From, Date and Subject, as a mail client
  * shows a forward, then its text.  The separator tells the rules the
  * text below is the forwarded errand (see policy/dm_policy_text.c). */
@@ -810,6 +827,7 @@ static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, boo
     GMimeObject *body = g_mime_message_get_mime_part(inner);
 
     dm_note_8bit_headers(w, GMIME_OBJECT(inner));
+    dm_note_forwarded_id(w, inner);
     if (read && !w->text_full) {
         GString *h = g_string_new("---------- Vidarebefordrat meddelande ----------");
         InternetAddressList *from = g_mime_message_get_from(inner);

@@ -7,10 +7,6 @@
 #include "dm_mime.h"
 #include "dm_reasons.h"
 
-/* Expand template `name` with vars (name -> value); the subject and body
- * are new strings.  False when there is no such template. */
-bool dm_template_expand(const dm_templates *t, const char *name, GHashTable *vars,
-                        char **subject, char **body);
 dm_lang dm_templates_lang(const dm_templates *t);
 /* The reason catalogue loaded with them. */
 const dm_reasons *dm_templates_reasons(const dm_templates *t);

@@ -23,7 +23,7 @@ struct dm_templates {
 
 static const char *const dm_template_names[] = {
     "copy", "notice-register", "notice-outbound", "notice-copied", "notice-judge",
-    "notice-unwatched", "notice-autoreply", NULL,
+    "notice-unwatched", "notice-autoreply", "notice-reminder", "digest", NULL,
 };
 
 dm_templates *dm_templates_load(const char *dir, dm_lang lang, GError **err)

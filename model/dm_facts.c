@@ -233,6 +233,7 @@ void dm_msg_free(dm_msg *m)
     g_free(m->date);
     g_free(m->in_reply_to);
     g_free(m->references);
+    g_free(m->forwarded_ids);
     g_string_free(m->text, TRUE);
     g_ptr_array_free(m->segments, TRUE);
     g_ptr_array_free(m->headers, TRUE);

@@ -139,6 +139,9 @@ typedef struct dm_msg {
     char *date;           /* Date: as written */
     char *in_reply_to;    /* its Message-ID without <>, NULL when absent */
     char *references;     /* Message-IDs without <>, one blank between them */
+    char *forwarded_ids;  /* Message-IDs of the messages attached to it
+                           * (message/rfc822 and the like), the same way;
+                           * NULL when none */
     GString *text;        /* every text part in order, valid UTF-8 (goes once
                            * the rules read segments only) */
     GPtrArray *segments;  /* dm_segment *, in the message's order: the

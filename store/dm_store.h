@@ -319,4 +319,78 @@ bool dm_store_owed_find(dm_store *s, const char *key, int64_t since, char **id, 
  * none, and a repeat of it owes nothing again, as before. */
 int64_t dm_store_owed_epoch(dm_store *s);
 
+/* --- notices that ask for an answer; questions to functional mailboxes ---
+ *
+ * Kept as the journal keeps them and no more: the journal row's id, times,
+ * keyed hashes of the person's address, of Message-IDs and of a subject
+ * with its correspondent (dm_store_counter_hash), and the registrator or
+ * functional mailbox (a mailbox of the organisation, never a person's).
+ * Only for messages whose class is not privat or parti. */
+
+/* A notice that asks person to forward the message (Message-ID
+ * message_id, "" when it has none) of journal row id to registrar (NULL:
+ * none known) was sent at time. */
+bool dm_store_notice_add(dm_store *s, const char *id, int64_t time, const char *person,
+                         const char *message_id, const char *registrar, GError **err);
+/* person sent a message to a registrator that is, attaches, forwards or
+ * refers to one of message_ids: the notices to person about those
+ * messages, unanswered, count as answered at now by the journal row
+ * answer_id.  *n (may be NULL): how many. */
+bool dm_store_notice_answer(dm_store *s, const char *person, char *const *message_ids,
+                            size_t n_ids, const char *answer_id, int64_t now, unsigned *n,
+                            GError **err);
+
+typedef struct dm_notice_row {
+    char *id;          /* the journal row the notice is about */
+    char *person_key;  /* keyed hash of the person (dm_store_person_key) */
+    char *registrar;   /* or NULL */
+    int64_t time;      /* sent */
+    int64_t reminded;  /* the reminder sent, 0 when not */
+    int64_t answered;  /* 0 when not */
+    char *answer_id;   /* the journal row that answered, or NULL */
+} dm_notice_row;
+
+void dm_notice_row_free(dm_notice_row *r);
+/* Notices sent since `since`, oldest first (dm_notice_row *). */
+GPtrArray *dm_store_notice_list(dm_store *s, int64_t since, GError **err);
+/* Claim the reminder of one notice: *claimed true when it was neither
+ * answered nor reminded, and is now reminded at `now`; now = 0 takes a
+ * claim back (the reminder could not be spooled). */
+bool dm_store_notice_remind(dm_store *s, const char *id, const char *person_key, int64_t now,
+                            bool *claimed, GError **err);
+/* The keyed hash a notice keeps of a person's address; out[65]. */
+void dm_store_person_key(dm_store *s, const char *addr, char out[65]);
+
+/* R15: a question (journal row id, Message-ID message_id or "") from
+ * correspondent to the functional mailbox arrived at time, about subject. */
+bool dm_store_question_add(dm_store *s, const char *id, int64_t time, const char *mailbox,
+                           const char *message_id, const char *correspondent,
+                           const char *subject, GError **err);
+/* A reply left at now (journal row answer_id): it refers to message_ids
+ * (In-Reply-To, References), its subject is subject and it went to
+ * correspondents.  The questions it answers (by a Message-ID, else by the
+ * subject with a correspondent), unanswered and older, count as answered.
+ * *n (may be NULL): how many. */
+bool dm_store_question_answer(dm_store *s, char *const *message_ids, size_t n_ids,
+                              const char *subject, char *const *correspondents, size_t n_corr,
+                              const char *answer_id, int64_t now, unsigned *n, GError **err);
+
+typedef struct dm_question_row {
+    char *id;
+    char *mailbox;
+    int64_t time;
+    int64_t answered;  /* 0 when not */
+    char *answer_id;
+} dm_question_row;
+
+void dm_question_row_free(dm_question_row *r);
+/* Questions since `since` (to mailbox only, unless NULL), oldest first
+ * (dm_question_row *). */
+GPtrArray *dm_store_question_list(dm_store *s, int64_t since, const char *mailbox,
+                                  GError **err);
+/* A subject as replies and forwards keep it: "Re:", "SV:", "Fwd:", "VB:"
+ * and the like taken off the front, blanks folded, casefolded.  New
+ * string. */
+char *dm_store_subject_thread(const char *subject);
+
 #endif

@@ -84,15 +84,21 @@ typedef void (*dm_journal_points_fn)(const char *anchor, const char *head, void 
 /* Takes r (frees it or keeps it); false stops. */
 typedef bool (*dm_journal_row_fn)(dm_journal_row *r, void *data);
 typedef bool (*dm_autoreply_fn)(const dm_autoreply_row *r, void *data);
+/* Take r (free it or keep it); false stops. */
+typedef bool (*dm_notice_fn)(dm_notice_row *r, void *data);
+typedef bool (*dm_question_fn)(dm_question_row *r, void *data);
 
 /* A row of a counter table or of the meta keys that move with the record
  * (dm_store_migrate.c): its table ("mass_window", "autoreply", "once",
  * "owed", "meta") and its columns as text, in the table's order
  * (mass_window: sender, rcpt, time; autoreply: person, first, last,
- * count; once: key, time; owed: key, id, time; meta: key, value). */
+ * count; once: key, time; owed: key, id, time; meta: key, value;
+ * notices: id, person, msg, registrar, time, reminded, answered,
+ * answer_id; questions: id, mailbox, msg, thread, time, answered,
+ * answer_id). */
 typedef struct dm_store_counter_row {
     const char *table;
-    const char *v[4];
+    const char *v[8];
     size_t n;
 } dm_store_counter_row;
 typedef bool (*dm_store_counter_fn)(const dm_store_counter_row *r, void *data);
@@ -179,6 +185,29 @@ typedef struct dm_store_ops {
      * counters_each) in one transaction, into an empty database; NULL:
      * this backend is not a migration's destination. */
     bool (*import)(dm_store *s, dm_store *from, GError **err);
+    /* --- notices and questions (dm_store.h; keys already hashed) --- */
+    bool (*notice_add)(dm_store *s, const char *id, int64_t time, const char *person_key,
+                       const char *msg_key, const char *registrar, GError **err);
+    /* Mark answered the unanswered notices of person_key whose msg_key is
+     * one of msg_keys; *n: how many. */
+    bool (*notice_answer)(dm_store *s, const char *person_key, char *const *msg_keys,
+                          size_t n_keys, const char *answer_id, int64_t now, unsigned *n,
+                          GError **err);
+    bool (*notice_each)(dm_store *s, int64_t since, dm_notice_fn fn, void *data,
+                        GError **err);
+    /* now > 0: set reminded = now where neither reminded nor answered;
+     * now = 0: reminded back to 0.  *claimed: a row changed. */
+    bool (*notice_remind)(dm_store *s, const char *id, const char *person_key, int64_t now,
+                          bool *claimed, GError **err);
+    bool (*question_add)(dm_store *s, const char *id, int64_t time, const char *mailbox,
+                         const char *msg_key, const char *thread_key, GError **err);
+    /* Mark answered the unanswered questions older than now whose msg_key
+     * is one of msg_keys or whose thread_key is one of thread_keys. */
+    bool (*question_answer)(dm_store *s, char *const *msg_keys, size_t n_keys,
+                            char *const *thread_keys, size_t n_threads, const char *answer_id,
+                            int64_t now, unsigned *n, GError **err);
+    bool (*question_each)(dm_store *s, int64_t since, const char *mailbox, dm_question_fn fn,
+                          void *data, GError **err);
 } dm_store_ops;
 
 extern const dm_store_ops dm_store_sqlite_ops;

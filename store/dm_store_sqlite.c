@@ -48,7 +48,23 @@ static const char dm_store_schema[] =
     "  key TEXT PRIMARY KEY, time INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS owed ("
     "  key TEXT PRIMARY KEY, id TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);";
+    "CREATE INDEX IF NOT EXISTS owed_time ON owed(time);"
+    /* Notices that ask for an answer, R15's questions (dm_store.h): keyed
+     * hashes, ids, times, the organisation's own mailboxes. */
+    "CREATE TABLE IF NOT EXISTS notices ("
+    "  id TEXT NOT NULL, person TEXT NOT NULL, msg TEXT NOT NULL, registrar TEXT,"
+    "  time INTEGER NOT NULL, reminded INTEGER NOT NULL DEFAULT 0,"
+    "  answered INTEGER NOT NULL DEFAULT 0, answer_id TEXT,"
+    "  PRIMARY KEY (id, person));"
+    "CREATE INDEX IF NOT EXISTS notices_msg ON notices(msg, person);"
+    "CREATE INDEX IF NOT EXISTS notices_time ON notices(time);"
+    "CREATE TABLE IF NOT EXISTS questions ("
+    "  id TEXT NOT NULL, mailbox TEXT NOT NULL, msg TEXT NOT NULL, thread TEXT NOT NULL,"
+    "  time INTEGER NOT NULL, answered INTEGER NOT NULL DEFAULT 0, answer_id TEXT,"
+    "  PRIMARY KEY (id, mailbox));"
+    "CREATE INDEX IF NOT EXISTS questions_msg ON questions(msg);"
+    "CREATE INDEX IF NOT EXISTS questions_thread ON questions(thread);"
+    "CREATE INDEX IF NOT EXISTS questions_time ON questions(time);";
 
 /* Columns added since the first schema: a database made by an earlier
  * version gets them on upgrade. */
@@ -518,4 +534,11 @@ const dm_store_ops dm_store_sqlite_ops = {
     .backup = dm_sqlite_backup,
     .counters_each = dm_sqlite_counters_each,
     .import = NULL,
+    .notice_add = dm_sqlite_notice_add,
+    .notice_answer = dm_sqlite_notice_answer,
+    .notice_each = dm_sqlite_notice_each,
+    .notice_remind = dm_sqlite_notice_remind,
+    .question_add = dm_sqlite_question_add,
+    .question_answer = dm_sqlite_question_answer,
+    .question_each = dm_sqlite_question_each,
 };
