@@ -225,6 +225,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
 	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
 	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \
+	    packaging/diariemilter-reminders.service packaging/diariemilter-reminders.timer \
+	    packaging/diariemilter-digest.service packaging/diariemilter-digest.timer \
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:
