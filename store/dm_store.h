@@ -71,7 +71,7 @@ const char *dm_store_backend_name(const dm_store *s);
  * also at open, for one gateway owns its file; PostgreSQL: only so, for
  * every gateway sharing it must be able to read it: "diariectl store
  * upgrade" once they all run a binary that knows the new version). */
-#define DM_STORE_SCHEMA_VERSION 2
+#define DM_STORE_SCHEMA_VERSION 3
 /* Open database for an upgrade only: an older schema is not refused. */
 dm_store *dm_store_open_for_upgrade(const char *database, const dm_store_options *opt,
                                     GError **err);

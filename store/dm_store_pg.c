@@ -53,12 +53,43 @@ static const char dm_pg_schema[] =
     "CREATE TABLE once (key text PRIMARY KEY, time bigint NOT NULL);"
     "CREATE INDEX once_time ON once(time);"
     "CREATE TABLE owed (key text PRIMARY KEY, id text NOT NULL, time bigint NOT NULL);"
-    "CREATE INDEX owed_time ON owed(time);";
+    "CREATE INDEX owed_time ON owed(time);"
+    /* Version 3: notices asking for an answer, R15's questions. */
+    "CREATE TABLE IF NOT EXISTS notices ("
+    "  id text NOT NULL, person text NOT NULL, msg text NOT NULL, registrar text,"
+    "  time bigint NOT NULL, reminded bigint NOT NULL DEFAULT 0,"
+    "  answered bigint NOT NULL DEFAULT 0, answer_id text,"
+    "  PRIMARY KEY (id, person));"
+    "CREATE INDEX IF NOT EXISTS notices_msg ON notices(msg, person);"
+    "CREATE INDEX IF NOT EXISTS notices_time ON notices(time);"
+    "CREATE TABLE IF NOT EXISTS questions ("
+    "  id text NOT NULL, mailbox text NOT NULL, msg text NOT NULL, thread text NOT NULL,"
+    "  time bigint NOT NULL, answered bigint NOT NULL DEFAULT 0, answer_id text,"
+    "  PRIMARY KEY (id, mailbox));"
+    "CREATE INDEX IF NOT EXISTS questions_msg ON questions(msg);"
+    "CREATE INDEX IF NOT EXISTS questions_thread ON questions(thread);"
+    "CREATE INDEX IF NOT EXISTS questions_time ON questions(time);";
 
 /* The steps from each older PostgreSQL version to the next: none yet
  * (version 2 is the first); a later schema adds its step here, run by
  * "diariectl store upgrade" in the transaction that records it. */
-static const char *const dm_pg_upgrades[DM_STORE_SCHEMA_VERSION + 1] = {NULL};
+static const char *const dm_pg_upgrades[DM_STORE_SCHEMA_VERSION + 1] = {
+    [3] = /* notices asking for an answer, R15's questions */
+    "CREATE TABLE IF NOT EXISTS notices ("
+    "  id text NOT NULL, person text NOT NULL, msg text NOT NULL, registrar text,"
+    "  time bigint NOT NULL, reminded bigint NOT NULL DEFAULT 0,"
+    "  answered bigint NOT NULL DEFAULT 0, answer_id text,"
+    "  PRIMARY KEY (id, person));"
+    "CREATE INDEX IF NOT EXISTS notices_msg ON notices(msg, person);"
+    "CREATE INDEX IF NOT EXISTS notices_time ON notices(time);"
+    "CREATE TABLE IF NOT EXISTS questions ("
+    "  id text NOT NULL, mailbox text NOT NULL, msg text NOT NULL, thread text NOT NULL,"
+    "  time bigint NOT NULL, answered bigint NOT NULL DEFAULT 0, answer_id text,"
+    "  PRIMARY KEY (id, mailbox));"
+    "CREATE INDEX IF NOT EXISTS questions_msg ON questions(msg);"
+    "CREATE INDEX IF NOT EXISTS questions_thread ON questions(thread);"
+    "CREATE INDEX IF NOT EXISTS questions_time ON questions(time);",
+};
 
 /* --- which databases, before opening ------------------------------------ */
 
@@ -395,4 +426,11 @@ const dm_store_ops dm_store_pg_ops = {
     .backup = NULL,
     .counters_each = dm_pg_counters_each,
     .import = dm_pg_import,
+    .notice_add = dm_pg_notice_add,
+    .notice_answer = dm_pg_notice_answer,
+    .notice_each = dm_pg_notice_each,
+    .notice_remind = dm_pg_notice_remind,
+    .question_add = dm_pg_question_add,
+    .question_answer = dm_pg_question_answer,
+    .question_each = dm_pg_question_each,
 };

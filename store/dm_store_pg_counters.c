@@ -282,6 +282,15 @@ static const struct {
      "INSERT INTO meta(key, value) VALUES ($1, $2)"
      " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
      2},
+    {"notices", "SELECT id, person, msg, registrar, time, reminded, answered, answer_id"
+                " FROM notices",
+     "INSERT INTO notices(id, person, msg, registrar, time, reminded, answered, answer_id)"
+     " VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::bigint, $8)",
+     8},
+    {"questions", "SELECT id, mailbox, msg, thread, time, answered, answer_id FROM questions",
+     "INSERT INTO questions(id, mailbox, msg, thread, time, answered, answer_id)"
+     " VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7)",
+     7},
 };
 
 bool dm_pg_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GError **err)
@@ -455,7 +464,8 @@ bool dm_pg_import(dm_store *s, dm_store *from, GError **err)
         goto out;
     /* The counters, claims and the meta keys that go with them. */
     if (!dm_pg_cmd(s, st.c, "migrate", "DELETE FROM mass_window; DELETE FROM autoreply;"
-                                       " DELETE FROM once; DELETE FROM owed",
+                                       " DELETE FROM once; DELETE FROM owed;"
+                                       " DELETE FROM notices; DELETE FROM questions",
                    0, NULL, err) ||
         !from->ops->counters_each(from, dm_pg_import_counter, &st, err) || st.err != NULL)
         goto out;

@@ -133,4 +133,21 @@ bool dm_pg_owed_find(dm_store *s, const char *key, int64_t since, char **id, GEr
 bool dm_pg_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GError **err);
 bool dm_pg_import(dm_store *s, dm_store *from, GError **err);
 
+/* --- notices and questions (dm_store_pg_notices.c) --- */
+bool dm_pg_notice_add(dm_store *s, const char *id, int64_t time, const char *person_key,
+                      const char *msg_key, const char *registrar, GError **err);
+bool dm_pg_notice_answer(dm_store *s, const char *person_key, char *const *msg_keys,
+                         size_t n_keys, const char *answer_id, int64_t now, unsigned *n,
+                         GError **err);
+bool dm_pg_notice_each(dm_store *s, int64_t since, dm_notice_fn fn, void *data, GError **err);
+bool dm_pg_notice_remind(dm_store *s, const char *id, const char *person_key, int64_t now,
+                         bool *claimed, GError **err);
+bool dm_pg_question_add(dm_store *s, const char *id, int64_t time, const char *mailbox,
+                        const char *msg_key, const char *thread_key, GError **err);
+bool dm_pg_question_answer(dm_store *s, char *const *msg_keys, size_t n_keys,
+                           char *const *thread_keys, size_t n_threads, const char *answer_id,
+                           int64_t now, unsigned *n, GError **err);
+bool dm_pg_question_each(dm_store *s, int64_t since, const char *mailbox, dm_question_fn fn,
+                         void *data, GError **err);
+
 #endif

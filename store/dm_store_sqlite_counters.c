@@ -364,6 +364,10 @@ bool dm_sqlite_counters_each(dm_store *s, dm_store_counter_fn fn, void *data, GE
         {"owed", "SELECT key, id, time FROM owed", 3},
         {"meta", "SELECT key, value FROM meta WHERE key IN ('owed_epoch', 'cases_generation')",
          2},
+        {"notices", "SELECT id, person, msg, registrar, time, reminded, answered, answer_id"
+                    " FROM notices", 8},
+        {"questions", "SELECT id, mailbox, msg, thread, time, answered, answer_id"
+                      " FROM questions", 7},
     };
     dm_sqlite *q = dm_sqlite_of(s);
     bool ok = true;

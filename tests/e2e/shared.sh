@@ -140,7 +140,7 @@ check "the cases came along" \
     test "$("$DM_BUILD/diariectl" cases list -c "$T/gw2.conf" | wc -l)" -eq 10
 "$DM_BUILD/diariectl" store version -c "$T/gw1.conf" >"$T/version.out" 2>&1
 check "store version names the backend and the version" \
-    grep -q "postgresql database, schema version 2" "$T/version.out"
+    grep -q "postgresql database, schema version 3" "$T/version.out"
 check "store upgrade: nothing to do on a current schema" \
     "$DM_BUILD/diariectl" store upgrade -c "$T/gw1.conf" >/dev/null
 check "journal backup of a PostgreSQL database names pg_dump" \
