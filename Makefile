@@ -169,6 +169,7 @@ fuzz-test: $(FUZZ)/fuzz_extract
 e2e-test: all
 	@tests/e2e/run.sh
 	@tests/e2e/duties.sh
+	@tests/e2e/answers.sh
 	@tests/e2e/delivery.sh
 	@tests/e2e/sendmail.sh
 	@tests/e2e/privileges.sh
@@ -176,7 +177,6 @@ e2e-test: all
 	@tests/e2e/auth.sh
 	@tests/e2e/readers.sh
 	@tests/e2e/shared.sh
-	@tests/e2e/answers.sh
 
 docs-test:
 	@docs/check.sh
@@ -223,10 +223,11 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/diariemilter
 	install -m 0644 etc/diarie.schema.json $(DESTDIR)$(PREFIX)/share/diariemilter/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
+	install -m 0644 packaging/diariemilter-reminders.service packaging/diariemilter-reminders.timer \
+	    packaging/diariemilter-digest.service packaging/diariemilter-digest.timer \
+	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
 	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \
-	    packaging/diariemilter-reminders.service packaging/diariemilter-reminders.timer \
-	    packaging/diariemilter-digest.service packaging/diariemilter-digest.timer \
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:

@@ -18,6 +18,13 @@ dm_conf *dm_ctl_conf(const char *path);
  * for the next 15 calls; NULL gives "". */
 const char *dm_ctl_safe(const char *s);
 
+/* diariectl report's parts.  absence: printed, or with unwatched set
+ * only the unwatched people's lines added to it (new strings). */
+int dm_ctl_report_absence(dm_conf *conf, int64_t now, GPtrArray *unwatched);
+int dm_ctl_report_svarstider(dm_conf *conf, int64_t now, int64_t since, const char *mailbox);
+int dm_ctl_report_digest(dm_conf *conf, int64_t now, bool send);
+
+int dm_ctl_notices(int argc, char **argv);
 int dm_ctl_classify(int argc, char **argv);
 int dm_ctl_cases(int argc, char **argv);
 int dm_ctl_directory(int argc, char **argv);
@@ -26,12 +33,5 @@ int dm_ctl_journal(int argc, char **argv);
 int dm_ctl_bench(int argc, char **argv);
 int dm_ctl_report(int argc, char **argv);
 int dm_ctl_store(int argc, char **argv);
-int dm_ctl_notices(int argc, char **argv);
-
-/* diariectl report's parts.  absence: printed, or with unwatched set
- * only the unwatched people's lines added to it (new strings). */
-int dm_ctl_report_absence(dm_conf *conf, int64_t now, GPtrArray *unwatched);
-int dm_ctl_report_svarstider(dm_conf *conf, int64_t now, int64_t since, const char *mailbox);
-int dm_ctl_report_digest(dm_conf *conf, int64_t now, bool send);
 
 #endif
