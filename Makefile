@@ -27,7 +27,7 @@ Q           :=
 SAY          = @true
 endif
 CC          ?= cc
-PKGS        := gmime-3.0 glib-2.0 json-glib-1.0 libcrypto ldap sqlite3 libxml-2.0 libpq
+PKGS        := gmime-3.0 glib-2.0 gio-2.0 json-glib-1.0 libcrypto ldap sqlite3 libxml-2.0 libpq
 
 # Evaluated when used, so that a build started by "make check" after
 # scripts/deps.sh installed the libraries finds them.
@@ -39,7 +39,7 @@ WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototype
                -Wmissing-prototypes -Wno-unused-parameter
 CSTD        := -std=c11 -D_GNU_SOURCE
 OPT         ?= -O2 -g
-MODULES     := common model policy mime ldap store deliver engine
+MODULES     := common model metrics policy mime ldap store deliver engine
 INCLUDES    := $(addprefix -I,$(MODULES) milter)
 CFLAGS_ALL   = $(CSTD) $(OPT) $(WARN) $(INCLUDES) $(PKG_CFLAGS) \
                -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)

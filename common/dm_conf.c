@@ -148,6 +148,10 @@ static const dm_conf_entry dm_conf_table[] = {
     {"mime", "max_depth", T_INT, "10", O(max_depth), NULL, 1, 1000},
     {"mime", "max_headers", T_INT, "1000", O(max_headers), NULL, 1, 1000000},
     {"mime", "max_header_size", T_SIZE, "64k", O(max_header_size), NULL, 0, 0},
+
+    {"metrics", "listen", T_STRING, "", O(metrics_listen), NULL, 0, 0},
+    {"metrics", "textfile", T_STRING, "", O(metrics_textfile), NULL, 0, 0},
+    {"metrics", "textfile_interval", T_DURATION, "15s", O(metrics_textfile_interval), NULL, 0, 0},
 };
 
 #undef O
@@ -442,6 +446,7 @@ dm_conf *dm_conf_load(const char *path, GError **err)
     gsize len = 0;
     dm_conf *conf = NULL;
     char **groups = NULL;
+    guint16 port = 0;
 
     if (!g_file_get_contents(path, &text, &len, &gerr)) {
         g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", path, gerr->message);
@@ -539,6 +544,19 @@ dm_conf *dm_conf_load(const char *path, GError **err)
                     path, dm_conf_line_of(text, "delivery", "copy_reply_to"), conf->copy_reply_to);
         goto fail;
     }
+    if (*conf->metrics_listen != '\0' &&
+        (!dm_conf_parse_listen(conf->metrics_listen, NULL, &port) || port == 0)) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [metrics] listen: \"%s\" is not ADDRESS:PORT (an IP address, "
+                    "[ ] around IPv6, and a port from 1 to 65535)",
+                    path, dm_conf_line_of(text, "metrics", "listen"), conf->metrics_listen);
+        goto fail;
+    }
+    if (conf->metrics_textfile_interval < 1) {
+        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [metrics] textfile_interval: at least 1s",
+                    path, dm_conf_line_of(text, "metrics", "textfile_interval"));
+        goto fail;
+    }
     if (conf->retry_max < conf->retry_min) {
         g_set_error(err, DM_CONF_ERROR, 1,
                     "%s:%d: [delivery] retry_max: shorter than retry_min", path,
@@ -555,6 +573,38 @@ out:
     g_free(text);
     g_key_file_free(kf);
     return conf;
+}
+
+bool dm_conf_parse_listen(const char *s, char **host, guint16 *port)
+{
+    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+    char *h, *end;
+    long p;
+
+    if (colon == NULL || colon == s)
+        return false;
+    if (*s == '[') {
+        if (colon[-1] != ']')
+            return false;
+        h = g_strndup(s + 1, (size_t)(colon - s - 2));
+    } else {
+        h = g_strndup(s, (size_t)(colon - s));
+    }
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    /* An IPv6 address in brackets, an IPv4 one without. */
+    if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535 ||
+        !g_hostname_is_ip_address(h) || (strchr(h, ':') != NULL) != (*s == '[')) {
+        g_free(h);
+        return false;
+    }
+    if (host != NULL)
+        *host = h;
+    else
+        g_free(h);
+    if (port != NULL)
+        *port = (guint16)p;
+    return true;
 }
 
 dm_conf *dm_conf_ref(dm_conf *conf)

@@ -141,6 +141,11 @@ typedef struct dm_conf {
     int max_depth;
     int max_headers;
     int64_t max_header_size;
+
+    /* [metrics] */
+    char *metrics_listen;   /* "ADDRESS:PORT" of the /metrics listener, "" none */
+    char *metrics_textfile; /* the textfile collector's file, "" none */
+    int64_t metrics_textfile_interval; /* seconds between its rewrites */
 } dm_conf;
 
 /* Built-in defaults, as documented in etc/diariemilter.conf. */
@@ -167,6 +172,10 @@ const char *dm_conf_gateway_id(const dm_conf *conf);
 /* Parse helpers shared with other modules' configuration. */
 bool dm_conf_parse_duration(const char *s, int64_t *seconds);
 bool dm_conf_parse_size(const char *s, int64_t *bytes);
+/* "ADDRESS:PORT" ("[ADDRESS]:PORT" for IPv6): a literal IP address and a
+ * port from 0 to 65535 (0: any free one, for tests; the configuration
+ * refuses it).  host (new string) and port may be NULL. */
+bool dm_conf_parse_listen(const char *s, char **host, guint16 *port);
 
 #define DM_CONF_ERROR (dm_conf_error_quark())
 GQuark dm_conf_error_quark(void);

@@ -185,6 +185,25 @@ void dm_id_new(char out[21])
     out[20] = '\0';
 }
 
+bool dm_id_time(const char *id, int64_t *ms)
+{
+    int64_t t = 0;
+
+    if (id == NULL || strlen(id) != 20)
+        return false;
+    for (int i = 0; i < 20; i++) {
+        char c = id[i];
+        int d = g_ascii_isdigit(c) ? c - '0' : (c >= 'a' && c <= 'z') ? c - 'a' + 10 : -1;
+
+        if (d < 0)
+            return false;
+        if (i < 10)
+            t = t * 36 + d;
+    }
+    *ms = t;
+    return true;
+}
+
 static void dm_hex(const unsigned char *md, unsigned int len, char *out)
 {
     static const char hex[] = "0123456789abcdef";

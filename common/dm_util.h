@@ -35,6 +35,9 @@ void dm_time_format_iso8601(int64_t t, char *buf, size_t len);
 /* A new unique id for a message or spool item: 20 characters of
  * [0-9a-z], sortable by creation time.  Thread safe. */
 void dm_id_new(char out[21]);
+/* When an id of dm_id_new was made: milliseconds since the epoch; false
+ * when id is not one. */
+bool dm_id_time(const char *id, int64_t *ms);
 
 /* Lowercase hex of SHA-256 over data: out holds 65 bytes. */
 void dm_sha256_hex(const void *data, size_t len, char out[65]);

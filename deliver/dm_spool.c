@@ -496,6 +496,39 @@ GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err)
     return dm_spool_list_in(s, dead ? DM_SPOOL_DEAD : DM_SPOOL_NEW, err);
 }
 
+bool dm_spool_take_census(dm_spool *s, dm_spool_census *c, GError **err)
+{
+    memset(c, 0, sizeof *c);
+    for (int w = DM_SPOOL_NEW; w <= DM_SPOOL_DEAD; w++) {
+        GDir *d = g_dir_open(dm_spool_folder(s, (dm_spool_where)w), 0, err);
+        const char *n;
+
+        if (d == NULL)
+            return false;
+        while ((n = g_dir_read_name(d)) != NULL) {
+            const char *last = strrchr(n, '.'), *id;
+            char idbuf[21];
+            int64_t ms;
+
+            if (*n == '.')
+                continue;
+            c->count[w]++;
+            if (w == DM_SPOOL_DEAD || last == NULL)
+                continue;
+            /* KIND.ID.N: ID is the 20 characters before the last dot. */
+            id = last - 20;
+            if (id <= n || id[-1] != '.')
+                continue;
+            memcpy(idbuf, id, 20);
+            idbuf[20] = '\0';
+            if (dm_id_time(idbuf, &ms) && (c->oldest_ms == 0 || ms < c->oldest_ms))
+                c->oldest_ms = ms;
+        }
+        g_dir_close(d);
+    }
+    return true;
+}
+
 dm_spool_item *dm_spool_find(dm_spool *s, const char *name, GError **err)
 {
     static const dm_spool_where order[] = {DM_SPOOL_NEW, DM_SPOOL_CUR, DM_SPOOL_DEAD};

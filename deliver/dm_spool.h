@@ -106,6 +106,18 @@ GPtrArray *dm_spool_list(dm_spool *s, bool dead, GError **err);
 /* Items in one folder, oldest first. */
 GPtrArray *dm_spool_list_in(dm_spool *s, dm_spool_where where, GError **err);
 dm_spool_item *dm_spool_read_item(const char *path, GError **err);
+
+/* How many items each folder holds and when the oldest item not yet
+ * delivered (new/ or cur/) was first owed, from the names alone
+ * (KIND.ID.N: ID is made by dm_id_new with the item, and says when):
+ * no item is opened and no lock taken, so it is cheap enough for every
+ * scrape of the metrics. */
+typedef struct dm_spool_census {
+    uint64_t count[DM_SPOOL_DEAD + 1]; /* by dm_spool_where */
+    int64_t oldest_ms;                 /* milliseconds since the epoch; 0: none */
+} dm_spool_census;
+
+bool dm_spool_take_census(dm_spool *s, dm_spool_census *c, GError **err);
 /* The item called name, looked for in new/, cur/ and dead/; NULL with
  * G_FILE_ERROR_NOENT when there is none.  name must be a plain file name. */
 dm_spool_item *dm_spool_find(dm_spool *s, const char *name, GError **err);

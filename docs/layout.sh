@@ -21,15 +21,16 @@ cd "$top" || exit 1
 rules='
 common:
 model:    common
+metrics:  common model
 policy:   common model
 extract:  common model
 mime:     common model extract
-ldap:     common model
+ldap:     common model metrics
 store:    common model
 deliver:  common
-engine:   common model policy extract mime ldap store deliver
-milter:   common model policy extract mime ldap store deliver engine
-ctl:      common model policy extract mime ldap store deliver engine
+engine:   common model metrics policy extract mime ldap store deliver
+milter:   common model metrics policy extract mime ldap store deliver engine
+ctl:      common model metrics policy extract mime ldap store deliver engine
 '
 
 rooms=$(printf '%s\n' "$rules" | sed -n 's/^\([a-z]*\):.*/\1/p')

@@ -110,4 +110,9 @@ void dm_msgctx_body_sha256(dm_msgctx *m, char out[65]);
 
 extern struct smfiDesc dm_milter_desc;
 
+/* [metrics] listen and textfile (dm_milter_metrics.c): started with the
+ * other threads, stopped after them (the textfile keeps the last counts). */
+void dm_milter_metrics_start(const dm_conf *conf);
+void dm_milter_metrics_stop(void);
+
 #endif
