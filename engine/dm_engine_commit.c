@@ -9,6 +9,7 @@
 
 #include "dm_engine_int.h"
 #include "dm_log.h"
+#include "dm_metrics.h"
 
 /* How long a loop token outlives the last retry of its copy. */
 #define DM_LOOP_SLACK (24 * 3600)
@@ -336,7 +337,9 @@ bool dm_engine_commit(dm_arrival *a, GError **err)
     je.n_owed = owed->len;
     je.owed_since = since;
     je.owed_claimed = claimed;
+    int64_t journal_started = g_get_monotonic_time();
     ok = dm_store_journal_add(e->store, &je, &jerr);
+    dm_metrics_observe(DM_MH_JOURNAL_COMMIT, g_get_monotonic_time() - journal_started);
     /* The row may be on disk after all: its items stay (delivered twice
      * rather than lost); the message still gets a 451. */
     in_doubt = !ok && dm_store_error_in_doubt(jerr);

@@ -218,6 +218,11 @@ void dm_ldap_free(dm_ldap *l)
     g_free(l);
 }
 
+bool dm_ldap_error_is_busy(const GError *err)
+{
+    return g_error_matches(err, DM_LDAP_ERROR_DOMAIN, LDAP_BUSY);
+}
+
 void dm_ldap_get_stats(dm_ldap *l, dm_ldap_stats *s)
 {
     s->hits = atomic_load(&l->st_hits);

@@ -90,6 +90,9 @@ bool dm_ldap_dn_equal(const char *a, const char *b);
 char *dm_ldap_dn_key(const char *dn);
 
 void dm_ldap_get_stats(dm_ldap *l, dm_ldap_stats *s);
+/* Did a lookup fail on a bound rather than an outage: no pool connection
+ * free within [ldap] timeout, or a server that said it is busy? */
+bool dm_ldap_error_is_busy(const GError *err);
 /* Forget everything cached (diariectl, tests, reload). */
 void dm_ldap_cache_clear(dm_ldap *l);
 

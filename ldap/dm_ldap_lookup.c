@@ -9,6 +9,7 @@
 
 #include "dm_ldap_int.h"
 #include "dm_log.h"
+#include "dm_metrics.h"
 #include "dm_util.h"
 
 /* The mail address of the entry at dn (a delegate, a manager). */
@@ -139,9 +140,11 @@ static dm_ldap_status dm_ldap_lookup(dm_ldap *l, const char *kind, const char *f
         g_free(key);
         return DM_LDAP_NOT_FOUND;
     }
+    dm_metrics_inc(DM_MC_DIR_LOOKUPS);
     if (dm_ldap_cache_get(&l->cache, key, &e)) {
         /* A negative answer from the cache is a hit too. */
         atomic_fetch_add(&l->st_hits, 1);
+        dm_metrics_inc(DM_MC_DIR_CACHE_HITS);
         g_free(key);
         if (e == NULL) {
             atomic_fetch_add(&l->st_neg_hits, 1);
@@ -205,6 +208,7 @@ static dm_ldap_status dm_ldap_lookup(dm_ldap *l, const char *kind, const char *f
 out:
     if (st == DM_LDAP_ERROR) {
         atomic_fetch_add(&l->st_errors, 1);
+        dm_metrics_inc(DM_MC_DIR_ERRORS);
         /* Once per failed lookup, naming the server(s) and the reason; the
          * value looked up stays out of the log. */
         dm_log(DM_LOG_WARNING, "ldap: %s lookup failed: %s", kind, lerr->message);
@@ -250,6 +254,7 @@ dm_ldap_status dm_ldap_registrars(dm_ldap *l, dm_registrars **out, GError **err)
     if (!dm_ldap_search(l, l->conf->ldap_base, LDAP_SCOPE_SUBTREE,
                         l->conf->ldap_filter_registrators, attrs, 0, false, &res, &c, &lerr)) {
         atomic_fetch_add(&l->st_errors, 1);
+        dm_metrics_inc(DM_MC_DIR_ERRORS);
         dm_log(DM_LOG_WARNING, "ldap: registrator lookup failed: %s", lerr->message);
         g_propagate_error(err, lerr);
         return DM_LDAP_ERROR;

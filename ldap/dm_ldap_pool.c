@@ -39,6 +39,7 @@
 
 #include "dm_ldap_int.h"
 #include "dm_log.h"
+#include "dm_metrics.h"
 
 G_DEFINE_QUARK(dm-ldap-error-quark, dm_ldap_error)
 
@@ -421,8 +422,10 @@ bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
         if (!dm_ldap_conn_ready(l, c, err))
             return false;
         atomic_fetch_add(&l->st_searches, 1);
+        gint64 t0 = g_get_monotonic_time();
         rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, sctrls, NULL,
                                tv.tv_sec > 0 ? &tv : NULL, sizelimit, res);
+        dm_metrics_observe(DM_MH_DIRECTORY_SEARCH, g_get_monotonic_time() - t0);
         if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED ||
             (rc == LDAP_NO_SUCH_OBJECT && missing_ok))
             return true;

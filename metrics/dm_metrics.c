@@ -73,6 +73,16 @@ void dm_metrics_message(dm_class klass, dm_direction direction, uint64_t copies,
             atomic_fetch_add_explicit(&dm_m.action[i], n[i], memory_order_relaxed);
 }
 
+void dm_metrics_accepted(const dm_verdict *v, unsigned forwards, bool duplicate)
+{
+    dm_metrics_message(v->klass, v->direction, dm_verdict_count_actions(v, DM_ACT_COPY),
+                       dm_verdict_count_actions(v, DM_ACT_NOTICE), forwards,
+                       dm_verdict_count_actions(v, DM_ACT_MANAGER_NOTICE),
+                       dm_verdict_count_actions(v, DM_ACT_AUTOREPLY_REMINDER));
+    if (duplicate)
+        dm_metrics_inc(DM_MC_DUPLICATES);
+}
+
 void dm_metrics_observe(dm_metrics_histogram h, int64_t us)
 {
     dm_histogram *x;

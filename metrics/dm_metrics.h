@@ -51,6 +51,10 @@ void dm_metrics_tempfail(dm_metrics_tempfail_cause cause);
 void dm_metrics_message(dm_class klass, dm_direction direction, uint64_t copies,
                         uint64_t notices, uint64_t forwards, uint64_t manager_notices,
                         uint64_t reminders);
+/* The same from the verdict, as the summary line counts it: what this
+ * arrival owes (a repeat owes only what earlier arrivals did not), the
+ * forwards the MTA took, and whether it repeats a journaled message. */
+void dm_metrics_accepted(const dm_verdict *v, unsigned forwards, bool duplicate);
 /* us: a duration in microseconds (negative counts as 0). */
 void dm_metrics_observe(dm_metrics_histogram h, int64_t us);
 

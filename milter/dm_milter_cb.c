@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "dm_log.h"
+#include "dm_metrics.h"
 #include "dm_milter.h"
 #include "dm_util.h"
 
 #define DM_REPLY_TEMPFAIL_DIR "Directory unavailable, please try again later"
 #define DM_REPLY_TEMPFAIL_STORE "Cannot record the message now, please try again later"
+#define DM_REPLY_TEMPFAIL_BUSY "Directory busy, please try again later"
 
 static sfsistat dm_noreply(unsigned long flag)
 {
@@ -59,6 +61,9 @@ static void dm_setreply(SMFICTX *ctx, const char *code, const char *xcode, const
 
 static sfsistat dm_tempfail(SMFICTX *ctx, const char *text)
 {
+    dm_metrics_tempfail(strcmp(text, DM_REPLY_TEMPFAIL_DIR) == 0    ? DM_TEMPFAIL_DIRECTORY
+                        : strcmp(text, DM_REPLY_TEMPFAIL_BUSY) == 0 ? DM_TEMPFAIL_LIMITS
+                                                                    : DM_TEMPFAIL_STORE);
     dm_setreply(ctx, "451", "4.3.0", text);
     return SMFIS_TEMPFAIL;
 }
@@ -69,13 +74,15 @@ static sfsistat dm_tempfail(SMFICTX *ctx, const char *text)
 static sfsistat dm_resolve(SMFICTX *ctx, dm_msgctx *m, int64_t now)
 {
     GError *err = NULL;
+    bool busy;
 
     if (m->a->resolved || m->directory_down || dm_arrival_resolve(m->a, now, &err))
         return SMFIS_CONTINUE;
     dm_log_q(DM_LOG_ERR, dm_qid(ctx, m), "directory lookup failed: %s", err->message);
+    busy = dm_ldap_error_is_busy(err);
     g_error_free(err);
     if (dm_engine_conf(m->a->engine)->on_directory_error == DM_ONFAIL_TEMPFAIL)
-        return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_DIR);
+        return dm_tempfail(ctx, busy ? DM_REPLY_TEMPFAIL_BUSY : DM_REPLY_TEMPFAIL_DIR);
     m->directory_down = true;
     return SMFIS_CONTINUE;
 }
@@ -93,6 +100,7 @@ static sfsistat dm_reject(SMFICTX *ctx, dm_msgctx *m)
         return dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
     }
     dm_setreply(ctx, a->verdict->reject_code, a->verdict->reject_xcode, a->verdict->reject_text);
+    dm_metrics_inc(DM_MC_REJECTS);
     dm_log_q(DM_LOG_NOTICE, dm_qid(ctx, m),
              "id=%s reject=R14 from=<%s> rcpts=%u: mass mailing from outside the "
              "communications unit",
@@ -333,6 +341,7 @@ static bool dm_own_mail(dm_msgctx *m, const char *qid, const char *body_sha, int
             id[j++] = m->diarie_id[i], id[j] = '\0';
     if (r == DM_LOOP_VALID && m->own_net) {
         dm_log_q(DM_LOG_INFO, qid, "copy or notice of id=%s: passed unclassified", id);
+        dm_metrics_inc(DM_MC_OWN_MAIL);
         return true;
     }
     dm_log_q(DM_LOG_NOTICE, qid, "X-Diarie-Genererad not honoured (%s): removed, message "
@@ -421,6 +430,7 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
     if (m->directory_down) {
         dm_log_q(DM_LOG_WARNING, qid,
                  "directory down and on_directory_error=accept: passed unclassified");
+        dm_metrics_inc(DM_MC_DIRECTORY_DOWN);
         if (!dm_strip_headers(ctx, m))
             rc = dm_tempfail(ctx, DM_REPLY_TEMPFAIL_STORE);
         goto out;
@@ -460,7 +470,9 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
         goto out;
     }
     dm_log_summary(m, qid, forwards, eom_started);
+    dm_metrics_accepted(a->verdict, forwards, a->duplicate_of != NULL);
 out:
+    dm_metrics_observe(DM_MH_EOM, g_get_monotonic_time() - eom_started);
     dm_end_message(c);
     return rc;
 }

@@ -250,6 +250,7 @@ static int dm_run(dm_start *st, dm_engine_rules *rules, const char *self)
         dm_log(DM_LOG_NOTICE, "removed %d spooled item%s of messages never accepted", gone,
                gone == 1 ? "" : "s");
     dm_milter.deliver = dm_deliver_start(dm_milter.spool, (dm_conf *)conf, self);
+    dm_milter_metrics_start(conf);
     g_thread_unref(g_thread_new("reload", dm_reload_thread, NULL));
 
     dm_log(DM_LOG_NOTICE, "diariemilter %s starting on %s (configuration %s)", DM_VERSION,
@@ -265,6 +266,7 @@ static int dm_run(dm_start *st, dm_engine_rules *rules, const char *self)
                atomic_load(&dm_milter.in_flight));
     dm_deliver_stop(dm_milter.deliver);
     dm_milter.deliver = NULL;
+    dm_milter_metrics_stop();
     if (*conf->pidfile)
         unlink(conf->pidfile);
     if (st->upath != NULL)

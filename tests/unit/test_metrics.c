@@ -169,6 +169,34 @@ static void test_counters(void **state)
     g_free(text);
 }
 
+/* From a verdict, as the milter counts an accepted message. */
+static void test_accepted(void **state)
+{
+    dm_verdict *v = dm_verdict_new();
+    char *text;
+
+    (void)state;
+    dm_metrics_reset();
+    v->klass = DM_CLASS_ALLMAN;
+    v->direction = DM_DIR_OUTBOUND;
+    dm_verdict_add_action(v, DM_ACT_COPY, "registrator@sjovik.test", "a@sjovik.test");
+    dm_verdict_add_action(v, DM_ACT_NOTICE, "a@sjovik.test", "a@sjovik.test");
+    dm_verdict_add_action(v, DM_ACT_NOTICE, "b@sjovik.test", "b@sjovik.test");
+    dm_verdict_add_action(v, DM_ACT_FORWARD, "c@sjovik.test", "d@sjovik.test");
+    dm_metrics_accepted(v, 1, false);
+    dm_metrics_accepted(v, 0, true);
+    text = render(NULL);
+    assert_true(value_of(text, "diariemilter_messages_total{class=\"allman\","
+                               "direction=\"outbound\"}") == 2);
+    assert_true(value_of(text, "diariemilter_copies_total") == 2);
+    assert_true(value_of(text, "diariemilter_notices_total") == 4);
+    /* Forwards as the MTA took them, not as the verdict owes them. */
+    assert_true(value_of(text, "diariemilter_forwards_total") == 1);
+    assert_true(value_of(text, "diariemilter_duplicates_total") == 1);
+    g_free(text);
+    dm_verdict_free(v);
+}
+
 static void test_histogram(void **state)
 {
     char *text;
@@ -553,7 +581,8 @@ static void test_spool_census(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counters),     cmocka_unit_test(test_histogram),
+        cmocka_unit_test(test_counters),     cmocka_unit_test(test_accepted),
+        cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_gauges),       cmocka_unit_test(test_parse_listen),
         cmocka_unit_test(test_conf_keys),    cmocka_unit_test(test_listener),
         cmocka_unit_test(test_textfile),     cmocka_unit_test(test_spool_census),
