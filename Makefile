@@ -177,6 +177,7 @@ e2e-test: all
 	@tests/e2e/auth.sh
 	@tests/e2e/readers.sh
 	@tests/e2e/shared.sh
+	@tests/e2e/metrics.sh
 
 docs-test:
 	@docs/check.sh

@@ -56,7 +56,7 @@ dm_write_conf() {
         extra[${kv%%=*}]=${kv#*=}
     done
     {
-        for sect in milter log site ldap store delivery policy mime; do
+        for sect in milter log site ldap store delivery policy mime metrics; do
             printf '[%s]\n' "$sect"
             case $sect in
             milter)
@@ -75,7 +75,7 @@ dm_write_conf() {
             policy)
                 printf 'rules = %s/etc/rules.conf\ntemplates = %s/etc/templates\n' \
                     "$DM_REPO" "$DM_REPO" ;;
-            mime) ;;
+            mime | metrics) ;;
             esac
             for kv in "${!extra[@]}"; do
                 if [ "${kv%%.*}" = "$sect" ]; then
