@@ -229,6 +229,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 	install -m 0644 etc/diariemilter-openldap.conf etc/diariemilter-ad.conf \
 	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \
+	    packaging/monitoring/diariemilter-alerts.yml \
+	    packaging/monitoring/diariemilter-dashboard.json \
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:

@@ -4,7 +4,11 @@
 #   1. groff -man -ww -z prints nothing for each page (no warnings);
 #   2. every [section] key of etc/diariemilter.conf is documented in
 #      docs/diariemilter.conf.5 under that section, with the same default,
-#      and the page documents no key the file lacks.
+#      and the page documents no key the file lacks;
+#   3. every metric metrics/dm_metrics.c renders is documented under
+#      .SH METRICS of docs/diariemilter.8 (as ".B diariemilter_NAME"), the
+#      page documents no other, and the alert rules and the dashboard in
+#      packaging/monitoring/ parse and name only metrics that exist.
 #
 # The page documents a key as a .TP (or .TQ) whose next line is
 #   .B key = default
@@ -165,8 +169,42 @@ awk -F '\t' -v conf="$conf" -v page="$page5" '
     }
 ' "$tmp/conf" "$tmp/page" >&2 || status=1
 
+# 3. The metrics: the families the code renders (a histogram by its base
+# name), those the page documents, and those monitoring/ uses.
+grep -o '"diariemilter_[a-z_]*' metrics/dm_metrics.c | tr -d '"' | sort -u > "$tmp/metrics"
+awk '/^\.SH/ { in_m = ($0 ~ /^\.SH METRICS/); next }
+     in_m && /^\.B diariemilter_/ { s = $2; sub(/\{.*/, "", s); print s }' \
+    docs/diariemilter.8 | sort > "$tmp/metrics_doc"
+if [ ! -s "$tmp/metrics" ]; then
+    echo "docs/check.sh: metrics/dm_metrics.c: no metric names found" >&2
+    status=1
+fi
+comm -23 "$tmp/metrics" "$tmp/metrics_doc" | sed 's|^|docs/check.sh: docs/diariemilter.8: METRICS does not document |' >&2
+comm -13 "$tmp/metrics" "$tmp/metrics_doc" | sed 's|^|docs/check.sh: docs/diariemilter.8: METRICS documents a metric the code does not render: |' >&2
+[ "$(comm -3 "$tmp/metrics" "$tmp/metrics_doc" | wc -l)" -eq 0 ] || status=1
+python3 - "$tmp/metrics" packaging/monitoring/*.json packaging/monitoring/*.yml <<'PY' >&2 || status=1
+import json, re, sys
+import yaml
+known = set(open(sys.argv[1]).read().split())
+bad = 0
+for path in sys.argv[2:]:
+    try:
+        text = open(path).read()
+        (json.loads if path.endswith(".json") else yaml.safe_load)(text)
+    except Exception as e:
+        print(f"docs/check.sh: {path}: does not parse: {e}")
+        bad = 1
+        continue
+    for name in sorted(set(re.findall(r"diariemilter_[a-z_]+", text))):
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        if name not in known and base not in known and name != "diariemilter_alerts":
+            print(f"docs/check.sh: {path}: {name} is no metric of metrics/dm_metrics.c")
+            bad = 1
+sys.exit(bad)
+PY
+
 n=$(wc -l < "$tmp/conf")
 if [ "$status" -eq 0 ]; then
-    echo "docs/check.sh: ok ($n keys documented, $(echo $pages | wc -w) pages clean)"
+    echo "docs/check.sh: ok ($n keys documented, $(wc -l < "$tmp/metrics") metrics documented, $(echo $pages | wc -w) pages clean)"
 fi
 exit "$status"

@@ -10,11 +10,12 @@ set -eu
 # saslpasswd2 and PLAIN/LOGIN for the private Postfix's SMTP AUTH
 # (tests/e2e/auth.sh).  libjson-glib-dev: diarie.json of the copies;
 # python3-jsonschema: tests/e2e/readers.sh checks it against its schema;
-# tzdata: [site] timezone.  curl: tests/e2e/metrics.sh scrapes /metrics.
+# tzdata: [site] timezone.  curl: tests/e2e/metrics.sh scrapes /metrics;
+# python3-yaml: docs/check.sh reads packaging/monitoring's alert rules.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libssl-dev libldap-dev
 libsqlite3-dev libpq-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
-python3-jsonschema
+python3-jsonschema python3-yaml
 slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
 sqlite3 postgresql valgrind python3 openssl procps psmisc groff-base man-db curl
 nodejs npm"
