@@ -26,8 +26,10 @@ thaw() { [ -s "$T_DIR/ldap/slapd.pid" ] && kill -CONT "$(cat "$T_DIR/ldap/slapd.
 trap 'thaw; dm_stack_stop "$T_DIR" "$CONF"' EXIT
 
 dm_stack_start "$T_DIR" || { fail "slapd and postfix start"; exit 1; }
+MPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 dm_write_conf "$CONF" "$T_DIR" "$(cat "$T_DIR/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \
-    "ldap.timeout=${T}s" "ldap.connect_timeout=${T}s" "ldap.pool_size=2"
+    "ldap.timeout=${T}s" "ldap.connect_timeout=${T}s" "ldap.pool_size=2" \
+    "metrics.listen=127.0.0.1:$MPORT"
 dm_daemon_start "$CONF" || { fail "daemon start"; exit 1; }
 
 # session N OUT: one message from a sender and to a recipient nobody
@@ -69,6 +71,13 @@ check "every session is answered 451 4.3.0 (the sender retries)" test "$tempfail
 check "every answer within the bound ($bound ms)" test "$slow" -eq 0
 check "the log says why: a timeout, or the server left alone after one" \
     grep -q "no answer within \[ldap\] timeout (${T}s)\|not asked: it did not answer in time" "$T_DIR/milter.log"
+# Each 451 counted once, as the directory's (an outage) or a limit's (no
+# pool connection free within [ldap] timeout), never the store's.
+curl -s --max-time 10 "http://127.0.0.1:$MPORT/metrics" >"$T_DIR/metrics"
+tf() { awk -v s="diariemilter_tempfails_total{cause=\"$1\"}" '$1 == s { print $2 }' "$T_DIR/metrics"; }
+echo "# tempfails counted: directory $(tf directory), limits $(tf limits), store $(tf store)"
+check "the metrics count every 451 by its cause" \
+    test "$(($(tf directory) + $(tf limits)))" -eq "$SESSIONS" -a "$(tf store)" -eq 0
 
 # Thawed: after at most [ldap] timeout the server is probed again.
 sleep $((T + 1))
