@@ -114,5 +114,7 @@ extern struct smfiDesc dm_milter_desc;
  * other threads, stopped after them (the textfile keeps the last counts). */
 void dm_milter_metrics_start(const dm_conf *conf);
 void dm_milter_metrics_stop(void);
+/* Do two configurations say the same of [metrics]? */
+bool dm_milter_metrics_same(const dm_conf *a, const dm_conf *b);
 
 #endif

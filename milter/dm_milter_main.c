@@ -71,9 +71,10 @@ bool dm_milter_reload(GError **err)
     }
     if (strcmp(conf->spool, dm_engine_conf(dm_milter.engine)->spool) != 0 ||
         strcmp(conf->socket, dm_engine_conf(dm_milter.engine)->socket) != 0 ||
-        strcmp(conf->user, dm_engine_conf(dm_milter.engine)->user) != 0)
-        dm_log(DM_LOG_WARNING, "reload: [milter] socket, [milter] user and [store] spool take "
-                               "effect only at restart");
+        strcmp(conf->user, dm_engine_conf(dm_milter.engine)->user) != 0 ||
+        !dm_milter_metrics_same(conf, dm_engine_conf(dm_milter.engine)))
+        dm_log(DM_LOG_WARNING, "reload: [milter] socket, [milter] user, [store] spool and "
+                               "[metrics] take effect only at restart");
     g_mutex_lock(&dm_milter.lock);
     old = dm_milter.engine;
     dm_milter.engine = fresh;

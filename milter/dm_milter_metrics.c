@@ -3,6 +3,8 @@
  * metrics/dm_metrics_serve.c, with the gauges only the daemon knows (its
  * spool, its messages in flight, its start).
  */
+#include <string.h>
+
 #include "dm_log.h"
 #include "dm_metrics.h"
 #include "dm_milter.h"
@@ -60,4 +62,11 @@ void dm_milter_metrics_stop(void)
 {
     dm_metrics_server_stop(dm_milter_metrics_server);
     dm_milter_metrics_server = NULL;
+}
+
+bool dm_milter_metrics_same(const dm_conf *a, const dm_conf *b)
+{
+    return strcmp(a->metrics_listen, b->metrics_listen) == 0 &&
+           strcmp(a->metrics_textfile, b->metrics_textfile) == 0 &&
+           a->metrics_textfile_interval == b->metrics_textfile_interval;
 }
