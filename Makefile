@@ -163,8 +163,18 @@ $(FUZZ)/fuzz_extract: tests/fuzz/fuzz_extract.c $(FUZZ)/libdiarie.a
 	$(SAY) LINK $@
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libdiarie.a $(LIBS)
 
-fuzz-test: $(FUZZ)/fuzz_extract
+# The metrics listener's request line (tests/fuzz/fuzz_metrics.c).
+$(FUZZ)/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(FUZZ)/libdiarie.a
+	$(SAY) LINK $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libdiarie.a $(LIBS)
+
+fuzz-test: $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_metrics
 	@tests/fuzz/run.sh short
+	@mkdir -p $(FUZZ)/crashes
+	@$(FUZZ)/fuzz_metrics -max_total_time=10 -max_len=1024 -artifact_prefix=$(FUZZ)/crashes/ \
+	    -dict=tests/fuzz/metrics.dict 2>$(FUZZ)/fuzz_metrics.log || \
+	    { tail -30 $(FUZZ)/fuzz_metrics.log; exit 1; }
+	@echo "ok   fuzz_metrics: $$(grep -o 'Done [0-9]* runs' $(FUZZ)/fuzz_metrics.log)"
 
 e2e-test: all
 	@tests/e2e/run.sh

@@ -98,5 +98,10 @@ void dm_metrics_server_stop(dm_metrics_server *s);
 
 /* The most a request (request line and headers) may take, in bytes. */
 #define DM_METRICS_MAX_REQUEST 8192
+/* The status the listener answers a request with (req: as read, NUL
+ * terminated; only its first line, "METHOD TARGET HTTP/1.x", is looked
+ * at): 200 for GET or HEAD of /metrics (*head: it was HEAD), 404 for
+ * another path, 405 for another method, 400 for anything else. */
+int dm_metrics_http_status(const char *req, bool *head);
 
 #endif

@@ -100,8 +100,7 @@ static gssize dm_metrics_read_request(GInputStream *in, char *buf, size_t size)
     return -1;
 }
 
-/* The status for the request line ("METHOD TARGET HTTP/x.y"). */
-static int dm_metrics_route(const char *req, bool *head)
+int dm_metrics_http_status(const char *req, bool *head)
 {
     size_t end = strcspn(req, "\r\n");
     char *line = g_strndup(req, end);
@@ -140,7 +139,7 @@ static gboolean dm_metrics_incoming(GSocketService *service, GSocketConnection *
     g_socket_set_timeout(g_socket_connection_get_socket(conn), DM_METRICS_IO_TIMEOUT);
     if (dm_metrics_read_request(g_io_stream_get_input_stream(G_IO_STREAM(conn)), buf,
                                 DM_METRICS_MAX_REQUEST + 1) > 0)
-        status = dm_metrics_route(buf, &head);
+        status = dm_metrics_http_status(buf, &head);
     switch (status) {
     case 200:
         reason = "OK";
