@@ -170,8 +170,8 @@ $(FUZZ)/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(FUZZ)/libdiarie.a
 
 fuzz-test: $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_metrics
 	@tests/fuzz/run.sh short
-	@mkdir -p $(FUZZ)/crashes
-	@$(FUZZ)/fuzz_metrics -max_total_time=10 -max_len=1024 -artifact_prefix=$(FUZZ)/crashes/ \
+	@mkdir -p $(FUZZ)/crashes-metrics
+	@$(FUZZ)/fuzz_metrics -max_total_time=10 -max_len=1024 -artifact_prefix=$(FUZZ)/crashes-metrics/ \
 	    -dict=tests/fuzz/metrics.dict 2>$(FUZZ)/fuzz_metrics.log || \
 	    { tail -30 $(FUZZ)/fuzz_metrics.log; exit 1; }
 	@echo "ok   fuzz_metrics: $$(grep -o 'Done [0-9]* runs' $(FUZZ)/fuzz_metrics.log)"
