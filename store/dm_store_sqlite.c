@@ -283,35 +283,76 @@ bool dm_sqlite_exec(dm_sqlite *q, const char *sql, GError **err)
     return true;
 }
 
+static void dm_sqlite_stmt_free(gpointer st)
+{
+    sqlite3_finalize(st);
+}
+
+sqlite3_stmt *dm_sqlite_get(dm_sqlite *q, const char *sql, const char *what, GError **err)
+{
+    sqlite3_stmt *st = g_hash_table_lookup(q->stmts, sql);
+
+    if (st != NULL)
+        return st;
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        dm_sqlite_error(err, q->db, what);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    g_hash_table_insert(q->stmts, g_strdup(sql), st);
+    return st;
+}
+
+void dm_sqlite_put(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+bool dm_sqlite_run(dm_sqlite *q, const char *sql, GError **err)
+{
+    sqlite3_stmt *st = dm_sqlite_get(q, sql, sql, err);
+    bool ok;
+
+    if (st == NULL)
+        return false;
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    if (!ok)
+        dm_sqlite_error(err, q->db, sql);
+    dm_sqlite_put(st);
+    return ok;
+}
+
 char *dm_sqlite_meta(dm_sqlite *q, const char *key)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = dm_sqlite_get(q, "SELECT value FROM meta WHERE key = ?", "meta", NULL);
     char *v = NULL;
 
-    if (sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (st == NULL)
         return NULL;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         v = g_strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     return v;
 }
 
 bool dm_sqlite_set_meta(dm_sqlite *q, const char *key, const char *value, GError **err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(q->db,
-                                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                                -1, &st, NULL);
+    sqlite3_stmt *st = dm_sqlite_get(q,
+                                     "INSERT INTO meta(key, value) VALUES (?, ?) "
+                                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                     key, err);
+    int rc;
 
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    }
-    sqlite3_finalize(st);
+    if (st == NULL)
+        return false;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    dm_sqlite_put(st);
     if (rc != SQLITE_OK)
         dm_sqlite_error(err, q->db, key);
     return rc == SQLITE_OK;
@@ -354,6 +395,9 @@ static void dm_sqlite_close(dm_store *s)
 {
     dm_sqlite *q = dm_sqlite_of(s);
 
+    /* The kept statements first, or the connection would linger open. */
+    if (q->stmts != NULL)
+        g_hash_table_destroy(q->stmts);
     if (q->db != NULL)
         sqlite3_close_v2(q->db);
     g_mutex_clear(&q->lock);
@@ -369,6 +413,8 @@ static bool dm_sqlite_open(dm_store *s, const char *path, GError **err)
 
     q->path = g_strdup(path);
     g_mutex_init(&q->lock);
+    q->stmts =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, dm_sqlite_stmt_free);
     s->be = q;
     rc = sqlite3_open_v2(path, &q->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

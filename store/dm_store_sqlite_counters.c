@@ -25,7 +25,7 @@ static bool dm_counter_step_done(dm_sqlite *q, sqlite3_stmt *st, const char *wha
 {
     int rc = sqlite3_step(st);
 
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         dm_sqlite_error(err, q->db, what);
         return false;
@@ -42,15 +42,12 @@ bool dm_sqlite_mass_count(dm_store *s, const char *skey, char *const *rkeys, siz
     bool ok = false;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db,
-                           "SELECT count(*) FROM mass_window WHERE sender = ? AND time >= ?", -1,
-                           &st, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(q->db,
-                           "SELECT 1 FROM mass_window WHERE sender = ? AND rcpt = ? AND time >= ?",
-                           -1, &one, NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "mass window");
+    if ((st = dm_sqlite_get(q, "SELECT count(*) FROM mass_window WHERE sender = ? AND time >= ?",
+                            "mass window", err)) == NULL ||
+        (one = dm_sqlite_get(
+             q, "SELECT 1 FROM mass_window WHERE sender = ? AND rcpt = ? AND time >= ?",
+             "mass window", err)) == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, skey, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -77,8 +74,8 @@ bool dm_sqlite_mass_count(dm_store *s, const char *skey, char *const *rkeys, siz
     *count = total;
     ok = true;
 out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(one);
+    dm_sqlite_put(st);
+    dm_sqlite_put(one);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -92,11 +89,9 @@ bool dm_sqlite_autoreply_get(dm_store *s, const char *person, int64_t *first, in
     int rc;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db, "SELECT first, last FROM autoreply WHERE person = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "autoreply");
+    if ((st = dm_sqlite_get(q, "SELECT first, last FROM autoreply WHERE person = ?", "autoreply",
+                            err)) == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, person, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -108,7 +103,7 @@ bool dm_sqlite_autoreply_get(dm_store *s, const char *person, int64_t *first, in
     }
     ok = true;
 out:
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -156,11 +151,8 @@ bool dm_sqlite_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
     int rc;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM once WHERE key = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "once");
+    if ((st = dm_sqlite_get(q, "SELECT 1 FROM once WHERE key = ?", "once", err)) == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
@@ -171,7 +163,7 @@ bool dm_sqlite_once_seen(dm_store *s, const char *key, bool *seen, GError **err)
     }
     ok = true;
 out:
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -184,11 +176,9 @@ bool dm_sqlite_owed_find(dm_store *s, const char *key, int64_t since, char **id,
     int rc;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db, "SELECT id FROM owed WHERE key = ? AND time >= ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "owed");
+    if ((st = dm_sqlite_get(q, "SELECT id FROM owed WHERE key = ? AND time >= ?", "owed", err)) ==
+        NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
     rc = sqlite3_step(st);
@@ -200,7 +190,7 @@ bool dm_sqlite_owed_find(dm_store *s, const char *key, int64_t since, char **id,
     }
     ok = true;
 out:
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -217,25 +207,23 @@ static bool dm_sqlite_owed_claim(dm_sqlite *q, const char *key, const char *id, 
     *claimed = false;
     /* One statement: PostgreSQL has the same INSERT ... ON CONFLICT DO
      * UPDATE ... WHERE, and a row changed says the claim is ours. */
-    if (sqlite3_prepare_v2(q->db,
-                           "INSERT INTO owed(key, id, time) VALUES (?1, ?2, ?3)"
-                           " ON CONFLICT(key) DO UPDATE SET id = excluded.id,"
-                           " time = excluded.time WHERE owed.time < ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "owed");
+    if ((st = dm_sqlite_get(q,
+                            "INSERT INTO owed(key, id, time) VALUES (?1, ?2, ?3)"
+                            " ON CONFLICT(key) DO UPDATE SET id = excluded.id,"
+                            " time = excluded.time WHERE owed.time < ?4",
+                            "owed", err)) == NULL)
         return false;
-    }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, time);
     sqlite3_bind_int64(st, 4, since);
     if (sqlite3_step(st) != SQLITE_DONE) {
         dm_sqlite_error(err, q->db, "owed");
-        sqlite3_finalize(st);
+        dm_sqlite_put(st);
         return false;
     }
     *claimed = sqlite3_changes(q->db) == 1;
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     return true;
 }
 
@@ -248,21 +236,17 @@ bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **
     if (e->mass_sender != NULL) {
         char skey[65], rkey[65];
 
-        if (sqlite3_prepare_v2(q->db, "DELETE FROM mass_window WHERE time < ?", -1, &st,
-                               NULL) != SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "mass window");
+        if ((st = dm_sqlite_get(q, "DELETE FROM mass_window WHERE time < ?", "mass window", err)) ==
+            NULL)
             return false;
-        }
         sqlite3_bind_int64(st, 1, e->mass_since);
         if (!dm_counter_step_done(q, st, "mass window", err))
             return false;
-        if (sqlite3_prepare_v2(q->db,
-                               "INSERT INTO mass_window(sender, rcpt, time) VALUES (?,?,?)"
-                               " ON CONFLICT(sender, rcpt) DO UPDATE SET time = excluded.time",
-                               -1, &st, NULL) != SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "mass window");
+        if ((st = dm_sqlite_get(q,
+                                "INSERT INTO mass_window(sender, rcpt, time) VALUES (?,?,?)"
+                                " ON CONFLICT(sender, rcpt) DO UPDATE SET time = excluded.time",
+                                "mass window", err)) == NULL)
             return false;
-        }
         dm_store_counter_hash(s, "mass-sender", e->mass_sender, skey);
         for (size_t i = 0; i < e->n_rcpts; i++) {
             dm_store_counter_hash(s, "mass-rcpt", e->rcpts[i], rkey);
@@ -272,25 +256,24 @@ bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **
             sqlite3_bind_int64(st, 3, e->time);
             if (sqlite3_step(st) != SQLITE_DONE) {
                 dm_sqlite_error(err, q->db, "mass window");
-                sqlite3_finalize(st);
+                dm_sqlite_put(st);
                 return false;
             }
         }
-        sqlite3_finalize(st);
+        dm_sqlite_put(st);
     }
     if (e->autoreply_person != NULL) {
         /* A reply within the absence window continues the absence; one
          * after it begins a new one. */
-        if (sqlite3_prepare_v2(q->db,
-                               "INSERT INTO autoreply(person, first, last, count) VALUES (?1,?2,?2,1)"
-                               " ON CONFLICT(person) DO UPDATE SET"
-                               "  first = CASE WHEN last >= ?3 THEN first ELSE ?2 END,"
-                               "  count = CASE WHEN last >= ?3 THEN count + 1 ELSE 1 END,"
-                               "  last = ?2",
-                               -1, &st, NULL) != SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "autoreply");
+        if ((st = dm_sqlite_get(
+                 q,
+                 "INSERT INTO autoreply(person, first, last, count) VALUES (?1,?2,?2,1)"
+                 " ON CONFLICT(person) DO UPDATE SET"
+                 "  first = CASE WHEN last >= ?3 THEN first ELSE ?2 END,"
+                 "  count = CASE WHEN last >= ?3 THEN count + 1 ELSE 1 END,"
+                 "  last = ?2",
+                 "autoreply", err)) == NULL)
             return false;
-        }
         sqlite3_bind_text(st, 1, e->autoreply_person, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, e->time);
         sqlite3_bind_int64(st, 3, e->autoreply_since);
@@ -299,41 +282,33 @@ bool dm_sqlite_counters_record(dm_store *s, const dm_journal_entry *e, GError **
     }
     if (e->n_once > 0) {
         /* Keys of a year ago can go: every period is shorter. */
-        if (sqlite3_prepare_v2(q->db, "DELETE FROM once WHERE time < ?", -1, &st, NULL) !=
-            SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "once");
+        if ((st = dm_sqlite_get(q, "DELETE FROM once WHERE time < ?", "once", err)) == NULL)
             return false;
-        }
         sqlite3_bind_int64(st, 1, e->time - 400 * 86400);
         if (!dm_counter_step_done(q, st, "once", err))
             return false;
-        if (sqlite3_prepare_v2(q->db, "INSERT OR IGNORE INTO once(key, time) VALUES (?,?)", -1,
-                               &st, NULL) != SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "once");
+        if ((st = dm_sqlite_get(q, "INSERT OR IGNORE INTO once(key, time) VALUES (?,?)", "once",
+                                err)) == NULL)
             return false;
-        }
         for (size_t i = 0; i < e->n_once; i++) {
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, e->once_keys[i], -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, e->time);
             if (sqlite3_step(st) != SQLITE_DONE) {
                 dm_sqlite_error(err, q->db, "once");
-                sqlite3_finalize(st);
+                dm_sqlite_put(st);
                 return false;
             }
             /* Ignored: the key was someone else's already. */
             if (e->once_claimed != NULL)
                 e->once_claimed[i] = sqlite3_changes(q->db) == 1;
         }
-        sqlite3_finalize(st);
+        dm_sqlite_put(st);
     }
     if (e->n_owed > 0) {
         /* Expired claims go (they would be taken over anyway). */
-        if (sqlite3_prepare_v2(q->db, "DELETE FROM owed WHERE time < ?", -1, &st, NULL) !=
-            SQLITE_OK) {
-            dm_sqlite_error(err, q->db, "owed");
+        if ((st = dm_sqlite_get(q, "DELETE FROM owed WHERE time < ?", "owed", err)) == NULL)
             return false;
-        }
         sqlite3_bind_int64(st, 1, e->owed_since);
         if (!dm_counter_step_done(q, st, "owed", err))
             return false;

@@ -13,6 +13,7 @@ typedef struct dm_sqlite {
     sqlite3 *db;
     char *path;
     GMutex lock; /* the connection is used by one thread at a time */
+    GHashTable *stmts; /* SQL text -> its prepared statement, kept open */
 } dm_sqlite;
 
 static inline dm_sqlite *dm_sqlite_of(dm_store *s)
@@ -22,6 +23,17 @@ static inline dm_sqlite *dm_sqlite_of(dm_store *s)
 
 void dm_sqlite_error(GError **err, sqlite3 *db, const char *what);
 bool dm_sqlite_exec(dm_sqlite *q, const char *sql, GError **err);
+/* The connection's statement for one SQL statement, prepared on first use
+ * and kept, so the per-message path parses no SQL; NULL (err set, naming
+ * WHAT) when SQLite refuses it.  Give it back with dm_sqlite_put before
+ * the lock is released; texts built at run time go through
+ * sqlite3_prepare_v2 instead, or the cache would grow with them. */
+sqlite3_stmt *dm_sqlite_get(dm_sqlite *q, const char *sql, const char *what, GError **err);
+/* Reset ST and drop its bindings (which may point at the caller's
+ * strings); NULL is accepted. */
+void dm_sqlite_put(sqlite3_stmt *st);
+/* One cached statement run to its end (BEGIN, SAVEPOINT, COMMIT ...). */
+bool dm_sqlite_run(dm_sqlite *q, const char *sql, GError **err);
 /* A meta row's value (new string), or NULL. */
 char *dm_sqlite_meta(dm_sqlite *q, const char *key);
 bool dm_sqlite_set_meta(dm_sqlite *q, const char *key, const char *value, GError **err);

@@ -18,15 +18,13 @@
 static char *dm_sqlite_last_mac(dm_store *s, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st =
+        dm_sqlite_get(q, "SELECT mac FROM journal ORDER BY seq DESC LIMIT 1", "journal", err);
     char *mac = NULL;
     int rc;
 
-    if (sqlite3_prepare_v2(q->db, "SELECT mac FROM journal ORDER BY seq DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "journal");
+    if (st == NULL)
         return NULL;
-    }
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         mac = g_strdup((const char *)sqlite3_column_text(st, 0));
@@ -38,7 +36,7 @@ static char *dm_sqlite_last_mac(dm_store *s, GError **err)
         g_free(anchor);
     } else
         dm_sqlite_error(err, q->db, "journal");
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     return mac;
 }
 
@@ -58,15 +56,14 @@ static bool dm_sqlite_insert_row(dm_store *s, const dm_journal_entry *e, const c
     if (prev == NULL)
         return false;
     dm_journal_mac(s, prev, f, mac);
-    if (sqlite3_prepare_v2(q->db,
-                           "INSERT INTO journal(id, time, queue_id, message_id, direction, sender,"
-                           " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
-                           " hash, dup_key, gateway, prev, mac)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "journal insert");
+    st = dm_sqlite_get(q,
+                       "INSERT INTO journal(id, time, queue_id, message_id, direction, sender,"
+                       " recipients, subject, class, sekretess, case_dnr, reasons, actions,"
+                       " hash, dup_key, gateway, prev, mac)"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "journal insert", err);
+    if (st == NULL)
         goto out;
-    }
     for (int i = 0; i < DM_JOURNAL_FIELDS; i++) {
         if (i == DM_JF_TIME)
             sqlite3_bind_int64(st, i + 1, e->time);
@@ -92,7 +89,7 @@ static bool dm_sqlite_insert_row(dm_store *s, const dm_journal_entry *e, const c
     }
     ok = dm_sqlite_counters_record(s, e, err);
 out:
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_free(prev);
     return ok;
 }
@@ -108,12 +105,12 @@ void dm_sqlite_journal_write(dm_store *s, GPtrArray *batch)
     guint i;
 
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", &terr))
+    if (!dm_sqlite_run(q, "BEGIN IMMEDIATE", &terr))
         goto fail_all;
     for (i = 0; i < batch->len; i++) {
         dm_journal_req *r = g_ptr_array_index(batch, i);
 
-        if (!dm_sqlite_exec(q, "SAVEPOINT journal_row", &terr))
+        if (!dm_sqlite_run(q, "SAVEPOINT journal_row", &terr))
             goto rollback;
         r->ok = dm_sqlite_insert_row(s, r->e, r->f, &r->err);
         if (!r->ok && sqlite3_get_autocommit(q->db)) {
@@ -121,17 +118,17 @@ void dm_sqlite_journal_write(dm_store *s, GPtrArray *batch)
             terr = g_error_copy(r->err);
             goto fail_all;
         }
-        if (!r->ok && !dm_sqlite_exec(q, "ROLLBACK TO journal_row", &terr))
+        if (!r->ok && !dm_sqlite_run(q, "ROLLBACK TO journal_row", &terr))
             goto rollback;
-        if (!dm_sqlite_exec(q, "RELEASE journal_row", &terr))
+        if (!dm_sqlite_run(q, "RELEASE journal_row", &terr))
             goto rollback;
     }
-    if (dm_sqlite_exec(q, "COMMIT", &terr)) {
+    if (dm_sqlite_run(q, "COMMIT", &terr)) {
         g_mutex_unlock(&q->lock);
         return;
     }
 rollback:
-    dm_sqlite_exec(q, "ROLLBACK", NULL);
+    dm_sqlite_run(q, "ROLLBACK", NULL);
 fail_all:
     for (i = 0; i < batch->len; i++) {
         dm_journal_req *r = g_ptr_array_index(batch, i);
@@ -148,16 +145,16 @@ bool dm_sqlite_journal_find_dup(dm_store *s, const char *dup_key, int64_t since,
                                 int64_t *time, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     bool ok = true;
     int rc;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db,
-                           "SELECT id, time FROM journal WHERE dup_key = ? AND time >= ?"
-                           " ORDER BY seq LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "journal");
+    st = dm_sqlite_get(q,
+                       "SELECT id, time FROM journal WHERE dup_key = ? AND time >= ?"
+                       " ORDER BY seq LIMIT 1",
+                       "journal", err);
+    if (st == NULL) {
         ok = false;
     } else {
         sqlite3_bind_text(st, 1, dup_key, -1, SQLITE_STATIC);
@@ -172,7 +169,7 @@ bool dm_sqlite_journal_find_dup(dm_store *s, const char *dup_key, int64_t since,
             ok = false;
         }
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -180,14 +177,13 @@ bool dm_sqlite_journal_find_dup(dm_store *s, const char *dup_key, int64_t since,
 bool dm_sqlite_journal_has(dm_store *s, const char *id, bool *has, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     bool ok = true;
     int rc;
 
     g_mutex_lock(&q->lock);
-    if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM journal WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        dm_sqlite_error(err, q->db, "journal");
+    st = dm_sqlite_get(q, "SELECT 1 FROM journal WHERE id = ?", "journal", err);
+    if (st == NULL) {
         ok = false;
     } else {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -199,7 +195,7 @@ bool dm_sqlite_journal_has(dm_store *s, const char *id, bool *has, GError **err)
             ok = false;
         }
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
