@@ -67,7 +67,7 @@ HELPERS     := $(BUILD)/acceptall-milter
 .SECONDARY:
 
 .PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test mime-test \
-        fuzz-test corpus corpus-run demo demo-run bench bench-run fuzz install clean distclean
+        fuzz-test corpus corpus-run demo demo-run bench bench-run bench-store fuzz install clean distclean
 
 all: $(BUILD)/diariemilter $(BUILD)/diariectl
 
@@ -138,6 +138,11 @@ $(BUILD)/mime_memory: tests/mime/memory.c $(LIBDM)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
 
+# What the store costs one message (bench/store.c, make bench-store).
+$(BUILD)/store_bench: bench/store.c $(LIBDM)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
+
 mime-test: all $(BUILD)/extract_all
 	@tests/mime/run.sh
 
@@ -199,7 +204,7 @@ corpus-run: all
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all unit milter-test ldap-test e2e-test docs-test mime-test fuzz-test
+check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test mime-test fuzz-test
 	@CORPUS_MIN_PASS=$(CORPUS_MIN_PASS) tests/corpus/run.sh --check
 	@echo "== make check: all tests passed"
 
@@ -217,6 +222,14 @@ bench: deps
 
 bench-run: all $(BUILD)/mime_memory $(HELPERS)
 	@bench/run.sh
+
+# The store alone, in memory (its CPU) and on disk (with the fsync).
+bench-store: all $(BUILD)/store_bench
+	@set -e; for dir in /dev/shm $${TMPDIR:-/tmp}; do \
+	    db=$$(mktemp -u $$dir/store-bench.XXXXXX); \
+	    printf '%-10s ' $$dir; $(BUILD)/store_bench $$db.db 5000; \
+	    rm -f $$db.db $$db.db-wal $$db.db-shm; \
+	done
 
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ)/fuzz_extract
