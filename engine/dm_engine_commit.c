@@ -245,9 +245,8 @@ bool dm_engine_commit(dm_arrival *a, GError **err)
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
         return false;
     }
-    /* Privat and parti rows keep no Message-ID: never matched, never a
-     * key (each arrival owes its own judge notices, and nothing else). */
-    if (!v->reject && !dm_class_is_private(v->klass))
+    /* Privat and parti rows are never matched, never a key. */
+    if (dm_policy_matches_repeats(v))
         dup_key = dm_store_dup_key(msg->message_id,
                                    *a->body_sha256 != '\0' ? a->body_sha256 : a->sha256);
     /* [store] duplicate_window = 0: no duplicate is looked for, and every

@@ -62,6 +62,11 @@ bool dm_policy_action_owed(const dm_verdict *v, const dm_action *a);
 /* Does a concern private mail (privat or parti, or a message in doubt)?
  * Its recipient is then never logged. */
 bool dm_policy_action_private(const dm_verdict *v, const dm_action *a);
+/* Are the repeats of v's message looked for, and its actions claimed
+ * once for all its arrivals?  Not for a rejection, and not for privat
+ * or parti: their rows keep no Message-ID, so each arrival owes its own
+ * judge notices and nothing else. */
+bool dm_policy_matches_repeats(const dm_verdict *v);
 
 /* R14's window ([site] mass_window): whose distinct recipients it keeps
  * (sender) and which count (those since `since`). */

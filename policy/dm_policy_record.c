@@ -38,6 +38,11 @@ bool dm_policy_action_private(const dm_verdict *v, const dm_action *a)
            (a->type == DM_ACT_NOTICE && a->notice == DM_NOTICE_JUDGE_PRIVATE);
 }
 
+bool dm_policy_matches_repeats(const dm_verdict *v)
+{
+    return !v->reject && !dm_class_is_private(v->klass);
+}
+
 /* --- R14's window ---------------------------------------------------------- */
 
 static void dm_policy_window(const dm_policy *p, const dm_facts *f, int64_t now,

@@ -1,10 +1,10 @@
 /*
  * policy/dm_policy_record.c: the questions the engine and the milter ask
  * the rules rather than answer themselves.  What may be carried out for
- * private mail; R14's window (when it is counted, who joins it); absence
- * learnt from automatic replies; the keys of notices owed once a period;
- * and the reasons, in the site's language, when an action was sent
- * already or reading reached a limit.
+ * private mail, and whether repeats are matched; R14's window (when it
+ * is counted, who joins it); absence learnt from automatic replies; the
+ * keys of notices owed once a period; and the reasons, in the site's
+ * language, when an action was sent already or reading reached a limit.
  */
 #include "dm_test.h"
 
@@ -114,6 +114,17 @@ static void test_action_owed(void **state)
     }
     assert_true(dm_policy_action_once(mgr));
     assert_false(dm_policy_action_once(reg));
+    /* Repeats: looked for in the other classes, never in private or
+     * party mail, nor for a rejection. */
+    assert_false(dm_policy_matches_repeats(v));
+    v->klass = DM_CLASS_PARTI;
+    assert_false(dm_policy_matches_repeats(v));
+    v->klass = DM_CLASS_ALLMAN;
+    assert_true(dm_policy_matches_repeats(v));
+    v->klass = DM_CLASS_RINGA;
+    assert_true(dm_policy_matches_repeats(v));
+    v->reject = true;
+    assert_false(dm_policy_matches_repeats(v));
     dm_verdict_free(v);
 }
 
