@@ -13,6 +13,9 @@ SYSCONFDIR  ?= /etc
 SBINDIR     ?= $(PREFIX)/sbin
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
+# The attachment reader is looked for here by default ([mime] extractor):
+# give the same PREFIX (or LIBEXECDIR) to the build and to "make install".
+LIBEXECDIR  ?= $(PREFIX)/libexec
 VERSION     := 0.1.0
 # The share of labelled corpus cases make check requires to pass.
 CORPUS_MIN_PASS ?= 1.0
@@ -39,10 +42,11 @@ WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototype
                -Wmissing-prototypes -Wno-unused-parameter
 CSTD        := -std=c11 -D_GNU_SOURCE
 OPT         ?= -O2 -g
-MODULES     := common model metrics policy mime ldap store deliver engine
+MODULES     := common model metrics policy mime ldap store deliver engine extract
 INCLUDES    := $(addprefix -I,$(MODULES) milter)
 CFLAGS_ALL   = $(CSTD) $(OPT) $(WARN) $(INCLUDES) $(PKG_CFLAGS) \
-               -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' $(CFLAGS)
+               -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' \
+               -DDM_LIBEXECDIR='"$(LIBEXECDIR)/diariemilter"' $(CFLAGS)
 
 LIB_SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 MILTER_SRCS := $(wildcard milter/*.c)
@@ -62,14 +66,17 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/%)
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/%.o)
 
 HELPERS     := $(BUILD)/acceptall-milter
+# The attachment reader, built beside the daemon (see below).
+EXTRACTOR   := $(BUILD)/diariemilter-extract
 
 # Keep the sanitizer objects between test links.
 .SECONDARY:
 
 .PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test mime-test \
-        fuzz-test corpus corpus-run demo demo-run bench bench-run bench-store fuzz install clean distclean
+        attach-test fuzz-test corpus corpus-run demo demo-run bench bench-run bench-store fuzz \
+        install clean distclean FORCE
 
-all: $(BUILD)/diariemilter $(BUILD)/diariectl
+all: $(BUILD)/diariemilter $(BUILD)/diariectl $(EXTRACTOR)
 
 deps:
 	@./scripts/deps.sh
@@ -78,6 +85,14 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(SAY) CC $<
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# The reader's default path is compiled into the pool: rebuild it when
+# LIBEXECDIR (or PREFIX) changes between builds.
+$(BUILD)/.libexecdir: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
+$(BUILD)/extract/dm_extract_pool.o: $(BUILD)/.libexecdir
+FORCE:
 
 $(LIBDM): $(LIB_OBJS)
 	@rm -f $@
@@ -91,6 +106,33 @@ $(BUILD)/diariemilter: $(MILTER_OBJS) $(LIBDM)
 $(BUILD)/diariectl: $(CTL_OBJS) $(LIBDM)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) $(LIBDM) $(LIBS)
+
+# The attachment reader (extract/worker/): a program of its own, the only
+# one linked with the document libraries.  It shares with the daemon only
+# the wire format, the format detection and the charset conversion.
+WORKER_PKGS := poppler-glib libarchive libxml-2.0 libseccomp libytnef glib-2.0
+WORKER_CFLAGS = $(shell pkg-config --cflags $(WORKER_PKGS)) -Iextract/worker
+WORKER_LIBS  = $(shell pkg-config --libs $(WORKER_PKGS))
+WORKER_SRCS := $(wildcard extract/worker/*.c)
+WORKER_MAIN := extract/worker/dm_extract_main.c
+WORKER_SHARED := common/dm_utf8.c extract/dm_extract_proto.c extract/dm_extract_detect.c
+WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o) $(WORKER_SHARED:%.c=$(BUILD)/%.o)
+
+$(BUILD)/extract/worker/%.o: extract/worker/%.c
+	@mkdir -p $(dir $@)
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(WORKER_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(EXTRACTOR): $(WORKER_OBJS)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJS) $(WORKER_LIBS)
+
+# The same worker without its seccomp filter: what tests/attach/syscalls.sh
+# traces to list the system calls reading needs.  Never installed.
+$(BUILD)/diariemilter-extract-trace: $(WORKER_OBJS) extract/worker/dm_extract_main.c
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(WORKER_CFLAGS) -DDM_EXTRACT_TRACE -o $@ $(WORKER_MAIN) \
+	    $(filter-out $(BUILD)/$(WORKER_MAIN:.c=.o),$(WORKER_OBJS)) $(WORKER_LIBS)
 
 # The benchmark's accept-everything baseline milter.
 $(BUILD)/acceptall-milter: tests/lib/acceptall-milter.c
@@ -109,10 +151,37 @@ $(SAN)/test_%: tests/unit/test_%.c tests/unit/dm_test.h $(SAN_LIB_OBJS)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CFLAGS_ALL) $(SANFLAGS) -Itests/unit -o $@ $< $(SAN_LIB_OBJS) $(LIBS) -lcmocka
 
-unit: $(UNIT_BINS)
+# The attachment readers, in-process under the sanitizers (no sandbox).
+SAN_WORKER_OBJS := $(filter-out $(SAN)/$(WORKER_MAIN:.c=.o),$(WORKER_OBJS:$(BUILD)/%=$(SAN)/%))
+
+$(SAN)/extract/worker/%.o: extract/worker/%.c
+	@mkdir -p $(dir $@)
+	$(SAY) CC-SAN $<
+	$(Q)$(CC) $(CFLAGS_ALL) $(WORKER_CFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+
+$(SAN)/test_extract_worker: tests/unit/test_extract_worker.c tests/unit/dm_test.h $(SAN_WORKER_OBJS)
+	@mkdir -p $(dir $@)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(WORKER_CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(SAN_WORKER_OBJS) \
+	    $(WORKER_LIBS) -lcmocka
+
+# A stand-in for the reader that misbehaves on request (tests of the pool).
+$(BUILD)/extract-fake: tests/unit/extract_fake.c $(BUILD)/extract/dm_extract_proto.o
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/extract/dm_extract_proto.o $(PKG_LIBS)
+
+# Attachments made by tests/attach/make-fixtures.py (python3-cairo, qpdf):
+# generated at test time, never committed.
+PYTHON3     ?= /usr/bin/python3
+ATTACH      := $(BUILD)/attach
+$(ATTACH)/expect.tsv: tests/attach/make-fixtures.py
+	$(SAY) GEN $(ATTACH)
+	$(Q)$(PYTHON3) tests/attach/make-fixtures.py $(ATTACH)
+
+unit: $(UNIT_BINS) $(EXTRACTOR) $(BUILD)/extract-fake $(ATTACH)/expect.tsv
 	@set -e; for t in $(UNIT_BINS); do \
 	    echo "== $$t"; \
-	    DM_SRCDIR=$(CURDIR) ASAN_OPTIONS=detect_leaks=1 \
+	    DM_SRCDIR=$(CURDIR) DM_BUILD=$(abspath $(BUILD)) ASAN_OPTIONS=detect_leaks=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    G_SLICE=always-malloc G_DEBUG=gc-friendly $$t; \
 	done
@@ -143,8 +212,18 @@ $(BUILD)/store_bench: bench/store.c $(LIBDM)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
 
+# What reading attachments costs beside GMime's parse (bench/attach.sh).
+$(BUILD)/attach_bench: tests/attach/attach_bench.c $(LIBDM)
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
+
 mime-test: all $(BUILD)/extract_all
 	@tests/mime/run.sh
+
+# Attachments: the sandbox's system calls, hostile files through
+# classification, memory and deadlines (tests/attach/run.sh).
+attach-test: all $(BUILD)/diariemilter-extract-trace $(ATTACH)/expect.tsv
+	@tests/attach/run.sh
 
 # libFuzzer over parsing and extraction (tests/fuzz/): the library again,
 # built by clang with the fuzzer's coverage and ASan/UBSan.
@@ -168,12 +247,25 @@ $(FUZZ)/fuzz_extract: tests/fuzz/fuzz_extract.c $(FUZZ)/libdiarie.a
 	$(SAY) LINK $@
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libdiarie.a $(LIBS)
 
+# The worker's request handling, in-process and without the sandbox.
+FUZZ_WORKER_OBJS := $(filter-out $(FUZZ)/obj/$(WORKER_MAIN:.c=.o),$(WORKER_OBJS:$(BUILD)/%=$(FUZZ)/obj/%))
+
+$(FUZZ)/obj/extract/worker/%.o: extract/worker/%.c
+	@mkdir -p $(dir $@)
+	$(SAY) CC-FUZZ $<
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WORKER_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ)/fuzz_worker: tests/fuzz/fuzz_worker.c $(FUZZ_WORKER_OBJS)
+	$(SAY) LINK $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(WORKER_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_WORKER_OBJS) \
+	    $(WORKER_LIBS)
+
 # The metrics listener's request line (tests/fuzz/fuzz_metrics.c).
 $(FUZZ)/fuzz_metrics: tests/fuzz/fuzz_metrics.c $(FUZZ)/libdiarie.a
 	$(SAY) LINK $@
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libdiarie.a $(LIBS)
 
-fuzz-test: $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_metrics
+fuzz-test: $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_worker $(FUZZ)/fuzz_metrics $(ATTACH)/expect.tsv
 	@tests/fuzz/run.sh short
 	@mkdir -p $(FUZZ)/crashes-metrics
 	@$(FUZZ)/fuzz_metrics -max_total_time=10 -max_len=1024 -artifact_prefix=$(FUZZ)/crashes-metrics/ \
@@ -181,7 +273,7 @@ fuzz-test: $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_metrics
 	    { tail -30 $(FUZZ)/fuzz_metrics.log; exit 1; }
 	@echo "ok   fuzz_metrics: $$(grep -o 'Done [0-9]* runs' $(FUZZ)/fuzz_metrics.log)"
 
-e2e-test: all
+e2e-test: all $(ATTACH)/expect.tsv
 	@tests/e2e/run.sh
 	@tests/e2e/duties.sh
 	@tests/e2e/answers.sh
@@ -193,6 +285,7 @@ e2e-test: all
 	@tests/e2e/readers.sh
 	@tests/e2e/shared.sh
 	@tests/e2e/metrics.sh
+	@tests/e2e/attach.sh
 
 docs-test:
 	@docs/check.sh
@@ -204,7 +297,8 @@ corpus-run: all
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test mime-test fuzz-test
+check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test mime-test \
+           attach-test fuzz-test $(ATTACH)/expect.tsv
 	@CORPUS_MIN_PASS=$(CORPUS_MIN_PASS) tests/corpus/run.sh --check
 	@echo "== make check: all tests passed"
 
@@ -220,7 +314,7 @@ demo-run: all
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: all $(BUILD)/mime_memory $(HELPERS)
+bench-run: all $(BUILD)/mime_memory $(BUILD)/attach_bench $(HELPERS) $(ATTACH)/expect.tsv
 	@bench/run.sh
 
 # The store alone, in memory (its CPU) and on disk (with the fsync).
@@ -232,7 +326,7 @@ bench-store: all $(BUILD)/store_bench
 	done
 
 fuzz: deps
-	@$(MAKE) --no-print-directory $(FUZZ)/fuzz_extract
+	@$(MAKE) --no-print-directory $(FUZZ)/fuzz_extract $(FUZZ)/fuzz_worker $(ATTACH)/expect.tsv
 	@tests/fuzz/run.sh long
 
 install: all
@@ -240,6 +334,8 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BUILD)/diariemilter $(DESTDIR)$(SBINDIR)/diariemilter
 	install -m 0755 $(BUILD)/diariectl $(DESTDIR)$(BINDIR)/diariectl
+	install -d $(DESTDIR)$(LIBEXECDIR)/diariemilter
+	install -m 0755 $(EXTRACTOR) $(DESTDIR)$(LIBEXECDIR)/diariemilter/diariemilter-extract
 	install -m 0644 etc/diariemilter.conf etc/rules.conf $(DESTDIR)$(SYSCONFDIR)/diariemilter/
 	cp -r etc/rules etc/templates etc/ldap $(DESTDIR)$(SYSCONFDIR)/diariemilter/
 	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
@@ -262,4 +358,5 @@ clean:
 distclean: clean
 
 -include $(LIB_OBJS:.o=.d) $(MILTER_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(SAN_LIB_OBJS:.o=.d) \
-         $(FUZZ_LIB_OBJS:.o=.d)
+         $(FUZZ_LIB_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SAN_WORKER_OBJS:.o=.d) \
+         $(FUZZ_WORKER_OBJS:.o=.d)

@@ -7,6 +7,7 @@ benchmarks=(
     bench/classify.sh
     bench/memory.sh
     bench/memory-load.sh
+    bench/attach.sh
     bench/throughput.sh
 )
 rc=0

@@ -148,6 +148,19 @@ static const dm_conf_entry dm_conf_table[] = {
     {"mime", "max_depth", T_INT, "10", O(max_depth), NULL, 1, 1000},
     {"mime", "max_headers", T_INT, "1000", O(max_headers), NULL, 1, 1000000},
     {"mime", "max_header_size", T_SIZE, "64k", O(max_header_size), NULL, 0, 0},
+    {"mime", "extractor", T_STRING, "", O(extractor), NULL, 0, 0},
+    {"mime", "extract_workers", T_INT, "2", O(extract_workers), NULL, 0, 64},
+    {"mime", "extract_memory", T_SIZE, "256M", O(extract_memory), NULL, 0, 0},
+    {"mime", "extract_timeout", T_DURATION, "10s", O(extract_timeout), NULL, 0, 0},
+    {"mime", "extract_message_timeout", T_DURATION, "30s", O(extract_message_timeout), NULL, 0, 0},
+    {"mime", "max_attachments", T_INT, "20", O(max_attachments), NULL, 0, 10000},
+    {"mime", "max_attachment_size", T_SIZE, "25M", O(max_attachment_size), NULL, 0, 0},
+    {"mime", "max_attachment_text", T_SIZE, "256k", O(max_attachment_text), NULL, 0, 0},
+    {"mime", "max_attachment_text_total", T_SIZE, "1M", O(max_attachment_text_total), NULL, 0, 0},
+    {"mime", "max_pages", T_INT, "100", O(max_pages), NULL, 1, 1000000},
+    {"mime", "max_archive_entries", T_INT, "2000", O(max_archive_entries), NULL, 1, 1000000},
+    {"mime", "max_expansion_ratio", T_INT, "100", O(max_expansion_ratio), NULL, 1, 1000000},
+    {"mime", "max_expanded_size", T_SIZE, "100M", O(max_expanded_size), NULL, 0, 0},
 
     {"metrics", "listen", T_STRING, "", O(metrics_listen), NULL, 0, 0},
     {"metrics", "textfile", T_STRING, "", O(metrics_textfile), NULL, 0, 0},
@@ -555,6 +568,26 @@ dm_conf *dm_conf_load(const char *path, GError **err)
     if (conf->metrics_textfile_interval < 1) {
         g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [metrics] textfile_interval: at least 1s",
                     path, dm_conf_line_of(text, "metrics", "textfile_interval"));
+        goto fail;
+    }
+    if (*conf->extractor != '\0' && conf->extractor[0] != '/') {
+        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [mime] extractor: not an absolute path", path,
+                    dm_conf_line_of(text, "mime", "extractor"));
+        goto fail;
+    }
+    if (conf->extract_timeout < 1 || conf->extract_message_timeout < 1) {
+        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [mime] %s: at least 1s", path,
+                    dm_conf_line_of(text, "mime",
+                                    conf->extract_timeout < 1 ? "extract_timeout"
+                                                              : "extract_message_timeout"),
+                    conf->extract_timeout < 1 ? "extract_timeout" : "extract_message_timeout");
+        goto fail;
+    }
+    if (conf->extract_memory != 0 && conf->extract_memory < 128 * 1024 * 1024) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [mime] extract_memory: at least 128M (the worker's libraries "
+                    "alone map about 100M), or 0 for no limit",
+                    path, dm_conf_line_of(text, "mime", "extract_memory"));
         goto fail;
     }
     if (conf->retry_max < conf->retry_min) {

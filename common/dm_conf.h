@@ -141,6 +141,20 @@ typedef struct dm_conf {
     int max_depth;
     int max_headers;
     int64_t max_header_size;
+    /* [mime], attachments (extract/) */
+    char *extractor;            /* "": the one installed with the daemon */
+    int extract_workers;        /* started ahead */
+    int64_t extract_memory;     /* a worker's address space */
+    int64_t extract_timeout;    /* seconds, one attachment */
+    int64_t extract_message_timeout; /* seconds, all of a message's */
+    int max_attachments;        /* read per message; 0: none */
+    int64_t max_attachment_size;
+    int64_t max_attachment_text;
+    int64_t max_attachment_text_total;
+    int max_pages;
+    int max_archive_entries;
+    int max_expansion_ratio;
+    int64_t max_expanded_size;
 
     /* [metrics] */
     char *metrics_listen;   /* "ADDRESS:PORT" of the /metrics listener, "" none */

@@ -97,6 +97,20 @@ static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
     printf("message:\n  subject   %s\n  size      %zu bytes, %zu characters of text, "
            "%u attachments\n",
            dm_ctl_safe(m->subject), m->size, m->text->len, m->attachments->len);
+    for (guint i = 0; i < m->attachments->len; i++) {
+        const dm_attachment *a = g_ptr_array_index(m->attachments, i);
+
+        printf("  attachment %s (%s, %zu bytes): %s",
+               a->filename != NULL ? dm_ctl_safe(a->filename) : "(no name)",
+               dm_ctl_safe(a->content_type), a->size, dm_att_status_name(a->status));
+        if (a->format != NULL)
+            printf(" as %s", a->format);
+        if (a->pages > 0)
+            printf(", %u page%s", a->pages, a->pages == 1 ? "" : "s");
+        if (a->text != NULL)
+            printf(", %zu bytes of text", strlen(a->text));
+        printf("%s\n", a->cut ? ", cut by a limit" : "");
+    }
     if (m->auto_reply || m->list || m->bulk || m->report || m->spam)
         printf("  markers  %s%s%s%s%s\n", m->auto_reply ? " auto-reply" : "",
                m->list ? " list" : "", m->bulk ? " bulk" : "", m->report ? " report" : "",

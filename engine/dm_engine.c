@@ -60,6 +60,7 @@ static void dm_engine_free(dm_engine *e)
 {
     dm_case_index_unref(e->cases);
     g_mutex_clear(&e->cases_lock);
+    dm_extract_pool_free(e->extract);
     if (e->own_spool)
         dm_spool_close(e->spool);
     dm_store_close(e->store);
@@ -90,6 +91,14 @@ dm_engine *dm_engine_new_with(dm_conf *conf, unsigned flags, dm_spool *spool,
     e->conf = dm_conf_ref(conf);
     g_mutex_init(&e->cases_lock);
     dm_mime_limits_from_conf(conf, &e->limits);
+    if (conf->max_attachments > 0) {
+        /* The daemon keeps workers started ahead; diariectl, reading a
+         * message or two, starts one when an attachment needs it. */
+        dm_extract_conf xc;
+        dm_extract_conf_from(conf, &xc);
+        e->extract = dm_extract_pool_new(&xc, (flags & DM_ENGINE_NO_SPOOL) == 0);
+        e->limits.extract = e->extract;
+    }
 
     if (rules == NULL)
         rules = dm_engine_rules_new(conf, err);
@@ -354,6 +363,52 @@ dm_verdict *dm_engine_check_mass(dm_engine *e, const dm_facts *f)
     return dm_policy_check_mass(e->policy, f);
 }
 
+/* An attachment whose text was not (all) read: a reason naming it, so
+ * that the registrator knows what the decision could not see. */
+static void dm_engine_attachment_reasons(const dm_msg *m, dm_verdict *v)
+{
+    for (guint i = 0; i < m->attachments->len; i++) {
+        const dm_attachment *a = g_ptr_array_index(m->attachments, i);
+        const char *what = NULL;
+        char *name;
+
+        switch (a->status) {
+        case DM_ATT_NO_TEXT:
+            what = "bilaga utan text (till exempel en inskannad bild): den lästes inte";
+            break;
+        case DM_ATT_ENCRYPTED:
+            what = "krypterad bilaga: den kunde inte läsas";
+            break;
+        case DM_ATT_FAILED:
+            what = "bilagan kunde inte läsas (skadad, eller läsaren misslyckades)";
+            break;
+        case DM_ATT_TIMEOUT:
+            what = "läsningen av bilagan tog längre än [mime] extract_timeout och avbröts";
+            break;
+        case DM_ATT_LIMIT:
+            what = "bilagan lästes inte: en gräns i [mime] nåddes (max_attachment_size, "
+                   "max_attachments, extract_message_timeout, max_expanded_size...)";
+            break;
+        case DM_ATT_READ:
+            if (a->cut)
+                what = "bara början av bilagan lästes ([mime] max_attachment_text, max_pages)";
+            break;
+        default:
+            break;
+        }
+        if (what == NULL)
+            continue;
+        name = g_strdup(a->filename != NULL && *a->filename != '\0' ? a->filename
+                                                                     : a->content_type);
+        for (char *p = name; *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+        }
+        dm_verdict_add_reason(v, "bilaga", "'%s': %s", name, what);
+        g_free(name);
+    }
+}
+
 dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg **out_msg)
 {
     dm_msg *m = dm_mime_extract(msg, &e->limits);
@@ -378,6 +433,7 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
     }
     f->msg = m;
     v = dm_policy_decide(e->policy, f);
+    dm_engine_attachment_reasons(m, v);
     f->msg = NULL;
     if (out_msg != NULL)
         *out_msg = m;

@@ -19,6 +19,7 @@ struct dm_engine {
     char *key;
     size_t keylen;
     dm_mime_limits limits;
+    dm_extract_pool *extract; /* attachment readers: this engine's own */
 
     GMutex cases_lock;
     dm_case_index *cases;

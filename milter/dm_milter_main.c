@@ -175,6 +175,14 @@ static dm_conf *dm_check_config(const char *path, bool quiet, dm_engine_rules **
         g_error_free(err);
         goto fail;
     }
+    if (conf->max_attachments > 0) {
+        /* Not fatal (mail flows, attachments go unread), but worth a word. */
+        const char *x = *conf->extractor != '\0' ? conf->extractor
+                                                 : dm_extract_default_extractor();
+        if (access(x, X_OK) != 0)
+            fprintf(stderr, "diariemilter: %s: warning: [mime] extractor %s: %s: attachments "
+                            "will not be read\n", path, x, g_strerror(errno));
+    }
     if (!quiet)
         printf("%s: configuration ok\n", path);
     return conf;

@@ -17,14 +17,21 @@
  *   - an attached message (message/rfc822, message/global) after a
  *     "---------- Vidarebefordrat meddelande ----------" line and its
  *     Från:, Datum:, Ämne:: forwarded mail counts;
- *   - listed, not read: attachments, text parts sent as attachments (a
- *     .txt file is a document, like a PDF), other text types (calendar,
- *     vcard, csv), encrypted parts (and "encrypted" among the limits);
- *     skipped: the machine-readable parts of reports.
+ *   - attachments: listed, and, when the caller gives an extraction pool
+ *     (dm_mime_limits.extract), read: PDF, Word, OpenDocument, RTF, TNEF
+ *     in a sandboxed worker (extract/), text and HTML files here like a
+ *     text part.  Each keeps its own text and status (dm_attachment); the
+ *     text is also appended to the message's text after the body, each
+ *     block after a line "---------- Bilaga: NAME ----------", so that the
+ *     rules find case numbers and personnummer there.  Without a pool
+ *     (tests, the fuzzer) attachments are listed, not read;
+ *   - listed, not read: other text types (vcard), encrypted parts (and
+ *     "encrypted" among the limits); skipped: the machine-readable parts
+ *     of reports.
  * What is read becomes the segments the rules weigh (dm_msg.segments:
  * subject, own text, quoted, forwarded, signature, footer, attachment
- * names, calendar text; dm_mime_segments.c), with their languages
- * (dm_mime_lang.c).
+ * names, attachments' text, calendar text; dm_mime_segments.c), with
+ * their languages (dm_mime_lang.c).
  * Parts are read as streams from the parser's substreams, chunk by chunk
  * and only as far as max_text needs: no copy of the message, a few MB
  * whatever its size (bench/memory.sh).  GMime is given only the bytes
@@ -43,6 +50,7 @@
 #include <stdbool.h>
 
 #include "dm_conf.h"
+#include "dm_extract.h"
 #include "dm_facts.h"
 #include "dm_segwords.h"
 #include "dm_verdict.h"
@@ -66,9 +74,11 @@ typedef struct dm_mime_limits {
      * of rules.conf, dm_policy_seg_words); borrowed.  NULL: segments by
      * structure alone, no languages. */
     const dm_seg_words *words;
+    dm_extract_pool *extract; /* reads attachments; NULL: listed, not read
+                               * (borrowed: the engine's) */
 } dm_mime_limits;
 
-/* The limits of [mime]; autoreply_subjects and words NULL. */
+/* The limits of [mime]; autoreply_subjects, words and extract NULL. */
 void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim);
 
 /* Extract from a seekable stream positioned at the start of the message.

@@ -244,6 +244,52 @@ static char *dm_sentences(const dm_compose_info *ci, const dm_templates *t, bool
     return g_string_free(out, FALSE);
 }
 
+/* Every attachment, one a line: its name, type, size and whether its
+ * text was read (so the registrator knows what the decision saw). */
+static void dm_attachments(const dm_msg *m, bool sv, GString *out)
+{
+    for (guint i = 0; i < m->attachments->len; i++) {
+        const dm_attachment *a = g_ptr_array_index(m->attachments, i);
+        char *name = g_strdup(a->filename != NULL && *a->filename != '\0'
+                                  ? a->filename
+                                  : (sv ? "(utan namn)" : "(no name)"));
+        const char *said = NULL;
+
+        for (char *p = name; *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
+        }
+        if (out->len > 0)
+            g_string_append_c(out, '\n');
+        g_string_append_printf(out, "%s (%s, ", name, a->content_type);
+        if (a->size >= 1024)
+            g_string_append_printf(out, "%zu kB)", (a->size + 512) / 1024);
+        else
+            g_string_append_printf(out, "%zu byte)", a->size);
+        switch (a->status) {
+        case DM_ATT_NOT_TRIED: break;
+        case DM_ATT_READ: said = sv ? "texten lästes" : "text read"; break;
+        case DM_ATT_NO_TEXT: said = sv ? "ingen text (inskannad?)" : "no text (scanned?)"; break;
+        case DM_ATT_ENCRYPTED: said = sv ? "krypterad, lästes inte" : "encrypted, not read"; break;
+        case DM_ATT_UNSUPPORTED:
+            said = sv ? "lästes inte (inte ett format som läses)" : "not read (not a format read)";
+            break;
+        case DM_ATT_FAILED: said = sv ? "kunde inte läsas" : "could not be read"; break;
+        case DM_ATT_TIMEOUT: said = sv ? "tog för lång tid, lästes inte" : "took too long, not read"; break;
+        case DM_ATT_LIMIT: said = sv ? "lästes inte (en gräns nåddes)" : "not read (a limit was reached)"; break;
+        }
+        if (said != NULL)
+            g_string_append_printf(out, ": %s", said);
+        if (a->status == DM_ATT_READ && a->pages > 0)
+            g_string_append_printf(out, sv ? ", %u %s" : ", %u %s", a->pages,
+                                   sv ? (a->pages == 1 ? "sida" : "sidor")
+                                      : (a->pages == 1 ? "page" : "pages"));
+        if (a->status == DM_ATT_READ && a->cut)
+            g_string_append(out, sv ? ", bara början" : ", only the beginning");
+        g_free(name);
+    }
+}
+
 /* The values every template may use.  With sekretess, nothing of the
  * message's own words in a notice: no subject, no reasons' texts, no
  * sentence that quotes it. */
@@ -254,7 +300,8 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     const dm_msg *m = ci->msg;
     const dm_reasons *words = dm_templates_reasons(t);
     GString *rcpts = g_string_new(NULL), *reasons = g_string_new(NULL),
-            *rules = g_string_new(NULL), *signs = g_string_new(NULL);
+            *rules = g_string_new(NULL), *signs = g_string_new(NULL),
+            *atts = g_string_new(NULL);
     GHashTable *seen_rules = g_hash_table_new(g_str_hash, g_str_equal);
     const dm_reason *sign[8];
     guint n_signs = dm_compose_sekretess_signs(v, sign, G_N_ELEMENTS(sign));
@@ -263,6 +310,7 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     GDateTime *arrived = dm_compose_local_time(ci, ci->now);
 
     dm_recipients(ci, words, rcpts);
+    dm_attachments(m, dm_templates_lang(t) == DM_LANG_SV, atts);
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
         char *text = dm_compose_reason_text(t, r);
@@ -312,6 +360,10 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
         g_string_free(reasons, TRUE);
     g_hash_table_insert(vars, "rules", g_string_free(rules, FALSE));
     g_hash_table_insert(vars, "sentences", dm_sentences(ci, t, !v->sekretess));
+    /* File names are the message's own words: not in a sekretess notice. */
+    g_hash_table_insert(vars, "attachments", hide ? g_strdup("") : g_string_free(atts, FALSE));
+    if (hide)
+        g_string_free(atts, TRUE);
     g_hash_table_insert(vars, "case", g_strdup(v->case_dnr ? v->case_dnr : ""));
     g_hash_table_insert(vars, "myndighet", g_strdup(v->myndighet ? v->myndighet : ""));
     g_hash_table_insert(vars, "sha256", g_strdup(ci->sha256 ? ci->sha256 : ""));

@@ -52,6 +52,7 @@ void dm_mime_limits_from_conf(const dm_conf *conf, dm_mime_limits *lim)
     lim->max_depth = conf->max_depth;
     lim->max_headers = conf->max_headers;
     lim->max_header_size = (size_t)conf->max_header_size;
+    lim->extract = NULL; /* the engine gives its pool */
 }
 
 /* A MIME charset label to the iconv name dm_utf8_from takes (GMime
@@ -70,6 +71,7 @@ typedef struct {
     dm_msg *m;
     const dm_mime_limits *lim;
     dm_segb *segs;        /* the segments, built as the walk reads */
+    dm_extract_budget budget; /* the attachments' share of the message */
     int parts;
     dm_seg_kind own;      /* what a text part's own text is here: BODY,
                            * FORWARDED in an attached message */
@@ -215,7 +217,7 @@ static bool dm_name_says_nothing(GMimeObject *obj)
            g_mime_object_get_content_id(obj) != NULL;
 }
 
-static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
+static dm_attachment *dm_add_attachment(dm_walk *w, GMimeObject *obj)
 {
     dm_attachment *a = g_new0(dm_attachment, 1);
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
@@ -254,6 +256,7 @@ static void dm_add_attachment(dm_walk *w, GMimeObject *obj)
             a->filename = g_utf8_make_valid(subj, -1);
     }
     g_ptr_array_add(w->m->attachments, a);
+    return a;
 }
 
 static void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read);
@@ -330,10 +333,9 @@ size_t dm_mime_chunk = 256 * 1024;
 /* The text of a readable leaf as valid UTF-8 (NULL when the text is
  * full).  Read as a stream, chunk by chunk, only as far as the room left
  * for text needs: a 20 MB part costs what the rules keep of it. */
-static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
+static char *dm_part_text(GMimePart *part, dm_leaf kind, size_t room)
 {
     const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-    size_t room = dm_text_room(w);
     /* UTF-16 and UTF-32 cannot be cut safely (a BOM only at the start,
      * surrogate pairs): read in one piece, up to 4 bytes a character. */
     bool wide = dm_charset_wide(cs);
@@ -345,8 +347,6 @@ static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
     char *buf;
     bool eof = false;
 
-    if (w->text_full)
-        return NULL;
     s = dm_part_stream(part, kind == DM_LEAF_ENRICHED);
     if (s == NULL)
         return g_strdup("");
@@ -407,6 +407,186 @@ static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
         return dm_html_finish(h);
     }
     return g_string_free(plain, FALSE);
+}
+
+static char *dm_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind)
+{
+    if (w->text_full)
+        return NULL;
+    return dm_part_text(part, kind, dm_text_room(w));
+}
+
+/* --- attachments' text --------------------------------------------------- */
+
+static ssize_t dm_stream_read(void *ctx, void *buf, size_t len)
+{
+    return g_mime_stream_read(ctx, buf, len);
+}
+
+static dm_att_status dm_att_status_of(dm_extract_status s)
+{
+    switch (s) {
+    case DM_EXTRACT_NONE: return DM_ATT_NOT_TRIED;
+    case DM_EXTRACT_READ: return DM_ATT_READ;
+    case DM_EXTRACT_NO_TEXT: return DM_ATT_NO_TEXT;
+    case DM_EXTRACT_ENCRYPTED: return DM_ATT_ENCRYPTED;
+    case DM_EXTRACT_UNSUPPORTED: return DM_ATT_UNSUPPORTED;
+    case DM_EXTRACT_FAILED: return DM_ATT_FAILED;
+    case DM_EXTRACT_TIMEOUT: return DM_ATT_TIMEOUT;
+    case DM_EXTRACT_LIMIT: return DM_ATT_LIMIT;
+    }
+    return DM_ATT_FAILED;
+}
+
+static bool dm_blank(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        if (!g_ascii_isspace(*s))
+            return false;
+    }
+    return true;
+}
+
+/* The attachment's text as segments of its own, after its name: a PDF's
+ * pages one each, numbered (its text separates them by form feeds). */
+static void dm_attachment_segments(dm_walk *w, const dm_attachment *a)
+{
+    bool paged = a->format != NULL && strcmp(a->format, "pdf") == 0;
+    const char *t = a->text, *source = a->filename != NULL ? a->filename : a->content_type;
+    int page = 1;
+
+    while (t != NULL) {
+        const char *ff = paged ? strchr(t, '\f') : NULL;
+        size_t len = ff != NULL ? (size_t)(ff - t) : strlen(t);
+
+        dm_segb_add(w->segs, DM_SEG_ATTACHMENT, t, len, source, paged ? page : 0);
+        t = ff != NULL ? ff + 1 : NULL;
+        page++;
+    }
+}
+
+/* A text or HTML file: read here, as a text part is (no worker needed:
+ * the same bounded, chunked reading as a body). */
+static void dm_read_text_attachment(dm_walk *w, GMimePart *part, dm_attachment *a,
+                                    dm_extract_format fmt)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+    dm_leaf kind = fmt == DM_FMT_HTML ? DM_LEAF_HTML : DM_LEAF_PLAIN;
+    size_t room = (size_t)dm_extract_budget_text(w->lim->extract, &w->budget);
+    char *text;
+
+    if (ct != NULL && (g_mime_content_type_is_type(ct, "text", "enriched") ||
+                       g_mime_content_type_is_type(ct, "text", "richtext")))
+        kind = DM_LEAF_ENRICHED;
+    w->budget.attachments++;
+    text = dm_part_text(part, kind, room);
+    if (strlen(text) > room) {
+        /* Cut at a character boundary. */
+        size_t cut = room;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+            cut--;
+        text[cut] = '\0';
+        a->cut = true;
+    }
+    a->format = g_strdup(fmt == DM_FMT_HTML ? "html" : "text");
+    if (dm_blank(text)) {
+        a->status = DM_ATT_NO_TEXT;
+        g_free(text);
+        return;
+    }
+    a->status = DM_ATT_READ;
+    a->text = text;
+    w->budget.text += strlen(text);
+    dm_attachment_segments(w, a);
+}
+
+/* The text of an attachment, within the message's share. */
+static void dm_read_attachment(dm_walk *w, GMimePart *part, dm_attachment *a)
+{
+    dm_extract_pool *pool = w->lim->extract;
+    GByteArray *head = dm_part_bytes(part, 1024);
+    dm_extract_format fmt =
+        dm_extract_detect(head->data, head->len, a->content_type, a->filename);
+
+    g_byte_array_free(head, TRUE);
+    if (fmt == DM_FMT_UNKNOWN) {
+        a->status = DM_ATT_UNSUPPORTED;
+        return;
+    }
+    if (!dm_extract_budget_allows(pool, &w->budget)) {
+        a->status = DM_ATT_LIMIT;
+        return;
+    }
+    if (fmt == DM_FMT_TEXT || fmt == DM_FMT_HTML) {
+        dm_read_text_attachment(w, part, a, fmt);
+        return;
+    }
+    {
+        const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+        GMimeStream *s = dm_part_stream(part, false);
+        dm_extract_doc d = {
+            .type = a->content_type, .name = a->filename,
+            .charset = cs != NULL ? g_mime_charset_iconv_name(cs) : NULL,
+            .read = dm_stream_read, .ctx = s,
+        };
+        dm_extract_result r;
+
+        if (s == NULL) {
+            a->status = DM_ATT_NO_TEXT;
+            return;
+        }
+        dm_extract_attachment(pool, &w->budget, &d, &r);
+        g_object_unref(s);
+        a->status = dm_att_status_of(r.status);
+        a->pages = r.pages;
+        a->cut = (r.flags & (DM_EXTRACT_F_TEXT_CUT | DM_EXTRACT_F_PAGES | DM_EXTRACT_F_EXPANDED)) != 0;
+        if (r.format != NULL && *r.format != '\0')
+            a->format = g_steal_pointer(&r.format);
+        if (a->status == DM_ATT_READ && r.text != NULL) {
+            a->text = g_steal_pointer(&r.text);
+            dm_attachment_segments(w, a);
+        }
+        dm_extract_result_clear(&r);
+    }
+}
+
+/* After the body: each attachment's text as a block of the message's
+ * text, after a line naming it.
+ *
+ * HOOK (issue 14, the document model): the minimal integration while the
+ * rules read dm_msg.text.  The segments carry each attachment's text
+ * apart already (DM_SEG_ATTACHMENT, its file name as source, a PDF's
+ * page: dm_attachment_segments); once the rules read segments only, and
+ * their reasons name the attachment ("bilaga 'Ansökan.pdf', sida 1"),
+ * this appending goes. */
+static void dm_append_attachments(dm_walk *w)
+{
+    for (guint i = 0; i < w->m->attachments->len && !w->text_full; i++) {
+        const dm_attachment *a = g_ptr_array_index(w->m->attachments, i);
+        GString *block;
+        char *name;
+
+        if (a->text == NULL || *a->text == '\0')
+            continue;
+        /* The name on one line, whatever the sender put in it. */
+        name = g_strdup(a->filename != NULL && *a->filename != '\0' ? a->filename
+                                                                     : a->content_type);
+        for (char *p = name; *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20)
+                *p = ' ';
+        }
+        block = g_string_new(NULL);
+        g_string_append_printf(block, "---------- Bilaga: %s ----------\n", name);
+        for (const char *p = a->text; *p != '\0'; p++) {
+            if (*p == '\f')
+                g_string_append(block, "\n\n"); /* a page ends a paragraph */
+            else
+                g_string_append_c(block, *p);
+        }
+        dm_append_text(w, block->str);
+        g_string_free(block, TRUE);
+        g_free(name);
+    }
 }
 
 /* A calendar: text/calendar, application/ics, or a .ics/.vcs file. */
@@ -500,17 +680,26 @@ static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, int depth, bool read)
         return; /* machine-readable report: nothing for the rules */
     if (kind == DM_LEAF_LIST) {
         /* S/MIME enveloped data cannot be read: say so. */
+        dm_attachment *a;
+
         if (GMIME_IS_APPLICATION_PKCS7_MIME(obj) &&
             g_mime_application_pkcs7_mime_get_smime_type(GMIME_APPLICATION_PKCS7_MIME(obj)) ==
                 GMIME_SECURE_MIME_TYPE_ENVELOPED_DATA)
             dm_limit(w, "encrypted");
-        dm_add_attachment(w, obj);
-        if (dm_is_calendar(obj))
+        a = dm_add_attachment(w, obj);
+        if (dm_is_calendar(obj)) {
             dm_read_calendar(w, GMIME_PART(obj));
-        else if (GMIME_IS_APPLICATION_PKCS7_MIME(obj) &&
-                 g_mime_application_pkcs7_mime_get_smime_type(
-                     GMIME_APPLICATION_PKCS7_MIME(obj)) == GMIME_SECURE_MIME_TYPE_SIGNED_DATA)
+            if (w->lim->extract != NULL) {
+                a->status = DM_ATT_READ; /* its events: a CALENDAR segment */
+                a->format = g_strdup("calendar");
+            }
+        } else if (GMIME_IS_APPLICATION_PKCS7_MIME(obj) &&
+                   g_mime_application_pkcs7_mime_get_smime_type(
+                       GMIME_APPLICATION_PKCS7_MIME(obj)) == GMIME_SECURE_MIME_TYPE_SIGNED_DATA) {
             dm_walk_signed_data(w, GMIME_PART(obj), depth, read);
+        } else if (w->lim->extract != NULL && GMIME_IS_PART(obj)) {
+            dm_read_attachment(w, GMIME_PART(obj), a);
+        }
         return;
     }
     if (!read)
@@ -531,9 +720,14 @@ static void dm_walk_leaf(dm_walk *w, GMimeObject *obj, int depth, bool read)
         g_free(text);
     }
     /* Inline text with a file name of its own (Apple Mail attaches
-     * files so) is read and listed too. */
-    if (g_mime_part_get_filename(GMIME_PART(obj)) != NULL)
-        dm_add_attachment(w, obj);
+     * files so) is read and listed too: its text is the body's. */
+    if (g_mime_part_get_filename(GMIME_PART(obj)) != NULL) {
+        dm_attachment *a = dm_add_attachment(w, obj);
+        if (w->lim->extract != NULL) {
+            a->status = DM_ATT_READ;
+            a->format = g_strdup("text");
+        }
+    }
 }
 
 /* Is obj a rendering of the message's text (a text part to read, or a
@@ -876,6 +1070,7 @@ dm_msg *dm_mime_extract(GMimeStream *stream, const dm_mime_limits *lim)
         else
             dm_walk_object(&w, body, 0, true);
     }
+    dm_append_attachments(&w);
     g_object_unref(msg);
     g_free(w.ahead_text);
     dm_segb_finish(w.segs);

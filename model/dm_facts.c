@@ -162,6 +162,8 @@ static void dm_attachment_free(gpointer p)
 
     g_free(a->filename);
     g_free(a->content_type);
+    g_free(a->format);
+    g_free(a->text);
     g_free(a);
 }
 
@@ -204,6 +206,21 @@ void dm_segment_free(dm_segment *s)
 static void dm_segment_free_p(gpointer p)
 {
     dm_segment_free(p);
+}
+
+const char *dm_att_status_name(dm_att_status s)
+{
+    switch (s) {
+    case DM_ATT_NOT_TRIED: return "not tried";
+    case DM_ATT_READ: return "read";
+    case DM_ATT_NO_TEXT: return "no text";
+    case DM_ATT_ENCRYPTED: return "encrypted";
+    case DM_ATT_UNSUPPORTED: return "not a readable type";
+    case DM_ATT_FAILED: return "failed";
+    case DM_ATT_TIMEOUT: return "timeout";
+    case DM_ATT_LIMIT: return "limit";
+    }
+    return "?";
 }
 
 dm_msg *dm_msg_new(void)

@@ -82,11 +82,32 @@ void dm_registrars_unref(dm_registrars *r);
 /* The registrator mailbox for a myndighet, or NULL. */
 const char *dm_registrars_for(const dm_registrars *r, const char *myndighet);
 
-/* An attachment, listed, not read. */
+/* What became of reading an attachment's text (mime/ through extract/). */
+typedef enum {
+    DM_ATT_NOT_TRIED = 0, /* no reading configured (or an attached message) */
+    DM_ATT_READ,          /* text read */
+    DM_ATT_NO_TEXT,       /* readable, but no text in it (a scan) */
+    DM_ATT_ENCRYPTED,
+    DM_ATT_UNSUPPORTED,   /* not a type that is read (an image, a zip) */
+    DM_ATT_FAILED,        /* damaged, or its reader crashed */
+    DM_ATT_TIMEOUT,
+    DM_ATT_LIMIT,         /* too large, too many, a zip bomb */
+} dm_att_status;
+
+/* "read", "no text", ... */
+const char *dm_att_status_name(dm_att_status s);
+
+/* An attachment, and the text read from it. */
 typedef struct dm_attachment {
     char *filename;     /* UTF-8, may be NULL */
     char *content_type; /* "application/pdf" */
     size_t size;        /* decoded size in bytes, as far as known */
+    dm_att_status status;
+    char *format;       /* what it was read as ("pdf", "docx", "text"), or NULL */
+    char *text;         /* valid UTF-8 (pages of a PDF separated by \f), at
+                         * most [mime] max_attachment_text; NULL unless read */
+    unsigned pages;     /* pages, sheets or slides read */
+    bool cut;           /* a limit stopped the reading part way */
 } dm_attachment;
 
 /* What a stretch of the message is (issue 14, docs/ARCHITECTURE.md): the
@@ -150,7 +171,7 @@ typedef struct dm_msg {
     char lang[4];         /* the message's main language (of its subject,
                            * body and forwarded text), "" when unknown */
     GPtrArray *headers;   /* dm_header *, top-level headers in order */
-    GPtrArray *attachments; /* dm_attachment * */
+    GPtrArray *attachments; /* dm_attachment *, in the message's order */
     GPtrArray *limits;    /* char *: limits reached while reading, for reasons */
 
     /* Markers of mail of ringa importance (R7). */

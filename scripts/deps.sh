@@ -12,10 +12,16 @@ set -eu
 # python3-jsonschema: tests/e2e/readers.sh checks it against its schema;
 # tzdata: [site] timezone.  curl: tests/e2e/metrics.sh scrapes /metrics;
 # python3-yaml: docs/check.sh reads packaging/monitoring's alert rules.
+# libpoppler-glib-dev ... libseccomp-dev: the attachment reader
+# (extract/worker/); python3-cairo, qpdf, fonts-dejavu-core: its test
+# fixtures (tests/attach/make-fixtures.py); strace: the sandbox's system
+# calls measured (tests/attach/run.sh).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libssl-dev libldap-dev
 libsqlite3-dev libpq-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
 python3-jsonschema python3-yaml
+libpoppler-glib-dev libarchive-dev libytnef0-dev libseccomp-dev
+python3-cairo qpdf fonts-dejavu-core strace
 slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
 sqlite3 postgresql valgrind python3 openssl procps psmisc groff-base man-db curl
 nodejs npm"

@@ -5,9 +5,12 @@
 #
 #   tests/corpus/run.sh [DIR]     grade DIR (default ../shared/corpus/dev),
 #                                 print the grader's report
-#   tests/corpus/run.sh --check   for make check: the dev set and the
+#   tests/corpus/run.sh --check   for make check: the dev set, the
 #                                 project's own sets under tests/corpus/
-#                                 must pass completely, with no leak
+#                                 and the cases whose errand is only in an
+#                                 attachment (build/attach/corpus, made by
+#                                 tests/attach/make-fixtures.py) must pass
+#                                 completely, with no leak
 set -u
 DM_REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$DM_REPO/tests/lib/dm.sh"
@@ -21,6 +24,7 @@ if [ "${1:-}" = "--check" ]; then
     for d in "$DM_REPO"/tests/corpus/*/; do
         [ -f "$d/cases.tsv" ] && sets+=("${d%/}")
     done
+    sets+=("$DM_BUILD/attach/corpus")
 else
     sets=("${1:-$DM_SHARED/corpus/dev}")
 fi

@@ -75,7 +75,8 @@ dm_write_conf() {
             policy)
                 printf 'rules = %s/etc/rules.conf\ntemplates = %s/etc/templates\n' \
                     "$DM_REPO" "$DM_REPO" ;;
-            mime | metrics) ;;
+            mime) printf 'extractor = %s/diariemilter-extract\n' "$DM_BUILD" ;;
+            metrics) ;;
             esac
             for kv in "${!extra[@]}"; do
                 if [ "${kv%%.*}" = "$sect" ]; then

@@ -147,6 +147,8 @@ key_file = $DBDIR/hmac.key
 [policy]
 rules = $REPO/etc/rules.conf
 templates = $REPO/etc/templates
+[mime]
+extractor = $REPO/build/diariemilter-extract
 [delivery]
 # Nothing is delivered: spooled copies and notices stay in spool/new.
 sendmail = /bin/false

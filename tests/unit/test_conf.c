@@ -139,6 +139,19 @@ static void test_sample_loads(void **state)
     assert_int_equal(c->max_text, 2 * 1024 * 1024);
     assert_int_equal(c->max_header_size, 64 * 1024);
     assert_int_equal(c->max_parts, 500);
+    assert_string_equal(c->extractor, "");
+    assert_int_equal(c->extract_workers, 2);
+    assert_int_equal(c->extract_memory, 256 * 1024 * 1024);
+    assert_int_equal(c->extract_timeout, 10);
+    assert_int_equal(c->extract_message_timeout, 30);
+    assert_int_equal(c->max_attachments, 20);
+    assert_int_equal(c->max_attachment_size, 25 * 1024 * 1024);
+    assert_int_equal(c->max_attachment_text, 256 * 1024);
+    assert_int_equal(c->max_attachment_text_total, 1024 * 1024);
+    assert_int_equal(c->max_pages, 100);
+    assert_int_equal(c->max_archive_entries, 2000);
+    assert_int_equal(c->max_expansion_ratio, 100);
+    assert_int_equal(c->max_expanded_size, 100 * 1024 * 1024);
     assert_string_equal(c->socket_group, "");
     dm_conf_unref(c);
     g_free(path);
@@ -410,6 +423,12 @@ static void test_error_bad_values(void **state)
     expect_error("[delivery]\ncopy_reply_to = <a@b.example>\n", 2, "copy_reply_to", NULL);
     expect_error("[delivery]\ncopy_reply_to = a@b.example, c@d.example\n", 2, "copy_reply_to",
                  NULL);
+    expect_error("[mime]\nextractor = bin/diariemilter-extract\n", 2, "extractor", "absolute");
+    expect_error("[mime]\nmax_text = 1M\nextract_timeout = 0\n", 3, "extract_timeout",
+                 "at least 1s");
+    expect_error("[mime]\nextract_message_timeout = 0s\n", 2, "extract_message_timeout", NULL);
+    expect_error("[mime]\nextract_memory = 64M\n", 2, "extract_memory", "128M");
+    expect_error("[mime]\nextract_workers = 65\n", 2, "extract_workers", NULL);
     /* The same key in two groups: the line is the one in the named group. */
     expect_error("[milter]\ntimeout = 5s\n[ldap]\ntimeout = soon\n", 4, "[ldap] timeout",
                  "soon");

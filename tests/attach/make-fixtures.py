@@ -1,0 +1,572 @@
+#!/usr/bin/python3
+"""Attachments for the tests of attachment reading, made from scratch.
+
+    tests/attach/make-fixtures.py OUTDIR
+
+writes into OUTDIR (nothing here is committed; "make" puts it in
+build/attach):
+
+  files/      one file per format, each carrying a case number of the
+              fixture diarium (../shared/fixtures/arenden.csv), a valid
+              personnummer with a diagnosis, or an errand; and the hostile
+              ones: malformed, truncated and encrypted PDFs, a 10,000-page
+              PDF, a zip bomb in a DOCX, deeply nested TNEF, random bytes
+              named .pdf
+  expect.tsv  file, declared type, expected status, words its text must
+              hold (tests/unit/test_extract_worker.c and the pool test)
+  messages/   mail carrying them (tests/attach/run.sh, the end-to-end
+              test, bench/attach.sh)
+  corpus/     labelled cases (cases.tsv, as ../shared/tools/corpus-eval
+              reads them) whose case number or sekretess stands only in
+              an attachment
+  seeds/      requests of the worker's wire format wrapping each file
+              (the libFuzzer target's seeds)
+
+Formats are written from their specifications: PDF through cairo's PDF
+surface (python3-cairo), encrypted with qpdf; DOCX, XLSX, PPTX (ECMA-376)
+and ODT, ODS, ODP (OpenDocument 1.2) as zips of XML; RTF (1.9.1); TNEF
+([MS-OXTNEF]) with compressed RTF ([MS-OXRTFCP]).  Deterministic: the same
+bytes every run (fixed dates, seeded randomness).
+"""
+import io
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from email.message import EmailMessage
+from email.utils import format_datetime
+import datetime
+
+import cairo
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "build/attach"
+FILES = os.path.join(OUT, "files")
+MSGS = os.path.join(OUT, "messages")
+CORPUS = os.path.join(OUT, "corpus")
+SEEDS = os.path.join(OUT, "seeds")
+EPOCH = (2026, 11, 17, 10, 0, 0)
+expect = []  # (file, type, status, words)
+
+
+def luhn_pnr(yymmdd, serial):
+    """A valid personnummer YYMMDD-NNNC for the birth date and serial."""
+    digits = yymmdd + serial
+    total = 0
+    for i, ch in enumerate(digits):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return "%s-%s%d" % (yymmdd, serial, (10 - total % 10) % 10)
+
+
+PNR = luhn_pnr("811218", "987")        # 811218-9870
+PNR2 = luhn_pnr("420821", "982")
+
+
+def put(name, data, ctype, status, words=""):
+    with open(os.path.join(FILES, name), "wb") as f:
+        f.write(data)
+    expect.append((name, ctype, status, words))
+    return data
+
+
+# --- PDF ------------------------------------------------------------------
+
+def pdf(pages, title=None, image_only=False, photo=0):
+    """A PDF of the given pages (lists of lines) through cairo."""
+    buf = io.BytesIO()
+    s = cairo.PDFSurface(buf, 595, 842)
+    s.set_metadata(cairo.PDF_METADATA_CREATE_DATE, "2026-11-17T10:00:00")
+    if title:
+        s.set_metadata(cairo.PDF_METADATA_TITLE, title)
+    c = cairo.Context(s)
+    for lines in pages:
+        if image_only:
+            # A "scan": the words drawn into an image, no text layer.
+            img = cairo.ImageSurface(cairo.FORMAT_RGB24, 500, 40 * max(1, len(lines)))
+            ic = cairo.Context(img)
+            ic.set_source_rgb(1, 1, 1)
+            ic.paint()
+            ic.set_source_rgb(0, 0, 0)
+            for i in range(len(lines)):
+                ic.rectangle(10, 10 + 40 * i, 300, 20)
+                ic.fill()
+            c.set_source_surface(img, 40, 60)
+            c.paint()
+        else:
+            if photo:
+                # A photograph's worth of bytes: noise does not compress.
+                rnd = random.Random(photo)
+                img = cairo.ImageSurface(cairo.FORMAT_RGB24, photo, photo)
+                data = img.get_data()
+                data[:] = bytes(rnd.randrange(256) for _ in range(len(data)))
+                img.mark_dirty()
+                c.set_source_surface(img, 300, 500)
+                c.paint()
+                photo = 0
+            c.select_font_face("DejaVu Sans")
+            c.set_font_size(11)
+            c.set_source_rgb(0, 0, 0)
+            for i, line in enumerate(lines):
+                c.move_to(50, 80 + 16 * i)
+                c.show_text(line)
+        c.show_page()
+    s.finish()
+    return buf.getvalue()
+
+
+def qpdf_encrypt(data, user, owner):
+    src = os.path.join(OUT, "tmp-plain.pdf")
+    dst = os.path.join(OUT, "tmp-enc.pdf")
+    with open(src, "wb") as f:
+        f.write(data)
+    subprocess.run(["qpdf", "--static-id", "--encrypt", user, owner, "256", "--", src, dst],
+                   check=True)
+    with open(dst, "rb") as f:
+        out = f.read()
+    os.unlink(src)
+    os.unlink(dst)
+    return out
+
+
+ANSOKAN = [
+    ["Komplettering till ärende BN 2026/45",
+     "Bygglov för nybyggnad av enbostadshus, Sjövik 3:12",
+     "",
+     "Härmed skickar jag den reviderade fasadritningen som ni begärde.",
+     "Takvinkeln på norra fasaden är nu 27 grader."],
+    ["Sökande: Maria Karlsson",
+     "Jag ber er fortsätta handläggningen av ansökan."],
+]
+INTYG = [["Läkarintyg",
+          "Patient: Kalle Ek, personnummer " + PNR,
+          "Diagnos: depression och sömnsvårigheter.",
+          "Sjukskrivning på heltid till och med 31 december."]]
+
+
+def make_pdfs():
+    a = put("ansokan.pdf", pdf(ANSOKAN, "Komplettering"), "application/pdf", "read",
+            "BN 2026/45|fasadritningen|Sökande")
+    put("intyg.pdf", pdf(INTYG), "application/pdf", "read", PNR + "|Diagnos")
+    put("scan.pdf", pdf([["a", "b", "c"]], image_only=True), "application/pdf", "no text")
+    put("encrypted.pdf", qpdf_encrypt(a, "hemligt", "agare"), "application/pdf", "encrypted")
+    put("owner-only.pdf", qpdf_encrypt(a, "", "agare"), "application/pdf", "read", "BN 2026/45")
+    put("truncated.pdf", a[: len(a) // 3], "application/pdf", "any")
+    bad = bytearray(a)
+    rnd = random.Random(7)
+    for i in range(200, len(bad) - 200, 97):
+        bad[i] = rnd.randrange(256)
+    put("malformed.pdf", bytes(bad), "application/pdf", "any")
+    put("random.pdf", bytes(random.Random(11).randrange(256) for _ in range(65536)),
+        "application/octet-stream", "failed")
+    many = [["Sida %d av 10000. Ärende KS 2026/112." % (i + 1)] for i in range(10000)]
+    put("pages-10000.pdf", pdf(many), "application/pdf", "read", "Sida 1 av 10000|KS 2026/112")
+    # A typical 200 kB application: ten pages of text and an image.
+    big = []
+    for p in range(10):
+        big.append(["Ansökan om bygglov, sida %d. Ärende BN 2026/51." % (p + 1)] +
+                   ["Rad %d: beskrivning av åtgärden, material och utförande på fastigheten "
+                    "Ekudden 1:4." % i for i in range(45)])
+    doc = pdf(big, photo=250)
+    put("typical.pdf", doc, "application/pdf", "read", "BN 2026/51|Ekudden")
+
+
+# --- zip of XML: OOXML and OpenDocument ------------------------------------
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+CT = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+      '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+      '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+      '<Default Extension="xml" ContentType="application/xml"/>%s</Types>')
+
+
+def zipped(entries, stored_first=None):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        if stored_first:
+            info = zipfile.ZipInfo(stored_first[0], EPOCH)
+            z.writestr(info, stored_first[1], compress_type=zipfile.ZIP_STORED)
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, EPOCH)
+            z.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def docx(paragraphs, header=None):
+    body = "".join(
+        '<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr>'
+        '<w:r><w:t xml:space="preserve">%s</w:t></w:r>'
+        '<w:r><w:tab/><w:t>.</w:t></w:r></w:p>' % p for p in paragraphs)
+    doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<w:document %s><w:body>%s<w:p><w:r><w:delText>struket</w:delText></w:r>'
+           '<w:r><w:instrText>HYPERLINK</w:instrText></w:r></w:p></w:body></w:document>' % (W, body))
+    entries = [
+        ("[Content_Types].xml", CT % '<Override PartName="/word/document.xml" ContentType='
+         '"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'),
+        ("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+         'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+         'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>'),
+        ("word/document.xml", doc),
+    ]
+    if header:
+        entries.append(("word/header1.xml", '<w:hdr %s><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:hdr>'
+                        % (W, header)))
+    return zipped(entries)
+
+
+def docx_bomb():
+    """A DOCX whose document.xml expands to 400 MB from about 400 kB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("[Content_Types].xml", EPOCH), CT % "",
+                   compress_type=zipfile.ZIP_DEFLATED)
+        info = zipfile.ZipInfo("word/document.xml", EPOCH)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with z.open(info, "w", force_zip64=True) as f:
+            f.write(('<?xml version="1.0"?><w:document %s><w:body><w:p><w:r><w:t>'
+                     'Ärende BN 2026/77 ' % W).encode())
+            chunk = b" " * (1 << 20)
+            for _ in range(400):
+                f.write(chunk)
+            f.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    return buf.getvalue()
+
+
+def xlsx():
+    sst = ["Namn", "Personnummer", "Diagnos", "Kalle Ek", "diabetes", "Ärende SN 2026/233"]
+    sst_xml = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" '
+               'uniqueCount="%d">%s<si><r><t>rik</t></r><r><t>text</t></r><rPh><t>fonetik</t></rPh>'
+               '</si></sst>' % (len(sst) + 1, len(sst) + 1,
+                                "".join("<si><t>%s</t></si>" % s for s in sst)))
+    sheet = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+             '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+             '<c r="C1" t="s"><v>2</v></c></row>'
+             '<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="inlineStr"><is><t>%s</t></is></c>'
+             '<c r="C2" t="s"><v>4</v></c><c r="D2"><f>1+1</f><v>2</v></c></row>'
+             '<row r="3"><c r="A3" t="s"><v>5</v></c><c r="B3" t="s"><v>6</v></c></row>'
+             '</sheetData></worksheet>' % PNR)
+    return zipped([
+        ("[Content_Types].xml", CT % ""),
+        ("xl/workbook.xml", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+         '<sheets><sheet name="Blad1" sheetId="1"/></sheets></workbook>'),
+        ("xl/worksheets/sheet1.xml", sheet),
+        ("xl/sharedStrings.xml", sst_xml),  # after the sheet, as Excel writes it
+    ])
+
+
+def pptx():
+    def slide(lines):
+        return ('<p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+                'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree>'
+                '<p:sp><p:txBody>%s</p:txBody></p:sp></p:spTree></p:cSld></p:sld>'
+                % "".join("<a:p><a:r><a:t>%s</a:t></a:r></a:p>" % l for l in lines))
+    return zipped([
+        ("[Content_Types].xml", CT % ""),
+        ("ppt/presentation.xml", '<p:presentation xmlns:p="http://schemas.openxmlformats.org/'
+         'presentationml/2006/main"/>'),
+        ("ppt/slides/slide2.xml", slide(["Tidplan", "Beslut i januari"])),
+        ("ppt/slides/slide1.xml", slide(["Upphandling av skolskjutstjänster", "Ärende KS 2026/140"])),
+    ])
+
+
+ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+          'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"')
+
+
+def odf(kind, body, encrypted=False):
+    mimetype = "application/vnd.oasis.opendocument." + kind
+    content = ('<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content %s '
+               'office:version="1.2"><office:automatic-styles/><office:body>%s</office:body>'
+               '</office:document-content>' % (ODF_NS, body))
+    enc = ('<manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="AAAA">'
+           '<manifest:algorithm manifest:algorithm-name="Blowfish CFB" '
+           'manifest:initialisation-vector="AAAA"/></manifest:encryption-data>') if encrypted else ""
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest %s manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="%s"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml">'
+                '%s</manifest:file-entry></manifest:manifest>' % (ODF_NS, mimetype, enc))
+    if encrypted:
+        content = bytes(random.Random(5).randrange(256) for _ in range(2000))
+    return zipped([("content.xml", content), ("META-INF/manifest.xml", manifest)],
+                  stored_first=("mimetype", mimetype))
+
+
+def make_office():
+    put("overklagande.docx",
+        docx(["Överklagande av beslut om skolplacering, ärende BUN 2026/41.",
+              "Jag överklagar beslutet och begär att det ändras.",
+              "Med vänlig hälsning\u2003Hanna Berg"], header="Sjövik kommun"),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "read",
+        "BUN 2026/41|överklagar|Sjövik kommun")
+    put("bomb.docx", docx_bomb(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "limit-or-read")
+    put("utredning.xlsx", xlsx(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "read",
+        PNR + "|diabetes|SN 2026/233|Kalle Ek\t" + PNR + "\tdiabetes|riktext")
+    put("presentation.pptx", pptx(),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation", "read",
+        "Ärende KS 2026/140\nTidplan")
+    put("yttrande.odt", odf("text", '<office:text><text:h>Yttrande i ärende BN 2026/51</text:h>'
+                                    '<text:p>Vi motsätter oss<text:s/>dispensen.<text:tab/>Slut.</text:p>'
+                                    '<text:tracked-changes><text:changed-region><text:deletion>'
+                                    '<text:p>borttaget</text:p></text:deletion></text:changed-region>'
+                                    '</text:tracked-changes></office:text>'),
+        "application/vnd.oasis.opendocument.text", "read", "BN 2026/51|Vi motsätter oss dispensen.")
+    put("lista.ods", odf("spreadsheet", '<office:spreadsheet><table:table table:name="Blad1">'
+                                        '<table:table-row><table:table-cell><text:p>Ärende</text:p>'
+                                        '</table:table-cell><table:table-cell><text:p>BN 2026/77'
+                                        '</text:p></table:table-cell></table:table-row></table:table>'
+                                        '</office:spreadsheet>'),
+        "application/vnd.oasis.opendocument.spreadsheet", "read", "Ärende\tBN 2026/77")
+    put("bilder.odp", odf("presentation", '<office:presentation><draw:page draw:name="1"><draw:frame>'
+                                          '<draw:text-box><text:p>Klagomål på skolskjuts, BUN 2026/33'
+                                          '</text:p></draw:text-box></draw:frame></draw:page>'
+                                          '<draw:page draw:name="2"/></office:presentation>'),
+        "application/vnd.oasis.opendocument.presentation", "read", "BUN 2026/33")
+    put("hemlig.odt", odf("text", "", encrypted=True), "application/vnd.oasis.opendocument.text",
+        "encrypted")
+    # Office keeps an encrypted DOCX in an OLE2 compound file: the header,
+    # then (here, in the first directory sector) an entry "EncryptionInfo".
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16 + struct.pack("<HHHHHH", 0x3E, 3,
+                                                                            0xFFFE, 9, 6, 0)
+              + b"\0" * (512 - 36))
+    name = "EncryptionInfo".encode("utf-16-le") + b"\0\0"
+    entry = name + b"\0" * (64 - len(name)) + struct.pack("<HBB", len(name), 2, 1) + b"\0" * 60
+    put("skyddad.docx", header + entry + b"\0" * (512 - len(entry)),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "encrypted")
+    put("arkiv.zip", zipped([("a.txt", "BN 2026/45")]), "application/zip", "not a readable type")
+
+
+# --- RTF ------------------------------------------------------------------
+
+RTF = (r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss Arial;}{\f1 Symbol;}}"
+       r"{\colortbl;\red0\green0\blue0;}{\stylesheet{\s0 Normal;}}"
+       r"{\info{\title Hemlig titel}{\author Ingen}}"
+       r"{\*\generator Handskrivet;}"
+       "\n" r"\pard\plain\f0\fs20 Ans\'f6kan om ekonomiskt bist\'e5nd, \'e4rende SN 2026/210.\par "
+       "\n" r"Personnummer " + PNR2 + r", diagnos: diabetes.\par "
+       r"Tecken: \u8212\'97 och {\uc2\u8364\'80\'80} euro, \u-10179?\u-8704? emoji.\par "
+       r"{\field{\*\fldinst HYPERLINK \"http://x.example\"}{\fldrslt L\'e4nk}}\tab slut\line "
+       r"{\pict\wmetafile8 0102030405}{\*\bkmkstart b1}"
+       r"\trowd\cellx1000\cellx2000 A1\cell B1\cell\row "
+       r"\bin3 {}\\par}")
+
+
+def make_rtf():
+    # Another code page: its iconv module is loaded after the sandbox closed.
+    put("kyrillisk.rtf", b"{\\rtf1\\ansi\\ansicpg1251 \\'cf\\'f0\\'e8\\'e2\\'e5\\'f2, BN 2026/45\\par}",
+        "text/rtf", "read", "\u041f\u0440\u0438\u0432\u0435\u0442, BN 2026/45")
+    put("brev.rtf", RTF.encode("latin-1"), "application/rtf", "read",
+        "Ansökan om ekonomiskt bistånd|SN 2026/210|" + PNR2 + "|diabetes.\nTecken: \u2014 och \u20ac euro, \U0001f600 emoji|Länk\tslut\n|A1\tB1")
+
+
+# --- TNEF -----------------------------------------------------------------
+
+def compressed_rtf(rtf):
+    """[MS-OXRTFCP] 2.1.3.1: literals only, then the end reference."""
+    prebuf = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss "
+              b"\\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier"
+              b"{\\colortbl\\red0\\green0\\blue0\n\r\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx")
+    body = bytearray()
+    i = 0
+    while i < len(rtf):
+        group = rtf[i:i + 8]
+        i += len(group)
+        if len(group) == 8:
+            body += b"\0" + group
+        else:
+            # The last group: its literals, then the end marker (a
+            # reference to the current write position).
+            flag = 1 << len(group)
+            end = (len(prebuf) + len(rtf)) % 4096
+            body += bytes([flag]) + group + bytes([end >> 4, (end & 0xF) << 4])
+    if len(rtf) % 8 == 0:
+        end = (len(prebuf) + len(rtf)) % 4096
+        body += b"\x01" + bytes([end >> 4, (end & 0xF) << 4])
+    crc = ~zlib.crc32(bytes(body), 0xFFFFFFFF) & 0xFFFFFFFF
+    header = struct.pack("<III I", len(body) + 12, len(rtf), 0x75465A4C, crc)
+    return header + bytes(body)
+
+
+def tnef_attr(level, attr, data):
+    return struct.pack("<BII", level, attr, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def mapi_props(props):
+    """attMAPIProps data: (tag, bytes) with tag's type deciding the layout."""
+    out = struct.pack("<I", len(props))
+    for tag, value in props:
+        out += struct.pack("<I", tag)
+        if tag & 0xFFFF in (0x0003,):  # PT_LONG
+            out += struct.pack("<I", value)
+        else:
+            out += struct.pack("<II", 1, len(value)) + value + b"\0" * (-len(value) % 4)
+    return out
+
+
+def tnef(body=None, rtf=None, attachments=()):
+    out = struct.pack("<IH", 0x223E9F78, 0x0101)
+    out += tnef_attr(1, 0x00089006, struct.pack("<I", 0x00010000))        # attTnefVersion
+    out += tnef_attr(1, 0x00069007, struct.pack("<II", 1252, 0))          # attOemCodepage
+    out += tnef_attr(1, 0x00078008, b"IPM.Microsoft Mail.Note\0")         # attMessageClass
+    if body is not None:
+        out += tnef_attr(1, 0x0002800C, body)                             # attBody
+    if rtf is not None:
+        out += tnef_attr(1, 0x00069003, mapi_props([(0x10090102, compressed_rtf(rtf))]))
+    for att in attachments:
+        out += tnef_attr(2, 0x00069002, b"\x01\x00" + b"\xff" * 4 + b"\0" * 8)  # attAttachRenddata
+        if "data" in att:
+            out += tnef_attr(2, 0x00018010, att["name"].encode("cp1252") + b"\0")  # attAttachTitle
+            out += tnef_attr(2, 0x0006800F, att["data"])                           # attAttachData
+            props = [(0x3707001E, att["name"].encode("cp1252") + b"\0")]
+            if "type" in att:
+                props.append((0x370E001E, att["type"].encode() + b"\0"))
+            out += tnef_attr(2, 0x00069005, mapi_props(props))                     # attAttachment
+        else:
+            # An attached message: PR_ATTACH_METHOD 5, PR_ATTACH_DATA_OBJ
+            # = IID_IMessage, then the message as TNEF.
+            iid = bytes.fromhex("0703020000000000c000000000000046")
+            out += tnef_attr(2, 0x00069005, mapi_props([
+                (0x37050003, 5), (0x3707001E, att["name"].encode() + b"\0"),
+                (0x3701000D, iid + att["message"])]))
+    return out
+
+
+def make_tnef(pdf_bytes):
+    put("winmail.dat", tnef(body="Hej, se bifogat beslut i \xe4rende KS 2026/140.".encode("cp1252"),
+                            attachments=[{"name": "Beslut.pdf", "type": "application/pdf",
+                                          "data": pdf_bytes}]),
+        "application/ms-tnef", "read", "KS 2026/140|Bilaga: Beslut.pdf|BN 2026/45")
+    put("rtf-winmail.dat", tnef(rtf=RTF.encode("latin-1")), "application/ms-tnef", "read",
+        "SN 2026/210|" + PNR2)
+    inner = tnef(body=b"Innersta meddelandet, \xe4rende BN 2026/45.")
+    for i in range(60):
+        inner = tnef(body=("Niv\xe5 %d" % i).encode("cp1252"),
+                     attachments=[{"name": "niva%d" % i, "message": inner}])
+    put("nested-winmail.dat", inner, "application/ms-tnef", "read", "Niv\xe5 59|Niv\xe5 55")
+    put("broken-winmail.dat", inner[:40] + b"\xff" * 64, "application/ms-tnef", "any")
+
+
+# --- text ------------------------------------------------------------------
+
+def make_text():
+    put("latin1.txt", "Överklagande i ärende BUN 2026/33, mottaget.\n".encode("latin-1"),
+        "text/plain", "text", "BUN 2026/33")
+    put("utf16.txt", "\ufeffSkrivelse om KS 2025/300 från förvaltningen.".encode("utf-16-le"),
+        "text/plain; charset=utf-16", "text", "KS 2025/300")
+
+
+# --- wire-format requests (fuzzer seeds) ------------------------------------
+
+def request(data, ctype="", name="", charset=""):
+    t, n, c = ctype.encode(), name.encode(), charset.encode()
+    head = b"DMXQ" + struct.pack("<IQQQIIIIHHHH", 1, 25 << 20, 64 << 10, 16 << 20, 20, 200, 100, 4,
+                                 len(t), len(n), len(c), 0)
+    return head + t + n + c + data
+
+
+# --- messages ---------------------------------------------------------------
+
+def message(mid, subject, body, files, sender="fredrik.ek@example.net",
+            to="erik.sjoberg@sjovik.test"):
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = to
+    m["Subject"] = subject
+    m["Date"] = format_datetime(datetime.datetime(2026, 11, 17, 10, 5, tzinfo=datetime.timezone.utc))
+    m["Message-ID"] = "<%s@example.org>" % mid
+    m.set_content(body)
+    for name, ctype in files:
+        with open(os.path.join(FILES, name), "rb") as f:
+            data = f.read()
+        main, sub = ctype.split(";")[0].split("/")
+        m.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return m.as_bytes()
+
+
+def make_messages():
+    specs = {
+        # name: (subject, body, attachments)
+        "pdf-case": ("Till Erik", "Hej Erik,\n\nse bifogad fil.\n\nMaria", [("ansokan.pdf", "application/pdf")]),
+        "pdf-sekretess": ("Intyg", "Hej,\n\nhär kommer intyget.\n", [("intyg.pdf", "application/pdf")]),
+        "docx-case": ("Överklagande", "Se bifogat.\n", [("overklagande.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]),
+        "odt-case": ("Yttrande", "Bifogat.\n", [("yttrande.odt", "application/vnd.oasis.opendocument.text")]),
+        "xlsx-sekretess": ("Lista", "Bifogat.\n", [("utredning.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]),
+        "rtf-sekretess": ("Ansökan", "Bifogat.\n", [("brev.rtf", "application/rtf")]),
+        "tnef-case": ("Beslut", "Se bifogat.\n", [("winmail.dat", "application/ms-tnef")]),
+        "typical-pdf": ("Ansökan", "Se bifogad fil.\n", [("typical.pdf", "application/pdf")]),
+        "no-attachment": ("Hej", "Bara text, ingen bilaga.\n", []),
+    }
+    hostile = ["encrypted.pdf", "pages-10000.pdf", "bomb.docx", "nested-winmail.dat", "random.pdf",
+               "truncated.pdf", "malformed.pdf", "scan.pdf", "broken-winmail.dat"]
+    for h in hostile:
+        ctype = dict((e[0], e[1]) for e in expect)[h]
+        specs["hostile-" + h.replace(".", "-")] = ("Bilaga " + h, "Se bifogad fil.\n", [(h, ctype)])
+    for name, (subject, body, files) in specs.items():
+        with open(os.path.join(MSGS, name + ".eml"), "wb") as f:
+            f.write(message("attach-" + name, subject, body, files))
+
+
+def make_corpus():
+    """Cases graded like the project's own corpus: the case number or the
+    sekretess is only in the attachment."""
+    rows = [
+        ("a01", "pdf-case", "fredrik.ek@example.net", "erik.sjoberg@sjovik.test", "registreras", "no",
+         "registrator@sjovik.test",
+         "R6.3 the body says only 'se bifogad fil'; the attached PDF cites BN 2026/45, and Erik (BN) has fullmakt: copy to registrator@."),
+        ("a02", "pdf-sekretess", "lakare@vard.example", "socialforvaltningen@sjovik.test", "registreras", "yes",
+         "sn-registrator@sjovik.test",
+         "R6.5/R9 a personnummer with a diagnosis and sick leave, only in the attached PDF, to the SN mailbox: sekretess; copy to sn-registrator@."),
+        ("a03", "docx-case", "hanna.berg@example.com", "norrbyskola@sjovik.test", "registreras", "yes",
+         "registrator@sjovik.test",
+         "R9 the attached DOCX appeals BUN 2026/41, which the diarium marks sekretess: sekretess; copy to registrator@ (BUN)."),
+        ("a04", "xlsx-sekretess", "lakare@vard.example", "socialforvaltningen@sjovik.test", "registreras", "yes",
+         "sn-registrator@sjovik.test",
+         "R6.5/R9 a personnummer beside a diagnosis in a row of the attached XLSX, to the SN mailbox: sekretess; copy to sn-registrator@."),
+        ("a05", "rtf-sekretess", "jessica.lundgren87@example.com", "kommun@sjovik.test", "registreras", "yes",
+         "sn-registrator@sjovik.test",
+         "R6.5 personnummer with a diagnosis in the attached RTF, citing SN 2026/210: sekretess; the myndighet concerned is SN: copy to sn-registrator@."),
+    ]
+    os.makedirs(CORPUS, exist_ok=True)
+    with open(os.path.join(CORPUS, "cases.tsv"), "w") as f:
+        f.write("id\tfrom\trcpt\tauth\tnow\tclass\tsekretess\tcopy_to\tnotice_to\tforward_to\t"
+                "manager_notice_to\treject\twhy\n")
+        for cid, msg, frm, rcpt, klass, sek, copy, why in rows:
+            shutil.copy(os.path.join(MSGS, msg + ".eml"), os.path.join(CORPUS, cid + ".eml"))
+            f.write("\t".join([cid, frm, rcpt, "-", "2026-11-17T09:05:00Z", klass, sek, copy, "-", "-",
+                               "-", "no", why]) + "\n")
+
+
+def main():
+    for d in (FILES, MSGS, SEEDS):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    make_pdfs()
+    with open(os.path.join(FILES, "ansokan.pdf"), "rb") as f:
+        make_tnef(f.read())
+    make_office()
+    make_rtf()
+    make_text()
+    with open(os.path.join(OUT, "expect.tsv"), "w") as f:
+        for name, ctype, status, words in expect:
+            # Tabs and line ends in the words written as \t and \n.
+            words = words.replace("\t", "\\t").replace("\n", "\\n")
+            f.write("\t".join([name, ctype, status, words]) + "\n")
+    for name, ctype, _, _ in expect:
+        with open(os.path.join(FILES, name), "rb") as f:
+            data = f.read()
+        if len(data) <= 1 << 20:
+            with open(os.path.join(SEEDS, name + ".req"), "wb") as f:
+                f.write(request(data, ctype, name))
+    make_messages()
+    make_corpus()
+
+
+if __name__ == "__main__":
+    main()
