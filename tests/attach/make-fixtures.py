@@ -10,10 +10,11 @@ build/attach):
               fixture diarium (../shared/fixtures/arenden.csv), a valid
               personnummer with a diagnosis, or an errand; and the hostile
               ones: malformed, truncated and encrypted PDFs, a 10,000-page
-              PDF, a zip bomb in a DOCX, deeply nested TNEF, random bytes
-              named .pdf
-  expect.tsv  file, declared type, expected status, words its text must
-              hold (tests/unit/test_extract_worker.c and the pool test)
+              PDF, a PDF that is a CPU bomb, a zip bomb in a DOCX, deeply
+              nested TNEF, random bytes named .pdf
+  expect.tsv  file, declared type, expected status ("slow": the CPU bomb,
+              which only a deadline ends), words its text must hold
+              (tests/unit/test_extract_worker.c and the pool test)
   messages/   mail carrying them (tests/attach/run.sh, the end-to-end
               test, bench/attach.sh)
   corpus/     labelled cases (cases.tsv, as ../shared/tools/corpus-eval
@@ -118,6 +119,29 @@ def pdf(pages, title=None, image_only=False, photo=0):
     return buf.getvalue()
 
 
+def slow_pdf(mb):
+    """A CPU bomb: one page whose content stream inflates to MB megabytes
+    of "q Q" (save and restore the graphics state, nothing drawn): about
+    4 s of Poppler for 64 MB, from a file of 66 kB, in constant memory.
+    Written by hand (PDF 1.7, 7.3 and 7.5)."""
+    z = zlib.compress(b"q Q\n" * (mb * (1 << 20) // 4), 9)
+    objs = [b"<</Type /Catalog /Pages 2 0 R>>",
+            b"<</Type /Pages /Kids [3 0 R] /Count 1>>",
+            b"<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R>>",
+            b"<</Length %d /Filter /FlateDecode>>\nstream\n" % len(z) + z + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, o in enumerate(objs):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offsets:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<</Size %d /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
 def qpdf_encrypt(data, user, owner):
     src = os.path.join(OUT, "tmp-plain.pdf")
     dst = os.path.join(OUT, "tmp-enc.pdf")
@@ -162,6 +186,7 @@ def make_pdfs():
     put("malformed.pdf", bytes(bad), "application/pdf", "any")
     put("random.pdf", bytes(random.Random(11).randrange(256) for _ in range(65536)),
         "application/octet-stream", "failed")
+    put("slow.pdf", slow_pdf(64), "application/pdf", "slow")
     many = [["Sida %d av 10000. Ärende KS 2026/112." % (i + 1)] for i in range(10000)]
     put("pages-10000.pdf", pdf(many), "application/pdf", "read", "Sida 1 av 10000|KS 2026/112")
     # A typical 200 kB application: ten pages of text and an image.
@@ -503,7 +528,7 @@ def make_messages():
         "typical-pdf": ("Ansökan", "Se bifogad fil.\n", [("typical.pdf", "application/pdf")]),
         "no-attachment": ("Hej", "Bara text, ingen bilaga.\n", []),
     }
-    hostile = ["encrypted.pdf", "pages-10000.pdf", "bomb.docx", "nested-winmail.dat", "random.pdf",
+    hostile = ["encrypted.pdf", "pages-10000.pdf", "slow.pdf", "bomb.docx", "nested-winmail.dat", "random.pdf",
                "truncated.pdf", "malformed.pdf", "scan.pdf", "broken-winmail.dat"]
     for h in hostile:
         ctype = dict((e[0], e[1]) for e in expect)[h]
@@ -558,10 +583,11 @@ def main():
             # Tabs and line ends in the words written as \t and \n.
             words = words.replace("\t", "\\t").replace("\n", "\\n")
             f.write("\t".join([name, ctype, status, words]) + "\n")
-    for name, ctype, _, _ in expect:
+    for name, ctype, status, _ in expect:
         with open(os.path.join(FILES, name), "rb") as f:
             data = f.read()
-        if len(data) <= 1 << 20:
+        # Not the CPU bomb: seconds an input would slow the fuzzer.
+        if len(data) <= 1 << 20 and status != "slow":
             with open(os.path.join(SEEDS, name + ".req"), "wb") as f:
                 f.write(request(data, ctype, name))
     make_messages()

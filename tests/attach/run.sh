@@ -13,8 +13,8 @@
 #      is classified, the attachment's status is the one expected, and
 #      diariectl's own memory (its peak, VmHWM) stays bounded (the daemon's
 #      is watched by tests/e2e/attach.sh);
-#   3. a reader that would run past its deadline (a tight extract_timeout
-#      on the 10,000-page PDF) is stopped at it.
+#   3. a reader that would run past its deadline (a CPU bomb under a 1 s
+#      extract_timeout) is stopped at it.
 #
 # The labelled cases (build/attach/corpus) are graded by tests/corpus/run.sh
 # --check; the daemon with attachments through Postfix by tests/e2e/attach.sh.
@@ -133,22 +133,23 @@ hostile-random-pdf failed as pdf
 hostile-truncated-pdf failed as pdf
 hostile-malformed-pdf failed as pdf
 hostile-scan-pdf no text as pdf
+hostile-slow-pdf no text as pdf
 hostile-broken-winmail-dat failed as tnef
 EOF
 
-# 3. A deadline shorter than the work: stopped at it, the message goes on.
-dm_write_conf "$T/d.conf" "$T" ldap://127.0.0.1:9 mime.extract_timeout=1s mime.max_pages=1000000 \
-    mime.max_attachment_text=1G mime.max_attachment_text_total=1G mime.max_text=1G
+# 3. A CPU bomb (a 66 kB PDF whose one page is seconds of Poppler's work)
+#    under a 1 s deadline: stopped at it, and the message goes on.
+dm_write_conf "$T/d.conf" "$T" ldap://127.0.0.1:9 mime.extract_timeout=1s
 start=$(date +%s%N)
 "$DM_BUILD/diariectl" classify --explain --offline -c "$T/d.conf" --from fredrik.ek@example.net \
-    --rcpt erik.sjoberg@sjovik.test "$A/messages/hostile-pages-10000-pdf.eml" >"$T/out" 2>"$T/err"
+    --rcpt erik.sjoberg@sjovik.test "$A/messages/hostile-slow-pdf.eml" >"$T/out" 2>"$T/err"
 rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-if [ "$rc" -eq 0 ] && grep -q '^  attachment .*: timeout' "$T/out" && [ "$ms" -lt 3000 ] &&
+if [ "$rc" -eq 0 ] && grep -q '^  attachment .*: timeout' "$T/out" && [ "$ms" -lt 2500 ] &&
     grep -q "läsningen av bilagan tog längre än \[mime\] extract_timeout" "$T/out"; then
-    ok "all 10,000 pages asked for within 1 s: stopped at the deadline (${ms} ms), classified, the reason says so"
+    ok "a CPU bomb under a 1 s deadline: stopped at it (${ms} ms in all), classified, the reason says so"
 else
-    fail "the 10,000-page PDF under a 1 s deadline (exit $rc, $ms ms): $(grep -E '^  attachment|bilaga' "$T/out")"
+    fail "the CPU bomb under a 1 s deadline (exit $rc, $ms ms): $(grep -E '^  attachment|bilaga' "$T/out")"
 fi
 
 dm_summary

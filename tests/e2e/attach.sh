@@ -7,7 +7,8 @@
 #     registrator's copy lists the PDF with "texten lästes", the journal
 #     row names the case;
 #   - messages carrying the hostile files (zip bomb, 10,000 pages, random
-#     bytes named .pdf, encrypted PDF, nested TNEF): each accepted,
+#     bytes named .pdf, encrypted PDF, nested TNEF, a CPU bomb past a 2 s
+#     extract_timeout): each accepted,
 #     delivered and journaled, with a reason naming the attachment where
 #     its text could not be read;
 #   - the daemon still running, its peak memory (VmHWM) bounded, its
@@ -29,7 +30,9 @@ CONF=$T/diariemilter.conf
 trap 'dm_stack_stop "$T" "$CONF"' EXIT
 
 dm_stack_start "$T" || { fail "slapd and postfix start"; exit 1; }
-dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL"
+# A short deadline, so that the CPU bomb (slow.pdf) meets it.
+dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \
+    "mime.extract_timeout=2s"
 "$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||
     { fail "cases import"; exit 1; }
 dm_daemon_start "$CONF" || { fail "daemon start"; exit 1; }
@@ -99,7 +102,7 @@ check "the journal row names BN 2026/45" \
 # The hostile files: each accepted, delivered and journaled.
 hwm_before=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
 for m in hostile-bomb-docx hostile-pages-10000-pdf hostile-random-pdf hostile-encrypted-pdf \
-    hostile-nested-winmail-dat hostile-malformed-pdf; do
+    hostile-nested-winmail-dat hostile-malformed-pdf hostile-slow-pdf; do
     before=$(sink_count)
     start=$(date +%s)
     if send "$m"; then
@@ -116,6 +119,8 @@ for m in hostile-bomb-docx hostile-pages-10000-pdf hostile-random-pdf hostile-en
 done
 check "the journal's reasons name the bomb, the random bytes and the encrypted PDF" \
     test "$(sqlite3 "$DB" "SELECT count(*) FROM journal WHERE reasons LIKE '%''bomb.docx''%' OR reasons LIKE '%''random.pdf''%' OR reasons LIKE '%''encrypted.pdf''%'")" -eq 3
+check "the journal's reasons say the CPU bomb was stopped at [mime] extract_timeout" \
+    test "$(sqlite3 "$DB" "SELECT count(*) FROM journal WHERE message_id='attach-hostile-slow-pdf@example.org' AND reasons LIKE '%slow.pdf%extract_timeout%'")" -eq 1
 check "the daemon is still running" kill -0 "$PID"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$PID/status")
 if [ "$hwm" -lt 100000 ]; then

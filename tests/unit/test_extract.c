@@ -465,7 +465,28 @@ static void fake_case(const char *name, int64_t timeout_ms, dm_extract_status wa
 
 static void test_pool_deadline_kills(void **state)
 {
+    char *exe = in_build("diariemilter-extract");
+    dm_extract_conf c = conf_for(exe);
+    dm_extract_pool *p;
+    dm_extract_budget b = {0};
+    dm_extract_result r;
+    gsize len;
+    char *data = fixture("slow.pdf", &len);
+
     (void)state;
+    /* The real reader on a CPU bomb (seconds of Poppler): killed at 1 s. */
+    c.timeout_ms = 1000;
+    p = dm_extract_pool_new(&c, false);
+    read_doc(p, &b, data, len, "application/pdf", "slow.pdf", &r);
+    assert_int_equal(r.status, DM_EXTRACT_TIMEOUT);
+    assert_true(r.wall_us >= 1000000 && r.wall_us < 1500000);
+    assert_null(r.text);
+    dm_extract_result_clear(&r);
+    dm_extract_pool_free(p);
+    assert_no_children();
+    g_free(data);
+    g_free(exe);
+    /* The stand-in: silent, and answering but never exiting. */
     fake_case("hang", 400, DM_EXTRACT_TIMEOUT, "no answer within", false);
     /* Answers, but does not exit: killed at the deadline, answer kept. */
     fake_case("linger", 400, DM_EXTRACT_READ, NULL, true);

@@ -97,7 +97,9 @@ static void test_fixtures(void **state)
         gsize len;
         dm_extract_resp r;
 
-        if (g_strv_length(f) < 3) {
+        /* The CPU bomb takes seconds: the pool's tests and attach-test
+         * stop it at a deadline. */
+        if (g_strv_length(f) < 3 || strcmp(f[2], "slow") == 0) {
             g_strfreev(f);
             continue;
         }
