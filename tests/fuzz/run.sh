@@ -10,6 +10,7 @@
 #
 #   FUZZ_TIME=SECONDS          how long instead, each (long: 0 = until interrupted)
 #   FUZZ_JOBS=N                long runs: N processes (default 1)
+#   FUZZ_ASAN_OPTIONS=...      instead of each target's ASAN_OPTIONS
 #
 # fuzz_extract's seeds are copied at run time from tests/data/mime/*.eml,
 # tests/corpus/*/*.eml and ../shared/corpus/dev/*.eml (never committed
