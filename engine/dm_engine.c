@@ -398,12 +398,10 @@ static void dm_engine_attachment_reasons(const dm_msg *m, dm_verdict *v)
         }
         if (what == NULL)
             continue;
-        name = g_strdup(a->filename != NULL && *a->filename != '\0' ? a->filename
-                                                                     : a->content_type);
-        for (char *p = name; *p != '\0'; p++) {
-            if ((unsigned char)*p < 0x20)
-                *p = ' ';
-        }
+        /* The sender's file name, for people: no control or bidi
+         * characters raw (dm_text_escape). */
+        name = dm_text_escaped(a->filename != NULL && *a->filename != '\0' ? a->filename
+                                                                            : a->content_type);
         dm_verdict_add_reason(v, "bilaga", "'%s': %s", name, what);
         g_free(name);
     }

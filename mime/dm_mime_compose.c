@@ -250,18 +250,18 @@ static void dm_attachments(const dm_msg *m, bool sv, GString *out)
 {
     for (guint i = 0; i < m->attachments->len; i++) {
         const dm_attachment *a = g_ptr_array_index(m->attachments, i);
-        char *name = g_strdup(a->filename != NULL && *a->filename != '\0'
-                                  ? a->filename
-                                  : (sv ? "(utan namn)" : "(no name)"));
+        /* The sender's words, for people: no control or bidi characters
+         * raw (dm_text_escape). */
+        char *name = dm_text_escaped(a->filename != NULL && *a->filename != '\0'
+                                         ? a->filename
+                                         : (sv ? "(utan namn)" : "(no name)"));
+        char *type = dm_text_escaped(a->content_type);
         const char *said = NULL;
 
-        for (char *p = name; *p != '\0'; p++) {
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = ' ';
-        }
         if (out->len > 0)
             g_string_append_c(out, '\n');
-        g_string_append_printf(out, "%s (%s, ", name, a->content_type);
+        g_string_append_printf(out, "%s (%s, ", name, type);
+        g_free(type);
         if (a->size >= 1024)
             g_string_append_printf(out, "%zu kB)", (a->size + 512) / 1024);
         else
