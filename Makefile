@@ -127,7 +127,7 @@ $(EXTRACTOR): $(WORKER_OBJS)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(WORKER_OBJS) $(WORKER_LIBS)
 
-# The same worker without its seccomp filter: what tests/attach/syscalls.sh
+# The same worker without its seccomp filter: what tests/attach/run.sh
 # traces to list the system calls reading needs.  Never installed.
 $(BUILD)/diariemilter-extract-trace: $(WORKER_OBJS) extract/worker/dm_extract_main.c
 	$(SAY) LINK $@

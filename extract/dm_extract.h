@@ -60,8 +60,7 @@ typedef enum {
     DM_FMT_UNKNOWN = 0,
     DM_FMT_PDF,
     DM_FMT_OOXML,   /* zip: docx, xlsx, pptx */
-    DM_FMT_ODF,     /* zip: odt, ods, odp */
-    DM_FMT_ZIP,     /* a zip that may be either: the worker looks inside */
+    DM_FMT_ODF,     /* zip: odt, ods, odp (the worker looks inside for which) */
     DM_FMT_RTF,
     DM_FMT_TNEF,
     DM_FMT_CFB,     /* OLE2 compound file: an encrypted OOXML document */
@@ -159,7 +158,6 @@ const char *dm_extract_default_extractor(void);
 dm_extract_pool *dm_extract_pool_new(const dm_extract_conf *conf, bool warm);
 /* Kills the idle workers and reaps them; no reading may be under way. */
 void dm_extract_pool_free(dm_extract_pool *p);
-const dm_extract_conf *dm_extract_pool_conf(const dm_extract_pool *p);
 /* Idle workers right now (tests). */
 int dm_extract_pool_idle(dm_extract_pool *p);
 

@@ -73,11 +73,6 @@ void dm_extract_conf_from(const dm_conf *c, dm_extract_conf *out)
     out->max_depth = (uint32_t)c->max_depth;
 }
 
-const dm_extract_conf *dm_extract_pool_conf(const dm_extract_pool *p)
-{
-    return &p->conf;
-}
-
 static void dm_worker_kill(dm_worker *w)
 {
     int status;

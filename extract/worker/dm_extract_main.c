@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         return 71;
 #else
     /* build/diariemilter-extract-trace: the same program without its
-     * filter, for tests/attach/syscalls.sh to see what reading needs. */
+     * filter, for tests/attach/run.sh to see what reading needs. */
 #endif
     /* 5. */
     req = dm_read_request();

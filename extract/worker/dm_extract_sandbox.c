@@ -6,7 +6,7 @@
  * The list is what reading needs after the request arrives, measured with
  * strace on every fixture and hostile file of tests/attach (the build
  * without the filter, build/diariemilter-extract-trace; run
- * tests/attach/syscalls.sh to measure again -- make check does, and fails
+ * tests/attach/run.sh to measure again -- make check does, and fails
  * on a call the list lacks):
  *
  *   read, write                 the request on stdin, the answer on fd 3;

@@ -128,7 +128,6 @@ dm_extract_status dm_extract_any(const guint8 *data, size_t len, const char *typ
         break;
     case DM_FMT_OOXML:
     case DM_FMT_ODF:
-    case DM_FMT_ZIP:
         st = dm_extract_office(data, len, q, out, format);
         break;
     case DM_FMT_RTF:
