@@ -621,6 +621,27 @@ static void test_mime_reads_attachments(void **state)
     assert_contains(m->text->str, "\n---------- Bilaga: ansokan.pdf ----------\nKomplettering");
     assert_true(strstr(m->text->str, "se bifogad fil") < strstr(m->text->str, "BN 2026/45"));
     assert_null(strchr(m->text->str, '\f'));
+    /* The segments: the body without the attachment's text, then its
+     * name and its pages, one segment each, named and numbered. */
+    {
+        int pages = 0;
+
+        for (guint i = 0; i < m->segments->len; i++) {
+            const dm_segment *s = g_ptr_array_index(m->segments, i);
+            if (s->kind == DM_SEG_BODY)
+                assert_null(strstr(s->text, "BN 2026/45"));
+            if (s->kind == DM_SEG_ATTACHMENT) {
+                pages++;
+                assert_string_equal(s->source, "ansokan.pdf");
+                assert_int_equal(s->page, pages);
+                if (pages == 1)
+                    assert_contains(s->text, "BN 2026/45");
+                else
+                    assert_contains(s->text, "Sökande");
+            }
+        }
+        assert_int_equal(pages, 2);
+    }
     dm_msg_free(m);
 
     /* Without a pool: listed, not read. */
