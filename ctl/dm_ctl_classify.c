@@ -42,9 +42,10 @@ static void dm_explain_party(const char *what, const dm_party *p)
 }
 
 /* The segments the rules read: kind, language, length, where from (an
- * attachment and its page) and the first words (escaped: they are the
+ * attachment and its page, named as the reasons name them: "bilaga
+ * 'Ansökan.pdf', sida 1") and the first words (escaped: they are the
  * message's). */
-static void dm_explain_segments(const dm_msg *m)
+static void dm_explain_segments(const dm_msg *m, dm_lang lang)
 {
     printf("segments:%s\n", m->segments->len ? "" : " none");
     if (*m->lang)
@@ -75,9 +76,10 @@ static void dm_explain_segments(const dm_msg *m)
         printf("  %-15s %-2s %7zu  ", dm_seg_kind_name(s->kind), *s->lang ? s->lang : "-",
                s->len);
         if (s->source != NULL && s->kind != DM_SEG_ATTACHMENT_NAME) {
-            printf("[%s", dm_ctl_safe(s->source));
+            printf("[%s '%s'", lang == DM_LANG_SV ? "bilaga" : "attachment",
+                   dm_ctl_safe(s->source));
             if (s->page > 0)
-                printf(", p. %d", s->page);
+                printf(", %s %d", lang == DM_LANG_SV ? "sida" : "page", s->page);
             printf("] ");
         }
         printf("%s\n", dm_ctl_safe(first->str));
@@ -85,7 +87,7 @@ static void dm_explain_segments(const dm_msg *m)
     }
 }
 
-static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
+static void dm_explain(const dm_policy *pol, dm_lang lang, dm_facts *f, const dm_msg *m,
                        const dm_verdict *v)
 {
     char *signals;
@@ -115,7 +117,7 @@ static void dm_explain(const dm_policy *pol, dm_facts *f, const dm_msg *m,
         printf("  markers  %s%s%s%s%s\n", m->auto_reply ? " auto-reply" : "",
                m->list ? " list" : "", m->bulk ? " bulk" : "", m->report ? " report" : "",
                m->spam ? " spam" : "");
-    dm_explain_segments(m);
+    dm_explain_segments(m, lang);
     /* What the rules read in it: the same pure code as the decision. */
     f->msg = m;
     signals = dm_policy_explain(pol, f);
@@ -262,7 +264,7 @@ int dm_ctl_classify(int argc, char **argv)
     } else if (explain) {
         if (m == NULL)
             m = dm_msg_new();
-        dm_explain(dm_engine_policy(e), &facts, m, v);
+        dm_explain(dm_engine_policy(e), conf->language, &facts, m, v);
     } else {
         if (v->reject)
             printf("reject %s %s %s\n", dm_ctl_safe(v->reject_code), dm_ctl_safe(v->reject_xcode),

@@ -16,7 +16,9 @@
 #      diariectl's own memory (its peak, VmHWM) stays bounded (the daemon's
 #      is watched by tests/e2e/attach.sh);
 #   3. a reader that would run past its deadline (a CPU bomb under a 1 s
-#      extract_timeout) is stopped at it.
+#      extract_timeout) is stopped at it;
+#   4. --explain names the attachment and page each segment of attachment
+#      text comes from, as the reasons name them ("bilaga 'X.pdf', sida 2").
 #
 # The labelled cases (build/attach/corpus) are graded by tests/corpus/run.sh
 # --check; the daemon with attachments through Postfix by tests/e2e/attach.sh.
@@ -151,6 +153,16 @@ if [ "$rc" -eq 0 ] && grep -q '^  attachment .* bytes): timeout' "$T/out" && [ "
     ok "a CPU bomb under a 1 s deadline: stopped at it (${ms} ms in all), classified, the reason says so"
 else
     fail "the CPU bomb under a 1 s deadline (exit $rc, $ms ms): $(grep -E '^  attachment .* bytes\)|bilaga' "$T/out")"
+fi
+
+# 4. The segments of a two-page PDF, each named with its page.
+"$DM_BUILD/diariectl" classify --explain --offline -c "$T/c.conf" --from fredrik.ek@example.net \
+    --rcpt erik.sjoberg@sjovik.test "$A/messages/pdf-case.eml" >"$T/out" 2>"$T/err"
+if grep -q "^  attachment  *sv  *[0-9]*  \[bilaga 'ansokan.pdf', sida 1\] Komplettering till ärende BN 2026/45" "$T/out" &&
+    grep -q "^  attachment  *sv  *[0-9]*  \[bilaga 'ansokan.pdf', sida 2\] Sökande: Maria Karlsson" "$T/out"; then
+    ok "--explain: each page of the PDF a segment, named \"bilaga 'ansokan.pdf', sida N\""
+else
+    fail "--explain's attachment segments: $(grep -E '^  attachment ' "$T/out")"
 fi
 
 dm_summary
