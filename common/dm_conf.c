@@ -586,7 +586,7 @@ dm_conf *dm_conf_load(const char *path, GError **err)
     if (conf->extract_memory != 0 && conf->extract_memory < 128 * 1024 * 1024) {
         g_set_error(err, DM_CONF_ERROR, 1,
                     "%s:%d: [mime] extract_memory: at least 128M (the worker's libraries "
-                    "alone map about 100M), or 0 for no limit",
+                    "alone map about 66M), or 0 for no limit",
                     path, dm_conf_line_of(text, "mime", "extract_memory"));
         goto fail;
     }
