@@ -174,7 +174,7 @@ $(BUILD)/extract-fake: tests/unit/extract_fake.c $(BUILD)/extract/dm_extract_pro
 # generated at test time, never committed.
 PYTHON3     ?= /usr/bin/python3
 ATTACH      := $(BUILD)/attach
-$(ATTACH)/expect.tsv: tests/attach/make-fixtures.py
+$(ATTACH)/expect.tsv: tests/attach/make-fixtures.py tests/attach/cases.tsv tests/heldout/attach/cases.tsv
 	$(SAY) GEN $(ATTACH)
 	$(Q)$(PYTHON3) tests/attach/make-fixtures.py $(ATTACH)
 

@@ -18,8 +18,15 @@ build/attach):
   messages/   mail carrying them (tests/attach/run.sh, the end-to-end
               test, bench/attach.sh)
   corpus/     labelled cases (cases.tsv, as ../shared/tools/corpus-eval
-              reads them) whose case number or sekretess stands only in
-              an attachment
+              reads them) whose errand, case number or sekretess -- or
+              private or party content -- stands only in an attachment,
+              of every format: a01-a05 labelled here, the others in
+              tests/attach/cases.tsv; graded by make check
+              (tests/corpus/run.sh --check)
+  heldout/    the same kind of cases that the rules do not yet classify
+              right, labelled in tests/heldout/attach/cases.tsv: they
+              measure the rules (tests/corpus/run.sh build/attach/heldout),
+              make check does not grade them
   seeds/      requests of the worker's wire format wrapping each file
               (the libFuzzer target's seeds)
 
@@ -49,6 +56,10 @@ FILES = os.path.join(OUT, "files")
 MSGS = os.path.join(OUT, "messages")
 CORPUS = os.path.join(OUT, "corpus")
 SEEDS = os.path.join(OUT, "seeds")
+HELDOUT = os.path.join(OUT, "heldout")
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS_LABELS = os.path.join(HERE, "cases.tsv")
+HELDOUT_LABELS = os.path.join(HERE, "..", "heldout", "attach", "cases.tsv")
 EPOCH = (2026, 11, 17, 10, 0, 0)
 expect = []  # (file, type, status, words)
 
@@ -539,8 +550,9 @@ def make_messages():
 
 
 def make_corpus():
-    """Cases graded like the project's own corpus: the case number or the
-    sekretess is only in the attachment."""
+    """Cases graded like the project's own corpus: the errand, the case
+    number or the sekretess is only in the attachment (a01-a05 here, the
+    others labelled in tests/attach/cases.tsv); and the held-out ones."""
     rows = [
         ("a01", "pdf-case", "fredrik.ek@example.net", "erik.sjoberg@sjovik.test", "registreras", "no",
          "registrator@sjovik.test",
@@ -558,14 +570,248 @@ def make_corpus():
          "sn-registrator@sjovik.test",
          "R6.5 personnummer with a diagnosis in the attached RTF, citing SN 2026/210: sekretess; the myndighet concerned is SN: copy to sn-registrator@."),
     ]
-    os.makedirs(CORPUS, exist_ok=True)
+    for d in (CORPUS, HELDOUT):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    labelled = labelled_messages()
+    more = write_labelled(labelled, CORPUS_LABELS, CORPUS)
+    held = write_labelled(labelled, HELDOUT_LABELS, HELDOUT)
+    if labelled:
+        sys.exit("make-fixtures.py: messages without labels: %s" % " ".join(sorted(labelled)))
+    head = ("id\tfrom\trcpt\tauth\tnow\tclass\tsekretess\tcopy_to\tnotice_to\tforward_to\t"
+            "manager_notice_to\treject\twhy\n")
     with open(os.path.join(CORPUS, "cases.tsv"), "w") as f:
-        f.write("id\tfrom\trcpt\tauth\tnow\tclass\tsekretess\tcopy_to\tnotice_to\tforward_to\t"
-                "manager_notice_to\treject\twhy\n")
+        f.write(head)
         for cid, msg, frm, rcpt, klass, sek, copy, why in rows:
             shutil.copy(os.path.join(MSGS, msg + ".eml"), os.path.join(CORPUS, cid + ".eml"))
             f.write("\t".join([cid, frm, rcpt, "-", "2026-11-17T09:05:00Z", klass, sek, copy, "-", "-",
                                "-", "no", why]) + "\n")
+        f.write("".join(r + "\n" for r in more))
+    with open(os.path.join(HELDOUT, "cases.tsv"), "w") as f:
+        f.write(head + "".join(r + "\n" for r in held))
+
+
+# --- labelled cases of every format (tests/attach/cases.tsv, and the
+# held-out tests/heldout/attach/cases.tsv) -----------------------------------
+
+def xlsx_rows(rows):
+    """An XLSX of one sheet, its cells inline strings."""
+    def col(i):
+        return chr(ord("A") + i)
+    sheet = "".join('<row r="%d">%s</row>' % (r + 1, "".join(
+        '<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (col(c), r + 1, v)
+        for c, v in enumerate(cells))) for r, cells in enumerate(rows))
+    return zipped([
+        ("[Content_Types].xml", CT % ""),
+        ("xl/workbook.xml", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+         '<sheets><sheet name="Blad1" sheetId="1"/></sheets></workbook>'),
+        ("xl/worksheets/sheet1.xml", '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+         '2006/main"><sheetData>%s</sheetData></worksheet>' % sheet),
+    ])
+
+
+def pptx_slides(slides):
+    """A PPTX of the given slides (lists of lines)."""
+    def slide(lines):
+        return ('<p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+                'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree>'
+                '<p:sp><p:txBody>%s</p:txBody></p:sp></p:spTree></p:cSld></p:sld>'
+                % "".join("<a:p><a:r><a:t>%s</a:t></a:r></a:p>" % l for l in lines))
+    return zipped([("[Content_Types].xml", CT % ""),
+                   ("ppt/presentation.xml", '<p:presentation xmlns:p="http://schemas.openxmlformats.org/'
+                    'presentationml/2006/main"/>')] +
+                  [("ppt/slides/slide%d.xml" % (i + 1), slide(l)) for i, l in enumerate(slides)])
+
+
+def odf_text(paragraphs):
+    return odf("text", "<office:text>%s</office:text>" % "".join(
+        "<text:p>%s</text:p>" % p for p in paragraphs))
+
+
+def odf_sheet(rows):
+    return odf("spreadsheet", '<office:spreadsheet><table:table table:name="Blad1">%s</table:table>'
+               '</office:spreadsheet>' % "".join(
+                   "<table:table-row>%s</table:table-row>" % "".join(
+                       "<table:table-cell><text:p>%s</text:p></table:table-cell>" % c for c in row)
+                   for row in rows))
+
+
+def rtf_doc(paragraphs):
+    """RTF 1.9.1 in code page 1252: letters past ASCII as \\'hh."""
+    def esc(t):
+        return "".join(c if ord(c) < 128 else "\\'%02x" % c.encode("cp1252")[0] for c in t)
+    return (r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss Arial;}}" "\n" +
+            "".join(r"\pard\plain\f0\fs22 " + esc(p) + r"\par" "\n" for p in paragraphs) +
+            "}").encode("ascii")
+
+
+PNR_ADULT = luhn_pnr("790314", "246")
+PNR_CHILD = luhn_pnr("170602", "314")
+PNR_BOAT = luhn_pnr("650921", "117")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def labelled_messages():
+    """Messages whose errand, case number or sekretess -- or private or
+    party content -- stands only in an attachment, written (with their
+    labels) before they were first classified.  id: (subject, body,
+    [(file name, type, bytes)])."""
+    return {
+        "b01": ("Garage", "Hej!\n\nSe bifogad fil.\n\nJohan Ek\n",
+                [("ansokan-garage.pdf", "application/pdf", pdf([[
+                    "Ansökan om bygglov",
+                    "Fastighet: Tallbacken 4:2",
+                    "Åtgärd: nybyggnad av fristående garage, 40 kvadratmeter",
+                    "Sökande: Johan Ek, Tallbacksvägen 12, Sjövik",
+                    "",
+                    "Jag ansöker härmed om bygglov för ett garage enligt bifogade ritningar.",
+                    "Garaget placeras fyra meter från tomtgränsen mot gatan."]]))]),
+        "b02": ("Skrivelse", "Hej,\n\nbifogar min skrivelse.\n\nKarin Lund\n",
+                [("skrivelse.docx", DOCX, docx([
+                    "Klagomål på snöröjningen på Björkvägen",
+                    "Under tre veckor har Björkvägen inte plogats en enda gång, trots att det "
+                    "har snöat nästan varje dag. Äldre grannar kan inte ta sig till bussen.",
+                    "Jag vill att kommunen åtgärdar detta och svarar mig på vad som kommer att göras.",
+                    "Karin Lund, Björkvägen 8"]))]),
+        "b03": ("Bifogad fil", "Hej,\nse bilagan.\n\nMvh Ahmed\n",
+                [("forslag.odt", "application/vnd.oasis.opendocument.text", odf_text([
+                    "Medborgarförslag: fler bänkar längs Strandpromenaden",
+                    "Längs Strandpromenaden finns i dag bara två bänkar på två kilometer.",
+                    "Jag föreslår att kommunen ställer ut minst sex nya bänkar, så att äldre och "
+                    "personer med funktionsnedsättning kan vila under promenaden.",
+                    "Ahmed Yusuf"]))]),
+        "b04": ("Dokument", "Hej,\n\nse bifogad PDF. Tack på förhand!\n\n/Jonas Berg\n",
+                [("begaran.pdf", "application/pdf", pdf([[
+                    "Begäran om att ta del av allmän handling",
+                    "",
+                    "Med stöd av tryckfrihetsförordningen begär jag att få ta del av samtliga",
+                    "avtal som Sjövik kommun har tecknat med Sjövik Buss AB under 2025.",
+                    "Handlingarna önskas i elektronisk form till denna adress.",
+                    "",
+                    "Jonas Berg, Tidningen Sjöviksbladet"]]))]),
+        "b05": ("Angående Tallbacken", "Hej Erik,\n\nse bifogat dokument.\n\nOlle Tall\n",
+                [("overklagande.rtf", "application/rtf", rtf_doc([
+                    "Överklagande av föreläggande, ärende BN 2026/77",
+                    "Jag överklagar byggnadsnämndens föreläggande om rivning av förrådet på "
+                    "Tallbacken 2:8 och begär att beslutet upphävs.",
+                    "Förrådet stod på platsen redan när jag köpte fastigheten 1998.",
+                    "Olle Tall"]))]),
+        "b06": ("Handlingar", "Hej,\n\nse bifogat.\n",
+                [("winmail.dat", "application/ms-tnef", tnef(
+                    body="Hej, se bifogat.".encode("cp1252"),
+                    attachments=[{"name": "Ansokan.docx", "type": DOCX, "data": docx([
+                        "Ansökan om ekonomiskt bistånd",
+                        "Sökande: Maria Holm, personnummer " + PNR_ADULT,
+                        "Jag är sjukskriven för depression sedan augusti och har ingen inkomst.",
+                        "Jag ansöker om försörjningsstöd för december månad."])}]))]),
+        "b07": ("Som vi pratade om", "Hej Fatima,\n\nsom vi pratade om i telefon, se bifogad lista.\n\n"
+                "Hälsningar\nSkolsköterskan, Norrby skola\n",
+                [("oro.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                  xlsx_rows([["Namn", "Personnummer", "Iakttagelse"],
+                             ["Elin S", PNR_CHILD, "kommer hungrig till skolan, blåmärken på armarna, "
+                              "misstänkt vanvård i hemmet"]]))]),
+        "b08": ("Presentationen", "Hej Göran,\n\ntack för mötet i dag. Här är bildspelet.\n\n"
+                "Anders Krona\n",
+                [("bildspel.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                  pptx_slides([["Upphandling av skolskjutstjänster 2027", "Dnr KS 2026/140"],
+                               ["Förslag till utvärderingsmodell", "Pris 60 procent, kvalitet 40 procent"]]))]),
+        "b09": ("Outdoor market in Sjövik", "Dear Sir or Madam,\n\nPlease see the attached document.\n\n"
+                "Kind regards,\nEmma Clarke\n",
+                [("market.pdf", "application/pdf", pdf([[
+                    "Application for permission to hold an outdoor market",
+                    "",
+                    "Nordic Fairs Ltd hereby applies for permission to use the square in",
+                    "Sjövik centre for a Christmas market on 12 and 13 December 2026.",
+                    "We expect twenty stalls selling food and handicrafts.",
+                    "Please let us know what the municipality decides."]]))]),
+        "b10": ("Skolskjutsen igen", "Hej,\n\nmitt brev finns i bilagan.\n\nLisa\n",
+                [("brev.txt", "text/plain; charset=windows-1252",
+                  ("Angående ärende BUN 2026/33.\n\nSkolbussen kom inte i morse heller, för fjärde "
+                   "gången i månaden. Barnen stod och väntade i minusgrader i fyrtio minuter.\n"
+                   "Jag vill veta vad ni gör åt saken.\n\nLisa Ahmed\n").encode("cp1252"))]),
+        "b11": ("Din faktura november 2026",
+                "Hej Anna!\n\nDin faktura för el till Björkvägen 3 finns bifogad som PDF.\n\n"
+                "Vänliga hälsningar\nSjövik Energi, kundservice\n",
+                [("faktura-2026-11.pdf", "application/pdf", pdf([[
+                    "Sjövik Energi AB - Faktura 2026-11-0412",
+                    "Kund: Anna Lind, Björkvägen 3, Sjövik",
+                    "Elförbrukning oktober 2026: 412 kWh",
+                    "Nätavgift: 215 kr",
+                    "Att betala: 987 kr senast 2026-12-15 till bankgiro 123-4567"]]))]),
+        "b12": ("Kommunaktuellt vecka 47", "Veckans nummer finns som bilaga.\n\n"
+                "Avsluta prenumerationen: svara med AVSLUTA.\n",
+                [("kommunaktuellt-47.pdf", "application/pdf", pdf([[
+                    "Kommunaktuellt - nyhetsbrev vecka 47",
+                    "Regeringen föreslår ändrade regler för bygglov i strandnära lägen.",
+                    "Tre kommuner i Mellansverige inför en ny e-tjänst för ekonomiskt bistånd.",
+                    "Kalendarium: konferens om offentlig upphandling i mars.",
+                    "Du får detta nyhetsbrev som prenumerant."]]))]),
+        "b13": ("Till gruppmötet", "Hej David,\n\nhär är utkastet, se bilagan.\n\n"
+                "Lotta, ordförande\n",
+                [("motion.pdf", "application/pdf", pdf([[
+                    "Motion till partistämman 2027 - Parti A i Sjövik",
+                    "",
+                    "Vi yrkar att partistämman beslutar att partiet ska driva frågan om",
+                    "sänkt taxa för skolskjuts i kommunfullmäktige under nästa mandatperiod.",
+                    "Motionen behandlas på medlemsmötet innan den skickas till distriktet."]]))]),
+        "b14": ("Beslut", "Hej Maria,\n\nbifogat finns beslutet.\n\nMed vänlig hälsning\n"
+                "Erik Sjöberg\nSjövik kommun\n",
+                [("beslut.pdf", "application/pdf", pdf([[
+                    "Beslut",
+                    "Ärende BN 2026/45",
+                    "Byggnadsnämnden beviljar bygglov för nybyggnad av enbostadshus",
+                    "på fastigheten Sjövik 3:12.",
+                    "Beslutet kan överklagas inom tre veckor."]]))]),
+        "b15": ("Båtplats", "Hej,\n\nse bifogad blankett.\n\n/Per\n",
+                [("blankett.docx", DOCX, docx([
+                    "Anmälan om byte av båtplats",
+                    "Namn: Per Nyberg, personnummer " + PNR_BOAT,
+                    "Jag vill byta från plats 14 till plats 22 i Norra hamnen från och med nästa "
+                    "säsong. Båten är 7 meter lång."]))]),
+        "b16": ("Utkast", "Hej Maja,\n\nhär är mitt utkast, kan du titta på det före fredag?\n\nErik\n",
+                [("tjansteskrivelse.docx", DOCX, docx([
+                    "Tjänsteskrivelse, ärende BN 2026/51",
+                    "Strandskyddsdispens, Ekudden 1:4",
+                    "Förvaltningen föreslår att nämnden avslår ansökan om strandskyddsdispens."]))]),
+        "b17": ("Underlag", "Hej Olof,\n\nunderlaget som utlovat.\n\nHälsningar\nAnnika\n",
+                [("underlag.ods", "application/vnd.oasis.opendocument.spreadsheet", odf_sheet([
+                    ["Ärende", "SN 2026/233"],
+                    ["Timmar personlig assistans per vecka", "112"],
+                    ["Beviljad period", "2027-01-01 -- 2027-06-30"]]))]),
+    }
+
+
+def write_labelled(m, labels, outdir):
+    """The messages of the cases labels (a cases.tsv) names, into outdir
+    beside those labels' rows; each message is taken out of m."""
+    with open(labels) as f:
+        lines = f.read().splitlines()
+    cols = lines[0].split("\t")
+    rows = []
+    for line in lines[1:]:
+        row = dict(zip(cols, line.split("\t")))
+        cid = row["id"]
+        if cid not in m:
+            sys.exit("make-fixtures.py: %s: no message for case %s" % (labels, cid))
+        rows.append(line)
+        subject, body, files = m.pop(cid)
+        msg = EmailMessage()
+        msg["From"] = row["from"]
+        msg["To"] = row["rcpt"].split(",")[0]
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(datetime.datetime.fromisoformat(
+            row["now"].replace("Z", "+00:00")) - datetime.timedelta(minutes=2))
+        msg["Message-ID"] = "<attach-case-%s@example.org>" % cid
+        msg.set_content(body)
+        for name, ctype, data in files:
+            main_type, sub = ctype.split(";")[0].split("/")
+            params = {}
+            if "charset=" in ctype:
+                params["params"] = {"charset": ctype.split("charset=")[1]}
+            msg.add_attachment(data, maintype=main_type, subtype=sub, filename=name, **params)
+        with open(os.path.join(outdir, cid + ".eml"), "wb") as f:
+            f.write(msg.as_bytes())
+    return rows
 
 
 def main():
