@@ -3,9 +3,18 @@
  * UBSan without the sandbox: every generated fixture of
  * tests/attach/make-fixtures.py (build/attach/expect.tsv: its status and
  * the words its text must hold), the bounded text, the RTF reader on
- * hand-written input, and requests that are not requests.
+ * hand-written input, and requests that are not requests; and the
+ * sandbox's filter itself: what it must deny kills the process.
  */
 #include "dm_test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dm_extract_worker.h"
 
@@ -301,12 +310,126 @@ static void test_not_requests(void **state)
     }
 }
 
+/* What a child does inside the filter (dm_extract_sandbox_seccomp): the
+ * first ones the filter must kill (SIGSYS), the last what reading needs. */
+enum sandbox_act {
+    ACT_SOCKET, ACT_OPEN_WRITE, ACT_OPEN_CREATE, ACT_WRITE_HIGH_FD, ACT_FORK, ACT_EXEC,
+    ACT_UNLINK, ACT_READ_ONLY,
+};
+
+/* exit_group itself: ASan's _exit makes calls of its own (sigaltstack)
+ * that the filter would kill, and a kill on the way out would pass for a
+ * denial. */
+static void sandbox_exit(int code)
+{
+    syscall(SYS_exit_group, code);
+}
+
+static void sandbox_child(enum sandbox_act act, const char *dir, int high_fd)
+{
+    char path[4096];
+    char buf[64];
+    int fd;
+
+    if (!dm_extract_sandbox_seccomp())
+        sandbox_exit(71);
+    switch (act) {
+    case ACT_SOCKET:
+        (void)socket(AF_INET, SOCK_STREAM, 0);
+        break;
+    case ACT_OPEN_WRITE:
+        snprintf(path, sizeof path, "%s/existing", dir);
+        (void)open(path, O_WRONLY);
+        break;
+    case ACT_OPEN_CREATE:
+        snprintf(path, sizeof path, "%s/new", dir);
+        (void)open(path, O_RDONLY | O_CREAT, 0600);
+        break;
+    case ACT_WRITE_HIGH_FD:
+        if (write(high_fd, "x", 1) == 1)
+            sandbox_exit(2);
+        break;
+    case ACT_FORK:
+        (void)fork();
+        break;
+    case ACT_EXEC:
+        execl("/bin/true", "true", (char *)NULL);
+        break;
+    case ACT_UNLINK:
+        snprintf(path, sizeof path, "%s/existing", dir);
+        (void)unlink(path);
+        break;
+    case ACT_READ_ONLY:
+        snprintf(path, sizeof path, "%s/existing", dir);
+        fd = open(path, O_RDONLY);
+        if (fd < 0 || read(fd, buf, sizeof buf) != 2 || write(2, "", 0) != 0)
+            sandbox_exit(1);
+        close(fd);
+        break;
+    }
+    sandbox_exit(0);
+}
+
+static void test_sandbox_denies(void **state)
+{
+    static const struct {
+        enum sandbox_act act;
+        const char *what;
+    } denied[] = {
+        {ACT_SOCKET, "socket"},           {ACT_OPEN_WRITE, "open for writing"},
+        {ACT_OPEN_CREATE, "open O_CREAT"}, {ACT_WRITE_HIGH_FD, "write to fd > 3"},
+        {ACT_FORK, "fork"},               {ACT_EXEC, "execve"},
+        {ACT_UNLINK, "unlink"},
+    };
+    char *dir = g_dir_make_tmp("dm-sandbox-XXXXXX", NULL);
+    char *existing = g_build_filename(dir, "existing", NULL);
+    char *created = g_build_filename(dir, "new", NULL);
+    int pipefd[2];
+    char b;
+
+    (void)state;
+    assert_non_null(dir);
+    assert_true(g_file_set_contents(existing, "ok", 2, NULL));
+    assert_int_equal(pipe(pipefd), 0);
+    assert_true(pipefd[1] > 3);
+    for (size_t i = 0; i <= G_N_ELEMENTS(denied); i++) {
+        enum sandbox_act act = i < G_N_ELEMENTS(denied) ? denied[i].act : ACT_READ_ONLY;
+        int status = 0;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+            sandbox_child(act, dir, pipefd[1]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (act == ACT_READ_ONLY) {
+            /* What reading needs passes: the test can tell the two apart. */
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("reading a file: the filter stopped it (status %#x)", status);
+        } else if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
+            fail_msg("%s: the filter let it through (status %#x)", denied[i].what, status);
+        }
+    }
+    /* Nothing written, nothing made, nothing removed. */
+    assert_true(g_file_test(existing, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(created, G_FILE_TEST_EXISTS));
+    assert_int_equal(fcntl(pipefd[0], F_SETFL, O_NONBLOCK), 0);
+    assert_int_equal(read(pipefd[0], &b, 1), -1);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    unlink(existing);
+    rmdir(dir);
+    g_free(existing);
+    g_free(created);
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),       cmocka_unit_test(test_fixture_limits),
         cmocka_unit_test(test_tnef_depth),     cmocka_unit_test(test_text_bounds),
         cmocka_unit_test(test_rtf),            cmocka_unit_test(test_not_requests),
+        cmocka_unit_test(test_sandbox_denies),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
