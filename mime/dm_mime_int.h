@@ -64,6 +64,66 @@ void dm_segb_barrier(dm_segb *b);
 /* The languages; frees b. */
 void dm_segb_finish(dm_segb *b);
 
+/* --- the walk of a message's MIME tree (dm_mime_extract.c) ---------- */
+
+/* One message's walk, shared with the files that read a kind of part for
+ * it. */
+typedef struct {
+    dm_msg *m;
+    const dm_mime_limits *lim;
+    dm_segb *segs;        /* the segments, built as the walk reads */
+    dm_extract_budget budget; /* the attachments' share of the message */
+    int parts;
+    dm_seg_kind own;      /* what a text part's own text is here: BODY,
+                           * FORWARDED in an attached message */
+    bool in_report;       /* inside a multipart/report */
+    bool text_full;
+    bool parts_full;
+    bool depth_hit;
+    /* A rendering read ahead to choose an alternative (and its text). */
+    GMimeObject *ahead;
+    char *ahead_text;
+} dm_walk;
+
+/* Walk obj (a part at depth), reading its text when read. */
+void dm_walk_object(dm_walk *w, GMimeObject *obj, int depth, bool read);
+/* Room left for the message's text, in bytes. */
+size_t dm_walk_text_room(const dm_walk *w);
+/* Add text to the message's, within max_text (cut at a character). */
+void dm_walk_append_text(dm_walk *w, const char *text);
+
+/* How a leaf part is read. */
+typedef enum {
+    DM_LEAF_LIST,     /* an attachment: listed, not read */
+    DM_LEAF_PLAIN,    /* text/plain */
+    DM_LEAF_HTML,     /* text/html */
+    DM_LEAF_ENRICHED, /* text/enriched, text/richtext */
+    DM_LEAF_REPORT,   /* the machine-readable part of a report: skipped */
+} dm_leaf;
+
+/* A leaf part's content (dm_mime_parts.c). */
+dm_leaf dm_mime_leaf_kind(GMimeObject *obj);
+/* Its decoded content as a stream (NULL when it has none); enriched:
+ * text/enriched turned into HTML. */
+GMimeStream *dm_mime_part_stream(GMimePart *part, bool enriched);
+/* Its first decoded bytes, at most cap. */
+GByteArray *dm_mime_part_bytes(GMimePart *part, size_t cap);
+/* Its text as valid UTF-8, read only as far as room needs. */
+char *dm_mime_part_text(GMimePart *part, dm_leaf kind, size_t room);
+/* ... within the walk's room, NULL when the message's text is full
+ * (dm_mime_extract.c). */
+char *dm_walk_leaf_text(dm_walk *w, GMimePart *part, dm_leaf kind);
+
+/* Attachments (dm_mime_attach.c): list obj (and its name as a segment);
+ * read a part's text; after the walk, their text after the message's. */
+dm_attachment *dm_mime_add_attachment(dm_walk *w, GMimeObject *obj);
+void dm_mime_read_attachment(dm_walk *w, GMimePart *part, dm_attachment *a);
+void dm_mime_append_attachments(dm_walk *w);
+
+/* multipart/alternative: one rendering read, the others walked unread
+ * (dm_mime_alternative.c). */
+void dm_mime_walk_alternative(dm_walk *w, GMimeMultipart *mp, int depth, bool read);
+
 /* The SUMMARY, LOCATION and DESCRIPTION of a calendar's events, unfolded
  * and unescaped (dm_mime_calendar.c); NULL when it has none. */
 char *dm_mime_calendar_text(const char *ics, size_t len);
