@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "dm_conf.h"
@@ -479,7 +480,12 @@ static void test_pool_deadline_kills(void **state)
     p = dm_extract_pool_new(&c, false);
     read_doc(p, &b, data, len, "application/pdf", "slow.pdf", &r);
     assert_int_equal(r.status, DM_EXTRACT_TIMEOUT);
-    assert_true(r.wall_us >= 1000000 && r.wall_us < 3000000); /* loaded machines: slack */
+    /* Killed by the 1 s wall-clock deadline, or by the CPU limit of the same
+     * second, which may come first: the reader's start-up counts as CPU
+     * before the clock of the first byte starts.  Loaded machines: slack. */
+    assert_true(r.wall_us < 3000000);
+    if (r.why == NULL || strcmp(r.why, "CPU limit") != 0)
+        assert_true(r.wall_us >= 1000000);
     assert_null(r.text);
     dm_extract_result_clear(&r);
     dm_extract_pool_free(p);
