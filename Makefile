@@ -4,6 +4,8 @@
 #   make check      install what is missing, build, run every test
 #   make demo       install what is missing, run the demo on loopback
 #   make corpus     grade against ../shared/corpus/dev (CORPUS=DIR for another)
+#   make corpus-fit fit the rules' weights on every labelled set, print the
+#                   leave-one-set-out figures (FIT=--write: into etc/rules.conf)
 #   make bench      benchmarks (classification, memory, throughput)
 #   make fuzz       a long libFuzzer run over parsing and extraction
 #   make install    install under $(DESTDIR)$(PREFIX)
@@ -304,6 +306,13 @@ check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-tes
 
 corpus: deps
 	@$(MAKE) --no-print-directory corpus-run CORPUS=$(CORPUS)
+
+.PHONY: corpus-fit corpus-fit-run
+corpus-fit: deps
+	@$(MAKE) --no-print-directory corpus-fit-run FIT="$(FIT)"
+
+corpus-fit-run: all
+	@tests/corpus/fit.sh $(FIT)
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run

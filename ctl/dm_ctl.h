@@ -26,6 +26,7 @@ int dm_ctl_report_digest(dm_conf *conf, int64_t now, bool send);
 
 int dm_ctl_notices(int argc, char **argv);
 int dm_ctl_classify(int argc, char **argv);
+int dm_ctl_fit(int argc, char **argv);
 int dm_ctl_cases(int argc, char **argv);
 int dm_ctl_directory(int argc, char **argv);
 int dm_ctl_queue(int argc, char **argv);

@@ -56,6 +56,7 @@ static const struct {
     const char *help;
 } dm_ctl_commands[] = {
     {"classify", dm_ctl_classify, "classify a message as the daemon would"},
+    {"fit", dm_ctl_fit, "fit the rules' weights on labelled corpus sets (make corpus-fit)"},
     {"cases", dm_ctl_cases, "the diarium case index: import FILE.csv, list"},
     {"directory", dm_ctl_directory, "the directory: lookup ADDR, check what the rules lack"},
     {"queue", dm_ctl_queue, "the delivery spool: list, retry, delete, revive ITEM"},

@@ -305,49 +305,46 @@ static void dm_absence_actions(const dm_policy *p, const dm_facts *f, dm_verdict
     g_hash_table_destroy(seen);
 }
 
-static dm_verdict *dm_policy_decide_rules(const dm_policy *p, const dm_facts *f)
+/* The direction (section 9), and whether a politician is a party. */
+static dm_direction dm_direction_of(const dm_facts *f, bool *any_politician)
 {
-    dm_verdict *v = dm_policy_check_mass(p, f);
     const dm_entry *s = f->sender.entry;
     bool sender_int = s != NULL && !dm_entry_is_list(s);
     size_t n_int = 0, n_ext = 0;
-    bool any_politician = false;
-    dm_content c;
-    GHashTable *seen_dn;
 
-    if (v != NULL)
-        return v;
-    v = dm_verdict_new();
-
+    *any_politician = false;
     for (size_t i = 0; i < f->n_rcpts; i++) {
         if (f->rcpts[i].entry != NULL) {
             n_int++;
-            any_politician |= dm_entry_is_politician(f->rcpts[i].entry);
+            *any_politician |= dm_entry_is_politician(f->rcpts[i].entry);
         } else {
             n_ext++;
         }
     }
-    any_politician |= sender_int && dm_entry_is_politician(s);
+    *any_politician |= sender_int && dm_entry_is_politician(s);
     if (sender_int && n_ext == 0 && n_int > 0)
-        v->direction = DM_DIR_INTERNAL;
-    else if (sender_int)
-        v->direction = DM_DIR_OUTBOUND;
-    else if (n_int > 0)
-        v->direction = DM_DIR_INBOUND;
-    else
-        v->direction = DM_DIR_EXTERNAL;
+        return DM_DIR_INTERNAL;
+    if (sender_int)
+        return DM_DIR_OUTBOUND;
+    if (n_int > 0)
+        return DM_DIR_INBOUND;
+    return DM_DIR_EXTERNAL;
+}
 
-    if (f->msg == NULL) {
-        dm_reasons_add(v, p->reasons, "R1", DM_R_NO_MESSAGE, NULL);
-        return v;
-    }
+/* Sections 7 to 9 once the content is judged: the class for the parties,
+ * and what each of them is owed. */
+static void dm_policy_actions(const dm_policy *p, const dm_facts *f, dm_content *c,
+                              bool any_politician, dm_verdict *v)
+{
+    const dm_entry *s = f->sender.entry;
+    bool sender_int = s != NULL && !dm_entry_is_list(s);
+    GHashTable *seen_dn;
 
-    dm_policy_content(p, f, &c, v);
-    v->klass = c.klass;
-    v->sekretess = c.sekretess;
-    if (c.cited != NULL) {
-        v->case_dnr = g_strdup(c.cited->dnr);
-        v->myndighet = g_strdup(c.cited->myndighet);
+    v->klass = c->klass;
+    v->sekretess = c->sekretess;
+    if (c->cited != NULL) {
+        v->case_dnr = g_strdup(c->cited->dnr);
+        v->myndighet = g_strdup(c->cited->myndighet);
     }
 
     /* Party content is parti for a politician (R4) and privat for
@@ -358,9 +355,9 @@ static dm_verdict *dm_policy_decide_rules(const dm_policy *p, const dm_facts *f)
     /* R5: inside one myndighet the mail is working material; so is a
      * message in doubt between private and municipal (nothing is copied
      * inside a myndighet anyway). */
-    if (v->direction == DM_DIR_INTERNAL && (!dm_class_is_private(v->klass) || c.doubt) &&
+    if (v->direction == DM_DIR_INTERNAL && (!dm_class_is_private(v->klass) || c->doubt) &&
         dm_shared_myndighet(f)) {
-        c.doubt = false;
+        c->doubt = false;
         v->klass = DM_CLASS_INTERN;
         v->sekretess = false;
         dm_reasons_add(v, p->reasons, "R5", DM_R_INTERNAL, "myndighet",
@@ -379,16 +376,90 @@ static dm_verdict *dm_policy_decide_rules(const dm_policy *p, const dm_facts *f)
     }
 
     seen_dn = g_hash_table_new(g_str_hash, g_str_equal);
-    if (c.doubt && dm_class_is_private(v->klass))
+    if (c->doubt && dm_class_is_private(v->klass))
         dm_judge_actions(p, f, v, seen_dn);
     if (v->klass == DM_CLASS_REGISTRERAS)
-        dm_registration_actions(p, f, &c, v, seen_dn);
+        dm_registration_actions(p, f, c, v, seen_dn);
     if (!dm_class_is_private(v->klass)) {
         dm_absence_actions(p, f, v);
         dm_autoreply_actions(p, f, v);
     }
     g_hash_table_destroy(seen_dn);
-    dm_content_clear(&c);
+}
+
+static dm_verdict *dm_policy_decide_rules(const dm_policy *p, const dm_facts *f)
+{
+    dm_verdict *v = dm_policy_check_mass(p, f);
+    bool any_politician;
+    dm_content c;
+    dm_signals s;
+
+    if (v != NULL)
+        return v;
+    v = dm_verdict_new();
+    v->direction = dm_direction_of(f, &any_politician);
+    if (f->msg == NULL) {
+        dm_reasons_add(v, p->reasons, "R1", DM_R_NO_MESSAGE, NULL);
+        return v;
+    }
+    dm_signals_compute(p, f, &s);
+    dm_content_decide(p, p->w, &s, &c, v);
+    dm_policy_actions(p, f, &c, any_politician, v);
+    dm_signals_clear(&s);
+    return v;
+}
+
+/* ---- fitting -------------------------------------------------------------- */
+
+dm_features *dm_policy_features(const dm_policy *p, const dm_facts *f)
+{
+    dm_features *x;
+
+    if (f->msg == NULL)
+        return NULL;
+    x = g_new0(dm_features, 1);
+    dm_signals_compute(p, f, &x->s);
+    return x;
+}
+
+void dm_features_free(dm_features *x)
+{
+    if (x == NULL)
+        return;
+    dm_signals_clear(&x->s);
+    g_free(x);
+}
+
+dm_class dm_policy_content_class(const dm_policy *p, const double *w, const dm_features *x,
+                                 bool *sekretess)
+{
+    dm_content c;
+
+    dm_content_decide(p, w, &x->s, &c, NULL);
+    if (sekretess != NULL)
+        *sekretess = c.sekretess;
+    return c.klass;
+}
+
+dm_verdict *dm_policy_decide_as(const dm_policy *p, const dm_facts *f, const dm_features *x,
+                                dm_class content)
+{
+    dm_verdict *v = dm_policy_check_mass(p, f);
+    bool any_politician;
+    dm_content c;
+
+    if (v != NULL)
+        return v;
+    v = dm_verdict_new();
+    v->direction = dm_direction_of(f, &any_politician);
+    if (x == NULL) {
+        dm_reasons_add(v, p->reasons, "R1", DM_R_NO_MESSAGE, NULL);
+        return v;
+    }
+    dm_content_decide(p, p->w, &x->s, &c, NULL);
+    c.klass = content;
+    c.doubt = false;
+    dm_policy_actions(p, f, &c, any_politician, v);
     return v;
 }
 

@@ -119,4 +119,43 @@ void dm_policy_duplicate(const dm_policy *p, dm_verdict *v, const char *row);
  * (a new string; empty without a message).  Pure, like dm_policy_decide. */
 char *dm_policy_explain(const dm_policy *p, const dm_facts *facts);
 
+/* ---- fitting the weights (diariectl fit) --------------------------------
+ *
+ * The decision reads a message's signals (cases, markers, the words of
+ * each list and where they stand) and weighs them with the numbers of
+ * [weights] in the rules file.  The fitter reads each labelled message
+ * once (dm_policy_features), then tries other weights on it
+ * (dm_policy_content_class, pure and fast), and grades each class the
+ * content may get with the actions it brings (dm_policy_decide_as). */
+
+typedef struct dm_features dm_features;
+
+/* One number of [weights]: its key, what it is, its default and the
+ * range and step the fitter searches. */
+typedef struct dm_param_info {
+    const char *key;
+    const char *what;
+    double def, lo, hi, step; /* step 0: not fitted */
+} dm_param_info;
+
+guint dm_policy_n_params(void);
+const dm_param_info *dm_policy_param_info(guint i);
+/* The vector p was loaded with (dm_policy_n_params numbers). */
+void dm_policy_params(const dm_policy *p, double *out);
+
+/* What the rules read in facts->msg (NULL without one).  The features
+ * borrow facts (and its message and case index): keep them alive. */
+dm_features *dm_policy_features(const dm_policy *p, const dm_facts *facts);
+void dm_features_free(dm_features *x);
+/* The class the content gets under the weights w (registreras, allman,
+ * ringa, parti or privat; before the parties turn parti into privat or
+ * intern), and whether it is sekretess. */
+dm_class dm_policy_content_class(const dm_policy *p, const double *w, const dm_features *x,
+                                 bool *sekretess);
+/* The verdict when the content's class is content (as
+ * dm_policy_content_class gives it): the parties' actions.  The same
+ * facts the features were computed from. */
+dm_verdict *dm_policy_decide_as(const dm_policy *p, const dm_facts *facts,
+                                const dm_features *x, dm_class content);
+
 #endif

@@ -32,6 +32,19 @@ enum {
     DM_SENT_INQUIRY = 1 << 3,  /* holds an [inquiry] phrase ("hur", "undrar") */
 };
 
+/* Where in the message a sentence stands, for the weight its words get
+ * (the groups of segment kinds the rules weigh alike). */
+typedef enum {
+    DM_GRP_OWN,        /* the subject and the sender's own new text */
+    DM_GRP_FORWARDED,  /* a forwarded message */
+    DM_GRP_ATTACHMENT, /* attachment text and names, calendar descriptions */
+    DM_GRP_QUOTED,     /* the quoted history of a reply */
+    DM_GRP_TAIL,       /* signatures and list footers, disclaimers */
+    DM_GRP_COUNT
+} dm_grp;
+
+const char *dm_grp_name(dm_grp g);
+
 typedef struct dm_token {
     guint32 raw;      /* offset of the lower-case word in dm_text.arena */
     guint32 stem;     /* offset of its stem (not NUL-terminated) */
@@ -46,8 +59,25 @@ typedef struct dm_token {
 
 typedef struct dm_sentence {
     guint32 first, end; /* tokens [first, end) */
-    unsigned flags;
+    guint16 flags;
+    guint8 grp;         /* dm_grp */
+    guint8 seg;         /* the segment it came from (dm_tseg index, at most 255) */
 } dm_sentence;
+
+/* One stretch of text for dm_text_new_segs: a segment of the document
+ * model (dm_segment) or, where the message has none, the subject and the
+ * text. */
+typedef struct dm_tseg {
+    const char *text;
+    size_t len;
+    dm_grp grp;
+    bool subject;       /* the Subject: one sentence, reply prefixes dropped */
+    bool scan;          /* look for replies' and forwards' marks in it */
+    const char *what;   /* its kind, for --explain ("body", "quoted", ...) */
+    const char *lang;   /* "" when unknown */
+    const char *source; /* an attachment's name, or NULL */
+    int page;
+} dm_tseg;
 
 typedef struct dm_text {
     GString *arena;        /* NUL-separated words and stems */
@@ -79,6 +109,10 @@ typedef struct dm_replies {
  * subject prefixes; NULL: none (all text is the sender's own). */
 dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
                      size_t text_len, guint max_tokens);
+/* The same over segments in order (at most 255 read); a BODY segment is
+ * still searched for replies' and forwards' marks. */
+dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
+                          guint max_tokens);
 void dm_text_free(dm_text *t);
 static inline const char *dm_text_raw(const dm_text *t, const dm_token *k)
 {
@@ -185,11 +219,68 @@ const char *dm_sig_section(dm_sig s);
 typedef struct dm_sigdef {
     guint list;      /* dm_lex list id, G_MAXUINT when not configured */
     guint unless;    /* a list whose matches cancel overlapping ones */
-    double weight;   /* per distinct entry that fired */
-    double cap;      /* most the signal can add */
+    double cap;      /* the most distinct entries that count */
     dm_where where;
 } dm_sigdef;
 
+/* The weights and thresholds of the decision ([weights] of rules.conf):
+ * fitted by "diariectl fit", read as one vector so that the fitter can
+ * try others on the same signals. */
+typedef enum {
+    /* Thresholds. */
+    DM_P_T_REGISTER,
+    DM_P_T_PRIVATE,
+    DM_P_T_PRIVATE_ALONE,
+    DM_P_T_PARTY,
+    DM_P_T_DOUBT,
+    DM_P_T_INFO,
+    DM_P_T_ADS,
+    DM_P_T_PHISHING,
+    DM_P_T_TEMPORARY,
+    /* Case evidence (R6.2, R6.3). */
+    DM_P_CASE_CITED,
+    DM_P_CASE_PARTY,
+    DM_P_CASE_UNKNOWN,
+    /* Where the words stand (the sender's own text counts 1). */
+    DM_P_G_FORWARDED,
+    DM_P_G_ATTACHMENT,
+    DM_P_G_QUOTED,
+    DM_P_G_TAIL,
+    /* Word signals: each distinct entry adds this much. */
+    DM_P_W_REQUEST,
+    DM_P_W_POLITE,
+    DM_P_W_SUBJECT_HEAD,
+    DM_P_W_SUBJECT,
+    DM_P_W_OPINION,
+    DM_P_W_REFERENCE,
+    DM_P_W_INFO,
+    DM_P_W_INFO_HEAD,
+    DM_P_W_PRIVATE,
+    DM_P_W_FAMILY,
+    DM_P_W_INTIMATE,
+    DM_P_W_PARTY,
+    DM_P_W_ADS,
+    DM_P_W_PHISHING,
+    DM_P_W_TEMPORARY,
+    DM_P_COUNT
+} dm_param;
+
+/* The weight parameter of a signal, or -1 (a signal read as present or
+ * not: inquiry, outside, municipal, sensitive). */
+int dm_sig_param(dm_sig s);
+/* The table of every parameter: key in [weights], default, range. */
+const dm_param_info *dm_param_table(void);
+
+/* One phrase that fired, for reasons and --explain. */
+typedef struct dm_hit {
+    char *phrase;
+    guint8 grp;   /* dm_grp */
+    guint8 seg;   /* dm_tseg index */
+} dm_hit;
+
+/* What a message says, computed once from the facts (dm_signals_compute):
+ * everything the decision reads, so that it can be taken again under
+ * other weights (the fitter) without reading the message again. */
 typedef struct dm_signals {
     /* Cases (R6.3, R9). */
     const dm_case *cited;       /* first cited case in the index */
@@ -206,20 +297,33 @@ typedef struct dm_signals {
     bool party_domain;          /* sender (or a politician's recipient) on a
                                  * [site] party_domains domain */
     char *party_domain_addr;
-    /* Words. */
-    double score[DM_SIG_COUNT];
-    GPtrArray *hits[DM_SIG_COUNT]; /* char *: the phrases that fired */
+    /* Parties. */
+    bool person;                /* a person holds the message (sender or
+                                 * recipient, not only mailboxes) */
+    bool politician;            /* ... a förtroendevald */
+    /* Words: per signal, how many distinct entries fired in each set of
+     * groups (an entry found in the body and the quoted history counts
+     * once, where it weighs most). */
+    guint16 n[DM_SIG_COUNT][1 << DM_GRP_COUNT];
+    GPtrArray *hits[DM_SIG_COUNT]; /* dm_hit *: the phrases that fired */
     bool question;              /* an own sentence asks something */
     guint own_words;
     guint head;                 /* the subject's head token, or G_MAXUINT */
-    /* Totals. */
-    double r_case, r_text, r_total; /* R6 evidence */
-    double private_total;           /* R3 evidence */
+    dm_tseg *segs;              /* what was read, for --explain */
+    guint n_segs;
     dm_text *text;
 } dm_signals;
 
+/* The scores of a dm_signals under a weight vector. */
+typedef struct dm_scores {
+    double score[DM_SIG_COUNT];
+    double r_case, r_text, r_total; /* R6 evidence */
+    double private_total;           /* R3 evidence */
+} dm_scores;
+
 void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s);
 void dm_signals_clear(dm_signals *s);
+void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, dm_scores *sc);
 /* Human-readable account of the signals and scores (--explain). */
 void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out);
 
@@ -242,22 +346,11 @@ struct dm_policy {
     int64_t mass_window;       /* [site] mass_window, seconds; 0: none */
     int64_t autoreply_absence; /* [site] autoreply_absence, seconds; 0: none */
 
-    /* [decision] thresholds */
-    double t_register;
-    double t_private;
-    double t_private_alone;
-    double t_party;
-    double t_doubt;
-    double t_info;
-    double t_ads;
-    double t_phishing;
-    double t_temporary;
+    /* [thresholds] that are not fitted */
     int question_max_words;
     int max_tokens;
-    /* [evidence] weights of the case signals */
-    double w_case_cited;
-    double w_case_party;
-    double w_case_unknown;
+    /* [weights] */
+    double w[DM_P_COUNT];
 };
 
 /* R13's reminder (dm_policy_autoreply.c): does the automatic reply in
@@ -284,16 +377,18 @@ bool dm_pnr_valid(const char *digits10_or_12, bool *samordning);
 typedef struct dm_content {
     dm_class klass;      /* registreras, allman, ringa, privat or parti */
     bool sekretess;
-    bool party_content;  /* parti for politicians; privat for everyone else */
     bool doubt;          /* private (or party) and municipal at once: R10's
                           * privacy duty decides, the person judges */
     const dm_case *cited;        /* first cited case in the index */
-    char *cited_unknown;         /* first number-like citation not in the index */
-    const dm_case *party_case;   /* an open case the sender is a party of */
 } dm_content;
 
-void dm_policy_content(const dm_policy *p, const dm_facts *f, dm_content *c,
+/* The content's class under weights w; reasons into v (NULL: none). */
+void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s, dm_content *c,
                        dm_verdict *v);
-void dm_content_clear(dm_content *c);
+
+/* dm_features is the signals of one message. */
+struct dm_features {
+    dm_signals s;
+};
 
 #endif

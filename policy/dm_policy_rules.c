@@ -5,11 +5,13 @@
  *
  * Sections:
  *   [casenumbers]  patternN, known
- *   [thresholds]   when a score decides a class
- *   [evidence]     weights of the case signals (R6.3)
+ *   [thresholds]   question_max_words, max_tokens
+ *   [weights]      the thresholds and weights of the decision, fitted
+ *                  by "diariectl fit" (dm_policy_weights.c)
  *   [SIGNAL]       a signal the rules know (request, private, ...):
  *                  list (a .words file), words (inline, ";"-separated),
- *                  weight, cap, where (all, own, subject, head)
+ *                  cap (the most entries that count), where (all, own,
+ *                  subject, head), unless
  *   [NAME]         any other section with a list or words: a helper list
  *                  that other lists use as @NAME
  *   [replies], [autoreply], [diarium], [segments]
@@ -28,31 +30,21 @@
 #include "dm_policy_int.h"
 
 typedef struct {
-    double weight, cap;
+    double cap; /* the most distinct entries that count */
     dm_where where;
 } dm_sigdefault;
 
 static const dm_sigdefault dm_sig_defaults[DM_SIG_COUNT] = {
-    [DM_SIG_REQUEST] = {1.0, 1.0, DM_WHERE_OWN},
-    [DM_SIG_POLITE] = {1.0, 1.0, DM_WHERE_OWN},
-    [DM_SIG_SUBJECT_HEAD] = {1.0, 1.0, DM_WHERE_HEAD},
-    [DM_SIG_SUBJECT] = {0.5, 0.5, DM_WHERE_SUBJECT},
-    [DM_SIG_OPINION] = {0.5, 1.0, DM_WHERE_OWN},
-    [DM_SIG_REFERENCE] = {1.0, 1.0, DM_WHERE_OWN},
-    [DM_SIG_INFO] = {1.0, 1.0, DM_WHERE_OWN},
-    [DM_SIG_INFO_HEAD] = {1.0, 1.0, DM_WHERE_HEAD},
-    [DM_SIG_INQUIRY] = {1.0, 1.0, DM_WHERE_OWN},
-    [DM_SIG_OUTSIDE] = {1.0, 10.0, DM_WHERE_OWN},
-    [DM_SIG_MUNICIPAL] = {1.0, 10.0, DM_WHERE_OWN},
-    [DM_SIG_PRIVATE] = {1.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_FAMILY] = {0.5, 1.0, DM_WHERE_ALL},
-    [DM_SIG_INTIMATE] = {2.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_PARTY] = {1.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_ADS] = {1.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_PHISHING] = {1.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_TEMPORARY] = {1.0, 10.0, DM_WHERE_ALL},
-    [DM_SIG_SENSITIVE] = {1.0, 1.0, DM_WHERE_ALL},
-    [DM_SIG_SUBJECT_SKIP] = {0.0, 0.0, DM_WHERE_SUBJECT},
+    [DM_SIG_REQUEST] = {1, DM_WHERE_OWN},       [DM_SIG_POLITE] = {1, DM_WHERE_OWN},
+    [DM_SIG_SUBJECT_HEAD] = {1, DM_WHERE_HEAD}, [DM_SIG_SUBJECT] = {1, DM_WHERE_SUBJECT},
+    [DM_SIG_OPINION] = {2, DM_WHERE_OWN},       [DM_SIG_REFERENCE] = {1, DM_WHERE_OWN},
+    [DM_SIG_INFO] = {1, DM_WHERE_OWN},          [DM_SIG_INFO_HEAD] = {1, DM_WHERE_HEAD},
+    [DM_SIG_INQUIRY] = {1, DM_WHERE_OWN},       [DM_SIG_OUTSIDE] = {10, DM_WHERE_OWN},
+    [DM_SIG_MUNICIPAL] = {10, DM_WHERE_OWN},    [DM_SIG_PRIVATE] = {10, DM_WHERE_ALL},
+    [DM_SIG_FAMILY] = {2, DM_WHERE_ALL},        [DM_SIG_INTIMATE] = {5, DM_WHERE_ALL},
+    [DM_SIG_PARTY] = {10, DM_WHERE_ALL},        [DM_SIG_ADS] = {10, DM_WHERE_ALL},
+    [DM_SIG_PHISHING] = {10, DM_WHERE_ALL},     [DM_SIG_TEMPORARY] = {10, DM_WHERE_ALL},
+    [DM_SIG_SENSITIVE] = {1, DM_WHERE_ALL},     [DM_SIG_SUBJECT_SKIP] = {0, DM_WHERE_SUBJECT},
 };
 
 /* A word-list file: one entry per line, "#" starts a comment. */
@@ -102,24 +94,13 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     p->mass_window = conf->mass_window;
     p->autoreply_absence = conf->autoreply_absence;
 
-    p->t_register = 1.0;
-    p->t_private = 2.0;
-    p->t_private_alone = 1.0;
-    p->t_party = 2.0;
-    p->t_doubt = 2.0;
-    p->t_info = 1.0;
-    p->t_ads = 2.0;
-    p->t_phishing = 2.0;
-    p->t_temporary = 2.0;
     p->question_max_words = 120;
     p->max_tokens = 2000;
-    p->w_case_cited = 1.0;
-    p->w_case_party = 1.0;
-    p->w_case_unknown = 0.5;
+    for (int i = 0; i < DM_P_COUNT; i++)
+        p->w[i] = dm_param_table()[i].def;
     for (int s = 0; s < DM_SIG_COUNT; s++) {
         p->sig[s].list = G_MAXUINT;
         p->sig[s].unless = G_MAXUINT;
-        p->sig[s].weight = dm_sig_defaults[s].weight;
         p->sig[s].cap = dm_sig_defaults[s].cap;
         p->sig[s].where = dm_sig_defaults[s].where;
     }
@@ -203,33 +184,27 @@ static bool dm_check_keys(GKeyFile *kf, const char *g, const char *const *allowe
 
 static bool dm_load_thresholds(dm_policy *p, GKeyFile *kf, GError **err)
 {
-    static const char *const keys[] = {"register", "private", "private_alone", "party", "doubt",
-                                       "info", "ads",
-                                       "phishing", "temporary", "question_max_words",
-                                       "max_tokens", NULL};
-    static const char *const ev[] = {"case_cited", "case_party", "case_unknown", NULL};
+    static const char *const keys[] = {"question_max_words", "max_tokens", NULL};
     const char *g = "thresholds";
+    const char *wkeys[DM_P_COUNT + 1];
 
     if (g_key_file_has_group(kf, g) &&
-        (!dm_check_keys(kf, g, keys, err) || !dm_get_double(kf, g, "register", &p->t_register, err) ||
-         !dm_get_double(kf, g, "private", &p->t_private, err) ||
-         !dm_get_double(kf, g, "private_alone", &p->t_private_alone, err) ||
-         !dm_get_double(kf, g, "party", &p->t_party, err) ||
-         !dm_get_double(kf, g, "doubt", &p->t_doubt, err) ||
-         !dm_get_double(kf, g, "info", &p->t_info, err) ||
-         !dm_get_double(kf, g, "ads", &p->t_ads, err) ||
-         !dm_get_double(kf, g, "phishing", &p->t_phishing, err) ||
-         !dm_get_double(kf, g, "temporary", &p->t_temporary, err) ||
+        (!dm_check_keys(kf, g, keys, err) ||
          !dm_get_int(kf, g, "question_max_words", &p->question_max_words, err) ||
          !dm_get_int(kf, g, "max_tokens", &p->max_tokens, err)))
         return false;
-    g = "evidence";
-    if (g_key_file_has_group(kf, g) &&
-        (!dm_check_keys(kf, g, ev, err) ||
-         !dm_get_double(kf, g, "case_cited", &p->w_case_cited, err) ||
-         !dm_get_double(kf, g, "case_party", &p->w_case_party, err) ||
-         !dm_get_double(kf, g, "case_unknown", &p->w_case_unknown, err)))
+    g = "weights";
+    for (int i = 0; i < DM_P_COUNT; i++)
+        wkeys[i] = dm_param_table()[i].key;
+    wkeys[DM_P_COUNT] = NULL;
+    if (!g_key_file_has_group(kf, g))
+        return true;
+    if (!dm_check_keys(kf, g, wkeys, err))
         return false;
+    for (int i = 0; i < DM_P_COUNT; i++) {
+        if (!dm_get_double(kf, g, wkeys[i], &p->w[i], err))
+            return false;
+    }
     return true;
 }
 
@@ -308,8 +283,7 @@ static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base, 
 
 static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError **err)
 {
-    static const char *const sig_keys[] = {"list", "words", "weight", "cap", "where",
-                                           "unless", NULL};
+    static const char *const sig_keys[] = {"list", "words", "cap", "where", "unless", NULL};
     static const char *const helper_keys[] = {"list", "words", NULL};
     char **groups = kf != NULL ? g_key_file_get_groups(kf, NULL) : NULL;
     bool ok = true;
@@ -320,7 +294,7 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
         guint id;
 
         if (strcmp(*g, "casenumbers") == 0 || strcmp(*g, "thresholds") == 0 ||
-            strcmp(*g, "evidence") == 0 || strcmp(*g, "replies") == 0 ||
+            strcmp(*g, "weights") == 0 || strcmp(*g, "replies") == 0 ||
             strcmp(*g, "autoreply") == 0 || strcmp(*g, "diarium") == 0 ||
             strcmp(*g, "segments") == 0)
             continue;
@@ -339,18 +313,12 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
         if (sig >= 0) {
             dm_sigdef *d = &p->sig[sig];
             char *where = g_key_file_get_string(kf, *g, "where", NULL);
-            bool cap_set = g_key_file_has_key(kf, *g, "cap", NULL);
 
-            if (!dm_get_double(kf, *g, "weight", &d->weight, err) ||
-                !dm_get_double(kf, *g, "cap", &d->cap, err)) {
+            if (!dm_get_double(kf, *g, "cap", &d->cap, err)) {
                 g_free(where);
                 ok = false;
                 break;
             }
-            /* A weight without a cap: the weight counts once, as before,
-             * unless the signal adds up by default. */
-            if (!cap_set && dm_sig_defaults[sig].cap == dm_sig_defaults[sig].weight)
-                d->cap = d->weight;
             if (where != NULL) {
                 g_strstrip(where);
                 if (strcmp(where, "all") == 0)

@@ -40,6 +40,25 @@ const char *dm_sig_section(dm_sig s)
     return s < DM_SIG_COUNT ? dm_sig_sections[s] : NULL;
 }
 
+const char *dm_grp_name(dm_grp g)
+{
+    static const char *const names[DM_GRP_COUNT] = {
+        [DM_GRP_OWN] = "own",          [DM_GRP_FORWARDED] = "forwarded",
+        [DM_GRP_ATTACHMENT] = "attachment", [DM_GRP_QUOTED] = "quoted",
+        [DM_GRP_TAIL] = "signature",
+    };
+
+    return (unsigned)g < DM_GRP_COUNT ? names[g] : "?";
+}
+
+static void dm_hit_free(gpointer p)
+{
+    dm_hit *h = p;
+
+    g_free(h->phrase);
+    g_free(h);
+}
+
 void dm_signals_clear(dm_signals *s)
 {
     g_free(s->cited_unknown);
@@ -52,6 +71,7 @@ void dm_signals_clear(dm_signals *s)
             g_ptr_array_free(s->hits[i], TRUE);
     }
     dm_text_free(s->text);
+    g_free(s->segs);
     memset(s, 0, sizeof *s);
 }
 
@@ -146,10 +166,7 @@ static bool dm_match_counts(const dm_policy *p, const dm_signals *s, dm_sig sig,
 
     switch (p->sig[sig].where) {
     case DM_WHERE_ALL:
-        break;
-    case DM_WHERE_OWN:
-        if (st->flags & DM_SENT_QUOTED)
-            return false;
+    case DM_WHERE_OWN: /* quoted text weighs less: dm_signals_score */
         break;
     case DM_WHERE_SUBJECT:
         if (!subj)
@@ -239,8 +256,7 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
         const dm_sigdef *d = &p->sig[sig];
         const GArray *m;
         GHashTable *seen, *entries;
-        GArray *counted;
-        guint n = 0;
+        GArray *counted, *masks;
 
         if (d->list == G_MAXUINT || sig == DM_SIG_SUBJECT_SKIP)
             continue;
@@ -248,14 +264,19 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
         if (m == NULL || m->len == 0)
             continue;
         /* Each entry counts once however often it fires ("grill",
-         * "grillen"); so does each phrase, whichever entries find it
-         * ("kram" by two); a phrase inside one that already counted ("jag
+         * "grillen"), where it weighs most (the groups it fired in are
+         * kept); so does each phrase, whichever entries find it ("kram"
+         * by two); a phrase inside one that already counted ("jag
          * tycker" in "jag tycker inte") does not. */
         seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         entries = g_hash_table_new(g_direct_hash, g_direct_equal);
         counted = g_array_new(FALSE, FALSE, sizeof(dm_lmatch));
+        masks = g_array_new(FALSE, FALSE, sizeof(guint8));
         for (guint i = 0; i < m->len; i++) {
             const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
+            const dm_sentence *st = dm_sent_of(t, h->start);
+            guint8 bit = (guint8)(1u << st->grp);
+            gpointer slot;
             char *span;
             bool overlap = false;
 
@@ -267,47 +288,91 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
                 const dm_lmatch *c = &g_array_index(counted, dm_lmatch, j);
                 overlap = c->start < h->end && h->start < c->end;
             }
-            if (overlap || g_hash_table_contains(entries, GUINT_TO_POINTER(h->entry + 1)))
+            if (overlap)
                 continue;
+            slot = g_hash_table_lookup(entries, GUINT_TO_POINTER(h->entry + 1));
+            if (slot != NULL) {
+                g_array_index(masks, guint8, GPOINTER_TO_UINT(slot) - 1) |= bit;
+                continue;
+            }
             span = dm_text_span(t, h->start, h->end);
             if (!g_hash_table_add(seen, span))
                 continue;
-            g_hash_table_add(entries, GUINT_TO_POINTER(h->entry + 1));
+            g_array_append_val(masks, bit);
+            g_hash_table_insert(entries, GUINT_TO_POINTER(h->entry + 1),
+                                GUINT_TO_POINTER(masks->len));
             g_array_append_val(counted, *h);
-            n++;
             if (s->hits[sig] == NULL)
-                s->hits[sig] = g_ptr_array_new_with_free_func(g_free);
-            if (s->hits[sig]->len < DM_HITS_MAX)
-                g_ptr_array_add(s->hits[sig], g_strdup(span));
+                s->hits[sig] = g_ptr_array_new_with_free_func(dm_hit_free);
+            if (s->hits[sig]->len < DM_HITS_MAX) {
+                dm_hit *hit = g_new0(dm_hit, 1);
+                hit->phrase = g_strdup(span);
+                hit->grp = st->grp;
+                hit->seg = st->seg;
+                g_ptr_array_add(s->hits[sig], hit);
+            }
         }
+        for (guint j = 0; j < masks->len; j++) {
+            guint8 mask = g_array_index(masks, guint8, j);
+            if (s->n[sig][mask] < G_MAXUINT16)
+                s->n[sig][mask]++;
+        }
+        g_array_free(masks, TRUE);
         g_array_free(counted, TRUE);
         g_hash_table_destroy(seen);
         g_hash_table_destroy(entries);
-        s->score[sig] = MIN(d->cap, d->weight * n);
     }
     for (guint i = 0; i < t->sents->len; i++) {
         const dm_sentence *st = &g_array_index(t->sents, dm_sentence, i);
-        if ((st->flags & DM_SENT_QUOTED) == 0 &&
+        if ((st->grp == DM_GRP_OWN || st->grp == DM_GRP_FORWARDED) &&
             (st->flags & (DM_SENT_QUESTION | DM_SENT_INQUIRY)) != 0)
             s->question = true;
     }
     s->own_words = t->own_words;
 }
 
+/* Any person among the internal parties (whose mailbox may hold private
+ * mail), or a politician? */
+static bool dm_any_party(const dm_facts *f, bool politician)
+{
+    const dm_entry *s = f->sender.entry;
+
+    if (s != NULL && dm_entry_is_person(s) && (!politician || dm_entry_is_politician(s)))
+        return true;
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_entry *e = f->rcpts[i].entry;
+        if (e != NULL && dm_entry_is_person(e) && (!politician || dm_entry_is_politician(e)))
+            return true;
+    }
+    return false;
+}
+
+/* What is read of the message, in order: the subject, then the text. */
+static void dm_signals_segments(const dm_msg *m, dm_signals *s)
+{
+    s->segs = g_new0(dm_tseg, 2);
+    s->segs[0] = (dm_tseg){.text = m->subject, .len = strlen(m->subject), .grp = DM_GRP_OWN,
+                           .subject = true, .what = "subject", .lang = ""};
+    s->segs[1] = (dm_tseg){.text = m->text->str, .len = m->text->len, .grp = DM_GRP_OWN,
+                           .scan = true, .what = "body", .lang = ""};
+    s->n_segs = 2;
+}
+
 void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
 {
     const dm_msg *m = f->msg;
     const char *const *codes = dm_case_index_myndigheter(f->cases);
-    const char *parts[2] = {m->subject, m->text->str};
     dm_lex_result *r;
-    double info;
 
     memset(s, 0, sizeof *s);
     s->head = G_MAXUINT;
+    s->person = dm_any_party(f, false);
+    s->politician = dm_any_party(f, true);
+    dm_signals_segments(m, s);
 
-    /* Cases: the subject first, then the text parts in order. */
-    for (int part = 0; part < 2; part++) {
-        GPtrArray *dnrs = dm_dnr_find_all(p->dnr, parts[part], codes);
+    /* Cases: in every segment, in order (the subject first). */
+    for (guint part = 0; part < s->n_segs; part++) {
+        GPtrArray *dnrs = dm_dnr_find_all(p->dnr, s->segs[part].text, codes);
 
         for (guint i = 0; i < dnrs->len; i++) {
             const dm_dnr *d = g_ptr_array_index(dnrs, i);
@@ -337,10 +402,9 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
              (s->party_case = dm_open_case_of(f->cases, m->from_addr)) != NULL)
         s->party_addr = m->from_addr;
 
-    /* R9: a personnummer or samordningsnummer. */
-    s->pnr = dm_pnr_find2(m->subject, &s->pnr_samordning);
-    if (s->pnr == NULL)
-        s->pnr = dm_pnr_find2(m->text->str, &s->pnr_samordning);
+    /* R9: a personnummer or samordningsnummer, in any segment. */
+    for (guint part = 0; part < s->n_segs && s->pnr == NULL; part++)
+        s->pnr = dm_pnr_find2(s->segs[part].text, &s->pnr_samordning);
 
     s->marker = dm_marker(p, f);
 
@@ -361,50 +425,117 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
     }
 
     /* The words. */
-    s->text = dm_text_new(&p->replies, m->subject, m->text->str, m->text->len,
-                          (guint)p->max_tokens);
+    s->text = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens);
     dm_lex_tag(p->lex, s->text);
     r = dm_lex_match(p->lex, s->text);
     dm_signals_words(p, s, r);
     dm_lex_result_free(r);
+}
 
-    s->r_case = (s->cited != NULL ? p->w_case_cited : 0) +
-                (s->party_case != NULL ? p->w_case_party : 0) +
-                (s->cited_unknown != NULL ? p->w_case_unknown : 0);
-    s->r_text = s->score[DM_SIG_REQUEST] + s->score[DM_SIG_POLITE] +
-                s->score[DM_SIG_REFERENCE];
-    if (s->score[DM_SIG_INFO_HEAD] < p->t_info) {
+void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, dm_scores *sc)
+{
+    double gw[DM_GRP_COUNT], own[1 << DM_GRP_COUNT];
+
+    memset(sc, 0, sizeof *sc);
+    gw[DM_GRP_OWN] = 1.0;
+    gw[DM_GRP_FORWARDED] = w[DM_P_G_FORWARDED];
+    gw[DM_GRP_ATTACHMENT] = w[DM_P_G_ATTACHMENT];
+    gw[DM_GRP_QUOTED] = w[DM_P_G_QUOTED];
+    gw[DM_GRP_TAIL] = w[DM_P_G_TAIL];
+    /* What an entry found in a set of groups weighs: its best group. */
+    own[0] = 0;
+    for (guint mask = 1; mask < G_N_ELEMENTS(own); mask++) {
+        double best = 0;
+        for (int g = 0; g < DM_GRP_COUNT; g++) {
+            if ((mask & (1u << g)) && gw[g] > best)
+                best = gw[g];
+        }
+        own[mask] = best;
+    }
+    for (int sig = 0; sig < DM_SIG_COUNT; sig++) {
+        const dm_sigdef *d = &p->sig[sig];
+        int wp = dm_sig_param((dm_sig)sig);
+        double eff = 0;
+
+        if (d->list == G_MAXUINT)
+            continue;
+        for (guint mask = 1; mask < G_N_ELEMENTS(own); mask++) {
+            if (s->n[sig][mask] != 0)
+                eff += s->n[sig][mask] * (d->where == DM_WHERE_OWN ? own[mask] : 1.0);
+        }
+        sc->score[sig] = MIN(d->cap, eff) * (wp >= 0 ? w[wp] : 1.0);
+    }
+
+    sc->r_case = (s->cited != NULL ? w[DM_P_CASE_CITED] : 0) +
+                 (s->party_case != NULL ? w[DM_P_CASE_PARTY] : 0) +
+                 (s->cited_unknown != NULL ? w[DM_P_CASE_UNKNOWN] : 0);
+    sc->r_text = sc->score[DM_SIG_REQUEST] + sc->score[DM_SIG_POLITE] +
+                 sc->score[DM_SIG_REFERENCE];
+    if (sc->score[DM_SIG_INFO_HEAD] < w[DM_P_T_INFO]) {
         /* A subject that says "Information", "Inbjudan": the subject
          * names no errand, and opinions in it are not synpunkter. */
-        s->r_text += s->score[DM_SIG_SUBJECT_HEAD] + s->score[DM_SIG_SUBJECT];
+        sc->r_text += sc->score[DM_SIG_SUBJECT_HEAD] + sc->score[DM_SIG_SUBJECT];
         /* A synpunkt counts when it is about the municipality's matters. */
-        if (s->score[DM_SIG_MUNICIPAL] > 0)
-            s->r_text += s->score[DM_SIG_OPINION];
+        if (sc->score[DM_SIG_MUNICIPAL] > 0)
+            sc->r_text += sc->score[DM_SIG_OPINION];
     }
-    info = s->score[DM_SIG_INFO];
-    if (info >= p->t_info)
-        s->r_text = 0; /* "för kännedom", "ingen åtgärd": nothing is asked */
-    s->r_total = s->r_case + s->r_text;
-    s->private_total = s->score[DM_SIG_PRIVATE] + s->score[DM_SIG_FAMILY] +
-                       s->score[DM_SIG_INTIMATE];
+    if (sc->score[DM_SIG_INFO] >= w[DM_P_T_INFO])
+        sc->r_text = 0; /* "för kännedom", "ingen åtgärd": nothing is asked */
+    sc->r_total = sc->r_case + sc->r_text;
+    sc->private_total = sc->score[DM_SIG_PRIVATE] + sc->score[DM_SIG_FAMILY] +
+                        sc->score[DM_SIG_INTIMATE];
 }
 
 /* ---- explaining ------------------------------------------------------------ */
 
-static void dm_describe_sig(const dm_policy *p, const dm_signals *s, dm_sig sig, GString *out)
+static void dm_describe_sig(const dm_policy *p, const dm_signals *s, const dm_scores *sc,
+                            dm_sig sig, GString *out)
 {
     const GPtrArray *h = s->hits[sig];
+    int wp = dm_sig_param(sig);
 
     if (p->sig[sig].list == G_MAXUINT)
         return;
-    g_string_append_printf(out, "  %-13s %4.1f", dm_sig_section(sig), s->score[sig]);
-    for (guint i = 0; h != NULL && i < h->len; i++)
-        g_string_append_printf(out, "%s\"%s\"", i ? ", " : "  ", (char *)g_ptr_array_index(h, i));
+    g_string_append_printf(out, "  %-13s %4.2f", dm_sig_section(sig), sc->score[sig]);
+    if (wp >= 0)
+        g_string_append_printf(out, " (%.2f each)", p->w[wp]);
+    for (guint i = 0; h != NULL && i < h->len; i++) {
+        const dm_hit *x = g_ptr_array_index(h, i);
+        const dm_tseg *sg = x->seg < s->n_segs ? &s->segs[x->seg] : NULL;
+        g_string_append_printf(out, "%s\"%s\" [%s", i ? ", " : "  ", x->phrase,
+                               sg != NULL && x->grp == sg->grp ? sg->what
+                                                               : dm_grp_name((dm_grp)x->grp));
+        if (sg != NULL && sg->source != NULL)
+            g_string_append_printf(out, " '%s'", sg->source);
+        if (sg != NULL && sg->page > 0)
+            g_string_append_printf(out, " p. %d", sg->page);
+        g_string_append_c(out, ']');
+    }
     g_string_append_c(out, '\n');
 }
 
 void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
 {
+    dm_scores sc;
+    const double *w = p->w;
+
+    dm_signals_score(p, w, s, &sc);
+    g_string_append(out, "read:\n");
+    for (guint i = 0; i < s->n_segs; i++) {
+        const dm_tseg *sg = &s->segs[i];
+        char *first = g_utf8_make_valid(sg->text, (gssize)MIN(sg->len, 60));
+        for (char *c = first; *c != '\0'; c++) {
+            if (*c == '\n' || *c == '\r' || *c == '\t')
+                *c = ' ';
+        }
+        g_string_append_printf(out, "  %-15s %s%s%s%s  %zu bytes  \"%s%s\"\n", sg->what,
+                               sg->lang != NULL && *sg->lang ? sg->lang : "--",
+                               sg->source != NULL ? " '" : "",
+                               sg->source != NULL ? sg->source : "",
+                               sg->source != NULL ? "'" : "", sg->len, first,
+                               sg->len > 60 ? "..." : "");
+        g_free(first);
+    }
     g_string_append(out, "signals:\n");
     if (s->cited != NULL)
         g_string_append_printf(out, "  case          cites %s (%s, %s%s)\n", s->cited->dnr,
@@ -438,18 +569,22 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
                                dm_text_raw(s->text, &g_array_index(s->text->tokens, dm_token,
                                                                    s->head)));
     for (int i = 0; i < DM_SIG_COUNT; i++) {
-        if (i != DM_SIG_SUBJECT_SKIP && (s->score[i] > 0 || s->hits[i] != NULL))
-            dm_describe_sig(p, s, (dm_sig)i, out);
+        if (i != DM_SIG_SUBJECT_SKIP && (sc.score[i] > 0 || s->hits[i] != NULL))
+            dm_describe_sig(p, s, &sc, (dm_sig)i, out);
     }
+    g_string_append_printf(out, "weights of where words stand: own 1.00, forwarded %.2f, "
+                                "attachment %.2f, quoted %.2f, signature %.2f\n",
+                           w[DM_P_G_FORWARDED], w[DM_P_G_ATTACHMENT], w[DM_P_G_QUOTED],
+                           w[DM_P_G_TAIL]);
     g_string_append_printf(out, "scores:\n"
                                 "  R6 register   %.2f = cases %.2f + words %.2f  (threshold %.2f)\n"
                                 "  R3 private    %.2f  (threshold %.2f; doubt needs intimate %.2f)\n"
                                 "  R4 party      %.2f  (threshold %.2f)\n"
                                 "  R7 ads %.2f, phishing %.2f, temporary %.2f  (thresholds %.2f, "
                                 "%.2f, %.2f)\n",
-                           s->r_total, s->r_case, s->r_text, p->t_register, s->private_total,
-                           p->t_private, p->t_doubt, s->score[DM_SIG_PARTY], p->t_party,
-                           s->score[DM_SIG_ADS], s->score[DM_SIG_PHISHING],
-                           s->score[DM_SIG_TEMPORARY], p->t_ads, p->t_phishing,
-                           p->t_temporary);
+                           sc.r_total, sc.r_case, sc.r_text, w[DM_P_T_REGISTER], sc.private_total,
+                           w[DM_P_T_PRIVATE], w[DM_P_T_DOUBT], sc.score[DM_SIG_PARTY],
+                           w[DM_P_T_PARTY], sc.score[DM_SIG_ADS], sc.score[DM_SIG_PHISHING],
+                           sc.score[DM_SIG_TEMPORARY], w[DM_P_T_ADS], w[DM_P_T_PHISHING],
+                           w[DM_P_T_TEMPORARY]);
 }

@@ -93,6 +93,8 @@ typedef struct {
     guint ntok;         /* tokens written */
     size_t wlen;        /* its bytes; more than DM_TOKEN_MAX: too long */
     bool word_alpha;    /* it has a letter */
+    guint seg;          /* the segment being read */
+    dm_grp grp;         /* ... and the group of the sentence being read */
 } dm_tb;
 
 /* Tokens are written in place into t->tokens, sized for the most a text
@@ -105,7 +107,7 @@ static void dm_tb_close(dm_tb *b, unsigned add_flags)
     if (!b->open)
         return;
     s = &g_array_index(b->t->sents, dm_sentence, b->t->sents->len - 1);
-    s->flags |= add_flags;
+    s->flags |= (guint16)add_flags;
     s->end = b->ntok;
     b->open = false;
     if (s->end == s->first)
@@ -114,7 +116,8 @@ static void dm_tb_close(dm_tb *b, unsigned add_flags)
 
 static inline void dm_tb_open(dm_tb *b, unsigned flags)
 {
-    dm_sentence s = {.first = b->ntok, .end = b->ntok, .flags = flags};
+    dm_sentence s = {.first = b->ntok, .end = b->ntok, .flags = (guint16)flags,
+                     .grp = (guint8)b->grp, .seg = (guint8)b->seg};
 
     if (b->open)
         return;
@@ -441,47 +444,13 @@ void dm_text_stem_token(dm_text *t, dm_token *k)
     }
 }
 
-dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
-                     size_t text_len, guint max_tokens)
+/* The lines of [text, text + len), without their ends of line. */
+static GArray *dm_text_lines(const char *text, size_t len)
 {
-    dm_text *t = g_new0(dm_text, 1);
-    dm_tb b = {.t = t, .max_tokens = max_tokens};
-    GArray *lines;
+    GArray *lines = g_array_sized_new(FALSE, FALSE, sizeof(dm_line), (guint)(len / 40 + 16));
     const char *p, *end;
-    bool quoted = false, prev_quoted = false, prev_blank = true;
 
-    t->arena = g_string_sized_new(MIN(text_len, (size_t)max_tokens * 32 + 1) + 256);
-    t->tokens = g_array_sized_new(FALSE, FALSE, sizeof(dm_token), 256);
-    t->sents = g_array_sized_new(FALSE, FALSE, sizeof(dm_sentence), 32);
-    t->ids = g_array_new(FALSE, FALSE, sizeof(guint16));
-    if (max_tokens == 0)
-        b.max_tokens = G_MAXUINT;
-    /* Room for every token the text can hold: each word and a separator
-     * take two bytes at least. */
-    {
-        size_t most = (subject != NULL ? strlen(subject) / 2 + 1 : 0) +
-                      (text != NULL ? MIN(text_len, (size_t)b.max_tokens * 32) / 2 + 1 : 0) + 1;
-        g_array_set_size(t->tokens, (guint)MIN(most, (size_t)b.max_tokens));
-    }
-
-    /* The subject: one sentence, reply and forward prefixes dropped. */
-    if (subject != NULL) {
-        while (replies != NULL && dm_subject_prefix(replies, &subject, &t->forward))
-            ;
-        dm_tb_segment(&b, subject, subject + strlen(subject), DM_SENT_SUBJECT);
-        dm_tb_close(&b, 0);
-    }
-
-    if (text == NULL)
-        text_len = 0;
-    /* Words are read up to max_tokens; the bytes looked at are bounded too
-     * (markup, long numbers and URLs are not words but cost reading). */
-    if (max_tokens > 0 && text_len / 32 > max_tokens) {
-        text_len = (size_t)max_tokens * 32;
-        t->truncated = true;
-    }
-    lines = g_array_sized_new(FALSE, FALSE, sizeof(dm_line), (guint)(text_len / 40 + 16));
-    for (p = text, end = text + text_len; p != NULL && p < end;) {
+    for (p = text, end = text + len; p != NULL && p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         dm_line l = {p, nl != NULL ? nl : end};
         if (l.e > l.s && l.e[-1] == '\r')
@@ -489,50 +458,150 @@ dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char 
         g_array_append_val(lines, l);
         p = nl != NULL ? nl + 1 : end;
     }
-    for (guint i = 0; i < lines->len && !t->truncated; i++) {
+    return lines;
+}
+
+/* One segment's text into sentences.  In a segment the document model
+ * has not cut (scan), a reply's earlier message is quoted and a
+ * forwarded message is forwarded, from the line that starts it. */
+static void dm_text_segment(dm_tb *b, const dm_replies *replies, const dm_tseg *sg, guint seg)
+{
+    dm_text *t = b->t;
+    size_t len = sg->text != NULL ? sg->len : 0;
+    GArray *lines;
+    bool quoted = false, forwarded = false, prev_blank = true;
+    dm_grp prev_grp = (dm_grp)sg->grp;
+    bool scan = sg->scan && replies != NULL;
+
+    /* Words are read up to max_tokens; the bytes looked at are bounded too
+     * (markup, long numbers and URLs are not words but cost reading). */
+    if (b->max_tokens != G_MAXUINT && len / 32 > b->max_tokens - b->ntok) {
+        len = (size_t)(b->max_tokens - b->ntok) * 32;
+        t->truncated = true;
+    }
+    b->seg = seg;
+    lines = dm_text_lines(sg->text, len);
+    for (guint i = 0; i < lines->len && b->ntok < b->max_tokens; i++) {
         const dm_line *l = &g_array_index(lines, dm_line, i);
         const char *s = l->s;
-        bool line_quoted, blank;
+        bool blank, angle;
+        dm_grp grp;
         gunichar first;
 
         while (s < l->e && (*s == ' ' || *s == '\t'))
             s++;
         blank = s == l->e;
-        if (replies != NULL && !quoted && !t->forward && !blank &&
-            dm_first_in(replies->first_forward, *s) && dm_line_starts(l, replies->forward))
+        if (scan && !quoted && !forwarded && !blank &&
+            dm_first_in(replies->first_forward, *s) && dm_line_starts(l, replies->forward)) {
+            forwarded = true;
             t->forward = true;
-        if (replies != NULL && !quoted && !t->forward &&
-            dm_reply_starts(replies, (const dm_line *)lines->data, lines->len, i))
-            quoted = true;
-        line_quoted = quoted || (s < l->e && *s == '>');
+        }
+        /* In a forward (VB: subject, or after its line) the earlier
+         * message's headers start the forwarded one, not a quote. */
+        if (scan && !quoted && !forwarded &&
+            dm_reply_starts(replies, (const dm_line *)lines->data, lines->len, i)) {
+            if (t->forward)
+                forwarded = true;
+            else
+                quoted = true;
+        }
+        angle = s < l->e && *s == '>';
+        grp = (dm_grp)sg->grp;
+        if (forwarded)
+            grp = DM_GRP_FORWARDED;
+        else if (quoted || (scan && angle))
+            grp = t->forward && angle && !quoted ? DM_GRP_FORWARDED : DM_GRP_QUOTED;
         if (blank) {
-            dm_tb_close(&b, 0);
+            dm_tb_close(b, 0);
             prev_blank = true;
             continue;
         }
         while (s < l->e && (*s == '>' || *s == ' '))
             s++;
         first = dm_next_visible(s, l->e);
-        if (prev_blank || line_quoted != prev_quoted || g_unichar_isupper(first) ||
-            first == '-' || first == '*' || first == 0x2022 /* • */)
-            dm_tb_close(&b, 0);
-        dm_tb_segment(&b, s, l->e, line_quoted ? DM_SENT_QUOTED : 0);
+        if (prev_blank || grp != prev_grp || g_unichar_isupper(first) || first == '-' ||
+            first == '*' || first == 0x2022 /* • */)
+            dm_tb_close(b, 0);
+        b->grp = grp;
+        dm_tb_segment(b, s, l->e, grp == DM_GRP_QUOTED ? DM_SENT_QUOTED : 0);
         /* A line ending with ":" introduces what follows. */
         if (dm_line_ends(l, ":"))
-            dm_tb_close(&b, 0);
+            dm_tb_close(b, 0);
         prev_blank = false;
-        prev_quoted = line_quoted;
+        prev_grp = grp;
     }
+    dm_tb_close(b, 0);
+    g_array_free(lines, TRUE);
+}
+
+dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
+                          guint max_tokens)
+{
+    dm_text *t = g_new0(dm_text, 1);
+    dm_tb b = {.t = t, .max_tokens = max_tokens};
+    size_t bytes = 0;
+
+    if (max_tokens == 0)
+        b.max_tokens = G_MAXUINT;
+    if (n > G_MAXUINT8 + 1)
+        n = G_MAXUINT8 + 1;
+    for (guint i = 0; i < n; i++)
+        bytes += segs[i].text != NULL ? segs[i].len : 0;
+    t->arena = g_string_sized_new(MIN(bytes, (size_t)max_tokens * 32 + 1) + 256);
+    t->tokens = g_array_sized_new(FALSE, FALSE, sizeof(dm_token), 256);
+    t->sents = g_array_sized_new(FALSE, FALSE, sizeof(dm_sentence), 32);
+    t->ids = g_array_new(FALSE, FALSE, sizeof(guint16));
+    /* Room for every token the text can hold: each word and a separator
+     * take two bytes at least. */
+    {
+        size_t most = MIN(bytes, (size_t)b.max_tokens * 32) / 2 + n + 1;
+        g_array_set_size(t->tokens, (guint)MIN(most, (size_t)b.max_tokens));
+    }
+
+    for (guint i = 0; i < n && b.ntok < b.max_tokens; i++) {
+        const dm_tseg *sg = &segs[i];
+
+        if (sg->text == NULL)
+            continue;
+        if (sg->subject) {
+            /* The subject: one sentence, reply and forward prefixes
+             * dropped. */
+            const char *subject = sg->text;
+            while (replies != NULL && dm_subject_prefix(replies, &subject, &t->forward))
+                ;
+            b.seg = i;
+            b.grp = (dm_grp)sg->grp;
+            dm_tb_segment(&b, subject, sg->text + sg->len, DM_SENT_SUBJECT);
+            dm_tb_close(&b, 0);
+        } else {
+            dm_text_segment(&b, replies, sg, i);
+        }
+    }
+    if (b.ntok >= b.max_tokens)
+        t->truncated = true;
     dm_tb_close(&b, 0);
     g_array_set_size(t->tokens, b.ntok);
-    g_array_free(lines, TRUE);
 
     for (guint i = 0; i < t->sents->len; i++) {
         const dm_sentence *s = &g_array_index(t->sents, dm_sentence, i);
-        if ((s->flags & (DM_SENT_SUBJECT | DM_SENT_QUOTED)) == 0)
+        if ((s->flags & DM_SENT_SUBJECT) == 0 &&
+            (s->grp == DM_GRP_OWN || s->grp == DM_GRP_FORWARDED))
             t->own_words += s->end - s->first;
     }
     return t;
+}
+
+dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
+                     size_t text_len, guint max_tokens)
+{
+    dm_tseg segs[2] = {
+        {.text = subject, .len = subject != NULL ? strlen(subject) : 0, .grp = DM_GRP_OWN,
+         .subject = true, .what = "subject", .lang = ""},
+        {.text = text, .len = text_len, .grp = DM_GRP_OWN, .scan = true, .what = "body",
+         .lang = ""},
+    };
+
+    return dm_text_new_segs(replies, segs, 2, max_tokens);
 }
 
 void dm_text_free(dm_text *t)

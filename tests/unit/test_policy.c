@@ -1928,7 +1928,7 @@ static void test_policy_build(void **state)
     /* Relative list paths resolve beside the rules file. */
     assert_int_equal(g_mkdir_with_parents(words_dir, 0700), 0);
     assert_true(g_file_set_contents(words, "# comment\nfrobnicate*  # trailing\n\n", -1, NULL));
-    text = "[request]\nlist = lists/request.words\nweight = 2.5\n";
+    text = "[request]\nlist = lists/request.words\n[weights]\nrequest = 2.5\n";
     pol = from_rules(conf, text, &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
@@ -1954,10 +1954,10 @@ static void test_policy_build(void **state)
     DECIDE(&r, ALLMAN, false, "-", "-", "-", "-");
     dm_policy_free(pol);
 
-    /* Helper lists, references, inline words, thresholds. */
+    /* Helper lists, references, inline words, weights. */
     text = "[verb]\nwords = frobnicate*; =kvacka\n"
            "[polite]\nwords = kan ni .. @verb\n"
-           "[thresholds]\nregister = 0.5\n";
+           "[weights]\nregister_at = 0.5\npolite = 0.5\n";
     pol = from_rules(conf, text, &err);
     if (pol == NULL) {
         print_error("%s\n", err->message);
@@ -1977,22 +1977,25 @@ static void test_policy_build(void **state)
     assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
     g_clear_error(&err);
-    text = "[request]\nlist = lists/request.words\nweight = heavy\n";
+    text = "[request]\nlist = lists/request.words\n[weights]\nrequest = heavy\n";
     assert_null(from_rules(conf, text, &err));
     assert_non_null(err);
-    assert_non_null(strstr(err->message, "weight"));
+    assert_non_null(strstr(err->message, "request"));
     g_clear_error(&err);
     {
         static const char *const bad[][2] = {
-            {"[request]\nweight = -1\n", "negative"},
+            {"[weights]\nrequest = -1\n", "negative"},
+            {"[weights]\nrequests = 1\n", "requests"},
+            {"[request]\nwords = x\nweight = 1\n", "weight"},
+            {"[request]\nwords = x\ncap = -2\n", "negative"},
             {"[request]\nwords = x\nwhere = everywhere\n", "where"},
             {"[request]\nwords = x\nlsit = y\n", "lsit"},
-            {"[reqest]\nweight = 1\n", "reqest"},
+            {"[reqest]\ncap = 1\n", "reqest"},
             {"[request]\nwords = @nowhere\n", "nowhere"},
             {"[a]\nwords = x @b\n[b]\nwords = @a\n", "itself"},
             {"[request]\nwords = x\nunless = nowhere\n", "unless"},
             {"[request]\nwords = .. x\n", ".."},
-            {"[thresholds]\nregistr = 1\n", "registr"},
+            {"[thresholds]\nregister = 1\n", "register"},
             {"[thresholds]\nmax_tokens = many\n", "max_tokens"},
         };
         for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
