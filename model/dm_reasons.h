@@ -41,8 +41,6 @@ typedef enum {
     DM_R_COPY,                 /* registrar myndighet party */
     DM_R_NO_FULLMAKT,          /* party name */
     DM_R_SENDER_NO_FULLMAKT,   /* sender */
-    DM_R_JUDGE,                /* party */
-    DM_R_SENDER_JUDGE,         /* sender */
     DM_R_ABSENT_FORWARD,       /* party delegate */
     DM_R_ABSENT_MANAGER,       /* party manager */
     DM_R_ABSENT_UNCOVERED,     /* party */
@@ -57,10 +55,8 @@ typedef enum {
     DM_R_SEKRETESS,
     DM_R_PARTY_DOMAIN,         /* address */
     DM_R_PARTY,                /* hits */
-    DM_R_PARTY_DOUBT,
     DM_R_PRIVATE,              /* hits */
     DM_R_FAMILY,               /* hits */
-    DM_R_PRIVATE_DOUBT,
     DM_R_MARKER_REPORT,        /* type */
     DM_R_MARKER_NULL_SENDER,
     DM_R_MARKER_AUTOREPLY,     /* how */
@@ -82,6 +78,7 @@ typedef enum {
     DM_R_INFO,                 /* hits */
     DM_R_INFO_HEAD,            /* hits */
     DM_R_ALLMAN,
+    DM_R_PERSON_WROTE,
     /* Across messages: what was sent already is not sent again. */
     DM_R_ONCE_MANAGER,         /* manager party */
     DM_R_ONCE_REMINDER,        /* party */

@@ -231,29 +231,6 @@ static void dm_registration_actions(const dm_policy *p, const dm_facts *f,
     }
 }
 
-/* In doubt between private and municipal (R3 and R10): nothing is copied;
- * each person whose mailbox holds the message is asked to judge it. */
-static void dm_judge_actions(const dm_policy *p, const dm_facts *f, dm_verdict *v,
-                             GHashTable *seen_dn)
-{
-    const dm_entry *s = f->sender.entry;
-
-    for (size_t i = 0; i < f->n_rcpts; i++) {
-        const dm_entry *e = f->rcpts[i].entry;
-
-        if (!dm_entry_is_person(e))
-            continue;
-        if (e->dn != NULL && !g_hash_table_add(seen_dn, e->dn))
-            continue;
-        dm_add_notice(v, f, e, e->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
-        dm_reasons_add(v, p->reasons, "R10", DM_R_JUDGE, "party", e->mail, NULL);
-    }
-    if (dm_entry_is_person(s) && (s->dn == NULL || g_hash_table_add(seen_dn, s->dn))) {
-        dm_add_notice(v, f, s, s->mail, NULL, DM_NOTICE_JUDGE_PRIVATE);
-        dm_reasons_add(v, p->reasons, "R10", DM_R_SENDER_JUDGE, "sender", s->mail, NULL);
-    }
-}
-
 static bool dm_is_absent(const dm_party *r, int64_t now)
 {
     const dm_entry *e = r->entry;
@@ -352,12 +329,9 @@ static void dm_policy_actions(const dm_policy *p, const dm_facts *f, dm_content 
     if (v->klass == DM_CLASS_PARTI && !any_politician)
         v->klass = DM_CLASS_PRIVAT;
 
-    /* R5: inside one myndighet the mail is working material; so is a
-     * message in doubt between private and municipal (nothing is copied
-     * inside a myndighet anyway). */
-    if (v->direction == DM_DIR_INTERNAL && (!dm_class_is_private(v->klass) || c->doubt) &&
+    /* R5: inside one myndighet the mail is working material. */
+    if (v->direction == DM_DIR_INTERNAL && !dm_class_is_private(v->klass) &&
         dm_shared_myndighet(f)) {
-        c->doubt = false;
         v->klass = DM_CLASS_INTERN;
         v->sekretess = false;
         dm_reasons_add(v, p->reasons, "R5", DM_R_INTERNAL, "myndighet",
@@ -376,8 +350,6 @@ static void dm_policy_actions(const dm_policy *p, const dm_facts *f, dm_content 
     }
 
     seen_dn = g_hash_table_new(g_str_hash, g_str_equal);
-    if (c->doubt && dm_class_is_private(v->klass))
-        dm_judge_actions(p, f, v, seen_dn);
     if (v->klass == DM_CLASS_REGISTRERAS)
         dm_registration_actions(p, f, c, v, seen_dn);
     if (!dm_class_is_private(v->klass)) {
@@ -458,7 +430,6 @@ dm_verdict *dm_policy_decide_as(const dm_policy *p, const dm_facts *f, const dm_
     }
     dm_content_decide(p, p->w, &x->s, &c, NULL);
     c.klass = content;
-    c.doubt = false;
     dm_policy_actions(p, f, &c, any_politician, v);
     return v;
 }

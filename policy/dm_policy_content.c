@@ -102,19 +102,28 @@ static bool dm_any_hit(const dm_signals *s, dm_sig sig)
     return false;
 }
 
+/* A simple question (R7): the sender's own text asks something, is short,
+ * and asks the municipality to do nothing. */
+static bool dm_simple_question(const double *w, const dm_signals *s, const dm_scores *sc)
+{
+    return s->question && s->own_words <= w[DM_P_QUESTION_WORDS] && sc->r_text == 0 &&
+           sc->score[DM_SIG_INFO] + sc->score[DM_SIG_INFO_HEAD] < w[DM_P_T_INFO];
+}
+
 void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s, dm_content *c,
                        dm_verdict *v)
 {
     dm_scores sc;
-    bool municipal_asked;
-    double private_needed;
+    bool asked, simple, person_wrote;
+    double private_needed, r, prior = 0;
 
     memset(c, 0, sizeof *c);
     dm_signals_score(p, w, s, &sc);
     c->cited = s->cited;
-    municipal_asked = sc.r_total >= w[DM_P_T_REGISTER];
+    /* What the words and cases ask of the municipality. */
+    asked = sc.r_total >= w[DM_P_T_REGISTER];
 
-    /* 1. R9 sekretess. */
+    /* 1. R9 sekretess, whatever the shape of the message. */
     if (s->pnr != NULL && dm_any_hit(s, DM_SIG_SENSITIVE)) {
         c->sekretess = true;
         if (v != NULL) {
@@ -137,13 +146,13 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     }
 
     /* 2. R4: the party's own mail. */
-    if (s->party_domain && (s->politician || (s->person && !municipal_asked))) {
+    if (s->party_domain && (s->politician || (s->person && !asked))) {
         c->klass = DM_CLASS_PARTI;
         dm_note(p, v, "R4", DM_R_PARTY_DOMAIN, "address", s->party_domain_addr, NULL, NULL);
         return;
     }
 
-    /* 3. R7: automatic mail, whatever it says. */
+    /* 3. R7: mail no person wrote, whatever it says. */
     if (s->marker != NULL) {
         c->klass = DM_CLASS_RINGA;
         if (v != NULL)
@@ -151,62 +160,72 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 4. R7: advertising and phishing that no filter marked. */
-    if (sc.r_case < w[DM_P_T_REGISTER] &&
-        (sc.score[DM_SIG_ADS] >= w[DM_P_T_ADS] || sc.score[DM_SIG_PHISHING] >= w[DM_P_T_PHISHING])) {
+    /* 4. R7: phishing and advertising that no filter marked, when they
+     * say more of that than of a person's own affairs (a fake parcel
+     * notice, a shop's offer). */
+    if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_PHISHING] >= w[DM_P_T_PHISHING] &&
+        sc.score[DM_SIG_PHISHING] >= sc.private_total) {
         c->klass = DM_CLASS_RINGA;
-        if (sc.score[DM_SIG_PHISHING] >= w[DM_P_T_PHISHING])
-            dm_reason_hits(p, v, "R7", DM_R_PHISHING, s, DM_SIG_PHISHING);
-        else
-            dm_reason_hits(p, v, "R7", DM_R_ADS, s, DM_SIG_ADS);
+        dm_reason_hits(p, v, "R7", DM_R_PHISHING, s, DM_SIG_PHISHING);
+        return;
+    }
+    if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_ADS] >= w[DM_P_T_ADS] &&
+        sc.score[DM_SIG_ADS] > sc.private_total) {
+        c->klass = DM_CLASS_RINGA;
+        dm_reason_hits(p, v, "R7", DM_R_ADS, s, DM_SIG_ADS);
         return;
     }
 
-    /* 5. R4: party content. */
-    if (sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY]) {
+    /* 5. R4: party content, unless the municipality is asked for
+     * something too: then it is not addressed to the person only as a
+     * party representative, and the errand decides. */
+    if (sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] && !asked) {
         c->klass = DM_CLASS_PARTI;
         dm_reason_hits(p, v, "R4", DM_R_PARTY, s, DM_SIG_PARTY);
-        if (municipal_asked && s->person) {
-            c->doubt = true;
-            dm_note(p, v, "R10", DM_R_PARTY_DOUBT, NULL, NULL, NULL, NULL);
-            dm_register_reasons(p, s, &sc, v);
-        }
         return;
     }
 
-    /* 6. R3: private content.  A person's mail that names none of the
-     * municipality's matters and asks nothing of it needs less. */
+    /* 6. R3: private content, before anything automatic (a person's own
+     * orders, bookings, parcels, appointments, associations).  A
+     * person's mail that names none of the municipality's matters and
+     * asks nothing of it needs less.  Mail that mixes a private greeting
+     * with a municipal errand is judged by the errand (section 10). */
     private_needed = w[DM_P_T_PRIVATE];
     if (s->person && sc.r_total == 0 && sc.score[DM_SIG_MUNICIPAL] == 0)
         private_needed = MIN(private_needed, w[DM_P_T_PRIVATE_ALONE]);
-    if (sc.private_total >= private_needed) {
-        if (!municipal_asked) {
-            c->klass = DM_CLASS_PRIVAT;
-            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
-            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_PRIVATE);
-            dm_reason_hits(p, v, "R3", DM_R_FAMILY, s, DM_SIG_FAMILY);
-            return;
-        }
-        if (sc.score[DM_SIG_INTIMATE] >= w[DM_P_T_DOUBT] && s->person) {
-            c->klass = DM_CLASS_PRIVAT;
-            c->doubt = true;
-            dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
-            dm_note(p, v, "R10", DM_R_PRIVATE_DOUBT, NULL, NULL, NULL, NULL);
-            dm_register_reasons(p, s, &sc, v);
-            return;
-        }
-        /* Private words in an errand ("min dotter", "farmor"): the errand
-         * decides. */
+    if (sc.private_total >= private_needed && !asked) {
+        c->klass = DM_CLASS_PRIVAT;
+        dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
+        dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_PRIVATE);
+        dm_reason_hits(p, v, "R3", DM_R_FAMILY, s, DM_SIG_FAMILY);
+        return;
     }
 
-    /* 7. R7: temporary notices that ask for nothing. */
-    if (!municipal_asked && sc.score[DM_SIG_TEMPORARY] >= w[DM_P_T_TEMPORARY]) {
+    /* 7. R7: advertising that no filter marked. */
+    if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_ADS] >= w[DM_P_T_ADS]) {
+        c->klass = DM_CLASS_RINGA;
+        dm_reason_hits(p, v, "R7", DM_R_ADS, s, DM_SIG_ADS);
+        return;
+    }
+
+    /* 8. R7: a list's, bulk or generated mail, unless the errand in it
+     * outweighs that (an association's letter through its list, an
+     * e-service's application: section 10). */
+    if (s->soft_marker != NULL && sc.r_total - w[DM_P_SOFT_MARKER] < w[DM_P_T_REGISTER]) {
+        c->klass = DM_CLASS_RINGA;
+        if (v != NULL)
+            dm_verdict_add_reason(v, "R7", "%s", s->soft_marker);
+        return;
+    }
+
+    /* 9. R7: temporary notices that ask for nothing. */
+    if (!asked && sc.score[DM_SIG_TEMPORARY] >= w[DM_P_T_TEMPORARY]) {
         c->klass = DM_CLASS_RINGA;
         dm_reason_hits(p, v, "R7", DM_R_TEMPORARY, s, DM_SIG_TEMPORARY);
         return;
     }
 
-    /* 8. R7: another authority's matter. */
+    /* 10. R7: another authority's matter. */
     if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_OUTSIDE] > 0 &&
         sc.score[DM_SIG_MUNICIPAL] == 0 && (s->question || sc.r_text > 0)) {
         c->klass = DM_CLASS_RINGA;
@@ -214,16 +233,28 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 9. R6. */
-    if (municipal_asked) {
+    /* 11. R6: the evidence for an errand.  Mail a person wrote to the
+     * municipality starts with some (it is an errand unless something
+     * shows otherwise); a simple question counts against it; "för
+     * kännedom" leaves only the cases. */
+    simple = dm_simple_question(w, s, &sc);
+    person_wrote = s->inbound && s->soft_marker == NULL;
+    if (person_wrote)
+        prior = w[DM_P_PRIOR_INBOUND] + (s->to_mailbox ? w[DM_P_PRIOR_MAILBOX] : 0) +
+                w[DM_P_PRIOR_MUNICIPAL] * sc.score[DM_SIG_MUNICIPAL];
+    r = sc.r_total + prior - (simple ? w[DM_P_SIMPLE_QUESTION] : 0);
+    if (sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO])
+        r = sc.r_case;
+    if (r >= w[DM_P_T_REGISTER]) {
         c->klass = DM_CLASS_REGISTRERAS;
         dm_register_reasons(p, s, &sc, v);
+        if (prior > 0 && v != NULL)
+            dm_reasons_add(v, p->reasons, "R6", DM_R_PERSON_WROTE, NULL);
         return;
     }
 
-    /* 10. R7: a simple question. */
-    if (s->question && (int)s->own_words <= p->question_max_words &&
-        sc.score[DM_SIG_INFO] + sc.score[DM_SIG_INFO_HEAD] < w[DM_P_T_INFO]) {
+    /* 12. R7: a simple question. */
+    if (simple) {
         char words[16];
 
         c->klass = DM_CLASS_RINGA;
@@ -232,7 +263,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 11. R1, R8. */
+    /* 13. R1, R8. */
     c->klass = DM_CLASS_ALLMAN;
     if (s->cited_unknown != NULL)
         dm_note(p, v, "R6.2", DM_R_CASE_UNKNOWN, "citation", s->cited_unknown, NULL, NULL);

@@ -232,7 +232,6 @@ typedef enum {
     DM_P_T_PRIVATE,
     DM_P_T_PRIVATE_ALONE,
     DM_P_T_PARTY,
-    DM_P_T_DOUBT,
     DM_P_T_INFO,
     DM_P_T_ADS,
     DM_P_T_PHISHING,
@@ -241,6 +240,15 @@ typedef enum {
     DM_P_CASE_CITED,
     DM_P_CASE_PARTY,
     DM_P_CASE_UNKNOWN,
+    /* Mail a person wrote to the municipality is an errand unless
+     * something shows otherwise: the evidence it starts with. */
+    DM_P_PRIOR_INBOUND,
+    DM_P_PRIOR_MAILBOX,
+    DM_P_PRIOR_MUNICIPAL,
+    /* Evidence against an errand. */
+    DM_P_SOFT_MARKER,
+    DM_P_SIMPLE_QUESTION,
+    DM_P_QUESTION_WORDS,
     /* Where the words stand (the sender's own text counts 1). */
     DM_P_G_FORWARDED,
     DM_P_G_ATTACHMENT,
@@ -293,7 +301,10 @@ typedef struct dm_signals {
     char *pnr;                  /* first valid personnummer, as written */
     bool pnr_samordning;
     /* Structure. */
-    char *marker;               /* R7 marker, for the reason; NULL: none */
+    char *marker;               /* R7: no person wrote it (a report, the null
+                                 * sender, an auto-reply, spam); NULL: none */
+    char *soft_marker;          /* a list, bulk or generated mail: evidence
+                                 * against an errand, not a verdict */
     bool party_domain;          /* sender (or a politician's recipient) on a
                                  * [site] party_domains domain */
     char *party_domain_addr;
@@ -301,6 +312,9 @@ typedef struct dm_signals {
     bool person;                /* a person holds the message (sender or
                                  * recipient, not only mailboxes) */
     bool politician;            /* ... a förtroendevald */
+    bool inbound;               /* from outside to the municipality */
+    bool to_mailbox;            /* ... to a functional or förvaltning mailbox */
+    bool outbound;              /* from the municipality out */
     /* Words: per signal, how many distinct entries fired in each set of
      * groups (an entry found in the body and the quoted history counts
      * once, where it weighs most). */
@@ -347,7 +361,6 @@ struct dm_policy {
     int64_t autoreply_absence; /* [site] autoreply_absence, seconds; 0: none */
 
     /* [thresholds] that are not fitted */
-    int question_max_words;
     int max_tokens;
     /* [weights] */
     double w[DM_P_COUNT];
@@ -377,8 +390,6 @@ bool dm_pnr_valid(const char *digits10_or_12, bool *samordning);
 typedef struct dm_content {
     dm_class klass;      /* registreras, allman, ringa, privat or parti */
     bool sekretess;
-    bool doubt;          /* private (or party) and municipal at once: R10's
-                          * privacy duty decides, the person judges */
     const dm_case *cited;        /* first cited case in the index */
 } dm_content;
 

@@ -5,7 +5,7 @@
  *
  * Sections:
  *   [casenumbers]  patternN, known
- *   [thresholds]   question_max_words, max_tokens
+ *   [thresholds]   max_tokens
  *   [weights]      the thresholds and weights of the decision, fitted
  *                  by "diariectl fit" (dm_policy_weights.c)
  *   [SIGNAL]       a signal the rules know (request, private, ...):
@@ -94,7 +94,6 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     p->mass_window = conf->mass_window;
     p->autoreply_absence = conf->autoreply_absence;
 
-    p->question_max_words = 120;
     p->max_tokens = 2000;
     for (int i = 0; i < DM_P_COUNT; i++)
         p->w[i] = dm_param_table()[i].def;
@@ -184,13 +183,12 @@ static bool dm_check_keys(GKeyFile *kf, const char *g, const char *const *allowe
 
 static bool dm_load_thresholds(dm_policy *p, GKeyFile *kf, GError **err)
 {
-    static const char *const keys[] = {"question_max_words", "max_tokens", NULL};
+    static const char *const keys[] = {"max_tokens", NULL};
     const char *g = "thresholds";
     const char *wkeys[DM_P_COUNT + 1];
 
     if (g_key_file_has_group(kf, g) &&
         (!dm_check_keys(kf, g, keys, err) ||
-         !dm_get_int(kf, g, "question_max_words", &p->question_max_words, err) ||
          !dm_get_int(kf, g, "max_tokens", &p->max_tokens, err)))
         return false;
     g = "weights";

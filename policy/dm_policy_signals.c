@@ -65,6 +65,7 @@ void dm_signals_clear(dm_signals *s)
     g_free(s->cited_foreign);
     g_free(s->pnr);
     g_free(s->marker);
+    g_free(s->soft_marker);
     g_free(s->party_domain_addr);
     for (int i = 0; i < DM_SIG_COUNT; i++) {
         if (s->hits[i] != NULL)
@@ -114,7 +115,17 @@ static bool dm_party_domain(const dm_policy *p, const char *addr)
     return false;
 }
 
-/* Automatic mail, reports, lists, spam (R7): the marker, in the words of
+/* Auto-Submitted values that say a program made the message, not that it
+ * replies to one: an e-service's or case system's mail may carry a
+ * person's errand (section 10). */
+static bool dm_generated(const dm_msg *m)
+{
+    return m->auto_submitted != NULL && (strcmp(m->auto_submitted, "auto-generated") == 0 ||
+                                         strcmp(m->auto_submitted, "auto-notified") == 0);
+}
+
+/* Mail no person wrote (R7): a delivery report, the null sender, an
+ * automatic reply, a spam filter's verdict.  The marker in the words of
  * the reason catalogue, or NULL. */
 static char *dm_marker(const dm_policy *p, const dm_facts *f)
 {
@@ -126,7 +137,7 @@ static char *dm_marker(const dm_policy *p, const dm_facts *f)
                                m->report_type ? m->report_type : "report", NULL);
     if (f->env_from[0] == '\0')
         return dm_reasons_text(r, DM_R_MARKER_NULL_SENDER, NULL);
-    if (m->auto_reply) {
+    if (m->auto_reply && !dm_generated(m)) {
         char *unnamed = dm_reasons_text(r, DM_R_AUTOREPLY_UNNAMED, NULL);
         char *t = dm_reasons_text(r, DM_R_MARKER_AUTOREPLY, "how",
                                   m->auto_submitted ? m->auto_submitted : unnamed, NULL);
@@ -140,12 +151,25 @@ static char *dm_marker(const dm_policy *p, const dm_facts *f)
         g_free(unnamed);
         return t;
     }
+    return NULL;
+}
+
+/* Mailing lists, bulk and generated mail: evidence that no person wrote
+ * it to the municipality, not a verdict (an association's letter through
+ * its list, an e-service's application are errands). */
+static char *dm_soft_marker(const dm_policy *p, const dm_facts *f)
+{
+    const dm_msg *m = f->msg;
+
     if (m->list || m->bulk)
-        return dm_reasons_text(r, DM_R_MARKER_BULK, "what",
+        return dm_reasons_text(p->reasons, DM_R_MARKER_BULK, "what",
                                m->list_id ? m->list_id
                                : m->list  ? "List-Unsubscribe"
                                           : "Precedence",
                                NULL);
+    if (m->auto_reply && dm_generated(m))
+        return dm_reasons_text(p->reasons, DM_R_MARKER_BULK, "what",
+                               "Auto-Submitted: auto-generated", NULL);
     return NULL;
 }
 
@@ -347,6 +371,26 @@ static bool dm_any_party(const dm_facts *f, bool politician)
     return false;
 }
 
+/* Inbound from outside to the municipality's people or mailboxes;
+ * outbound from its people or mailboxes. */
+static void dm_signals_direction(const dm_facts *f, dm_signals *s)
+{
+    const dm_entry *snd = f->sender.entry;
+    bool any_int = false, any_ext = false;
+
+    for (size_t i = 0; i < f->n_rcpts; i++) {
+        const dm_entry *e = f->rcpts[i].entry;
+        if (e == NULL || dm_entry_is_list(e)) {
+            any_ext |= e == NULL;
+            continue;
+        }
+        any_int = true;
+        s->to_mailbox |= dm_entry_is_mailbox(e);
+    }
+    s->inbound = (snd == NULL || dm_entry_is_list(snd)) && any_int;
+    s->outbound = snd != NULL && !dm_entry_is_list(snd) && any_ext;
+}
+
 /* What is read of the message, in order: the subject, then the text. */
 static void dm_signals_segments(const dm_msg *m, dm_signals *s)
 {
@@ -407,6 +451,8 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
         s->pnr = dm_pnr_find2(s->segs[part].text, &s->pnr_samordning);
 
     s->marker = dm_marker(p, f);
+    s->soft_marker = dm_soft_marker(p, f);
+    dm_signals_direction(f, s);
 
     /* R4: mail from a party's domain; or a politician's mail to one. */
     if (dm_party_domain(p, f->env_from)) {
@@ -557,6 +603,13 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
                                s->pnr_samordning ? "samordningsnr" : "personnummer", s->pnr);
     if (s->marker != NULL)
         g_string_append_printf(out, "  marker        %s\n", s->marker);
+    if (s->soft_marker != NULL)
+        g_string_append_printf(out, "  list/bulk     %s\n", s->soft_marker);
+    g_string_append_printf(out, "  written       %s%s\n",
+                           s->inbound    ? "inbound from outside"
+                           : s->outbound ? "outbound"
+                                         : "internal or passing",
+                           s->to_mailbox ? ", to a functional mailbox" : "");
     if (s->party_domain)
         g_string_append_printf(out, "  party domain  %s\n", s->party_domain_addr);
     g_string_append_printf(out, "  text          %u tokens, %u sentences, %u own words%s%s%s\n",
@@ -578,12 +631,12 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
                            w[DM_P_G_TAIL]);
     g_string_append_printf(out, "scores:\n"
                                 "  R6 register   %.2f = cases %.2f + words %.2f  (threshold %.2f)\n"
-                                "  R3 private    %.2f  (threshold %.2f; doubt needs intimate %.2f)\n"
+                                "  R3 private    %.2f  (threshold %.2f)\n"
                                 "  R4 party      %.2f  (threshold %.2f)\n"
                                 "  R7 ads %.2f, phishing %.2f, temporary %.2f  (thresholds %.2f, "
                                 "%.2f, %.2f)\n",
                            sc.r_total, sc.r_case, sc.r_text, w[DM_P_T_REGISTER], sc.private_total,
-                           w[DM_P_T_PRIVATE], w[DM_P_T_DOUBT], sc.score[DM_SIG_PARTY],
+                           w[DM_P_T_PRIVATE], sc.score[DM_SIG_PARTY],
                            w[DM_P_T_PARTY], sc.score[DM_SIG_ADS], sc.score[DM_SIG_PHISHING],
                            sc.score[DM_SIG_TEMPORARY], w[DM_P_T_ADS], w[DM_P_T_PHISHING],
                            w[DM_P_T_TEMPORARY]);
