@@ -30,6 +30,7 @@ enum {
     DM_SENT_QUOTED = 1 << 1,   /* an earlier message quoted in a reply */
     DM_SENT_QUESTION = 1 << 2, /* ends with "?" */
     DM_SENT_INQUIRY = 1 << 3,  /* holds an [inquiry] phrase ("hur", "undrar") */
+    DM_SENT_TITLE = 1 << 4,    /* a title: the subject, an attachment's name */
 };
 
 /* Where in the message a sentence stands, for the weight its words get
@@ -72,6 +73,8 @@ typedef struct dm_tseg {
     size_t len;
     dm_grp grp;
     bool subject;       /* the Subject: one sentence, reply prefixes dropped */
+    bool title;         /* names what follows (the subject, an attachment's
+                         * name): one sentence, its first word its head */
     bool scan;          /* look for replies' and forwards' marks in it */
     const char *what;   /* its kind, for --explain ("body", "quoted", ...) */
     const char *lang;   /* "" when unknown */
@@ -85,6 +88,7 @@ typedef struct dm_text {
     GArray *sents;         /* dm_sentence */
     GArray *ids;           /* guint16: pattern ids matched per token */
     guint own_words;       /* tokens of the body's own (unquoted) text */
+    const char *stemmer;   /* Snowball language of the stems; NULL: swedish */
     bool forward;          /* the subject or text says it is forwarded */
     bool truncated;        /* max_tokens reached */
 } dm_text;
@@ -110,9 +114,10 @@ typedef struct dm_replies {
 dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char *text,
                      size_t text_len, guint max_tokens);
 /* The same over segments in order (at most 255 read); a BODY segment is
- * still searched for replies' and forwards' marks. */
+ * still searched for replies' and forwards' marks.  only_lang: only the
+ * segments of that language (sentences keep their segment's index). */
 dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
-                          guint max_tokens);
+                          guint max_tokens, const char *only_lang);
 void dm_text_free(dm_text *t);
 static inline const char *dm_text_raw(const dm_text *t, const dm_token *k)
 {
@@ -130,6 +135,10 @@ char *dm_text_span(const dm_text *t, guint a, guint b);
 
 /* The Swedish Snowball stem of one lower-case word (a new string). */
 char *dm_stem_word(const char *word);
+/* ... in another Snowball language ("english"; NULL: swedish). */
+char *dm_stem_word_lang(const char *stemmer, const char *word);
+/* Does libstemmer have this language? */
+bool dm_stemmer_known(const char *stemmer);
 /* Can Snowball's Swedish stemmer take exactly tail[0, n) from a word's
  * end?  A word has the stem p only if it is p and such a tail. */
 bool dm_stem_tail_possible(const char *tail, size_t n);
@@ -162,6 +171,10 @@ typedef struct dm_lex_result {
 } dm_lex_result;
 
 dm_lex *dm_lex_new(void);
+/* The lists of another language: entries stemmed by its Snowball stemmer
+ * ("english"), every word of a text stemmed to match them. */
+dm_lex *dm_lex_new_lang(const char *stemmer);
+const char *dm_lex_stemmer(const dm_lex *x); /* NULL: swedish */
 void dm_lex_free(dm_lex *x);
 /* Add a list (entries as in a .words file, one per element); returns its
  * id.  References ("@name") may name lists added later; dm_lex_finish
@@ -217,11 +230,19 @@ typedef enum {
 const char *dm_sig_section(dm_sig s);
 
 typedef struct dm_sigdef {
-    guint list;      /* dm_lex list id, G_MAXUINT when not configured */
-    guint unless;    /* a list whose matches cancel overlapping ones */
     double cap;      /* the most distinct entries that count */
     dm_where where;
 } dm_sigdef;
+
+/* The word lists of one language, compiled with its stemmer.  The first
+ * is Swedish and reads every segment; the others ([languages] of
+ * rules.conf, rules/CODE/NAME.words) read the segments in theirs. */
+typedef struct dm_langlex {
+    char code[4];              /* "sv", "en", ... */
+    dm_lex *lex;
+    guint list[DM_SIG_COUNT];  /* a signal's list in lex, G_MAXUINT: none */
+    guint unless[DM_SIG_COUNT]; /* a list whose matches cancel overlapping ones */
+} dm_langlex;
 
 /* The weights and thresholds of the decision ([weights] of rules.conf):
  * fitted by "diariectl fit", read as one vector so that the fitter can
@@ -284,6 +305,7 @@ typedef struct dm_hit {
     char *phrase;
     guint8 grp;   /* dm_grp */
     guint8 seg;   /* dm_tseg index */
+    guint8 lang;  /* dm_policy.langs index of the lists that found it */
 } dm_hit;
 
 /* What a message says, computed once from the facts (dm_signals_compute):
@@ -345,7 +367,9 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out);
 
 struct dm_policy {
     dm_dnr_parser *dnr;       /* with the export's words ([diarium]) */
-    dm_lex *lex;
+    dm_lex *lex;              /* langs[0].lex: the Swedish lists */
+    dm_langlex *langs;        /* Swedish first, then [languages] */
+    guint n_langs;
     dm_replies replies;       /* [replies] */
     char **autoreply_subjects; /* [autoreply] subjects, casefolded */
     dm_seg_words *seg_words;  /* [replies] and [segments], for mime/ */

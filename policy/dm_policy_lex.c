@@ -122,6 +122,20 @@ static void dm_pairtab_free(dm_pairtab *t)
 
 /* ---- building ------------------------------------------------------------- */
 
+dm_lex *dm_lex_new_lang(const char *stemmer)
+{
+    dm_lex *x = dm_lex_new();
+
+    if (stemmer != NULL && strcmp(stemmer, "swedish") != 0)
+        x->stemmer = g_strdup(stemmer);
+    return x;
+}
+
+const char *dm_lex_stemmer(const dm_lex *x)
+{
+    return x->stemmer;
+}
+
 dm_lex *dm_lex_new(void)
 {
     dm_lex *x = g_new0(dm_lex, 1);
@@ -170,6 +184,7 @@ void dm_lex_free(dm_lex *x)
     if (x->blob != NULL)
         g_string_free(x->blob, TRUE);
     g_free(x->order);
+    g_free(x->stemmer);
     g_free(x);
 }
 
@@ -224,11 +239,11 @@ static bool dm_is_alpha_word(const char *s)
 }
 
 /* The stem the tokenizer would give the token. */
-static char *dm_lex_stem(const char *word)
+static char *dm_lex_stem(const dm_lex *x, const char *word)
 {
     if (strlen(word) <= 3 || !dm_is_alpha_word(word))
         return g_strdup(word);
-    return dm_stem_word(word);
+    return dm_stem_word_lang(x->stemmer, word);
 }
 
 /* One element of an entry, appended to els (and names for references). */
@@ -291,7 +306,7 @@ static bool dm_lex_element(dm_lex *x, const char *elem, GArray *els, GPtrArray *
         } else if (p_post) {
             e.id = dm_lex_pattern(x, DM_PAT_PREFIX, parts[i]);
         } else if (p_pre) {
-            stem = dm_lex_stem(parts[i]);
+            stem = dm_lex_stem(x, parts[i]);
             e.id = dm_lex_pattern(x, DM_PAT_SUFFIX, stem);
             g_free(stem);
         } else if (raw || strlen(parts[i]) <= 3) {
@@ -299,7 +314,7 @@ static bool dm_lex_element(dm_lex *x, const char *elem, GArray *els, GPtrArray *
              * such an entry is the word itself. */
             e.id = dm_lex_pattern(x, DM_PAT_RAW, parts[i]);
         } else {
-            stem = dm_lex_stem(parts[i]);
+            stem = dm_lex_stem(x, parts[i]);
             e.id = dm_lex_pattern(x, DM_PAT_STEM, stem);
             g_free(stem);
         }

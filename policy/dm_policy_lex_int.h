@@ -106,6 +106,7 @@ struct dm_lex {
     GString *blob;          /* every pattern's bytes, for dm_pref */
     gint64 number;          /* the %num pattern's id, or -1 */
     guint *order;           /* lists in evaluation order */
+    char *stemmer;          /* Snowball language; NULL: swedish */
     bool finished;
 };
 

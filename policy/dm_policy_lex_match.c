@@ -142,12 +142,97 @@ typedef struct {
     guint32 token; /* + 1; 0: an empty slot */
 } dm_memo;
 
+/* The patterns of kind k filed under the first two bytes of w. */
+static inline void dm_tag_pair(const dm_lex *x, const char *w, guint n, int k, int mode,
+                               dm_ids *ids)
+{
+    const dm_pair *pr;
+    guint v2, hh;
+
+    if (n < 2)
+        return;
+    v2 = dm_pair_of(mode == 2 ? w + n - 2 : w);
+    hh = dm_pair_hash(v2);
+    if (dm_filter_has(x->pt.filter, hh) && (pr = dm_pairtab_get(&x->pt, v2, hh)) != NULL &&
+        pr->count[k] > 0)
+        dm_tag_kind(x, pr, k, w, n, mode, ids);
+}
+
+/* Another language's lists: every word stemmed by its stemmer (whose
+ * stems need not start as the word does: Arabic takes prefixes away),
+ * then looked up as it is and as its stem.  Only the segments in that
+ * language are read this way, so plainness costs little. */
+static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
+{
+    dm_ids ids = {.a = t->ids, .n = 0};
+    guint n = t->tokens->len;
+
+    g_array_set_size(t->ids, n + 64);
+    for (guint i = 0; i < n; i++) {
+        dm_token *k = &g_array_index(t->tokens, dm_token, i);
+        const char *raw, *stem;
+        guint rl, sl;
+
+        dm_text_stem_token(t, k);
+        raw = dm_text_raw(t, k);
+        stem = dm_text_stem(t, k);
+        rl = k->raw_len;
+        sl = k->stem_len;
+        k->ids = ids.n;
+        dm_tag_pair(x, stem, sl, DM_PAIRS_STEM, 0, &ids);
+        dm_tag_pair(x, raw, rl, DM_PAIRS_RAW, 0, &ids);
+        dm_tag_pair(x, raw, rl, DM_PAIRS_PREFIX, 1, &ids);
+        dm_tag_pair(x, stem, sl, DM_PAIRS_SUFFIX, 2, &ids);
+        if (x->pt.n[DM_PAIRS_INFIX] > 0) {
+            guint seen = ids.n;
+            for (guint j = 0; j + 2 <= rl; j++) {
+                guint v2 = dm_pair_of(raw + j), hh = dm_pair_hash(v2);
+                const dm_pair *pr;
+                if (!dm_filter_has(x->pt.scan, hh) ||
+                    (pr = dm_pairtab_get(&x->pt, v2, hh)) == NULL)
+                    continue;
+                for (guint q = 0; q < pr->count[DM_PAIRS_INFIX]; q++) {
+                    const dm_pref *r = x->pt.refs[DM_PAIRS_INFIX] + pr->start[DM_PAIRS_INFIX] + q;
+                    bool dup = false;
+                    if (r->len > rl - j || memcmp(raw + j, x->blob->str + r->off, r->len) != 0)
+                        continue;
+                    for (guint d = seen; d < ids.n && !dup; d++)
+                        dup = g_array_index(ids.a, guint16, d) == r->id;
+                    if (!dup)
+                        dm_tag_add(&ids, r->id);
+                }
+            }
+        }
+        if (rl == 1) {
+            const GArray *sh = x->pt.shorts[DM_PAIRS_RAW];
+            for (guint j = 0; j < sh->len; j++) {
+                const dm_pat *p = g_ptr_array_index(x->pats, g_array_index(sh, guint, j));
+                if (p->len == 1 && raw[0] == p->s[0])
+                    dm_tag_add(&ids, g_array_index(sh, guint, j));
+            }
+        }
+        if (x->number >= 0 && g_ascii_isdigit(raw[0]) && g_ascii_isdigit(raw[rl - 1])) {
+            bool digits = true;
+            for (guint j = 1; j + 1 < rl && digits; j++)
+                digits = g_ascii_isdigit(raw[j]);
+            if (digits)
+                dm_tag_add(&ids, x->number);
+        }
+        k->n_ids = (guint16)(ids.n - k->ids);
+    }
+    g_array_set_size(t->ids, ids.n);
+}
+
 void dm_lex_tag(const dm_lex *x, dm_text *t)
 {
     dm_ids ids = {.a = t->ids, .n = 0};
     guint n = t->tokens->len, cap = 64;
     dm_memo *memo;
 
+    if (x->stemmer != NULL) {
+        dm_lex_tag_any(x, t);
+        return;
+    }
     while (cap < n * 2)
         cap <<= 1;
     memo = g_new0(dm_memo, cap);

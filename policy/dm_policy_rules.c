@@ -98,8 +98,6 @@ static dm_policy *dm_policy_alloc(const dm_conf *conf)
     for (int i = 0; i < DM_P_COUNT; i++)
         p->w[i] = dm_param_table()[i].def;
     for (int s = 0; s < DM_SIG_COUNT; s++) {
-        p->sig[s].list = G_MAXUINT;
-        p->sig[s].unless = G_MAXUINT;
         p->sig[s].cap = dm_sig_defaults[s].cap;
         p->sig[s].where = dm_sig_defaults[s].where;
     }
@@ -240,8 +238,11 @@ static bool dm_load_casenumbers(dm_policy *p, GKeyFile *kf, GError **err)
     return p->dnr != NULL;
 }
 
-/* A section's entries: its list file, then its inline words. */
-static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base, GError **err)
+/* A section's entries: its list file, then its inline words.  lang: the
+ * list file of that language instead (CODE/NAME.words beside it), none
+ * when there is no such file. */
+static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base,
+                                 const char *lang, GError **err)
 {
     GPtrArray *out = g_ptr_array_new();
     char *list = g_key_file_get_string(kf, g, "list", NULL);
@@ -250,8 +251,18 @@ static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base, 
     if (list != NULL && *g_strstrip(list) != '\0') {
         char *path = g_path_is_absolute(list) ? g_strdup(list)
                                                : g_build_filename(base, list, NULL);
-        char **entries = dm_policy_read_words(path, err);
+        char **entries;
 
+        if (lang != NULL) {
+            char *dir = g_path_get_dirname(path), *name = g_path_get_basename(path);
+            g_free(path);
+            path = g_build_filename(dir, lang, name, NULL);
+            g_free(dir);
+            g_free(name);
+        }
+        entries = lang != NULL && !g_file_test(path, G_FILE_TEST_EXISTS)
+                      ? g_new0(char *, 1)
+                      : dm_policy_read_words(path, err);
         g_free(path);
         if (entries == NULL) {
             g_prefix_error(err, "[%s] list: ", g);
@@ -279,7 +290,16 @@ static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base, 
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
-static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError **err)
+static bool dm_list_section(const char *g)
+{
+    return strcmp(g, "casenumbers") != 0 && strcmp(g, "thresholds") != 0 &&
+           strcmp(g, "weights") != 0 && strcmp(g, "replies") != 0 &&
+           strcmp(g, "autoreply") != 0 && strcmp(g, "diarium") != 0 &&
+           strcmp(g, "languages") != 0 && strcmp(g, "segments") != 0;
+}
+
+/* The signal sections' settings: cap, where. */
+static bool dm_load_sigdefs(dm_policy *p, GKeyFile *kf, GError **err)
 {
     static const char *const sig_keys[] = {"list", "words", "cap", "where", "unless", NULL};
     static const char *const helper_keys[] = {"list", "words", NULL};
@@ -288,13 +308,8 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
 
     for (char **g = groups; ok && g != NULL && *g != NULL; g++) {
         int sig;
-        char **entries;
-        guint id;
 
-        if (strcmp(*g, "casenumbers") == 0 || strcmp(*g, "thresholds") == 0 ||
-            strcmp(*g, "weights") == 0 || strcmp(*g, "replies") == 0 ||
-            strcmp(*g, "autoreply") == 0 || strcmp(*g, "diarium") == 0 ||
-            strcmp(*g, "segments") == 0)
+        if (!dm_list_section(*g))
             continue;
         sig = dm_sig_by_section(*g);
         if (sig < 0 && !g_key_file_has_key(kf, *g, "list", NULL) &&
@@ -331,22 +346,49 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
                     g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                                 "[%s] where: \"%s\" is not all, own, subject or head", *g,
                                 where);
-                    g_free(where);
                     ok = false;
-                    break;
                 }
                 g_free(where);
             }
         }
-        entries = dm_section_entries(kf, *g, base, err);
+    }
+    g_strfreev(groups);
+    return ok;
+}
+
+/* One language's lists: every list section, its entries from the
+ * section's list file (for another language the file of the same name
+ * under CODE/ beside it, when there is one) and its inline words. */
+static bool dm_load_lang(dm_policy *p, dm_langlex *L, const char *stemmer, GKeyFile *kf,
+                         const char *base, GError **err)
+{
+    char **groups = kf != NULL ? g_key_file_get_groups(kf, NULL) : NULL;
+    bool swedish = L == &p->langs[0], ok = true;
+
+    L->lex = swedish ? dm_lex_new() : dm_lex_new_lang(stemmer);
+    for (int s = 0; s < DM_SIG_COUNT; s++)
+        L->list[s] = L->unless[s] = G_MAXUINT;
+    for (char **g = groups; ok && g != NULL && *g != NULL; g++) {
+        int sig;
+        char **entries;
+        guint id;
+
+        if (!dm_list_section(*g))
+            continue;
+        sig = dm_sig_by_section(*g);
+        if (swedish) {
+            entries = dm_section_entries(kf, *g, base, NULL, err);
+        } else {
+            entries = dm_section_entries(kf, *g, base, L->code, err);
+        }
         if (entries == NULL) {
             ok = false;
             break;
         }
-        ok = dm_lex_add_list(p->lex, *g, entries, &id, err);
+        ok = dm_lex_add_list(L->lex, *g, entries, &id, err);
         g_strfreev(entries);
         if (ok && sig >= 0)
-            p->sig[sig].list = id;
+            L->list[sig] = id;
     }
     /* "unless": by name, once every list is known. */
     for (int s = 0; ok && kf != NULL && s < DM_SIG_COUNT; s++) {
@@ -356,8 +398,8 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
         if (!g_key_file_has_group(kf, g) || !g_key_file_has_key(kf, g, "unless", NULL))
             continue;
         name = g_strstrip(g_key_file_get_string(kf, g, "unless", NULL));
-        p->sig[s].unless = dm_lex_list_id(p->lex, name);
-        if (p->sig[s].unless == G_MAXUINT) {
+        L->unless[s] = dm_lex_list_id(L->lex, name);
+        if (L->unless[s] == G_MAXUINT) {
             g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                         "[%s] unless: no section defines the list \"%s\"", g, name);
             ok = false;
@@ -366,7 +408,56 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
     }
     g_strfreev(groups);
     if (ok)
-        ok = dm_lex_finish(p->lex, err);
+        ok = dm_lex_finish(L->lex, err);
+    if (!ok && !swedish)
+        g_prefix_error(err, "[languages] %s: ", L->code);
+    return ok;
+}
+
+/* Swedish, then each language of [languages] (CODE = Snowball stemmer). */
+static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError **err)
+{
+    char **codes = NULL;
+    guint n = 0;
+    bool ok;
+
+    if (kf != NULL && g_key_file_has_group(kf, "languages"))
+        codes = g_key_file_get_keys(kf, "languages", NULL, NULL);
+    n = codes != NULL ? g_strv_length(codes) : 0;
+    if (n > 254) {
+        g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "[languages]: more than 254");
+        g_strfreev(codes);
+        return false;
+    }
+    p->langs = g_new0(dm_langlex, n + 1);
+    p->n_langs = 1;
+    g_strlcpy(p->langs[0].code, "sv", sizeof p->langs[0].code);
+    ok = dm_load_sigdefs(p, kf, err) && dm_load_lang(p, &p->langs[0], NULL, kf, base, err);
+    p->lex = p->langs[0].lex;
+    for (guint i = 0; ok && i < n; i++) {
+        dm_langlex *L = &p->langs[p->n_langs];
+        char *stemmer = g_strstrip(g_key_file_get_string(kf, "languages", codes[i], NULL));
+        size_t len = strlen(codes[i]);
+
+        if (len < 2 || len > 3 || strspn(codes[i], "abcdefghijklmnopqrstuvwxyz") != len ||
+            strcmp(codes[i], "sv") == 0) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "[languages] %s: not an ISO 639-1 code other than sv", codes[i]);
+            ok = false;
+        } else if (!dm_stemmer_known(stemmer)) {
+            g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "[languages] %s: libstemmer has no language \"%s\"", codes[i],
+                        stemmer);
+            ok = false;
+        } else {
+            g_strlcpy(L->code, codes[i], sizeof L->code);
+            p->n_langs++;
+            ok = dm_load_lang(p, L, stemmer, kf, base, err);
+        }
+        g_free(stemmer);
+    }
+    g_strfreev(codes);
     return ok;
 }
 
@@ -515,7 +606,6 @@ static dm_policy *dm_policy_build(const dm_conf *conf, GKeyFile *kf, const char 
 {
     dm_policy *p = dm_policy_alloc(conf);
 
-    p->lex = dm_lex_new();
     if (!dm_load_casenumbers(p, kf, err))
         goto fail;
     if (kf != NULL && !dm_load_thresholds(p, kf, err))
@@ -596,7 +686,9 @@ void dm_policy_free(dm_policy *p)
     if (p == NULL)
         return;
     dm_dnr_parser_free(p->dnr);
-    dm_lex_free(p->lex);
+    for (guint i = 0; i < p->n_langs; i++)
+        dm_lex_free(p->langs[i].lex);
+    g_free(p->langs);
     dm_replies_clear(&p->replies);
     g_strfreev(p->autoreply_subjects);
     dm_seg_words_free(p->seg_words);

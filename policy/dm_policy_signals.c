@@ -173,31 +173,35 @@ static char *dm_soft_marker(const dm_policy *p, const dm_facts *f)
     return NULL;
 }
 
-static inline const dm_sentence *dm_sent_of(const dm_text *t, guint pos)
-{
-    const dm_token *k = &g_array_index(t->tokens, dm_token, pos);
-
-    return &g_array_index(t->sents, dm_sentence, k->sent);
-}
+/* Reading one language's lists over one text. */
+typedef struct {
+    const dm_langlex *L;
+    guint li;                /* its index in dm_policy.langs */
+    dm_text *t;
+    const dm_lex_result *r;
+    guint *heads;            /* per sentence: a title's head token, else G_MAXUINT */
+    GHashTable **seen;       /* per signal: the phrases counted, in every language */
+} dm_wctx;
 
 /* Does a match count for signal sig, given where it stands? */
-static bool dm_match_counts(const dm_policy *p, const dm_signals *s, dm_sig sig,
-                            const dm_lmatch *m)
+static bool dm_match_counts(const dm_policy *p, const dm_wctx *w, dm_sig sig, const dm_lmatch *m)
 {
-    const dm_sentence *st = dm_sent_of(s->text, m->start);
-    bool subj = (st->flags & DM_SENT_SUBJECT) != 0;
+    const dm_token *k = &g_array_index(w->t->tokens, dm_token, m->start);
+    const dm_sentence *st = &g_array_index(w->t->sents, dm_sentence, k->sent);
+    bool title = (st->flags & DM_SENT_TITLE) != 0;
     bool asks = (st->flags & (DM_SENT_QUESTION | DM_SENT_INQUIRY)) != 0;
+    bool head = w->heads[k->sent] == m->start;
 
     switch (p->sig[sig].where) {
     case DM_WHERE_ALL:
     case DM_WHERE_OWN: /* quoted text weighs less: dm_signals_score */
         break;
-    case DM_WHERE_SUBJECT:
-        if (!subj)
+    case DM_WHERE_SUBJECT: /* the subject, or an attachment's name */
+        if (!title)
             return false;
         break;
     case DM_WHERE_HEAD:
-        if (m->start != s->head)
+        if (!head)
             return false;
         break;
     }
@@ -209,9 +213,9 @@ static bool dm_match_counts(const dm_policy *p, const dm_signals *s, dm_sig sig,
         return (st->flags & DM_SENT_INQUIRY) == 0;
     case DM_SIG_SUBJECT_HEAD:
     case DM_SIG_SUBJECT:
-        if (subj && asks)
+        if (title && asks)
             return false; /* "Ansökan om bygglov – hur lång tid?" */
-        return sig == DM_SIG_SUBJECT_HEAD || m->start != s->head;
+        return sig == DM_SIG_SUBJECT_HEAD || !head;
     case DM_SIG_INFO_HEAD:
         return !asks;
     default:
@@ -232,41 +236,47 @@ static bool dm_overlaps(const GArray *m, const dm_lmatch *h)
     return false;
 }
 
-/* The subject's head: its first token after [subject_skip] words. */
-static guint dm_subject_head(const dm_policy *p, const dm_text *t, const dm_lex_result *r)
+/* Each title's head: its first token after [subject_skip] words. */
+static void dm_title_heads(const dm_wctx *w)
 {
-    const dm_sentence *st;
-    guint pos, skip = p->sig[DM_SIG_SUBJECT_SKIP].list;
+    const dm_text *t = w->t;
+    guint skip = w->L->list[DM_SIG_SUBJECT_SKIP];
+    const GArray *m = skip != G_MAXUINT ? w->r->matches[skip] : NULL;
 
-    if (t->sents->len == 0)
-        return G_MAXUINT;
-    st = &g_array_index(t->sents, dm_sentence, 0);
-    if ((st->flags & DM_SENT_SUBJECT) == 0)
-        return G_MAXUINT;
-    pos = st->first;
-    while (skip != G_MAXUINT && r->matches[skip] != NULL && pos < st->end) {
-        const GArray *m = r->matches[skip];
-        guint next = pos;
-        for (guint i = 0; i < m->len; i++) {
-            const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
-            if (h->start == pos && h->end > next)
-                next = h->end;
-            if (h->start > pos)
+    for (guint si = 0; si < t->sents->len; si++) {
+        const dm_sentence *st = &g_array_index(t->sents, dm_sentence, si);
+        guint pos = st->first;
+
+        w->heads[si] = G_MAXUINT;
+        if ((st->flags & DM_SENT_TITLE) == 0)
+            continue;
+        while (m != NULL && pos < st->end) {
+            guint next = pos;
+            for (guint i = 0; i < m->len; i++) {
+                const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
+                if (h->start == pos && h->end > next)
+                    next = h->end;
+                if (h->start > pos)
+                    break;
+            }
+            if (next == pos)
                 break;
+            pos = next;
         }
-        if (next == pos)
-            break;
-        pos = next;
+        if (pos < st->end)
+            w->heads[si] = pos;
     }
-    return pos < st->end ? pos : G_MAXUINT;
 }
 
-static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_result *r)
+/* One language's lists over one text: the entries of each signal, where
+ * they stand, the phrases that fired. */
+static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
 {
-    dm_text *t = s->text;
-    guint inq = p->sig[DM_SIG_INQUIRY].list;
+    dm_text *t = w->t;
+    const dm_lex_result *r = w->r;
+    guint inq = w->L->list[DM_SIG_INQUIRY];
 
-    s->head = dm_subject_head(p, t, r);
+    dm_title_heads(w);
     /* Sentences that ask how or what: their requests are questions. */
     if (inq != G_MAXUINT && r->matches[inq] != NULL) {
         const GArray *m = r->matches[inq];
@@ -277,14 +287,14 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
         }
     }
     for (int sig = 0; sig < DM_SIG_COUNT; sig++) {
-        const dm_sigdef *d = &p->sig[sig];
+        guint list = w->L->list[sig], unless = w->L->unless[sig];
         const GArray *m;
-        GHashTable *seen, *entries;
+        GHashTable *entries;
         GArray *counted, *masks;
 
-        if (d->list == G_MAXUINT || sig == DM_SIG_SUBJECT_SKIP)
+        if (list == G_MAXUINT || sig == DM_SIG_SUBJECT_SKIP)
             continue;
-        m = r->matches[d->list];
+        m = r->matches[list];
         if (m == NULL || m->len == 0)
             continue;
         /* Each entry counts once however often it fires ("grill",
@@ -292,21 +302,23 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
          * kept); so does each phrase, whichever entries find it ("kram"
          * by two); a phrase inside one that already counted ("jag
          * tycker" in "jag tycker inte") does not. */
-        seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        if (w->seen[sig] == NULL)
+            w->seen[sig] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         entries = g_hash_table_new(g_direct_hash, g_direct_equal);
         counted = g_array_new(FALSE, FALSE, sizeof(dm_lmatch));
         masks = g_array_new(FALSE, FALSE, sizeof(guint8));
         for (guint i = 0; i < m->len; i++) {
             const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
-            const dm_sentence *st = dm_sent_of(t, h->start);
+            const dm_token *k = &g_array_index(t->tokens, dm_token, h->start);
+            const dm_sentence *st = &g_array_index(t->sents, dm_sentence, k->sent);
             guint8 bit = (guint8)(1u << st->grp);
             gpointer slot;
             char *span;
             bool overlap = false;
 
-            if (!dm_match_counts(p, s, (dm_sig)sig, h))
+            if (!dm_match_counts(p, w, (dm_sig)sig, h))
                 continue;
-            if (d->unless != G_MAXUINT && dm_overlaps(r->matches[d->unless], h))
+            if (unless != G_MAXUINT && dm_overlaps(r->matches[unless], h))
                 continue;
             for (guint j = 0; j < counted->len && !overlap; j++) {
                 const dm_lmatch *c = &g_array_index(counted, dm_lmatch, j);
@@ -320,7 +332,7 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
                 continue;
             }
             span = dm_text_span(t, h->start, h->end);
-            if (!g_hash_table_add(seen, span))
+            if (!g_hash_table_add(w->seen[sig], span))
                 continue;
             g_array_append_val(masks, bit);
             g_hash_table_insert(entries, GUINT_TO_POINTER(h->entry + 1),
@@ -333,6 +345,7 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
                 hit->phrase = g_strdup(span);
                 hit->grp = st->grp;
                 hit->seg = st->seg;
+                hit->lang = (guint8)w->li;
                 g_ptr_array_add(s->hits[sig], hit);
             }
         }
@@ -343,7 +356,6 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
         }
         g_array_free(masks, TRUE);
         g_array_free(counted, TRUE);
-        g_hash_table_destroy(seen);
         g_hash_table_destroy(entries);
     }
     for (guint i = 0; i < t->sents->len; i++) {
@@ -352,7 +364,27 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, const dm_lex_res
             (st->flags & (DM_SENT_QUESTION | DM_SENT_INQUIRY)) != 0)
             s->question = true;
     }
-    s->own_words = t->own_words;
+}
+
+/* Read text t with the lists of language li. */
+static void dm_signals_read(const dm_policy *p, dm_signals *s, guint li, dm_text *t,
+                            GHashTable **seen)
+{
+    const dm_langlex *L = &p->langs[li];
+    dm_wctx w = {.L = L, .li = li, .t = t, .seen = seen};
+    dm_lex_result *r;
+
+    t->stemmer = dm_lex_stemmer(L->lex);
+    dm_lex_tag(L->lex, t);
+    r = dm_lex_match(L->lex, t);
+    w.r = r;
+    w.heads = g_new(guint, t->sents->len + 1);
+    dm_signals_words(p, s, &w);
+    if (li == 0 && t->sents->len > 0 &&
+        (g_array_index(t->sents, dm_sentence, 0).flags & DM_SENT_SUBJECT) != 0)
+        s->head = w.heads[0];
+    g_free(w.heads);
+    dm_lex_result_free(r);
 }
 
 /* Any person among the internal parties (whose mailbox may hold private
@@ -391,22 +423,71 @@ static void dm_signals_direction(const dm_facts *f, dm_signals *s)
     s->outbound = snd != NULL && !dm_entry_is_list(snd) && any_ext;
 }
 
-/* What is read of the message, in order: the subject, then the text. */
+/* What is read of the message, in order: the document model's segments
+ * (dm_msg.segments), or the subject and the text of a message built
+ * without them. */
 static void dm_signals_segments(const dm_msg *m, dm_signals *s)
 {
-    s->segs = g_new0(dm_tseg, 2);
-    s->segs[0] = (dm_tseg){.text = m->subject, .len = strlen(m->subject), .grp = DM_GRP_OWN,
-                           .subject = true, .what = "subject", .lang = ""};
-    s->segs[1] = (dm_tseg){.text = m->text->str, .len = m->text->len, .grp = DM_GRP_OWN,
-                           .scan = true, .what = "body", .lang = ""};
-    s->n_segs = 2;
+    guint n = m->segments != NULL ? MIN(m->segments->len, 255) : 0;
+
+    if (n == 0) {
+        s->segs = g_new0(dm_tseg, 2);
+        s->segs[0] = (dm_tseg){.text = m->subject, .len = strlen(m->subject),
+                               .grp = DM_GRP_OWN, .subject = true, .title = true,
+                               .what = "subject", .lang = m->lang};
+        s->segs[1] = (dm_tseg){.text = m->text->str, .len = m->text->len, .grp = DM_GRP_OWN,
+                               .scan = true, .what = "body", .lang = m->lang};
+        s->n_segs = 2;
+        return;
+    }
+    s->segs = g_new0(dm_tseg, n);
+    for (guint i = 0; i < n; i++) {
+        const dm_segment *g = g_ptr_array_index(m->segments, i);
+        dm_tseg *t = &s->segs[i];
+
+        t->text = g->text;
+        t->len = g->len;
+        t->what = dm_seg_kind_name(g->kind);
+        /* A segment too short to tell has the message's language. */
+        t->lang = g->lang[0] != '\0' ? g->lang : m->lang;
+        t->source = g->source;
+        t->page = g->page;
+        switch (g->kind) {
+        case DM_SEG_SUBJECT:
+            t->subject = t->title = true;
+            t->grp = DM_GRP_OWN;
+            break;
+        case DM_SEG_BODY:
+            t->scan = true;
+            t->grp = DM_GRP_OWN;
+            break;
+        case DM_SEG_QUOTED:
+            t->grp = DM_GRP_QUOTED;
+            break;
+        case DM_SEG_FORWARDED:
+            t->grp = DM_GRP_FORWARDED;
+            break;
+        case DM_SEG_SIGNATURE:
+        case DM_SEG_FOOTER:
+            t->grp = DM_GRP_TAIL;
+            break;
+        case DM_SEG_ATTACHMENT_NAME:
+            /* A document's name is its title: "Ansökan om bygglov.pdf". */
+            t->title = true;
+            t->grp = DM_GRP_ATTACHMENT;
+            break;
+        default:
+            t->grp = DM_GRP_ATTACHMENT;
+            break;
+        }
+    }
+    s->n_segs = n;
 }
 
 void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
 {
     const dm_msg *m = f->msg;
     const char *const *codes = dm_case_index_myndigheter(f->cases);
-    dm_lex_result *r;
 
     memset(s, 0, sizeof *s);
     s->head = G_MAXUINT;
@@ -470,12 +551,33 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
         }
     }
 
-    /* The words. */
-    s->text = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens);
-    dm_lex_tag(p->lex, s->text);
-    r = dm_lex_match(p->lex, s->text);
-    dm_signals_words(p, s, r);
-    dm_lex_result_free(r);
+    /* The words: the Swedish lists over everything (Swedish mail quotes
+     * English and the other way round), each other language's lists
+     * over the segments in that language. */
+    {
+        GHashTable *seen[DM_SIG_COUNT] = {0};
+
+        s->text = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens, NULL);
+        dm_signals_read(p, s, 0, s->text, seen);
+        s->own_words = s->text->own_words;
+        for (guint li = 1; li < p->n_langs; li++) {
+            bool any = false;
+            dm_text *t;
+
+            for (guint i = 0; i < s->n_segs && !any; i++)
+                any = s->segs[i].lang != NULL && strcmp(s->segs[i].lang, p->langs[li].code) == 0;
+            if (!any)
+                continue;
+            t = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens,
+                                 p->langs[li].code);
+            dm_signals_read(p, s, li, t, seen);
+            dm_text_free(t);
+        }
+        for (int i = 0; i < DM_SIG_COUNT; i++) {
+            if (seen[i] != NULL)
+                g_hash_table_destroy(seen[i]);
+        }
+    }
 }
 
 void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, dm_scores *sc)
@@ -503,8 +605,6 @@ void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, 
         int wp = dm_sig_param((dm_sig)sig);
         double eff = 0;
 
-        if (d->list == G_MAXUINT)
-            continue;
         for (guint mask = 1; mask < G_N_ELEMENTS(own); mask++) {
             if (s->n[sig][mask] != 0)
                 eff += s->n[sig][mask] * (d->where == DM_WHERE_OWN ? own[mask] : 1.0);
@@ -540,8 +640,6 @@ static void dm_describe_sig(const dm_policy *p, const dm_signals *s, const dm_sc
     const GPtrArray *h = s->hits[sig];
     int wp = dm_sig_param(sig);
 
-    if (p->sig[sig].list == G_MAXUINT)
-        return;
     g_string_append_printf(out, "  %-13s %4.2f", dm_sig_section(sig), sc->score[sig]);
     if (wp >= 0)
         g_string_append_printf(out, " (%.2f each)", p->w[wp]);
@@ -551,6 +649,8 @@ static void dm_describe_sig(const dm_policy *p, const dm_signals *s, const dm_sc
         g_string_append_printf(out, "%s\"%s\" [%s", i ? ", " : "  ", x->phrase,
                                sg != NULL && x->grp == sg->grp ? sg->what
                                                                : dm_grp_name((dm_grp)x->grp));
+        if (x->lang > 0 && x->lang < p->n_langs)
+            g_string_append_printf(out, ", %s", p->langs[x->lang].code);
         if (sg != NULL && sg->source != NULL)
             g_string_append_printf(out, " '%s'", sg->source);
         if (sg != NULL && sg->page > 0)

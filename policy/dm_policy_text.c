@@ -23,28 +23,63 @@
 /* Words longer than this are not words (URLs, encoded data). */
 #define DM_TOKEN_MAX 48
 
-static void dm_stemmer_free(gpointer p)
+/* Snowball stemmers keep state: one per language per thread. */
+#define DM_STEMMERS 8
+
+typedef struct {
+    char name[16];
+    struct sb_stemmer *st;
+} dm_stemmer_slot;
+
+static void dm_stemmers_free(gpointer p)
 {
-    sb_stemmer_delete(p);
-}
+    dm_stemmer_slot *slots = p;
 
-/* Snowball stemmers keep state: one per thread. */
-static GPrivate dm_stemmer_key = G_PRIVATE_INIT(dm_stemmer_free);
-
-static struct sb_stemmer *dm_stemmer(void)
-{
-    struct sb_stemmer *s = g_private_get(&dm_stemmer_key);
-
-    if (s == NULL) {
-        s = sb_stemmer_new("swedish", NULL);
-        g_private_set(&dm_stemmer_key, s);
+    for (int i = 0; i < DM_STEMMERS; i++) {
+        if (slots[i].st != NULL)
+            sb_stemmer_delete(slots[i].st);
     }
-    return s;
+    g_free(slots);
 }
 
-char *dm_stem_word(const char *word)
+static GPrivate dm_stemmer_key = G_PRIVATE_INIT(dm_stemmers_free);
+
+/* The stemmer of a Snowball language ("swedish", "english"; NULL:
+ * swedish), or NULL when libstemmer has none of that name. */
+static struct sb_stemmer *dm_stemmer_for(const char *name)
 {
-    struct sb_stemmer *s = dm_stemmer();
+    dm_stemmer_slot *slots = g_private_get(&dm_stemmer_key);
+
+    if (name == NULL)
+        name = "swedish";
+    if (slots == NULL) {
+        slots = g_new0(dm_stemmer_slot, DM_STEMMERS);
+        g_private_set(&dm_stemmer_key, slots);
+    }
+    for (int i = 0; i < DM_STEMMERS; i++) {
+        if (slots[i].st == NULL) {
+            if (strlen(name) >= sizeof slots[i].name)
+                return NULL;
+            slots[i].st = sb_stemmer_new(name, NULL);
+            if (slots[i].st == NULL)
+                return NULL;
+            g_strlcpy(slots[i].name, name, sizeof slots[i].name);
+            return slots[i].st;
+        }
+        if (strcmp(slots[i].name, name) == 0)
+            return slots[i].st;
+    }
+    return NULL; /* more languages than a site configures */
+}
+
+bool dm_stemmer_known(const char *name)
+{
+    return dm_stemmer_for(name) != NULL;
+}
+
+char *dm_stem_word_lang(const char *stemmer, const char *word)
+{
+    struct sb_stemmer *s = dm_stemmer_for(stemmer);
     const sb_symbol *r;
 
     if (s == NULL)
@@ -53,6 +88,11 @@ char *dm_stem_word(const char *word)
     if (r == NULL)
         return g_strdup(word);
     return g_strndup((const char *)r, (gsize)sb_stemmer_length(s));
+}
+
+char *dm_stem_word(const char *word)
+{
+    return dm_stem_word_lang(NULL, word);
 }
 
 char *dm_policy_normalize_text(const char *text, size_t max)
@@ -239,15 +279,21 @@ static void dm_tb_segment(dm_tb *b, const char *p, const char *end, unsigned fla
         }
         if (ch >= 0x80 && g_unichar_isalnum(c)) {
             dm_tb_char(b, g_unichar_tolower(c), g_unichar_isalpha(c));
+        } else if (ch >= 0x80 && b->wlen > 0 && g_unichar_ismark(c)) {
+            /* A combining mark belongs to its letter (Arabic vowel signs,
+             * a decomposed "å"): the stemmers know what to do with it. */
+            dm_tb_char(b, c, false);
         } else {
             dm_tb_flush_word(b, flags);
-            if ((c == '?' || c == '!' || c == '.') && (flags & DM_SENT_SUBJECT) == 0) {
+            if ((c == '?' || c == '!' || c == '.' || c == 0x061F /* ؟ */) &&
+                (flags & DM_SENT_TITLE) == 0) {
                 gunichar n = dm_next_visible(next, end);
                 /* "?" and "!" always end a sentence; "." before a capital
                  * or at the end of the line ("kl. 19", "t.ex. att" go on). */
-                if (c != '.' || n == 0 || g_unichar_isupper(n))
-                    dm_tb_close(b, c == '?' ? DM_SENT_QUESTION : 0);
-            } else if (c == '?' && (flags & DM_SENT_SUBJECT) != 0 && b->open) {
+                if (c != '.' || n == 0 || g_unichar_isupper(n) ||
+                    (g_unichar_isalpha(n) && !g_unichar_islower(n)))
+                    dm_tb_close(b, c == '?' || c == 0x061F ? DM_SENT_QUESTION : 0);
+            } else if ((c == '?' || c == 0x061F) && (flags & DM_SENT_TITLE) != 0 && b->open) {
                 g_array_index(b->t->sents, dm_sentence, b->t->sents->len - 1).flags |=
                     DM_SENT_QUESTION;
             }
@@ -428,7 +474,7 @@ void dm_text_stem_token(dm_text *t, dm_token *k)
     if (k->stemmed)
         return;
     k->stemmed = true;
-    st = dm_stemmer();
+    st = dm_stemmer_for(t->stemmer);
     if (st == NULL)
         return;
     r = sb_stemmer_stem(st, (const sb_symbol *)(t->arena->str + k->raw), (int)k->raw_len);
@@ -535,7 +581,7 @@ static void dm_text_segment(dm_tb *b, const dm_replies *replies, const dm_tseg *
 }
 
 dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
-                          guint max_tokens)
+                          guint max_tokens, const char *only_lang)
 {
     dm_text *t = g_new0(dm_text, 1);
     dm_tb b = {.t = t, .max_tokens = max_tokens};
@@ -561,19 +607,24 @@ dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint 
     for (guint i = 0; i < n && b.ntok < b.max_tokens; i++) {
         const dm_tseg *sg = &segs[i];
 
-        if (sg->text == NULL)
+        if (sg->text == NULL ||
+            (only_lang != NULL && (sg->lang == NULL || strcmp(sg->lang, only_lang) != 0)))
             continue;
-        if (sg->subject) {
-            /* The subject: one sentence, reply and forward prefixes
-             * dropped. */
+        if (sg->subject || sg->title) {
+            /* A title: one sentence; the subject without its reply and
+             * forward prefixes. */
             const char *subject = sg->text;
-            while (replies != NULL && dm_subject_prefix(replies, &subject, &t->forward))
+            while (sg->subject && replies != NULL &&
+                   dm_subject_prefix(replies, &subject, &t->forward))
                 ;
             b.seg = i;
             b.grp = (dm_grp)sg->grp;
-            dm_tb_segment(&b, subject, sg->text + sg->len, DM_SENT_SUBJECT);
+            dm_tb_segment(&b, subject, sg->text + sg->len,
+                          DM_SENT_TITLE | (sg->subject ? DM_SENT_SUBJECT : 0));
             dm_tb_close(&b, 0);
         } else {
+            if (sg->grp == DM_GRP_FORWARDED)
+                t->forward = true;
             dm_text_segment(&b, replies, sg, i);
         }
     }
@@ -601,7 +652,7 @@ dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char 
          .lang = ""},
     };
 
-    return dm_text_new_segs(replies, segs, 2, max_tokens);
+    return dm_text_new_segs(replies, segs, 2, max_tokens, NULL);
 }
 
 void dm_text_free(dm_text *t)

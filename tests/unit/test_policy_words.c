@@ -218,7 +218,7 @@ static void test_text(void **state)
 
     (void)state;
     /* The subject without its reply prefixes, a question. */
-    expect_sent(t, 0, "ansökan om bygglov", DM_SENT_SUBJECT | DM_SENT_QUESTION);
+    expect_sent(t, 0, "ansökan om bygglov", DM_SENT_SUBJECT | DM_SENT_TITLE | DM_SENT_QUESTION);
     expect_sent(t, 1, "hej", 0);
     /* A wrapped line goes on; "." before a capital ends a sentence. */
     expect_sent(t, 2, "jag vill ansöka om bygglov för en carport på björkhagen 7 3", 0);
@@ -279,7 +279,7 @@ static void test_text(void **state)
         dm_text_free(r);
         notq = "Tack!\n\n-----Original Message-----\nJag vill.\n";
         r = dm_text_new(NULL, "Sv: Hej", notq, strlen(notq), 0);
-        expect_sent(r, 0, "sv hej", DM_SENT_SUBJECT);
+        expect_sent(r, 0, "sv hej", DM_SENT_SUBJECT | DM_SENT_TITLE);
         assert_int_equal(sent(r, r->sents->len - 1)->flags & DM_SENT_QUOTED, 0);
         dm_text_free(r);
     }
