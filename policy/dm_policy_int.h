@@ -116,8 +116,9 @@ dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char 
 /* The same over segments in order (at most 255 read); a BODY segment is
  * still searched for replies' and forwards' marks.  only_lang: only the
  * segments of that language (sentences keep their segment's index). */
+struct dm_langlex;
 dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
-                          guint max_tokens, const char *only_lang);
+                          guint max_tokens, const struct dm_langlex *only_lang);
 void dm_text_free(dm_text *t);
 static inline const char *dm_text_raw(const dm_text *t, const dm_token *k)
 {
@@ -242,7 +243,14 @@ typedef struct dm_langlex {
     dm_lex *lex;
     guint list[DM_SIG_COUNT];  /* a signal's list in lex, G_MAXUINT: none */
     guint unless[DM_SIG_COUNT]; /* a list whose matches cancel overlapping ones */
+    bool unknown;              /* also reads text of no known language */
 } dm_langlex;
+
+/* Does language L read segment g (its language, or none known)? */
+bool dm_seg_in_lang(const dm_tseg *g, const dm_langlex *L);
+/* The sentences of base (read from segs) in lang's segments, as a text of
+ * their own for lang's stemmer: no second reading of the message. */
+dm_text *dm_text_subset(const dm_text *base, const dm_tseg *segs, const dm_langlex *lang);
 
 /* The weights and thresholds of the decision ([weights] of rules.conf):
  * fitted by "diariectl fit", read as one vector so that the fitter can

@@ -128,6 +128,13 @@ dm_lex *dm_lex_new_lang(const char *stemmer)
 
     if (stemmer != NULL && strcmp(stemmer, "swedish") != 0)
         x->stemmer = g_strdup(stemmer);
+    /* The Snowball stemmers that take prefixes away (or change a word's
+     * start) are the exception: Arabic, and the ones not listed here. */
+    x->suffix_only = stemmer != NULL &&
+                     (strcmp(stemmer, "english") == 0 || strcmp(stemmer, "finnish") == 0 ||
+                      strcmp(stemmer, "danish") == 0 || strcmp(stemmer, "norwegian") == 0 ||
+                      strcmp(stemmer, "german") == 0 || strcmp(stemmer, "dutch") == 0 ||
+                      strcmp(stemmer, "french") == 0 || strcmp(stemmer, "spanish") == 0);
     return x;
 }
 

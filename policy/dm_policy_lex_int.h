@@ -107,6 +107,7 @@ struct dm_lex {
     gint64 number;          /* the %num pattern's id, or -1 */
     guint *order;           /* lists in evaluation order */
     char *stemmer;          /* Snowball language; NULL: swedish */
+    bool suffix_only;       /* its stems start as their words do */
     bool finished;
 };
 

@@ -158,6 +158,23 @@ static inline void dm_tag_pair(const dm_lex *x, const char *w, guint n, int k, i
         dm_tag_kind(x, pr, k, w, n, mode, ids);
 }
 
+/* Can a stem pattern filed under the word's pair be the stem of a word of
+ * a suffix-only stemmer?  Then the pattern but its last byte starts the
+ * word (English gives "apply" the stem "appli", "writing" "write"). */
+static bool dm_tag_stem_prefix(const dm_lex *x, const dm_pair *pr, const char *raw, guint rl)
+{
+    const dm_pref *r;
+
+    if (pr == NULL)
+        return false;
+    r = x->pt.refs[DM_PAIRS_STEM] + pr->start[DM_PAIRS_STEM];
+    for (guint q = 0; q < pr->count[DM_PAIRS_STEM]; q++, r++) {
+        if (r->len - 1u <= rl && memcmp(raw, x->blob->str + r->off, r->len - 1u) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Another language's lists: every word stemmed by its stemmer (whose
  * stems need not start as the word does: Arabic takes prefixes away),
  * then looked up as it is and as its stem.  Only the segments in that
@@ -165,24 +182,79 @@ static inline void dm_tag_pair(const dm_lex *x, const char *w, guint n, int k, i
 static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
 {
     dm_ids ids = {.a = t->ids, .n = 0};
-    guint n = t->tokens->len;
+    guint n = t->tokens->len, cap = 64;
+    dm_memo *memo;
+    /* A stemmer that only takes suffixes away leaves the word's first two
+     * bytes: a word whose pair files no stem pattern need not be stemmed
+     * (unless compound heads are looked for). */
+    bool all = !x->suffix_only || x->pt.n[DM_PAIRS_SUFFIX] > 0 ||
+               x->pt.shorts[DM_PAIRS_SUFFIX]->len > 0 || x->pt.shorts[DM_PAIRS_STEM]->len > 0;
 
+    while (cap < n * 2)
+        cap <<= 1;
+    memo = g_new0(dm_memo, cap);
     g_array_set_size(t->ids, n + 64);
     for (guint i = 0; i < n; i++) {
         dm_token *k = &g_array_index(t->tokens, dm_token, i);
-        const char *raw, *stem;
-        guint rl, sl;
+        const char *raw = dm_text_raw(t, k), *stem;
+        guint rl = k->raw_len, sl, slot;
+        guint32 h = k->hash;
 
-        dm_text_stem_token(t, k);
-        raw = dm_text_raw(t, k);
-        stem = dm_text_stem(t, k);
-        rl = k->raw_len;
-        sl = k->stem_len;
-        k->ids = ids.n;
-        dm_tag_pair(x, stem, sl, DM_PAIRS_STEM, 0, &ids);
-        dm_tag_pair(x, raw, rl, DM_PAIRS_RAW, 0, &ids);
-        dm_tag_pair(x, raw, rl, DM_PAIRS_PREFIX, 1, &ids);
-        dm_tag_pair(x, stem, sl, DM_PAIRS_SUFFIX, 2, &ids);
+        /* The same word again: the same stem and patterns. */
+        for (slot = h & (cap - 1); memo[slot].token != 0; slot = (slot + 1) & (cap - 1)) {
+            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
+            if (memo[slot].hash == h && o->raw_len == rl &&
+                memcmp(dm_text_raw(t, o), raw, rl) == 0)
+                break;
+        }
+        if (memo[slot].token != 0) {
+            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
+            k->stem = o->stem;
+            k->stem_len = o->stem_len;
+            k->stemmed = o->stemmed;
+            k->ids = o->ids;
+            k->n_ids = o->n_ids;
+            continue;
+        }
+        memo[slot].hash = h;
+        memo[slot].token = i + 1;
+
+        if (x->suffix_only) {
+            /* One probe: the word's pair files its stem patterns too. */
+            const dm_pair *first = NULL;
+            if (rl >= 2) {
+                guint v2 = dm_pair_of(raw), hh = dm_pair_hash(v2);
+                if (dm_filter_has(x->pt.filter, hh))
+                    first = dm_pairtab_get(&x->pt, v2, hh);
+            }
+            if (!all && !k->stemmed && !dm_tag_stem_prefix(x, first, raw, rl))
+                k->stemmed = true; /* its stem is never looked at */
+            dm_text_stem_token(t, k);
+            raw = dm_text_raw(t, k);
+            stem = dm_text_stem(t, k);
+            sl = k->stem_len;
+            k->ids = ids.n;
+            if (first != NULL) {
+                if (sl >= 2 && first->count[DM_PAIRS_STEM] > 0)
+                    dm_tag_kind(x, first, DM_PAIRS_STEM, stem, sl, 0, &ids);
+                if (first->count[DM_PAIRS_RAW] > 0)
+                    dm_tag_kind(x, first, DM_PAIRS_RAW, raw, rl, 0, &ids);
+                if (first->count[DM_PAIRS_PREFIX] > 0)
+                    dm_tag_kind(x, first, DM_PAIRS_PREFIX, raw, rl, 1, &ids);
+            }
+            if (x->pt.n[DM_PAIRS_SUFFIX] > 0)
+                dm_tag_pair(x, stem, sl, DM_PAIRS_SUFFIX, 2, &ids);
+        } else {
+            dm_text_stem_token(t, k);
+            raw = dm_text_raw(t, k);
+            stem = dm_text_stem(t, k);
+            sl = k->stem_len;
+            k->ids = ids.n;
+            dm_tag_pair(x, stem, sl, DM_PAIRS_STEM, 0, &ids);
+            dm_tag_pair(x, raw, rl, DM_PAIRS_RAW, 0, &ids);
+            dm_tag_pair(x, raw, rl, DM_PAIRS_PREFIX, 1, &ids);
+            dm_tag_pair(x, stem, sl, DM_PAIRS_SUFFIX, 2, &ids);
+        }
         if (x->pt.n[DM_PAIRS_INFIX] > 0) {
             guint seen = ids.n;
             for (guint j = 0; j + 2 <= rl; j++) {
@@ -221,6 +293,7 @@ static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
         k->n_ids = (guint16)(ids.n - k->ids);
     }
     g_array_set_size(t->ids, ids.n);
+    g_free(memo);
 }
 
 void dm_lex_tag(const dm_lex *x, dm_text *t)

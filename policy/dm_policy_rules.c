@@ -414,15 +414,28 @@ static bool dm_load_lang(dm_policy *p, dm_langlex *L, const char *stemmer, GKeyF
     return ok;
 }
 
-/* Swedish, then each language of [languages] (CODE = Snowball stemmer). */
+static char **dm_get_words(GKeyFile *kf, const char *g, const char *k);
+
+/* Swedish, then each language of [languages] (CODE = Snowball stemmer;
+ * "unknown": the languages whose lists also read text of no known
+ * language). */
 static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError **err)
 {
     char **codes = NULL;
     guint n = 0;
     bool ok;
 
-    if (kf != NULL && g_key_file_has_group(kf, "languages"))
-        codes = g_key_file_get_keys(kf, "languages", NULL, NULL);
+    if (kf != NULL && g_key_file_has_group(kf, "languages")) {
+        char **keys = g_key_file_get_keys(kf, "languages", NULL, NULL);
+        GPtrArray *c = g_ptr_array_new();
+        for (char **k = keys; k != NULL && *k != NULL; k++) {
+            if (strcmp(*k, "unknown") != 0)
+                g_ptr_array_add(c, g_strdup(*k));
+        }
+        g_ptr_array_add(c, NULL);
+        codes = (char **)g_ptr_array_free(c, FALSE);
+        g_strfreev(keys);
+    }
     n = codes != NULL ? g_strv_length(codes) : 0;
     if (n > 254) {
         g_set_error(err, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -454,6 +467,12 @@ static bool dm_load_lists(dm_policy *p, GKeyFile *kf, const char *base, GError *
             g_strlcpy(L->code, codes[i], sizeof L->code);
             p->n_langs++;
             ok = dm_load_lang(p, L, stemmer, kf, base, err);
+            if (ok && g_key_file_has_key(kf, "languages", "unknown", NULL)) {
+                char **unknown = dm_get_words(kf, "languages", "unknown");
+                for (char **u = unknown; *u != NULL; u++)
+                    L->unknown |= strcmp(*u, L->code) == 0;
+                g_strfreev(unknown);
+            }
         }
         g_free(stemmer);
     }

@@ -11,6 +11,8 @@
 
 /* Phrases kept per signal for reasons and --explain. */
 #define DM_HITS_MAX 6
+/* Distinct entries counted per signal and language, more than any cap. */
+#define DM_ENTRIES_MAX 32
 
 static const char *const dm_sig_sections[DM_SIG_COUNT] = {
     [DM_SIG_REQUEST] = "request",
@@ -180,7 +182,7 @@ typedef struct {
     dm_text *t;
     const dm_lex_result *r;
     guint *heads;            /* per sentence: a title's head token, else G_MAXUINT */
-    GHashTable **seen;       /* per signal: the phrases counted, in every language */
+    GPtrArray **seen;        /* per signal: the phrases counted, in every language */
 } dm_wctx;
 
 /* Does a match count for signal sig, given where it stands? */
@@ -289,8 +291,9 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
     for (int sig = 0; sig < DM_SIG_COUNT; sig++) {
         guint list = w->L->list[sig], unless = w->L->unless[sig];
         const GArray *m;
-        GHashTable *entries;
-        GArray *counted, *masks;
+        guint entry[DM_ENTRIES_MAX], n_entries, n_counted;
+        guint8 mask[DM_ENTRIES_MAX];
+        dm_lmatch counted[DM_ENTRIES_MAX];
 
         if (list == G_MAXUINT || sig == DM_SIG_SUBJECT_SKIP)
             continue;
@@ -303,41 +306,47 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
          * by two); a phrase inside one that already counted ("jag
          * tycker" in "jag tycker inte") does not. */
         if (w->seen[sig] == NULL)
-            w->seen[sig] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        entries = g_hash_table_new(g_direct_hash, g_direct_equal);
-        counted = g_array_new(FALSE, FALSE, sizeof(dm_lmatch));
-        masks = g_array_new(FALSE, FALSE, sizeof(guint8));
-        for (guint i = 0; i < m->len; i++) {
+            w->seen[sig] = g_ptr_array_new_with_free_func(g_free);
+        n_entries = 0;
+        n_counted = 0;
+        for (guint i = 0; i < m->len && n_entries < DM_ENTRIES_MAX; i++) {
             const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
             const dm_token *k = &g_array_index(t->tokens, dm_token, h->start);
             const dm_sentence *st = &g_array_index(t->sents, dm_sentence, k->sent);
             guint8 bit = (guint8)(1u << st->grp);
-            gpointer slot;
+            GPtrArray *seen = w->seen[sig];
             char *span;
-            bool overlap = false;
+            bool overlap = false, known = false;
+            guint e;
 
             if (!dm_match_counts(p, w, (dm_sig)sig, h))
                 continue;
             if (unless != G_MAXUINT && dm_overlaps(r->matches[unless], h))
                 continue;
-            for (guint j = 0; j < counted->len && !overlap; j++) {
-                const dm_lmatch *c = &g_array_index(counted, dm_lmatch, j);
-                overlap = c->start < h->end && h->start < c->end;
-            }
+            for (guint j = 0; j < n_counted && !overlap; j++)
+                overlap = counted[j].start < h->end && h->start < counted[j].end;
             if (overlap)
                 continue;
-            slot = g_hash_table_lookup(entries, GUINT_TO_POINTER(h->entry + 1));
-            if (slot != NULL) {
-                g_array_index(masks, guint8, GPOINTER_TO_UINT(slot) - 1) |= bit;
+            for (e = 0; e < n_entries; e++) {
+                if (entry[e] == h->entry)
+                    break;
+            }
+            if (e < n_entries) {
+                mask[e] |= bit;
                 continue;
             }
             span = dm_text_span(t, h->start, h->end);
-            if (!g_hash_table_add(w->seen[sig], span))
+            for (guint j = 0; j < seen->len && !known; j++)
+                known = strcmp(g_ptr_array_index(seen, j), span) == 0;
+            if (known) {
+                g_free(span);
                 continue;
-            g_array_append_val(masks, bit);
-            g_hash_table_insert(entries, GUINT_TO_POINTER(h->entry + 1),
-                                GUINT_TO_POINTER(masks->len));
-            g_array_append_val(counted, *h);
+            }
+            g_ptr_array_add(seen, span);
+            entry[n_entries] = h->entry;
+            mask[n_entries++] = bit;
+            if (n_counted < DM_ENTRIES_MAX)
+                counted[n_counted++] = *h;
             if (s->hits[sig] == NULL)
                 s->hits[sig] = g_ptr_array_new_with_free_func(dm_hit_free);
             if (s->hits[sig]->len < DM_HITS_MAX) {
@@ -349,14 +358,10 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
                 g_ptr_array_add(s->hits[sig], hit);
             }
         }
-        for (guint j = 0; j < masks->len; j++) {
-            guint8 mask = g_array_index(masks, guint8, j);
-            if (s->n[sig][mask] < G_MAXUINT16)
-                s->n[sig][mask]++;
+        for (guint j = 0; j < n_entries; j++) {
+            if (s->n[sig][mask[j]] < G_MAXUINT16)
+                s->n[sig][mask[j]]++;
         }
-        g_array_free(masks, TRUE);
-        g_array_free(counted, TRUE);
-        g_hash_table_destroy(entries);
     }
     for (guint i = 0; i < t->sents->len; i++) {
         const dm_sentence *st = &g_array_index(t->sents, dm_sentence, i);
@@ -366,9 +371,17 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
     }
 }
 
+/* Does language L read segment g (its language, or none known)? */
+bool dm_seg_in_lang(const dm_tseg *g, const dm_langlex *L)
+{
+    if (g->lang == NULL || g->lang[0] == '\0')
+        return L->unknown;
+    return strcmp(g->lang, L->code) == 0;
+}
+
 /* Read text t with the lists of language li. */
 static void dm_signals_read(const dm_policy *p, dm_signals *s, guint li, dm_text *t,
-                            GHashTable **seen)
+                            GPtrArray **seen)
 {
     const dm_langlex *L = &p->langs[li];
     dm_wctx w = {.L = L, .li = li, .t = t, .seen = seen};
@@ -555,7 +568,7 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
      * English and the other way round), each other language's lists
      * over the segments in that language. */
     {
-        GHashTable *seen[DM_SIG_COUNT] = {0};
+        GPtrArray *seen[DM_SIG_COUNT] = {0};
 
         s->text = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens, NULL);
         dm_signals_read(p, s, 0, s->text, seen);
@@ -565,17 +578,16 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
             dm_text *t;
 
             for (guint i = 0; i < s->n_segs && !any; i++)
-                any = s->segs[i].lang != NULL && strcmp(s->segs[i].lang, p->langs[li].code) == 0;
+                any = dm_seg_in_lang(&s->segs[i], &p->langs[li]);
             if (!any)
                 continue;
-            t = dm_text_new_segs(&p->replies, s->segs, s->n_segs, (guint)p->max_tokens,
-                                 p->langs[li].code);
+            t = dm_text_subset(s->text, s->segs, &p->langs[li]);
             dm_signals_read(p, s, li, t, seen);
             dm_text_free(t);
         }
         for (int i = 0; i < DM_SIG_COUNT; i++) {
             if (seen[i] != NULL)
-                g_hash_table_destroy(seen[i]);
+                g_ptr_array_free(seen[i], TRUE);
         }
     }
 }

@@ -26,9 +26,21 @@
 /* Snowball stemmers keep state: one per language per thread. */
 #define DM_STEMMERS 8
 
+/* Stems of words seen before, per language and thread: the common words
+ * come again and again, and a look here costs less than Snowball. */
+#define DM_STEM_CACHE 2048 /* a power of two */
+#define DM_STEM_WORD 24    /* longer words are stemmed every time */
+
+typedef struct {
+    guint32 hash;
+    guint8 wlen, slen; /* wlen 0: empty */
+    char w[DM_STEM_WORD], s[DM_STEM_WORD];
+} dm_stem_entry;
+
 typedef struct {
     char name[16];
     struct sb_stemmer *st;
+    dm_stem_entry *cache;
 } dm_stemmer_slot;
 
 static void dm_stemmers_free(gpointer p)
@@ -38,6 +50,7 @@ static void dm_stemmers_free(gpointer p)
     for (int i = 0; i < DM_STEMMERS; i++) {
         if (slots[i].st != NULL)
             sb_stemmer_delete(slots[i].st);
+        g_free(slots[i].cache);
     }
     g_free(slots);
 }
@@ -46,7 +59,7 @@ static GPrivate dm_stemmer_key = G_PRIVATE_INIT(dm_stemmers_free);
 
 /* The stemmer of a Snowball language ("swedish", "english"; NULL:
  * swedish), or NULL when libstemmer has none of that name. */
-static struct sb_stemmer *dm_stemmer_for(const char *name)
+static dm_stemmer_slot *dm_stemmer_slot_for(const char *name)
 {
     dm_stemmer_slot *slots = g_private_get(&dm_stemmer_key);
 
@@ -64,12 +77,20 @@ static struct sb_stemmer *dm_stemmer_for(const char *name)
             if (slots[i].st == NULL)
                 return NULL;
             g_strlcpy(slots[i].name, name, sizeof slots[i].name);
-            return slots[i].st;
+            slots[i].cache = g_new0(dm_stem_entry, DM_STEM_CACHE);
+            return &slots[i];
         }
         if (strcmp(slots[i].name, name) == 0)
-            return slots[i].st;
+            return &slots[i];
     }
     return NULL; /* more languages than a site configures */
+}
+
+static struct sb_stemmer *dm_stemmer_for(const char *name)
+{
+    dm_stemmer_slot *slot = dm_stemmer_slot_for(name);
+
+    return slot != NULL ? slot->st : NULL;
 }
 
 bool dm_stemmer_known(const char *name)
@@ -467,26 +488,47 @@ static bool dm_subject_prefix(const dm_replies *r, const char **subject, bool *f
 
 void dm_text_stem_token(dm_text *t, dm_token *k)
 {
-    struct sb_stemmer *st;
-    const sb_symbol *r;
+    dm_stemmer_slot *slot;
+    dm_stem_entry *ce = NULL;
+    const char *raw, *r;
     int n;
 
     if (k->stemmed)
         return;
     k->stemmed = true;
-    st = dm_stemmer_for(t->stemmer);
-    if (st == NULL)
+    slot = dm_stemmer_slot_for(t->stemmer);
+    if (slot == NULL)
         return;
-    r = sb_stemmer_stem(st, (const sb_symbol *)(t->arena->str + k->raw), (int)k->raw_len);
-    n = sb_stemmer_length(st);
-    /* Snowball only takes suffixes away: the stem is the word's start. */
-    if (r != NULL && n >= 0 && n < k->raw_len &&
-        memcmp(r, t->arena->str + k->raw, (size_t)n) == 0) {
+    raw = t->arena->str + k->raw;
+    if (k->raw_len < DM_STEM_WORD) {
+        ce = &slot->cache[k->hash & (DM_STEM_CACHE - 1)];
+        if (ce->wlen == k->raw_len && ce->hash == k->hash && memcmp(ce->w, raw, k->raw_len) == 0) {
+            r = ce->s;
+            n = ce->slen;
+            goto found;
+        }
+    }
+    r = (const char *)sb_stemmer_stem(slot->st, (const sb_symbol *)raw, (int)k->raw_len);
+    n = sb_stemmer_length(slot->st);
+    if (r == NULL || n < 0)
+        return;
+    if (ce != NULL && n < DM_STEM_WORD) {
+        ce->hash = k->hash;
+        ce->wlen = (guint8)k->raw_len;
+        ce->slen = (guint8)n;
+        memcpy(ce->w, raw, k->raw_len);
+        memcpy(ce->s, r, (size_t)n);
+    }
+found:
+    /* Snowball mostly takes suffixes away: then the stem is the word's
+     * start; else (Arabic takes prefixes away, normalises letters) it is
+     * kept beside the words. */
+    if (n <= k->raw_len && memcmp(r, raw, (size_t)n) == 0) {
         k->stem_len = (guint16)n;
-    } else if (r != NULL && n >= 0 && (size_t)n != k->raw_len) {
+    } else {
         k->stem = (guint32)t->arena->len;
         k->stem_len = (guint16)n;
-        g_string_append_len(t->arena, (const char *)r, n);
+        g_string_append_len(t->arena, r, n);
     }
 }
 
@@ -581,7 +623,7 @@ static void dm_text_segment(dm_tb *b, const dm_replies *replies, const dm_tseg *
 }
 
 dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint n,
-                          guint max_tokens, const char *only_lang)
+                          guint max_tokens, const dm_langlex *only_lang)
 {
     dm_text *t = g_new0(dm_text, 1);
     dm_tb b = {.t = t, .max_tokens = max_tokens};
@@ -607,8 +649,7 @@ dm_text *dm_text_new_segs(const dm_replies *replies, const dm_tseg *segs, guint 
     for (guint i = 0; i < n && b.ntok < b.max_tokens; i++) {
         const dm_tseg *sg = &segs[i];
 
-        if (sg->text == NULL ||
-            (only_lang != NULL && (sg->lang == NULL || strcmp(sg->lang, only_lang) != 0)))
+        if (sg->text == NULL || (only_lang != NULL && !dm_seg_in_lang(sg, only_lang)))
             continue;
         if (sg->subject || sg->title) {
             /* A title: one sentence; the subject without its reply and
@@ -653,6 +694,47 @@ dm_text *dm_text_new(const dm_replies *replies, const char *subject, const char 
     };
 
     return dm_text_new_segs(replies, segs, 2, max_tokens, NULL);
+}
+
+dm_text *dm_text_subset(const dm_text *base, const dm_tseg *segs, const struct dm_langlex *lang)
+{
+    dm_text *t = g_new0(dm_text, 1);
+    guint n = 0;
+
+    /* The arena as it is (words and Swedish stems: a stem is remade from
+     * its word when the other stemmer asks); tokens and sentences of the
+     * segments in lang, renumbered. */
+    t->arena = g_string_new_len(base->arena->str, (gssize)base->arena->len);
+    t->tokens = g_array_sized_new(FALSE, FALSE, sizeof(dm_token), base->tokens->len);
+    t->sents = g_array_new(FALSE, FALSE, sizeof(dm_sentence));
+    t->ids = g_array_new(FALSE, FALSE, sizeof(guint16));
+    t->forward = base->forward;
+    t->truncated = base->truncated;
+    for (guint i = 0; i < base->sents->len; i++) {
+        dm_sentence st = g_array_index(base->sents, dm_sentence, i);
+
+        if (!dm_seg_in_lang(&segs[st.seg], lang))
+            continue;
+        for (guint k = st.first; k < st.end; k++) {
+            dm_token tk = g_array_index(base->tokens, dm_token, k);
+            tk.stem = tk.raw;
+            tk.stem_len = tk.raw_len;
+            /* Words of three bytes or fewer and numbers keep no stem. */
+            tk.stemmed = tk.raw_len <= 3 || !g_unichar_isalpha(g_utf8_get_char(
+                                                  base->arena->str + tk.raw));
+            tk.sent = t->sents->len;
+            tk.n_ids = 0;
+            g_array_append_val(t->tokens, tk);
+        }
+        st.flags &= (guint16)~DM_SENT_INQUIRY;
+        st.end = n + (st.end - st.first);
+        st.first = n;
+        n = st.end;
+        g_array_append_val(t->sents, st);
+        if ((st.flags & DM_SENT_SUBJECT) == 0 && (st.grp == DM_GRP_OWN || st.grp == DM_GRP_FORWARDED))
+            t->own_words += st.end - st.first;
+    }
+    return t;
 }
 
 void dm_text_free(dm_text *t)

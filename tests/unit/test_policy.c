@@ -306,6 +306,7 @@ typedef struct {
     const dm_case_index *cases; /* default: the fixture's */
     bool no_cases, no_registrars, no_msg;
     const dm_policy *pol; /* default: the one from etc/rules.conf */
+    const char *lang;     /* the message's language, as mime/ tells it */
 } req;
 
 static dm_verdict *run(const req *r)
@@ -347,6 +348,8 @@ static dm_verdict *run(const req *r)
     g_string_assign(m->text, r->text ? r->text : "");
     g_free(m->from_addr);
     m->from_addr = g_strdup(from);
+    if (r->lang != NULL)
+        g_strlcpy(m->lang, r->lang, sizeof m->lang);
     switch (r->mark) {
     case MARK_NONE: break;
     case MARK_AUTOREPLY:
@@ -1569,6 +1572,64 @@ static void test_content_ringa(void **state)
     DECIDE(&r, RINGA, false, "-", "-", "-", "-");
 }
 
+/* The phrase, and its list's language, in what the rules read. */
+static bool explained(const req *r, const char *phrase)
+{
+    dm_facts f;
+    dm_msg *m = dm_msg_new();
+    char *e;
+    bool found;
+
+    memset(&f, 0, sizeof f);
+    f.env_from = r->from;
+    f.sender.addr = (char *)r->from;
+    g_free(m->subject);
+    m->subject = g_strdup(r->subject);
+    g_string_assign(m->text, r->text);
+    if (r->lang != NULL)
+        g_strlcpy(m->lang, r->lang, sizeof m->lang);
+    f.msg = m;
+    e = dm_policy_explain(W.pol, &f);
+    found = strstr(e, phrase) != NULL;
+    if (!found)
+        print_error("no %s in:\n%s\n", phrase, e);
+    g_free(e);
+    dm_msg_free(m);
+    return found;
+}
+
+/* Each language's lists read the text in it; English, the most common,
+ * also text of no known language ([languages] unknown). */
+static void test_languages(void **state)
+{
+    req r = {.from = "medborgare@example.com", .rcpt = "kommun@sjovik.test"};
+
+    (void)state;
+    r.lang = "fi", r.subject = "Esikoulupaikka";
+    r.text = "Hei! Haemme tyttärellemme paikkaa esikoulusta tammikuusta alkaen.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    assert_true(explained(&r, "\"haemme\" [body, fi]"));
+    /* Vowel signs and the article do not hide an Arabic appeal. */
+    r.lang = "ar", r.subject = "اعتراض", r.rcpt = "norrbyskola@sjovik.test";
+    r.text = "أرغب في الاعتراضِ على قرارِ رفض النقل المدرسي لابني.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    assert_true(explained(&r, ", ar]"));
+    /* English, told or not. */
+    r.lang = NULL, r.subject = "Street light", r.rcpt = "kommun@sjovik.test";
+    r.text = "Could you please repair the street light outside number 7?";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    assert_true(explained(&r, "[body, en]"));
+    r.lang = "en";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    /* R9 in any language: a personnummer with a diagnosis. */
+    r.rcpt = "norrbyskola@sjovik.test", r.subject = "Liam";
+    r.text = "Hi, my son Liam (20150412-2381) has epilepsy. Could the nurse call me?";
+    DECIDE(&r, REG, true, "registrator@sjovik.test", "-", "-", "-");
+    r.lang = "fi", r.rcpt = "socialforvaltningen@sjovik.test", r.subject = "Tuki";
+    r.text = "Henkilötunnukseni on 860714-3156. Olen ollut sairauslomalla masennuksen takia.";
+    DECIDE(&r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-");
+}
+
 static void test_content_private_party(void **state)
 {
     req r = {.from = "vän@example.com", .rcpt = "erik.sjoberg@sjovik.test"};
@@ -2133,6 +2194,7 @@ int main(void)
         cmocka_unit_test(test_content_requests),
         cmocka_unit_test(test_content_ringa),
         cmocka_unit_test(test_content_private_party),
+        cmocka_unit_test(test_languages),
         cmocka_unit_test(test_ringa_markers),
         cmocka_unit_test(test_degraded_facts),
         cmocka_unit_test(test_verdict_json),
