@@ -77,6 +77,7 @@ typedef struct {
     fit_costs costs;
     guint np;
     int passes;
+    int starts;
     bool verbose;
 } fit_ctx;
 
@@ -391,7 +392,12 @@ static void fit_search(const fit_ctx *ctx, double *w, guint skip)
                     }
                 }
             }
-            pick = g_array_index(grid, double, best_start + (best_len - 1) / 2);
+            /* A weight the cases do not care about keeps its value: the
+             * labels give no reason to move it. */
+            if (best_len == grid->len)
+                pick = keep;
+            else
+                pick = g_array_index(grid, double, best_start + (best_len - 1) / 2);
             w[k] = pick;
             if (fabs(pick - keep) > 1e-9)
                 changed = true;
@@ -401,6 +407,94 @@ static void fit_search(const fit_ctx *ctx, double *w, guint skip)
     }
     g_array_free(grid, TRUE);
     g_array_free(losses, TRUE);
+}
+
+/* A deterministic pseudo-random point of the grid (seeded by the start
+ * and the set left out): the descent from one point finds the valley it
+ * starts in, not always the deepest. */
+static void fit_random_point(const fit_ctx *ctx, double *w, guint start, guint skip)
+{
+    guint64 x = 0x9e3779b97f4a7c15ull * (start + 1) ^ (0xbf58476d1ce4e5b9ull * (skip + 2));
+
+    for (guint k = 0; k < ctx->np; k++) {
+        const dm_param_info *pi = dm_policy_param_info(k);
+        guint n;
+
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebull;
+        x ^= x >> 31;
+        if (pi->step <= 0)
+            continue;
+        n = (guint)((pi->hi - pi->lo) / pi->step + 1.5);
+        w[k] = pi->lo + (double)(x % n) * pi->step;
+    }
+}
+
+/* How far w is from the rules file's w0, in steps: of two fits equally
+ * good, the nearer one. */
+static double fit_distance(const fit_ctx *ctx, const double *w, const double *w0)
+{
+    double d = 0;
+
+    for (guint k = 0; k < ctx->np; k++) {
+        const dm_param_info *pi = dm_policy_param_info(k);
+        if (pi->step > 0)
+            d += fabs(w[k] - w0[k]) / pi->step;
+    }
+    return d;
+}
+
+/* The best of several descents: from w (the rules file's), from the
+ * defaults, and from pseudo-random points. */
+static void fit_best(const fit_ctx *ctx, double *w, guint skip)
+{
+    double *w0 = g_memdup2(w, sizeof(double) * ctx->np);
+    double *best = g_memdup2(w, sizeof(double) * ctx->np);
+    double *try = g_new(double, ctx->np);
+    double best_loss = G_MAXDOUBLE, best_dist = G_MAXDOUBLE;
+
+    for (int st = 0; st < ctx->starts; st++) {
+        double loss, dist;
+
+        if (st == 0) {
+            memcpy(try, w0, sizeof(double) * ctx->np);
+        } else if (st == 1) {
+            for (guint k = 0; k < ctx->np; k++)
+                try[k] = dm_policy_param_info(k)->def;
+        } else {
+            memcpy(try, w0, sizeof(double) * ctx->np);
+            fit_random_point(ctx, try, (guint)st, skip);
+        }
+        fit_search(ctx, try, skip);
+        loss = fit_loss(ctx, try, skip);
+        dist = fit_distance(ctx, try, w0);
+        if (loss < best_loss - 1e-9 || (loss < best_loss + 1e-9 && dist < best_dist)) {
+            best_loss = loss;
+            best_dist = dist;
+            memcpy(best, try, sizeof(double) * ctx->np);
+        }
+    }
+    memcpy(w, best, sizeof(double) * ctx->np);
+    g_free(w0);
+    g_free(best);
+    g_free(try);
+}
+
+/* One fit for the thread pool: every set but skip. */
+typedef struct {
+    const fit_ctx *ctx;
+    double *w;
+    guint skip;
+} fit_job;
+
+static void fit_job_run(gpointer data, gpointer user)
+{
+    fit_job *j = data;
+
+    (void)user;
+    fit_best(j->ctx, j->w, j->skip);
 }
 
 /* ---- figures ------------------------------------------------------------------- */
@@ -494,13 +588,17 @@ int dm_ctl_fit(int argc, char **argv)
 {
     char *conf_path = NULL, **specs = NULL;
     gboolean write = FALSE, verbose = FALSE;
-    int passes = 8;
+    int passes = 8, starts = 12, threads = 2;
     double leak = 20, missed = 4;
+    fit_job *jobs = NULL;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE"},
         {"write", 0, 0, G_OPTION_ARG_NONE, &write,
          "write the weights fitted on all sets into the rules file", NULL},
         {"passes", 0, 0, G_OPTION_ARG_INT, &passes, "most passes over the weights (8)", "N"},
+        {"starts", 0, 0, G_OPTION_ARG_INT, &starts,
+         "descents from different points, the best kept (12)", "N"},
+        {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "fits run side by side (2)", "N"},
         {"leak", 0, 0, G_OPTION_ARG_DOUBLE, &leak, "extra cost of a privacy leak (20)", "X"},
         {"missed", 0, 0, G_OPTION_ARG_DOUBLE, &missed,
          "extra cost of a missed registration (4)", "X"},
@@ -527,7 +625,8 @@ int dm_ctl_fit(int argc, char **argv)
         rc = DM_EX_USAGE;
         goto out;
     }
-    if (specs == NULL || specs[0] == NULL || passes < 1 || leak < 0 || missed < 0) {
+    if (specs == NULL || specs[0] == NULL || passes < 1 || starts < 1 || threads < 1 ||
+        leak < 0 || missed < 0) {
         fprintf(stderr, "diariectl fit: need at least one set (see --help)\n");
         rc = DM_EX_USAGE;
         goto out;
@@ -547,6 +646,7 @@ int dm_ctl_fit(int argc, char **argv)
     ctx.pol = dm_engine_policy(ctx.e);
     ctx.np = dm_policy_n_params();
     ctx.passes = passes;
+    ctx.starts = starts;
     ctx.verbose = verbose;
     ctx.costs = (fit_costs){.leak = leak, .missed = missed, .other = 1};
     ctx.cases = g_ptr_array_new_with_free_func(fit_case_free);
@@ -564,8 +664,19 @@ int dm_ctl_fit(int argc, char **argv)
     w = g_new(double, ctx.np);
     dm_policy_params(ctx.pol, loaded);
     memcpy(all, loaded, sizeof(double) * ctx.np);
-    fit_search(&ctx, all, G_MAXUINT);
-
+    /* The fit on all sets and one per set left out, side by side. */
+    jobs = g_new0(fit_job, ctx.sets->len + 1);
+    {
+        GThreadPool *pool = g_thread_pool_new(fit_job_run, NULL, MAX(threads, 1), TRUE, NULL);
+        for (guint s = 0; s <= ctx.sets->len; s++) {
+            jobs[s].ctx = &ctx;
+            jobs[s].skip = s < ctx.sets->len ? s : G_MAXUINT;
+            jobs[s].w = g_memdup2(loaded, sizeof(double) * ctx.np);
+            g_thread_pool_push(pool, &jobs[s], NULL);
+        }
+        g_thread_pool_free(pool, FALSE, TRUE);
+    }
+    memcpy(all, jobs[ctx.sets->len].w, sizeof(double) * ctx.np);
     f_loaded = g_new0(fit_fig, ctx.sets->len);
     f_all = g_new0(fit_fig, ctx.sets->len);
     f_loso = g_new0(fit_fig, ctx.sets->len);
@@ -578,8 +689,7 @@ int dm_ctl_fit(int argc, char **argv)
             printf("fitted on all: %s wrong as %s\n", c->id, dm_class_name(out_class[o]));
     }
     for (guint s = 0; s < ctx.sets->len; s++) {
-        memcpy(w, loaded, sizeof(double) * ctx.np);
-        fit_search(&ctx, w, s);
+        memcpy(w, jobs[s].w, sizeof(double) * ctx.np);
         for (guint i = 0; i < ctx.cases->len; i++) {
             const fit_case *c = g_ptr_array_index(ctx.cases, i);
             int o;
@@ -641,6 +751,9 @@ int dm_ctl_fit(int argc, char **argv)
     }
     rc = DM_EX_OK;
 out:
+    for (guint s = 0; jobs != NULL && s <= ctx.sets->len; s++)
+        g_free(jobs[s].w);
+    g_free(jobs);
     g_free(f_loaded);
     g_free(f_all);
     g_free(f_loso);

@@ -95,11 +95,7 @@ static void dm_register_reasons(const dm_policy *p, const dm_signals *s, const d
 
 static bool dm_any_hit(const dm_signals *s, dm_sig sig)
 {
-    for (guint mask = 1; mask < G_N_ELEMENTS(s->n[sig]); mask++) {
-        if (s->n[sig][mask] != 0)
-            return true;
-    }
-    return false;
+    return s->nz_n[sig] != 0;
 }
 
 /* A simple question (R7): the sender's own text asks something, is short,
@@ -114,7 +110,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
                        dm_verdict *v)
 {
     dm_scores sc;
-    bool asked, simple, person_wrote;
+    bool asked, simple, info, person_wrote;
     double private_needed, r, prior = 0;
 
     memset(c, 0, sizeof *c);
@@ -176,24 +172,26 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 5. R4: party content, unless the municipality is asked for
-     * something too: then it is not addressed to the person only as a
+    /* 5. R4: party content to a person, unless the municipality is asked
+     * for something too: then it is not addressed to the person only as a
      * party representative, and the errand decides. */
-    if (sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] && !asked) {
+    if (s->person && sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] && !asked) {
         c->klass = DM_CLASS_PARTI;
         dm_reason_hits(p, v, "R4", DM_R_PARTY, s, DM_SIG_PARTY);
         return;
     }
 
     /* 6. R3: private content, before anything automatic (a person's own
-     * orders, bookings, parcels, appointments, associations).  A
+     * orders, bookings, parcels, appointments, associations), in a
+     * person's mailbox (a functional one holds no one's private mail,
+     * R11).  A
      * person's mail that names none of the municipality's matters and
      * asks nothing of it needs less.  Mail that mixes a private greeting
      * with a municipal errand is judged by the errand (section 10). */
     private_needed = w[DM_P_T_PRIVATE];
     if (s->person && sc.r_total == 0 && sc.score[DM_SIG_MUNICIPAL] == 0)
         private_needed = MIN(private_needed, w[DM_P_T_PRIVATE_ALONE]);
-    if (sc.private_total >= private_needed && !asked) {
+    if (s->person && sc.private_total >= private_needed && !asked) {
         c->klass = DM_CLASS_PRIVAT;
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_PRIVATE);
@@ -234,17 +232,18 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     }
 
     /* 11. R6: the evidence for an errand.  Mail a person wrote to the
-     * municipality starts with some (it is an errand unless something
-     * shows otherwise); a simple question counts against it; "för
-     * kännedom" leaves only the cases. */
+     * municipality starts with some: it is an errand unless something
+     * shows otherwise (a simple question that gets an answer, information
+     * only: "för kännedom" leaves only the cases). */
     simple = dm_simple_question(w, s, &sc);
+    info = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ||
+           sc.score[DM_SIG_INFO_HEAD] >= w[DM_P_T_INFO] ||
+           (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_text == 0);
     person_wrote = s->inbound && s->soft_marker == NULL;
-    if (person_wrote)
+    if (person_wrote && !simple && !info)
         prior = w[DM_P_PRIOR_INBOUND] + (s->to_mailbox ? w[DM_P_PRIOR_MAILBOX] : 0) +
                 w[DM_P_PRIOR_MUNICIPAL] * sc.score[DM_SIG_MUNICIPAL];
-    r = sc.r_total + prior - (simple ? w[DM_P_SIMPLE_QUESTION] : 0);
-    if (sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO])
-        r = sc.r_case;
+    r = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ? sc.r_case : sc.r_total + prior;
     if (r >= w[DM_P_T_REGISTER]) {
         c->klass = DM_CLASS_REGISTRERAS;
         dm_register_reasons(p, s, &sc, v);
@@ -253,8 +252,9 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 12. R7: a simple question. */
-    if (simple) {
+    /* 12. R7: a simple question; thanks that close one. */
+    if (simple || (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_text == 0 &&
+                   s->own_words <= w[DM_P_QUESTION_WORDS] && s->inbound)) {
         char words[16];
 
         c->klass = DM_CLASS_RINGA;

@@ -213,6 +213,7 @@ typedef enum {
     DM_SIG_INFO,         /* R1/R8: sent for kännedom, nothing asked */
     DM_SIG_INFO_HEAD,    /* R1/R8: the subject says information, invitation */
     DM_SIG_INQUIRY,      /* R7: asking how or what, not asking for action */
+    DM_SIG_THANKS,       /* R7: thanks or a receipt that closes a matter */
     DM_SIG_OUTSIDE,      /* R7: another authority's matter */
     DM_SIG_MUNICIPAL,    /* the municipality's own areas of responsibility */
     DM_SIG_PRIVATE,      /* R3: private life */
@@ -276,7 +277,6 @@ typedef enum {
     DM_P_PRIOR_MUNICIPAL,
     /* Evidence against an errand. */
     DM_P_SOFT_MARKER,
-    DM_P_SIMPLE_QUESTION,
     DM_P_QUESTION_WORDS,
     /* Where the words stand (the sender's own text counts 1). */
     DM_P_G_FORWARDED,
@@ -349,6 +349,10 @@ typedef struct dm_signals {
      * groups (an entry found in the body and the quoted history counts
      * once, where it weighs most). */
     guint16 n[DM_SIG_COUNT][1 << DM_GRP_COUNT];
+    /* ... the same, only the sets that have entries (for speed): at most
+     * DM_GRP_COUNT + 3 per signal, else nz_n is 255 and n is read. */
+    guint8 nz_n[DM_SIG_COUNT];
+    guint8 nz_mask[DM_SIG_COUNT][DM_GRP_COUNT + 3];
     GPtrArray *hits[DM_SIG_COUNT]; /* dm_hit *: the phrases that fired */
     bool question;              /* an own sentence asks something */
     guint own_words;

@@ -40,6 +40,7 @@ static const dm_sigdefault dm_sig_defaults[DM_SIG_COUNT] = {
     [DM_SIG_OPINION] = {2, DM_WHERE_OWN},       [DM_SIG_REFERENCE] = {1, DM_WHERE_OWN},
     [DM_SIG_INFO] = {1, DM_WHERE_OWN},          [DM_SIG_INFO_HEAD] = {1, DM_WHERE_HEAD},
     [DM_SIG_INQUIRY] = {1, DM_WHERE_OWN},       [DM_SIG_OUTSIDE] = {10, DM_WHERE_OWN},
+    [DM_SIG_THANKS] = {1, DM_WHERE_OWN},
     [DM_SIG_MUNICIPAL] = {10, DM_WHERE_OWN},    [DM_SIG_PRIVATE] = {10, DM_WHERE_ALL},
     [DM_SIG_FAMILY] = {2, DM_WHERE_ALL},        [DM_SIG_INTIMATE] = {5, DM_WHERE_ALL},
     [DM_SIG_PARTY] = {10, DM_WHERE_ALL},        [DM_SIG_ADS] = {10, DM_WHERE_ALL},

@@ -24,6 +24,7 @@ static const char *const dm_sig_sections[DM_SIG_COUNT] = {
     [DM_SIG_INFO] = "info",
     [DM_SIG_INFO_HEAD] = "info_head",
     [DM_SIG_INQUIRY] = "inquiry",
+    [DM_SIG_THANKS] = "thanks",
     [DM_SIG_OUTSIDE] = "outside",
     [DM_SIG_MUNICIPAL] = "municipal",
     [DM_SIG_PRIVATE] = "private",
@@ -590,11 +591,35 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
                 g_ptr_array_free(seen[i], TRUE);
         }
     }
+    for (int sig = 0; sig < DM_SIG_COUNT; sig++) {
+        for (guint mask = 1; mask < G_N_ELEMENTS(s->n[sig]); mask++) {
+            if (s->n[sig][mask] == 0)
+                continue;
+            if (s->nz_n[sig] >= G_N_ELEMENTS(s->nz_mask[sig])) {
+                s->nz_n[sig] = 255;
+                break;
+            }
+            s->nz_mask[sig][s->nz_n[sig]++] = (guint8)mask;
+        }
+    }
+}
+
+/* What an entry found in a set of groups weighs: its best group's
+ * weight (the sender's own text 1). */
+static inline double dm_mask_weight(const double *gw, guint mask)
+{
+    double best = 0;
+
+    for (int g = 0; g < DM_GRP_COUNT; g++) {
+        if ((mask & (1u << g)) && gw[g] > best)
+            best = gw[g];
+    }
+    return best;
 }
 
 void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, dm_scores *sc)
 {
-    double gw[DM_GRP_COUNT], own[1 << DM_GRP_COUNT];
+    double gw[DM_GRP_COUNT];
 
     memset(sc, 0, sizeof *sc);
     gw[DM_GRP_OWN] = 1.0;
@@ -602,25 +627,27 @@ void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, 
     gw[DM_GRP_ATTACHMENT] = w[DM_P_G_ATTACHMENT];
     gw[DM_GRP_QUOTED] = w[DM_P_G_QUOTED];
     gw[DM_GRP_TAIL] = w[DM_P_G_TAIL];
-    /* What an entry found in a set of groups weighs: its best group. */
-    own[0] = 0;
-    for (guint mask = 1; mask < G_N_ELEMENTS(own); mask++) {
-        double best = 0;
-        for (int g = 0; g < DM_GRP_COUNT; g++) {
-            if ((mask & (1u << g)) && gw[g] > best)
-                best = gw[g];
-        }
-        own[mask] = best;
-    }
     for (int sig = 0; sig < DM_SIG_COUNT; sig++) {
         const dm_sigdef *d = &p->sig[sig];
-        int wp = dm_sig_param((dm_sig)sig);
+        int wp;
         double eff = 0;
 
-        for (guint mask = 1; mask < G_N_ELEMENTS(own); mask++) {
-            if (s->n[sig][mask] != 0)
-                eff += s->n[sig][mask] * (d->where == DM_WHERE_OWN ? own[mask] : 1.0);
+        if (s->nz_n[sig] == 0)
+            continue;
+        if (s->nz_n[sig] == 255) {
+            for (guint mask = 1; mask < G_N_ELEMENTS(s->n[sig]); mask++) {
+                if (s->n[sig][mask] != 0)
+                    eff += s->n[sig][mask] *
+                           (d->where == DM_WHERE_OWN ? dm_mask_weight(gw, mask) : 1.0);
+            }
+        } else {
+            for (guint i = 0; i < s->nz_n[sig]; i++) {
+                guint mask = s->nz_mask[sig][i];
+                eff += s->n[sig][mask] *
+                       (d->where == DM_WHERE_OWN ? dm_mask_weight(gw, mask) : 1.0);
+            }
         }
+        wp = dm_sig_param((dm_sig)sig);
         sc->score[sig] = MIN(d->cap, eff) * (wp >= 0 ? w[wp] : 1.0);
     }
 
