@@ -110,14 +110,16 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
                        dm_verdict *v)
 {
     dm_scores sc;
-    bool asked, simple, info, person_wrote;
+    bool asked, municipal, simple, info, person_wrote;
     double private_needed, r, prior = 0;
 
     memset(c, 0, sizeof *c);
     dm_signals_score(p, w, s, &sc);
     c->cited = s->cited;
-    /* What the words and cases ask of the municipality. */
+    /* What the words and cases ask of the municipality; whether they
+     * name its matters (R2: an errand is about one). */
     asked = sc.r_total >= w[DM_P_T_REGISTER];
+    municipal = sc.score[DM_SIG_MUNICIPAL] > 0 || sc.r_case > 0;
 
     /* 1. R9 sekretess, whatever the shape of the message. */
     if (s->pnr != NULL && dm_any_hit(s, DM_SIG_SENSITIVE)) {
@@ -173,9 +175,11 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     }
 
     /* 5. R4: party content to a person, unless the municipality is asked
-     * for something too: then it is not addressed to the person only as a
-     * party representative, and the errand decides. */
-    if (s->person && sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] && !asked) {
+     * for something in its own matters too: then it is not addressed to
+     * the person only as a party representative, and the errand decides.
+     * (What is asked about no municipal matter is asked of the party.) */
+    if (s->person && sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] &&
+        (!asked || !municipal)) {
         c->klass = DM_CLASS_PARTI;
         dm_reason_hits(p, v, "R4", DM_R_PARTY, s, DM_SIG_PARTY);
         return;
@@ -191,7 +195,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     private_needed = w[DM_P_T_PRIVATE];
     if (s->person && sc.r_total == 0 && sc.score[DM_SIG_MUNICIPAL] == 0)
         private_needed = MIN(private_needed, w[DM_P_T_PRIVATE_ALONE]);
-    if (s->person && sc.private_total >= private_needed && !asked) {
+    if (s->person && sc.private_total >= private_needed && (!asked || !municipal)) {
         c->klass = DM_CLASS_PRIVAT;
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_PRIVATE);
@@ -243,6 +247,10 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     if (person_wrote && !simple && !info)
         prior = w[DM_P_PRIOR_INBOUND] + (s->to_mailbox ? w[DM_P_PRIOR_MAILBOX] : 0) +
                 w[DM_P_PRIOR_MUNICIPAL] * sc.score[DM_SIG_MUNICIPAL];
+    /* ... and so is what the municipality sends out in its matters
+     * (expedierad). */
+    if (s->outbound && s->soft_marker == NULL && !simple && !info && municipal)
+        prior = w[DM_P_PRIOR_OUTBOUND];
     r = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ? sc.r_case : sc.r_total + prior;
     if (r >= w[DM_P_T_REGISTER]) {
         c->klass = DM_CLASS_REGISTRERAS;

@@ -275,6 +275,7 @@ typedef enum {
     DM_P_PRIOR_INBOUND,
     DM_P_PRIOR_MAILBOX,
     DM_P_PRIOR_MUNICIPAL,
+    DM_P_PRIOR_OUTBOUND,
     /* Evidence against an errand. */
     DM_P_SOFT_MARKER,
     DM_P_QUESTION_WORDS,
