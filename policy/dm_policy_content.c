@@ -177,9 +177,10 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     /* 5. R4: party content to a person, unless the municipality is asked
      * for something in its own matters too: then it is not addressed to
      * the person only as a party representative, and the errand decides.
-     * (What is asked about no municipal matter is asked of the party.) */
+     * What is asked about no municipal matter is asked of the party; of
+     * the two, the stronger evidence decides. */
     if (s->person && sc.score[DM_SIG_PARTY] >= w[DM_P_T_PARTY] &&
-        (!asked || !municipal)) {
+        (!asked || !municipal || sc.score[DM_SIG_PARTY] > sc.r_total)) {
         c->klass = DM_CLASS_PARTI;
         dm_reason_hits(p, v, "R4", DM_R_PARTY, s, DM_SIG_PARTY);
         return;
