@@ -220,7 +220,9 @@ static bool dm_match_counts(const dm_policy *p, const dm_wctx *w, dm_sig sig, co
             return false; /* "Ansökan om bygglov – hur lång tid?" */
         return sig == DM_SIG_SUBJECT_HEAD || !head;
     case DM_SIG_INFO_HEAD:
-        return !asks;
+        /* The subject says what the message is; an attached file's name
+         * ("Faktura 10482.pdf") says what the attachment is. */
+        return !asks && (st->flags & DM_SENT_SUBJECT) != 0;
     default:
         return true;
     }
