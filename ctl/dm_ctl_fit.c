@@ -362,6 +362,12 @@ static void fit_search(const fit_ctx *ctx, double *w, guint skip)
 
             if (pi->step <= 0)
                 continue;
+            /* A value outside the range (a hand-edited file) is brought in. */
+            if (keep < pi->lo || keep > pi->hi) {
+                keep = CLAMP(keep, pi->lo, pi->hi);
+                keep = pi->lo + floor((keep - pi->lo) / pi->step + 0.5) * pi->step;
+                changed = true;
+            }
             g_array_set_size(grid, 0);
             g_array_set_size(losses, 0);
             for (n = 0;; n++) {
