@@ -192,11 +192,14 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
      * R11).  A
      * person's mail that names none of the municipality's matters and
      * asks nothing of it needs less.  Mail that mixes a private greeting
-     * with a municipal errand is judged by the errand (section 10). */
+     * with a municipal errand is judged by the errand (section 10); a
+     * booking that names the work more than the person (a business trip)
+     * is the work's. */
     private_needed = w[DM_P_T_PRIVATE];
     if (s->person && sc.r_total == 0 && sc.score[DM_SIG_MUNICIPAL] == 0)
         private_needed = MIN(private_needed, w[DM_P_T_PRIVATE_ALONE]);
-    if (s->person && sc.private_total >= private_needed && (!asked || !municipal)) {
+    if (s->person && sc.private_total >= private_needed && (!asked || !municipal) &&
+        sc.private_total > w[DM_P_WORK] * sc.score[DM_SIG_MUNICIPAL]) {
         c->klass = DM_CLASS_PRIVAT;
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_PRIVATE);
@@ -228,9 +231,10 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 10. R7: another authority's matter. */
-    if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_OUTSIDE] > 0 &&
-        sc.score[DM_SIG_MUNICIPAL] == 0 && (s->question || sc.r_text > 0)) {
+    /* 10. R7: another authority's matter (or a private association's),
+     * when the text names more of it than of the municipality's own. */
+    if (sc.r_case < w[DM_P_T_REGISTER] &&
+        sc.score[DM_SIG_OUTSIDE] > sc.score[DM_SIG_MUNICIPAL] && (s->question || sc.r_text > 0)) {
         c->klass = DM_CLASS_RINGA;
         dm_reason_hits(p, v, "R7", DM_R_OUTSIDE, s, DM_SIG_OUTSIDE);
         return;

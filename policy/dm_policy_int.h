@@ -278,6 +278,7 @@ typedef enum {
     DM_P_PRIOR_OUTBOUND,
     /* Evidence against an errand. */
     DM_P_SOFT_MARKER,
+    DM_P_WORK,
     DM_P_QUESTION_WORDS,
     /* Where the words stand (the sender's own text counts 1). */
     DM_P_G_FORWARDED,
