@@ -232,8 +232,11 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     }
 
     /* 10. R7: another authority's matter (or a private association's),
-     * when the text names more of it than of the municipality's own. */
-    if (sc.r_case < w[DM_P_T_REGISTER] &&
+     * when the text names more of it than of the municipality's own and
+     * names no errand of the sender's at the municipality (its subject,
+     * "min ansökan", a case). */
+    if (sc.r_case < w[DM_P_T_REGISTER] && sc.score[DM_SIG_SUBJECT_HEAD] == 0 &&
+        sc.score[DM_SIG_REFERENCE] == 0 &&
         sc.score[DM_SIG_OUTSIDE] > sc.score[DM_SIG_MUNICIPAL] && (s->question || sc.r_text > 0)) {
         c->klass = DM_CLASS_RINGA;
         dm_reason_hits(p, v, "R7", DM_R_OUTSIDE, s, DM_SIG_OUTSIDE);
