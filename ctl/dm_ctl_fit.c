@@ -438,8 +438,7 @@ static void fit_random_point(const fit_ctx *ctx, double *w, guint start, guint s
     }
 }
 
-/* How far w is from the rules file's w0, in steps: of two fits equally
- * good, the nearer one. */
+/* How far w is from w0, in steps. */
 static double fit_distance(const fit_ctx *ctx, const double *w, const double *w0)
 {
     double d = 0;
@@ -452,27 +451,26 @@ static double fit_distance(const fit_ctx *ctx, const double *w, const double *w0
     return d;
 }
 
-/* The best of several descents: from w (the rules file's), from the
- * defaults, and from pseudo-random points. */
+/* The best of several descents: from the defaults (dm_policy_weights.c)
+ * and from pseudo-random points; of fits equally good, the one nearest
+ * the defaults.  Whatever the rules file holds, the same labels give the
+ * same weights. */
 static void fit_best(const fit_ctx *ctx, double *w, guint skip)
 {
-    double *w0 = g_memdup2(w, sizeof(double) * ctx->np);
-    double *best = g_memdup2(w, sizeof(double) * ctx->np);
+    double *w0 = g_new(double, ctx->np);
+    double *best = g_new(double, ctx->np);
     double *try = g_new(double, ctx->np);
     double best_loss = G_MAXDOUBLE, best_dist = G_MAXDOUBLE;
 
+    for (guint k = 0; k < ctx->np; k++)
+        w0[k] = dm_policy_param_info(k)->def;
+    memcpy(best, w0, sizeof(double) * ctx->np);
     for (int st = 0; st < ctx->starts; st++) {
         double loss, dist;
 
-        if (st == 0) {
-            memcpy(try, w0, sizeof(double) * ctx->np);
-        } else if (st == 1) {
-            for (guint k = 0; k < ctx->np; k++)
-                try[k] = dm_policy_param_info(k)->def;
-        } else {
-            memcpy(try, w0, sizeof(double) * ctx->np);
+        memcpy(try, w0, sizeof(double) * ctx->np);
+        if (st > 0)
             fit_random_point(ctx, try, (guint)st, skip);
-        }
         fit_search(ctx, try, skip);
         loss = fit_loss(ctx, try, skip);
         dist = fit_distance(ctx, try, w0);
@@ -535,7 +533,7 @@ static bool fit_fig_meets(const fit_fig *f)
 /* The rules file with its [weights] section (which must be the last)
  * replaced by w. */
 static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, const fit_fig *loso,
-                      GError **err)
+                      const fit_fig *per_set, GError **err)
 {
     char *text = NULL, *at;
     GString *out;
@@ -561,21 +559,38 @@ static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, con
     g_string_append_printf(out,
                            "# Fitted, not set by hand: \"make corpus-fit\" (diariectl fit --write)\n"
                            "# searched them by coordinate descent on %u labelled messages in %u "
-                           "sets:\n#  ",
+                           "sets",
                            n, ctx->sets->len);
-    for (guint s = 0; s < ctx->sets->len; s++)
-        g_string_append_printf(out, " %s%s", ((fit_set *)g_ptr_array_index(ctx->sets, s))->name,
-                               s + 1 < ctx->sets->len ? "," : "");
-    g_string_append_printf(out,
-                           "\n# with a loss weighed by harm (a privacy leak %g, a missed "
-                           "registration %g,\n# any other error %g).  Left out of the fit in "
-                           "turn, each set was graded\n# at least %.1f%% exactly right "
-                           "(registreras recall %.2f, %u leaks at most).\n# Change the lists, "
-                           "then fit again rather than edit these numbers.\n",
-                           ctx->costs.leak + ctx->costs.other, ctx->costs.missed + ctx->costs.other,
-                           ctx->costs.other, 100.0 * loso->exact / MAX(loso->n, 1),
-                           loso->reg_want ? (double)loso->reg_hit / loso->reg_want : 1.0,
-                           loso->leaks);
+    for (guint s = 0, col = 80; s < ctx->sets->len; s++) {
+        const char *name = ((fit_set *)g_ptr_array_index(ctx->sets, s))->name;
+        if (col + strlen(name) + 2 > 76) {
+            g_string_append(out, s == 0 ? ":\n#  " : ",\n#  ");
+            col = 3;
+        } else {
+            g_string_append(out, ",");
+        }
+        g_string_append_printf(out, " %s", name);
+        col += (guint)strlen(name) + 2;
+    }
+    {
+        double lowest = 100;
+        for (guint s = 0; s < ctx->sets->len; s++) {
+            if (per_set[s].n > 0)
+                lowest = MIN(lowest, 100.0 * per_set[s].exact / per_set[s].n);
+        }
+        g_string_append_printf(out,
+                               ",\n# with a loss weighed by harm (a privacy leak %g, a missed "
+                               "registration %g,\n# any other error %g).  Each set left out of "
+                               "the fit in turn and graded\n# with the weights fitted on the "
+                               "others: %.1f%% exactly right together\n# (the lowest set %.1f%%), "
+                               "registreras recall %.2f, %u privacy leaks.\n# Change the lists, "
+                               "then fit again rather than edit these numbers.\n",
+                               ctx->costs.leak + ctx->costs.other,
+                               ctx->costs.missed + ctx->costs.other, ctx->costs.other,
+                               100.0 * loso->exact / MAX(loso->n, 1), lowest,
+                               loso->reg_want ? (double)loso->reg_hit / loso->reg_want : 1.0,
+                               loso->leaks);
+    }
     for (guint k = 0; k < ctx->np; k++) {
         const dm_param_info *pi = dm_policy_param_info(k);
         char num[G_ASCII_DTOSTR_BUF_SIZE];
@@ -748,7 +763,7 @@ int dm_ctl_fit(int argc, char **argv)
         printf("\n");
     }
     if (write) {
-        if (!fit_write(&ctx, conf->rules_file, all, &tot_loso, &err)) {
+        if (!fit_write(&ctx, conf->rules_file, all, &tot_loso, f_loso, &err)) {
             fprintf(stderr, "diariectl fit: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_CANTCREAT;
             goto out;

@@ -110,7 +110,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
                        dm_verdict *v)
 {
     dm_scores sc;
-    bool asked, municipal, simple, info, person_wrote;
+    bool asked, municipal, simple, info, answer, person_wrote;
     double private_needed, r, prior = 0;
 
     memset(c, 0, sizeof *c);
@@ -187,18 +187,19 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     }
 
     /* 6. R3: private content, before anything automatic (a person's own
-     * orders, bookings, parcels, appointments, associations), in a
-     * person's mailbox (a functional one holds no one's private mail,
-     * R11).  A
+     * orders, bookings, parcels, appointments, associations, in a
+     * person's mailbox: dm_signals_score).  A
      * person's mail that names none of the municipality's matters and
      * asks nothing of it needs less.  Mail that mixes a private greeting
-     * with a municipal errand is judged by the errand (section 10); a
+     * with a municipal errand is judged by the errand (section 10); what
+     * friends ask of each other names no municipal matter; a
      * booking that names the work more than the person (a business trip)
      * is the work's. */
     private_needed = w[DM_P_T_PRIVATE];
     if (s->person && sc.r_total == 0 && sc.score[DM_SIG_MUNICIPAL] == 0)
         private_needed = MIN(private_needed, w[DM_P_T_PRIVATE_ALONE]);
-    if (s->person && sc.private_total >= private_needed && (!asked || !municipal) &&
+    if (sc.private_total >= private_needed &&
+        (!asked || !municipal) &&
         sc.private_total > w[DM_P_WORK] * sc.score[DM_SIG_MUNICIPAL]) {
         c->klass = DM_CLASS_PRIVAT;
         dm_reason_hits(p, v, "R3", DM_R_PRIVATE, s, DM_SIG_INTIMATE);
@@ -250,14 +251,18 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     simple = dm_simple_question(w, s, &sc);
     info = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ||
            sc.score[DM_SIG_INFO_HEAD] >= w[DM_P_T_INFO] ||
-           (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_text == 0);
-    person_wrote = s->inbound && s->soft_marker == NULL;
+           (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_own == 0);
+    person_wrote = s->inbound && s->soft_marker == NULL && !s->signup;
     if (person_wrote && !simple && !info)
         prior = w[DM_P_PRIOR_INBOUND] + (s->to_mailbox ? w[DM_P_PRIOR_MAILBOX] : 0) +
                 w[DM_P_PRIOR_MUNICIPAL] * sc.score[DM_SIG_MUNICIPAL];
     /* ... and so is what the municipality sends out in its matters
-     * (expedierad). */
-    if (s->outbound && s->soft_marker == NULL && !simple && !info && municipal)
+     * (expedierad), but for the answer to a simple question (the reply
+     * quotes a short question and asks, cites, refers to nothing): that
+     * is of the same ringa kind (R7). */
+    answer = s->outbound && s->quoted_question && s->quoted_words <= w[DM_P_QUESTION_WORDS] &&
+             sc.r_text == 0 && sc.r_case == 0;
+    if (s->outbound && s->soft_marker == NULL && !simple && !info && !answer && municipal)
         prior = w[DM_P_PRIOR_OUTBOUND];
     r = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ? sc.r_case : sc.r_total + prior;
     if (r >= w[DM_P_T_REGISTER]) {
@@ -268,9 +273,12 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         return;
     }
 
-    /* 12. R7: a simple question; thanks that close one. */
-    if (simple || (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_text == 0 &&
-                   s->own_words <= w[DM_P_QUESTION_WORDS] && s->inbound)) {
+    /* 12. R7: a simple question, the answer to one; thanks that close one
+     * (thanks for a step in an errand, which the quoted history asks for,
+     * are kept in order: allman). */
+    if (simple || answer ||
+        (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_text == 0 &&
+         s->own_words <= w[DM_P_QUESTION_WORDS] && s->inbound)) {
         char words[16];
 
         c->klass = DM_CLASS_RINGA;

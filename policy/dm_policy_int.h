@@ -217,6 +217,7 @@ typedef enum {
     DM_SIG_OUTSIDE,      /* R7: another authority's matter */
     DM_SIG_MUNICIPAL,    /* the municipality's own areas of responsibility */
     DM_SIG_PRIVATE,      /* R3: private life */
+    DM_SIG_COMMERCE,     /* R3: a person's own orders, bookings, associations */
     DM_SIG_FAMILY,       /* R3: family words (weak: errands mention family) */
     DM_SIG_INTIMATE,     /* R3: endearments, greetings between intimates */
     DM_SIG_PARTY,        /* R4: party organisation */
@@ -295,6 +296,7 @@ typedef enum {
     DM_P_W_INFO,
     DM_P_W_INFO_HEAD,
     DM_P_W_PRIVATE,
+    DM_P_W_COMMERCE,
     DM_P_W_FAMILY,
     DM_P_W_INTIMATE,
     DM_P_W_PARTY,
@@ -357,6 +359,10 @@ typedef struct dm_signals {
     guint8 nz_mask[DM_SIG_COUNT][DM_GRP_COUNT + 3];
     GPtrArray *hits[DM_SIG_COUNT]; /* dm_hit *: the phrases that fired */
     bool question;              /* an own sentence asks something */
+    bool quoted_question;       /* the quoted history asks something */
+    guint quoted_words;
+    bool signup;                /* [notrequest] in the own text: a sign-up,
+                                 * a deadline in an invitation */
     guint own_words;
     guint head;                 /* the subject's head token, or G_MAXUINT */
     dm_tseg *segs;              /* what was read, for --explain */
@@ -368,6 +374,7 @@ typedef struct dm_signals {
 typedef struct dm_scores {
     double score[DM_SIG_COUNT];
     double r_case, r_text, r_total; /* R6 evidence */
+    double r_own;                   /* ... requests in the sender's own text */
     double private_total;           /* R3 evidence */
 } dm_scores;
 

@@ -28,6 +28,7 @@ static const char *const dm_sig_sections[DM_SIG_COUNT] = {
     [DM_SIG_OUTSIDE] = "outside",
     [DM_SIG_MUNICIPAL] = "municipal",
     [DM_SIG_PRIVATE] = "private",
+    [DM_SIG_COMMERCE] = "commerce",
     [DM_SIG_FAMILY] = "family",
     [DM_SIG_INTIMATE] = "intimate",
     [DM_SIG_PARTY] = "party",
@@ -282,6 +283,16 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
     guint inq = w->L->list[DM_SIG_INQUIRY];
 
     dm_title_heads(w);
+    /* A sign-up or an invitation's deadline in the sender's own text. */
+    {
+        guint nr = dm_lex_list_id(w->L->lex, "notrequest");
+        const GArray *m = nr != G_MAXUINT ? r->matches[nr] : NULL;
+        for (guint i = 0; m != NULL && i < m->len && !s->signup; i++) {
+            const dm_lmatch *h = &g_array_index(m, dm_lmatch, i);
+            const dm_token *k = &g_array_index(t->tokens, dm_token, h->start);
+            s->signup = g_array_index(t->sents, dm_sentence, k->sent).grp == DM_GRP_OWN;
+        }
+    }
     /* Sentences that ask how or what: their requests are questions. */
     if (inq != G_MAXUINT && r->matches[inq] != NULL) {
         const GArray *m = r->matches[inq];
@@ -368,9 +379,13 @@ static void dm_signals_words(const dm_policy *p, dm_signals *s, dm_wctx *w)
     }
     for (guint i = 0; i < t->sents->len; i++) {
         const dm_sentence *st = &g_array_index(t->sents, dm_sentence, i);
-        if ((st->grp == DM_GRP_OWN || st->grp == DM_GRP_FORWARDED) &&
-            (st->flags & (DM_SENT_QUESTION | DM_SENT_INQUIRY)) != 0)
+        bool asks = (st->flags & (DM_SENT_QUESTION | DM_SENT_INQUIRY)) != 0;
+        if ((st->grp == DM_GRP_OWN || st->grp == DM_GRP_FORWARDED) && asks)
             s->question = true;
+        if (st->grp == DM_GRP_QUOTED && asks)
+            s->quoted_question = true;
+        if (w->li == 0 && st->grp == DM_GRP_QUOTED)
+            s->quoted_words += st->end - st->first;
     }
 }
 
@@ -658,6 +673,15 @@ void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, 
                  (s->cited_unknown != NULL ? w[DM_P_CASE_UNKNOWN] : 0);
     sc->r_text = sc->score[DM_SIG_REQUEST] + sc->score[DM_SIG_POLITE] +
                  sc->score[DM_SIG_REFERENCE];
+    /* The same asked in the sender's own text (the subject, the body). */
+    {
+        static const dm_sig own[] = {DM_SIG_REQUEST, DM_SIG_POLITE, DM_SIG_REFERENCE};
+        for (guint i = 0; i < G_N_ELEMENTS(own); i++) {
+            int wp = dm_sig_param(own[i]);
+            double n = s->n[own[i]][1u << DM_GRP_OWN];
+            sc->r_own += MIN(p->sig[own[i]].cap, n) * (wp >= 0 ? w[wp] : 1.0);
+        }
+    }
     if (sc->score[DM_SIG_INFO_HEAD] < w[DM_P_T_INFO]) {
         /* A subject that says "Information", "Inbjudan": the subject
          * names no errand, and opinions in it are not synpunkter. */
@@ -671,6 +695,10 @@ void dm_signals_score(const dm_policy *p, const double *w, const dm_signals *s, 
     sc->r_total = sc->r_case + sc->r_text;
     sc->private_total = sc->score[DM_SIG_PRIVATE] + sc->score[DM_SIG_FAMILY] +
                         sc->score[DM_SIG_INTIMATE];
+    /* An order or a booking in a functional mailbox is the office's own
+     * (R11): a person's own commerce only in a person's mailbox. */
+    if (s->person)
+        sc->private_total += sc->score[DM_SIG_COMMERCE];
 }
 
 /* ---- explaining ------------------------------------------------------------ */

@@ -69,6 +69,7 @@ static const dm_param_info dm_params[DM_P_COUNT] = {
     [DM_P_W_INFO] = {"info", "[info]", 1.0, 0, 3.0, 0.125},
     [DM_P_W_INFO_HEAD] = {"info_head", "[info_head]", 1.0, 0, 3.0, 0.125},
     [DM_P_W_PRIVATE] = {"private", "[private]", 1.0, 0, 3.0, 0.125},
+    [DM_P_W_COMMERCE] = {"commerce", "[commerce] (in a person's mailbox)", 1.0, 0, 3.0, 0.125},
     [DM_P_W_FAMILY] = {"family", "[family]", 0.5, 0, 3.0, 0.125},
     [DM_P_W_INTIMATE] = {"intimate", "[intimate]", 2.0, 0, 4.0, 0.125},
     [DM_P_W_PARTY] = {"party", "[party]", 1.0, 0, 3.0, 0.125},
@@ -89,6 +90,7 @@ int dm_sig_param(dm_sig s)
     case DM_SIG_INFO: return DM_P_W_INFO;
     case DM_SIG_INFO_HEAD: return DM_P_W_INFO_HEAD;
     case DM_SIG_PRIVATE: return DM_P_W_PRIVATE;
+    case DM_SIG_COMMERCE: return DM_P_W_COMMERCE;
     case DM_SIG_FAMILY: return DM_P_W_FAMILY;
     case DM_SIG_INTIMATE: return DM_P_W_INTIMATE;
     case DM_SIG_PARTY: return DM_P_W_PARTY;

@@ -1693,8 +1693,18 @@ static void test_ringa_markers(void **state)
     (void)state;
     for (marker m = MARK_AUTOREPLY; m <= MARK_REPORT; m++) {
         r.mark = m;
-        DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+        /* A list's or bulk mail is evidence, not a verdict: a person's
+         * application through it is an errand (RULES.md section 10). */
+        if (m == MARK_LIST || m == MARK_BULK)
+            DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+        else
+            DECIDE(&r, RINGA, false, "-", "-", "-", "-");
     }
+    /* ... a newsletter through a list asks nothing: ringa. */
+    r.mark = MARK_LIST;
+    r.subject = "Nyhetsbrev november", r.text = "Läs om höstens kurser och nya webbinarier.";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    r.subject = APPLY_S, r.text = APPLY_T;
     /* c055: the null sender. */
     r.mark = MARK_NONE;
     r.from = "<>";
