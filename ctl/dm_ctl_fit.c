@@ -608,7 +608,7 @@ static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, con
 int dm_ctl_fit(int argc, char **argv)
 {
     char *conf_path = NULL, **specs = NULL;
-    gboolean write = FALSE, verbose = FALSE;
+    gboolean write = FALSE, verbose = FALSE, grade = FALSE;
     int passes = 8, starts = 12, threads = 2;
     double leak = 20, missed = 4;
     fit_job *jobs = NULL;
@@ -624,6 +624,10 @@ int dm_ctl_fit(int argc, char **argv)
         {"missed", 0, 0, G_OPTION_ARG_DOUBLE, &missed,
          "extra cost of a missed registration (4)", "X"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list the cases each fit gets wrong",
+         NULL},
+        {"grade", 0, 0, G_OPTION_ARG_NONE, &grade,
+         "fit nothing: grade the rules file's weights, one line per set (NAME, cases, "
+         "exactly right, registreras wanted and found, leaks)",
          NULL},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &specs, NULL, "SET"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -684,6 +688,26 @@ int dm_ctl_fit(int argc, char **argv)
     all = g_new(double, ctx.np);
     w = g_new(double, ctx.np);
     dm_policy_params(ctx.pol, loaded);
+    if (grade) {
+        /* What corpus-eval would say of the rules file, as tab-separated
+         * figures (tests/corpus/run.sh --check compares the two). */
+        f_loaded = g_new0(fit_fig, ctx.sets->len);
+        for (guint i = 0; i < ctx.cases->len; i++) {
+            const fit_case *c = g_ptr_array_index(ctx.cases, i);
+            fit_add(&f_loaded[c->set], c, c->loaded);
+            if (verbose && !c->exact[c->loaded])
+                printf("wrong: %s as %s\n", dm_ctl_safe(c->id),
+                       dm_class_name(out_class[c->loaded]));
+        }
+        for (guint s = 0; s < ctx.sets->len; s++) {
+            const fit_set *set = g_ptr_array_index(ctx.sets, s);
+            printf("%s\t%u\t%u\t%u\t%u\t%u\n", dm_ctl_safe(set->name), f_loaded[s].n,
+                   f_loaded[s].exact, f_loaded[s].reg_want, f_loaded[s].reg_hit,
+                   f_loaded[s].leaks);
+        }
+        rc = DM_EX_OK;
+        goto out;
+    }
     memcpy(all, loaded, sizeof(double) * ctx.np);
     /* The fit on all sets and one per set left out, side by side. */
     jobs = g_new0(fit_job, ctx.sets->len + 1);
