@@ -735,22 +735,6 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
     const double *w = p->w;
 
     dm_signals_score(p, w, s, &sc);
-    g_string_append(out, "read:\n");
-    for (guint i = 0; i < s->n_segs; i++) {
-        const dm_tseg *sg = &s->segs[i];
-        char *first = g_utf8_make_valid(sg->text, (gssize)MIN(sg->len, 60));
-        for (char *c = first; *c != '\0'; c++) {
-            if (*c == '\n' || *c == '\r' || *c == '\t')
-                *c = ' ';
-        }
-        g_string_append_printf(out, "  %-15s %s%s%s%s  %zu bytes  \"%s%s\"\n", sg->what,
-                               sg->lang != NULL && *sg->lang ? sg->lang : "--",
-                               sg->source != NULL ? " '" : "",
-                               sg->source != NULL ? sg->source : "",
-                               sg->source != NULL ? "'" : "", sg->len, first,
-                               sg->len > 60 ? "..." : "");
-        g_free(first);
-    }
     g_string_append(out, "signals:\n");
     if (s->cited != NULL)
         g_string_append_printf(out, "  case          cites %s (%s, %s%s)\n", s->cited->dnr,
