@@ -66,6 +66,8 @@ static const struct {
     [DM_R_INFO_HEAD] = {"reasons", "info_head", "hits", true},
     [DM_R_ALLMAN] = {"reasons", "allman", "", true},
     [DM_R_PERSON_WROTE] = {"reasons", "person_wrote", "", true},
+    [DM_R_WHERE_ATTACHMENT] = {"reasons", "where_attachment", "name"},
+    [DM_R_WHERE_ATTACHMENT_PAGE] = {"reasons", "where_attachment_page", "name page"},
     [DM_R_ONCE_MANAGER] = {"reasons", "once_manager", "manager party"},
     [DM_R_ONCE_REMINDER] = {"reasons", "once_reminder", "party"},
     [DM_R_DUPLICATE] = {"reasons", "duplicate", "row"},

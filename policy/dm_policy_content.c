@@ -34,17 +34,48 @@
 #include "dm_policy_int.h"
 #include "dm_util.h"
 
-/* The phrases of a signal, quoted and comma separated (a new string). */
-static char *dm_hits(const dm_signals *s, dm_sig sig, guint max)
+/* Where segment seg stands, for a reason, when it is an attachment's
+ * ("bilaga 'Ansökan.pdf', sida 1"; a new string), else NULL. */
+static char *dm_where_text(const dm_policy *p, const dm_signals *s, guint seg)
+{
+    const dm_tseg *g = seg < s->n_segs ? &s->segs[seg] : NULL;
+    char page[16];
+
+    if (g == NULL || g->source == NULL || g->grp != DM_GRP_ATTACHMENT)
+        return NULL;
+    if (g->page <= 0)
+        return dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT, "name", g->source, NULL);
+    g_snprintf(page, sizeof page, "%d", g->page);
+    return dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT_PAGE, "name", g->source, "page",
+                           page, NULL);
+}
+
+/* The phrases of a signal, quoted and comma separated, each with the
+ * attachment it stands in (a new string). */
+static char *dm_hits(const dm_policy *p, const dm_signals *s, dm_sig sig, guint max)
 {
     GString *out = g_string_new(NULL);
     const GPtrArray *h = s->hits[sig];
 
     for (guint i = 0; h != NULL && i < h->len && i < max; i++) {
         const dm_hit *x = g_ptr_array_index(h, i);
+        char *where = dm_where_text(p, s, x->seg);
         g_string_append_printf(out, "%s\"%s\"", i ? ", " : "", x->phrase);
+        if (where != NULL)
+            g_string_append_printf(out, " (%s)", where);
+        g_free(where);
     }
     return g_string_free(out, FALSE);
+}
+
+/* A case number with the attachment it was cited in (a new string). */
+static char *dm_case_where(const dm_policy *p, const dm_signals *s, const char *dnr, guint seg)
+{
+    char *where = dm_where_text(p, s, seg), *out;
+
+    out = where != NULL ? g_strdup_printf("%s (%s)", dnr, where) : g_strdup(dnr);
+    g_free(where);
+    return out;
 }
 
 /* A reason naming the phrases of a signal, when any fired. */
@@ -55,7 +86,7 @@ static void dm_reason_hits(const dm_policy *p, dm_verdict *v, const char *rule, 
 
     if (v == NULL)
         return;
-    h = dm_hits(s, sig, 3);
+    h = dm_hits(p, s, sig, 3);
     if (*h != '\0')
         dm_reasons_add(v, p->reasons, rule, id, "hits", h, NULL);
     g_free(h);
@@ -74,8 +105,11 @@ static void dm_register_reasons(const dm_policy *p, const dm_signals *s, const d
 {
     if (v == NULL)
         return;
-    if (s->cited != NULL)
-        dm_reasons_add(v, p->reasons, "R6.3", DM_R_CASE_CITED, "case", s->cited->dnr, NULL);
+    if (s->cited != NULL) {
+        char *c = dm_case_where(p, s, s->cited->dnr, s->cited_seg);
+        dm_reasons_add(v, p->reasons, "R6.3", DM_R_CASE_CITED, "case", c, NULL);
+        g_free(c);
+    }
     if (s->party_case != NULL)
         dm_reasons_add(v, p->reasons, "R6.3", DM_R_CASE_PARTY, "sender", s->party_addr, "case",
                        s->party_case->dnr, NULL);
@@ -125,7 +159,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     if (s->pnr != NULL && dm_any_hit(s, DM_SIG_SENSITIVE)) {
         c->sekretess = true;
         if (v != NULL) {
-            char *h = dm_hits(s, DM_SIG_SENSITIVE, 3);
+            char *h = dm_hits(p, s, DM_SIG_SENSITIVE, 3);
             dm_reasons_add(v, p->reasons, "R9",
                            s->pnr_samordning ? DM_R_SEKRETESS_SAMORDNING : DM_R_SEKRETESS_PNR,
                            "hits", h, NULL);
@@ -133,8 +167,10 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
         }
     }
     if (s->sek_case != NULL) {
+        char *cw = v != NULL ? dm_case_where(p, s, s->sek_case->dnr, s->sek_seg) : NULL;
         c->sekretess = true;
-        dm_note(p, v, "R9", DM_R_SEKRETESS_CASE, "case", s->sek_case->dnr, NULL, NULL);
+        dm_note(p, v, "R9", DM_R_SEKRETESS_CASE, "case", cw, NULL, NULL);
+        g_free(cw);
     }
     if (c->sekretess) {
         c->klass = DM_CLASS_REGISTRERAS;

@@ -332,6 +332,7 @@ typedef struct dm_signals {
     const dm_case *party_case;  /* an open case the sender is a party of */
     const char *party_addr;     /* which address of the sender */
     const dm_case *sek_case;    /* first cited case marked sekretess */
+    guint cited_seg, sek_seg;   /* the segments they are cited in */
     char *pnr;                  /* first valid personnummer, as written */
     bool pnr_samordning;
     /* Structure. */

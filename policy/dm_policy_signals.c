@@ -535,13 +535,17 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
             const dm_case *cs = dm_case_index_find(f->cases, d->key);
 
             if (cs != NULL) {
-                if (s->cited == NULL)
+                if (s->cited == NULL) {
                     s->cited = cs;
+                    s->cited_seg = part;
+                }
                 /* R9: any cited case the diarium marks as sekretess is a
                  * sign, not only the first one cited (which decides the
                  * myndighet). */
-                if (cs->sekretess && s->sek_case == NULL)
+                if (cs->sekretess && s->sek_case == NULL) {
                     s->sek_case = cs;
+                    s->sek_seg = part;
+                }
             } else if (dm_code_in(codes, d->myn) || dm_dnr_parser_knows(p->dnr, d->myn)) {
                 if (s->cited_unknown == NULL)
                     s->cited_unknown = g_strdup(d->written);

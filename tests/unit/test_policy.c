@@ -307,6 +307,8 @@ typedef struct {
     bool no_cases, no_registrars, no_msg;
     const dm_policy *pol; /* default: the one from etc/rules.conf */
     const char *lang;     /* the message's language, as mime/ tells it */
+    const char *att_name, *att_text; /* an attachment's text (extract/) */
+    int att_page;
 } req;
 
 static dm_verdict *run(const req *r)
@@ -350,6 +352,20 @@ static dm_verdict *run(const req *r)
     m->from_addr = g_strdup(from);
     if (r->lang != NULL)
         g_strlcpy(m->lang, r->lang, sizeof m->lang);
+    if (r->att_name != NULL) {
+        /* The segments as mime/ would cut them: the subject, the body,
+         * the attachment's name and its text. */
+        dm_segment *g;
+        g_ptr_array_add(m->segments, dm_segment_new(DM_SEG_SUBJECT, m->subject, -1));
+        g_ptr_array_add(m->segments, dm_segment_new(DM_SEG_BODY, m->text->str, -1));
+        g = dm_segment_new(DM_SEG_ATTACHMENT_NAME, r->att_name, -1);
+        g->source = g_strdup(r->att_name);
+        g_ptr_array_add(m->segments, g);
+        g = dm_segment_new(DM_SEG_ATTACHMENT, r->att_text, -1);
+        g->source = g_strdup(r->att_name);
+        g->page = r->att_page;
+        g_ptr_array_add(m->segments, g);
+    }
     switch (r->mark) {
     case MARK_NONE: break;
     case MARK_AUTOREPLY:
@@ -1630,6 +1646,46 @@ static void test_languages(void **state)
     DECIDE(&r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-");
 }
 
+/* Does a reason of the verdict hold text? */
+static bool has_reason(const dm_verdict *v, const char *text)
+{
+    for (guint i = 0; i < v->reasons->len; i++) {
+        const dm_reason *x = g_ptr_array_index(v->reasons, i);
+        if (strstr(x->text, text) != NULL)
+            return true;
+    }
+    return false;
+}
+
+/* An errand, a case or sekretess only in an attachment (issue 15): found
+ * there, and the reasons name the attachment and its page. */
+static void test_attachments(void **state)
+{
+    req r = {.from = "medborgare@example.com", .rcpt = "socialforvaltningen@sjovik.test",
+             .subject = "Se bifogat", .text = "Hej, se bifogad fil. Mvh Eva",
+             .att_name = "Intyg.pdf", .att_page = 2,
+             .att_text = "Läkarintyg för Eva Ek, 19420821-9826. Diagnos: stroke. Hon behöver "
+                         "hemtjänst."};
+    dm_verdict *v;
+
+    (void)state;
+    v = run(&r);
+    expect(v, &r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-", __LINE__);
+    assert_true(has_reason(v, "(bilaga 'Intyg.pdf', sida 2)"));
+    dm_verdict_free(v);
+    /* A sekretess case cited in an attachment. */
+    r.att_name = "Skrivelse.pdf", r.att_page = 1;
+    r.att_text = "Angående ärende SN 2026/233: vi vill ha ett möte.";
+    v = run(&r);
+    expect(v, &r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-", __LINE__);
+    assert_true(has_reason(v, "SN 2026/233 (bilaga 'Skrivelse.pdf', sida 1)"));
+    dm_verdict_free(v);
+    /* An application told only by its file name. */
+    r.rcpt = "bygglov@sjovik.test", r.att_name = "Ansökan om bygglov.pdf", r.att_page = 0;
+    r.att_text = "";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+}
+
 static void test_content_private_party(void **state)
 {
     req r = {.from = "vän@example.com", .rcpt = "erik.sjoberg@sjovik.test"};
@@ -2205,6 +2261,7 @@ int main(void)
         cmocka_unit_test(test_content_ringa),
         cmocka_unit_test(test_content_private_party),
         cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_attachments),
         cmocka_unit_test(test_ringa_markers),
         cmocka_unit_test(test_degraded_facts),
         cmocka_unit_test(test_verdict_json),
