@@ -1,33 +1,41 @@
 /*
- * What the content of a message says (sections 1, 2 and R9), before the
- * parties' roles turn it into actions.
+ * What the content of a message says (sections 1, 2, R9 and the readings
+ * of section 10), before the parties' roles turn it into actions.
  *
- * The order is privacy first: what must never be copied is decided
- * before what must be.
+ * Weighed by harm: a privacy leak is the worst error, a missed
+ * registration the next, a needless registration the least.  The order is
+ * privacy first; the numbers (thresholds, weights) are the vector w,
+ * [weights] of rules.conf, fitted by diariectl fit:
  *
  *   1. sekretess (R9): a valid personnummer or samordningsnummer with
- *      sensitive facts, or a cited case the diarium marks as sekretess:
- *      registreras, whatever else the message is;
+ *      sensitive facts, or a cited case the diarium marks as sekretess, in
+ *      any part of the message: registreras, whatever its shape;
  *   2. party mail (R4): from a party domain to a politician (or from a
  *      politician to a party domain): parti; to other people, unless it
- *      asks the municipality for something: privat (their party life is
- *      their own); to functional mailboxes only: read like any mail;
- *   3. automatic mail (R7): reports, the null sender, auto-replies, a spam
- *      filter's verdict, lists and bulk mail: ringa;
- *   4. advertising and phishing without a filter's header (R7): ringa;
- *   5. party content (R4): parti, unless the municipality is asked for
- *      something too (then the person judges: see 6);
- *   6. private content (R3): privat, unless the municipality is asked for
- *      something too (mail held by a person that names no municipal matter
- *      and asks nothing needs less private evidence: private_alone).  Then, when the message is also intimate, the
- *      privacy duty (R10) decides: not copied, and the person is asked to
- *      judge; otherwise the errand wins;
- *   7. temporary service notices (R7): ringa;
- *   8. another authority's matter asked of the municipality (R7): ringa;
- *   9. R6 evidence (cases cited or of the sender, requests, errands named
- *      in the subject, synpunkter) at or above the threshold: registreras;
- *  10. a simple question that gets an answer (R7): ringa;
- *  11. otherwise allmän handling, kept in order by the journal (R1, R8).
+ *      asks the municipality for something: privat;
+ *   3. mail no person wrote (R7): reports, the null sender, auto-replies,
+ *      a spam filter's verdict: ringa;
+ *   4. phishing and advertising that say more of that than of a person's
+ *      own affairs (R7): ringa;
+ *   5. party content in a person's mailbox (R4): parti, unless an errand
+ *      about a municipal matter is asked and weighs more;
+ *   6. private content (R3; a person's own commerce only in a person's
+ *      mailbox): privat, unless an errand about a municipal matter is
+ *      asked (section 10: the errand decides) or the work is named more
+ *      (a business trip);
+ *   7. advertising (R7): ringa;
+ *   8. a list, bulk or generated mail: evidence against an errand; ringa
+ *      unless the errand in it outweighs it (section 10);
+ *   9. temporary service notices (R7): ringa;
+ *  10. another authority's or a private association's matter named more
+ *      than the municipality's, no errand of the sender's named (R7): ringa;
+ *  11. R6 evidence (cases, requests, errands named, synpunkter), and for
+ *      mail a person wrote to the municipality, or the municipality sends
+ *      out, in its matters what it starts with (it is an errand unless
+ *      something shows otherwise), at the threshold: registreras;
+ *  12. a simple question, the answer to one, thanks that close one (R7):
+ *      ringa;
+ *  13. otherwise allmän handling, kept in order by the journal (R1, R8).
  */
 #include <string.h>
 
