@@ -327,6 +327,20 @@ static bool dm_reply_starts(const dm_seg_words *w, const dm_ln *lines, size_t n,
             }
         }
     }
+    /* "Den 2026-11-23 kl. 10:41, skrev Maja Lund:" (Apple, Thunderbird):
+     * a wrote word and a colon at the end, quoted lines next. */
+    if (dm_ln_last(l) == ':') {
+        size_t k = i + 1;
+
+        while (k < n && dm_ln_blank(&lines[k]))
+            k++;
+        if (k < n && dm_ln_quoted(&lines[k])) {
+            for (char **x = w->wrote; x != NULL && *x != NULL; x++) {
+                if (dm_ln_has_word(l, *x))
+                    return *attribution = true;
+            }
+        }
+    }
     if (i + 1 < n && dm_ln_last(&lines[i + 1]) == ':') {
         const dm_ln *nx = &lines[i + 1];
         const char *e = nx->e;

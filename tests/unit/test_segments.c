@@ -210,6 +210,25 @@ static void test_quoted_lines(void **state)
                    "Ämne: SV: Anmälan\n\nÄrendet är BN 2026/77. Skicka gärna bilder.\n\nErik");
     dm_msg_free(m);
 
+    /* "Den ..., skrev Maja Lund:" (the name last), after a signature. */
+    m = extract(HEAD "Subject: Re: Studiebesök\n"
+                     "Content-Type: text/plain; charset=utf-8\n\n"
+                     "Kan jag få ta del av handlingarna i BN 2026/77?\n\n"
+                     "Vänliga hälsningar\nJulia\n\n"
+                     "Den 2026-11-23 kl. 10:41, skrev Maja Lund:\n"
+                     "> Vi tar inte emot studiebesök i december.\n");
+    assert_segs(m, "subject:Re: Studiebesök|body:Kan jag få ta del av handlingarna i BN 2026/77?|"
+                   "signature:Vänliga hälsningar\nJulia|"
+                   "quoted:Den 2026-11-23 kl. 10:41, skrev Maja Lund:\n"
+                   "Vi tar inte emot studiebesök i december.");
+    dm_msg_free(m);
+    /* A colon and a wrote word, but no quote after: the sender's own. */
+    m = extract(HEAD "Subject: Ansökan\nContent-Type: text/plain; charset=utf-8\n\n"
+                     "Detta skrev jag i min ansökan:\nJag behöver en större lägenhet.\n");
+    assert_segs(m, "subject:Ansökan|body:Detta skrev jag i min ansökan:\n"
+                   "Jag behöver en större lägenhet.");
+    dm_msg_free(m);
+
     /* "On ... wrote:" with no ">" after it (a top-posted reply). */
     m = extract(HEAD "Subject: Re: Middag\n"
                      "Content-Type: text/plain; charset=utf-8\n\n"
