@@ -27,326 +27,33 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm_ctl.h"
+#include "dm_ctl_fit_int.h"
 #include "dm_util.h"
-
-/* The classes the content may get, as outcomes. */
-enum { OUT_REG, OUT_ALLMAN, OUT_RINGA, OUT_PARTI, OUT_PRIVAT, OUT_N };
-
-static const dm_class out_class[OUT_N] = {DM_CLASS_REGISTRERAS, DM_CLASS_ALLMAN,
-                                          DM_CLASS_RINGA, DM_CLASS_PARTI, DM_CLASS_PRIVAT};
-
-static int out_of_class(dm_class c)
-{
-    for (int o = 0; o < OUT_N; o++) {
-        if (out_class[o] == c)
-            return o;
-    }
-    return OUT_ALLMAN;
-}
-
-/* What the loss charges. */
-typedef struct {
-    double leak, missed, other;
-} fit_costs;
-
-typedef struct {
-    char *id;
-    guint set;
-    dm_facts facts;
-    bool facts_ok;
-    dm_msg *msg;
-    dm_features *x;
-    bool constant;         /* rejected, or no message: one outcome only */
-    bool want_reg;
-    bool exact[OUT_N], leak[OUT_N], got_reg[OUT_N];
-    double cost[OUT_N];
-    int loaded;            /* the outcome under the loaded weights */
-} fit_case;
-
-typedef struct {
-    char *name;
-    guint n;
-} fit_set;
-
-typedef struct {
-    dm_engine *e;
-    const dm_policy *pol;
-    GPtrArray *cases; /* fit_case * */
-    GPtrArray *sets;  /* fit_set * */
-    fit_costs costs;
-    guint np;
-    int passes;
-    int starts;
-    bool verbose;
-} fit_ctx;
-
-/* ---- reading the labelled sets --------------------------------------------- */
-
-static void fit_case_free(gpointer p)
-{
-    fit_case *c = p;
-
-    dm_features_free(c->x);
-    if (c->facts_ok)
-        dm_engine_facts_clear(&c->facts);
-    dm_msg_free(c->msg);
-    g_free(c->id);
-    g_free(c);
-}
-
-static gint fit_strcmp(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A cell of cases.tsv as a set of lowercase addresses ("-": none). */
-static GPtrArray *fit_addrs(const char *cell)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    char **parts;
-
-    if (cell == NULL || strcmp(cell, "-") == 0 || *cell == '\0')
-        return out;
-    parts = g_strsplit(cell, ",", -1);
-    for (char **p = parts; *p != NULL; p++) {
-        char *a = g_ascii_strdown(g_strstrip(*p), -1);
-        bool dup = false;
-        for (guint i = 0; i < out->len && !dup; i++)
-            dup = strcmp(g_ptr_array_index(out, i), a) == 0;
-        if (*a == '\0' || dup)
-            g_free(a);
-        else
-            g_ptr_array_add(out, a);
-    }
-    g_strfreev(parts);
-    g_ptr_array_sort(out, fit_strcmp);
-    return out;
-}
-
-/* Do the verdict's actions of type t go to exactly the addresses of cell? */
-static bool fit_actions_match(const dm_verdict *v, const char *type, const char *cell)
-{
-    GPtrArray *want = fit_addrs(cell);
-    guint got = 0;
-    bool ok = true;
-
-    for (guint i = 0; i < v->actions->len; i++) {
-        const dm_action *a = g_ptr_array_index(v->actions, i);
-        bool found = false;
-        if (strcmp(dm_action_type_name(a->type), type) != 0)
-            continue;
-        got++;
-        for (guint j = 0; j < want->len && !found; j++)
-            found = g_ascii_strcasecmp(g_ptr_array_index(want, j), a->to) == 0;
-        ok &= found;
-    }
-    /* dm_verdict_add_action keeps one action per type and address. */
-    ok &= got == want->len;
-    g_ptr_array_free(want, TRUE);
-    return ok;
-}
-
-/* Grade a verdict as corpus-eval does. */
-static void fit_grade(const char *const *row, const dm_verdict *v, bool *exact, bool *leak,
-                      bool *got_reg)
-{
-    static const char *const types[] = {"copy", "notice", "forward", "manager_notice"};
-    bool want_reject = g_ascii_strcasecmp(row[11], "yes") == 0;
-    bool want_private = strcmp(row[5], "privat") == 0 || strcmp(row[5], "parti") == 0;
-
-    *got_reg = !v->reject && v->klass == DM_CLASS_REGISTRERAS;
-    *leak = false;
-    *exact = want_reject == v->reject;
-    if (want_reject || v->reject)
-        return;
-    *exact &= strcmp(dm_class_name(v->klass), row[5]) == 0;
-    *exact &= (g_ascii_strcasecmp(row[6], "yes") == 0) == v->sekretess;
-    for (guint t = 0; t < G_N_ELEMENTS(types); t++)
-        *exact &= fit_actions_match(v, types[t], row[7 + t]);
-    if (want_private) {
-        *leak = v->klass == DM_CLASS_REGISTRERAS || v->klass == DM_CLASS_ALLMAN ||
-                dm_verdict_count_actions(v, DM_ACT_COPY) > 0 ||
-                dm_verdict_count_actions(v, DM_ACT_FORWARD) > 0;
-    }
-}
-
-static void fit_case_costs(const fit_ctx *ctx, fit_case *c)
-{
-    for (int o = 0; o < OUT_N; o++) {
-        double cost = 0;
-        if (!c->exact[o]) {
-            cost = ctx->costs.other;
-            if (c->leak[o])
-                cost += ctx->costs.leak;
-            if (c->want_reg && !c->got_reg[o])
-                cost += ctx->costs.missed;
-        }
-        c->cost[o] = cost;
-    }
-}
-
-/* One row of cases.tsv: read, resolve, extract, grade every outcome. */
-static bool fit_read_case(fit_ctx *ctx, const char *dir, char **row, guint set, GError **err)
-{
-    fit_case *c = g_new0(fit_case, 1);
-    dm_envelope *env = dm_envelope_new();
-    GPtrArray *rcpts = fit_addrs(row[2]);
-    char *path = g_strdup_printf("%s/%s.eml", dir, row[0]);
-    GMimeStream *stream = NULL;
-    dm_verdict *v = NULL;
-    int64_t now;
-    int fd;
-    bool ok = false;
-
-    c->id = g_strdup(row[0]);
-    c->set = set;
-    c->want_reg = strcmp(row[5], "registreras") == 0;
-    g_ptr_array_add(ctx->cases, c);
-    if (!dm_time_parse_iso8601(row[4], &now)) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: \"now\" is not ISO 8601", c->id);
-        goto out;
-    }
-    g_free(env->from);
-    env->from = strcmp(row[1], "<>") == 0 ? g_strdup("") : dm_addr_normalize(row[1]);
-    for (guint i = 0; i < rcpts->len; i++)
-        dm_envelope_add_rcpt(env, g_ptr_array_index(rcpts, i));
-    if (*row[3] != '\0' && strcmp(row[3], "-") != 0)
-        env->auth = g_strdup(row[3]);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
-                    g_strerror(errno));
-        goto out;
-    }
-    stream = g_mime_stream_fs_new(fd);
-    if (!dm_engine_resolve(ctx->e, env, now, &c->facts, err)) {
-        dm_engine_facts_clear(&c->facts);
-        goto out;
-    }
-    c->facts_ok = true;
-    v = dm_engine_check_mass(ctx->e, &c->facts);
-    if (v == NULL) {
-        dm_verdict_free(dm_engine_decide(ctx->e, &c->facts, stream, &c->msg));
-        c->facts.msg = c->msg;
-        c->x = dm_policy_features(ctx->pol, &c->facts);
-    }
-    if (v != NULL || c->x == NULL) {
-        if (v == NULL)
-            v = dm_policy_decide(ctx->pol, &c->facts);
-        c->constant = true;
-        fit_grade((const char *const *)row, v, &c->exact[0], &c->leak[0], &c->got_reg[0]);
-        for (int o = 1; o < OUT_N; o++) {
-            c->exact[o] = c->exact[0];
-            c->leak[o] = c->leak[0];
-            c->got_reg[o] = c->got_reg[0];
-        }
-        c->loaded = 0;
-    } else {
-        double *w = g_new(double, ctx->np);
-        for (int o = 0; o < OUT_N; o++) {
-            dm_verdict *vo = dm_policy_decide_as(ctx->pol, &c->facts, c->x, out_class[o]);
-            fit_grade((const char *const *)row, vo, &c->exact[o], &c->leak[o], &c->got_reg[o]);
-            dm_verdict_free(vo);
-        }
-        dm_policy_params(ctx->pol, w);
-        c->loaded = out_of_class(dm_policy_content_class(ctx->pol, w, c->x, NULL));
-        g_free(w);
-    }
-    fit_case_costs(ctx, c);
-    ok = true;
-out:
-    dm_verdict_free(v);
-    if (stream != NULL)
-        g_object_unref(stream);
-    g_ptr_array_free(rcpts, TRUE);
-    dm_envelope_free(env);
-    g_free(path);
-    return ok;
-}
-
-/* A set: DIR, or DIR:FIRST-LAST for the cases with ids FIRST to LAST
- * (compared as strings: d101-d140). */
-static bool fit_read_set(fit_ctx *ctx, const char *spec, GError **err)
-{
-    char *dir = g_strdup(spec), *colon, *first = NULL, *last = NULL, *path, *text = NULL;
-    char **lines = NULL;
-    fit_set *set = g_new0(fit_set, 1);
-    bool ok = false;
-
-    colon = strrchr(dir, ':');
-    if (colon != NULL && strchr(colon, '-') != NULL && strchr(colon, '/') == NULL) {
-        *colon = '\0';
-        first = colon + 1;
-        last = strchr(first, '-');
-        *last++ = '\0';
-    }
-    {
-        char *base = g_path_get_basename(dir);
-        set->name = first != NULL ? g_strdup_printf("%s %s-%s", base, first, last)
-                                  : g_strdup(base);
-        g_free(base);
-    }
-    g_ptr_array_add(ctx->sets, set);
-    path = g_build_filename(dir, "cases.tsv", NULL);
-    if (!g_file_get_contents(path, &text, NULL, err))
-        goto out;
-    lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l != NULL; l++) {
-        char **row;
-        if (l == lines || **l == '\0')
-            continue; /* the column names; the last newline */
-        row = g_strsplit(g_strchomp(*l), "\t", -1);
-        if (g_strv_length(row) < 12) {
-            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: a row of %u columns", path,
-                        g_strv_length(row));
-            g_strfreev(row);
-            goto out;
-        }
-        if (first != NULL && (strcmp(row[0], first) < 0 || strcmp(row[0], last) > 0)) {
-            g_strfreev(row);
-            continue;
-        }
-        if (!fit_read_case(ctx, dir, row, ctx->sets->len - 1, err)) {
-            g_strfreev(row);
-            goto out;
-        }
-        set->n++;
-        g_strfreev(row);
-    }
-    ok = true;
-out:
-    g_strfreev(lines);
-    g_free(text);
-    g_free(path);
-    g_free(dir);
-    return ok;
-}
 
 /* ---- the search --------------------------------------------------------------- */
 
-static inline int fit_outcome(const fit_ctx *ctx, const fit_case *c, const double *w)
+static inline int dm_fit_outcome(const dm_fit_ctx *ctx, const dm_fit_case *c, const double *w)
 {
     if (c->constant)
         return 0;
-    return out_of_class(dm_policy_content_class(ctx->pol, w, c->x, NULL));
+    return dm_fit_out_of_class(dm_policy_content_class(ctx->pol, w, c->x, NULL));
 }
 
 /* The loss over the cases of every set but skip (G_MAXUINT: none). */
-static double fit_loss(const fit_ctx *ctx, const double *w, guint skip)
+static double dm_fit_loss(const dm_fit_ctx *ctx, const double *w, guint skip)
 {
     double loss = 0;
 
     for (guint i = 0; i < ctx->cases->len; i++) {
-        const fit_case *c = g_ptr_array_index(ctx->cases, i);
+        const dm_fit_case *c = g_ptr_array_index(ctx->cases, i);
         if (c->set != skip)
-            loss += c->cost[fit_outcome(ctx, c, w)];
+            loss += c->cost[dm_fit_outcome(ctx, c, w)];
     }
     return loss;
 }
 
 /* Coordinate descent from w (changed in place) on every set but skip. */
-static void fit_search(const fit_ctx *ctx, double *w, guint skip)
+static void dm_fit_search(const dm_fit_ctx *ctx, double *w, guint skip)
 {
     GArray *grid = g_array_new(FALSE, FALSE, sizeof(double));
     GArray *losses = g_array_new(FALSE, FALSE, sizeof(double));
@@ -375,7 +82,7 @@ static void fit_search(const fit_ctx *ctx, double *w, guint skip)
                 if (v > pi->hi + 1e-9)
                     break;
                 w[k] = v;
-                double l = fit_loss(ctx, w, skip);
+                double l = dm_fit_loss(ctx, w, skip);
                 g_array_append_val(grid, v);
                 g_array_append_val(losses, l);
                 if (l < best)
@@ -418,7 +125,7 @@ static void fit_search(const fit_ctx *ctx, double *w, guint skip)
 /* A deterministic pseudo-random point of the grid (seeded by the start
  * and the set left out): the descent from one point finds the valley it
  * starts in, not always the deepest. */
-static void fit_random_point(const fit_ctx *ctx, double *w, guint start, guint skip)
+static void dm_fit_random_point(const dm_fit_ctx *ctx, double *w, guint start, guint skip)
 {
     guint64 x = 0x9e3779b97f4a7c15ull * (start + 1) ^ (0xbf58476d1ce4e5b9ull * (skip + 2));
 
@@ -439,7 +146,7 @@ static void fit_random_point(const fit_ctx *ctx, double *w, guint start, guint s
 }
 
 /* How far w is from w0, in steps. */
-static double fit_distance(const fit_ctx *ctx, const double *w, const double *w0)
+static double dm_fit_distance(const dm_fit_ctx *ctx, const double *w, const double *w0)
 {
     double d = 0;
 
@@ -455,7 +162,7 @@ static double fit_distance(const fit_ctx *ctx, const double *w, const double *w0
  * and from pseudo-random points; of fits equally good, the one nearest
  * the defaults.  Whatever the rules file holds, the same labels give the
  * same weights. */
-static void fit_best(const fit_ctx *ctx, double *w, guint skip)
+static void dm_fit_best(const dm_fit_ctx *ctx, double *w, guint skip)
 {
     double *w0 = g_new(double, ctx->np);
     double *best = g_new(double, ctx->np);
@@ -470,10 +177,10 @@ static void fit_best(const fit_ctx *ctx, double *w, guint skip)
 
         memcpy(try, w0, sizeof(double) * ctx->np);
         if (st > 0)
-            fit_random_point(ctx, try, (guint)st, skip);
-        fit_search(ctx, try, skip);
-        loss = fit_loss(ctx, try, skip);
-        dist = fit_distance(ctx, try, w0);
+            dm_fit_random_point(ctx, try, (guint)st, skip);
+        dm_fit_search(ctx, try, skip);
+        loss = dm_fit_loss(ctx, try, skip);
+        dist = dm_fit_distance(ctx, try, w0);
         if (loss < best_loss - 1e-9 || (loss < best_loss + 1e-9 && dist < best_dist)) {
             best_loss = loss;
             best_dist = dist;
@@ -488,26 +195,26 @@ static void fit_best(const fit_ctx *ctx, double *w, guint skip)
 
 /* One fit for the thread pool: every set but skip. */
 typedef struct {
-    const fit_ctx *ctx;
+    const dm_fit_ctx *ctx;
     double *w;
     guint skip;
-} fit_job;
+} dm_fit_job;
 
-static void fit_job_run(gpointer data, gpointer user)
+static void dm_fit_job_run(gpointer data, gpointer user)
 {
-    fit_job *j = data;
+    dm_fit_job *j = data;
 
     (void)user;
-    fit_best(j->ctx, j->w, j->skip);
+    dm_fit_best(j->ctx, j->w, j->skip);
 }
 
 /* ---- figures ------------------------------------------------------------------- */
 
 typedef struct {
     guint n, exact, reg_want, reg_hit, leaks;
-} fit_fig;
+} dm_fit_fig;
 
-static void fit_add(fit_fig *f, const fit_case *c, int o)
+static void dm_fit_add(dm_fit_fig *f, const dm_fit_case *c, int o)
 {
     f->n++;
     f->exact += c->exact[o];
@@ -516,13 +223,13 @@ static void fit_add(fit_fig *f, const fit_case *c, int o)
     f->leaks += c->leak[o];
 }
 
-static void fit_print_fig(const fit_fig *f)
+static void dm_fit_print_fig(const dm_fit_fig *f)
 {
     printf("  %5.1f%% %4.2f %3u", f->n ? 100.0 * f->exact / f->n : 100.0,
            f->reg_want ? (double)f->reg_hit / f->reg_want : 1.0, f->leaks);
 }
 
-static bool fit_fig_meets(const fit_fig *f)
+static bool dm_fit_fig_meets(const dm_fit_fig *f)
 {
     return f->n == 0 || (f->exact >= 0.9 * f->n - 1e-9 && f->leaks == 0 &&
                          (f->reg_want == 0 || f->reg_hit >= 0.95 * f->reg_want - 1e-9));
@@ -532,8 +239,8 @@ static bool fit_fig_meets(const fit_fig *f)
 
 /* The rules file with its [weights] section (which must be the last)
  * replaced by w. */
-static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, const fit_fig *loso,
-                      const fit_fig *per_set, GError **err)
+static bool dm_fit_write(const dm_fit_ctx *ctx, const char *file, const double *w,
+                         const dm_fit_fig *loso, const dm_fit_fig *per_set, GError **err)
 {
     char *text = NULL, *at;
     GString *out;
@@ -556,13 +263,14 @@ static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, con
     }
     out = g_string_new_len(text, at - text + 1);
     g_string_append(out, "[weights]\n");
-    g_string_append_printf(out,
-                           "# Fitted, not set by hand: \"make corpus-fit\" (diariectl fit --write)\n"
-                           "# searched them by coordinate descent on %u labelled messages in %u "
-                           "sets",
-                           n, ctx->sets->len);
+    g_string_append_printf(
+        out,
+        "# Fitted, not set by hand: \"make corpus-fit\" (diariectl fit --write)\n"
+        "# searched them by coordinate descent on %u labelled messages in %u "
+        "sets",
+        n, ctx->sets->len);
     for (guint s = 0, col = 80; s < ctx->sets->len; s++) {
-        const char *name = ((fit_set *)g_ptr_array_index(ctx->sets, s))->name;
+        const char *name = ((dm_fit_set *)g_ptr_array_index(ctx->sets, s))->name;
         if (col + strlen(name) + 2 > 76) {
             g_string_append(out, s == 0 ? ":\n#  " : ",\n#  ");
             col = 3;
@@ -578,18 +286,17 @@ static bool fit_write(const fit_ctx *ctx, const char *file, const double *w, con
             if (per_set[s].n > 0)
                 lowest = MIN(lowest, 100.0 * per_set[s].exact / per_set[s].n);
         }
-        g_string_append_printf(out,
-                               ",\n# with a loss weighed by harm (a privacy leak %g, a missed "
-                               "registration %g,\n# any other error %g).  Each set left out of "
-                               "the fit in turn and graded\n# with the weights fitted on the "
-                               "others: %.1f%% exactly right together\n# (the lowest set %.1f%%), "
-                               "registreras recall %.2f, %u privacy leaks.\n# Change the lists, "
-                               "then fit again rather than edit these numbers.\n",
-                               ctx->costs.leak + ctx->costs.other,
-                               ctx->costs.missed + ctx->costs.other, ctx->costs.other,
-                               100.0 * loso->exact / MAX(loso->n, 1), lowest,
-                               loso->reg_want ? (double)loso->reg_hit / loso->reg_want : 1.0,
-                               loso->leaks);
+        g_string_append_printf(
+            out,
+            ",\n# with a loss weighed by harm (a privacy leak %g, a missed "
+            "registration %g,\n# any other error %g).  Each set left out of "
+            "the fit in turn and graded\n# with the weights fitted on the "
+            "others: %.1f%% exactly right together\n# (the lowest set %.1f%%), "
+            "registreras recall %.2f, %u privacy leaks.\n# Change the lists, "
+            "then fit again rather than edit these numbers.\n",
+            ctx->costs.leak + ctx->costs.other, ctx->costs.missed + ctx->costs.other,
+            ctx->costs.other, 100.0 * loso->exact / MAX(loso->n, 1), lowest,
+            loso->reg_want ? (double)loso->reg_hit / loso->reg_want : 1.0, loso->leaks);
     }
     for (guint k = 0; k < ctx->np; k++) {
         const dm_param_info *pi = dm_policy_param_info(k);
@@ -611,7 +318,7 @@ int dm_ctl_fit(int argc, char **argv)
     gboolean write = FALSE, verbose = FALSE, grade = FALSE;
     int passes = 8, starts = 12, threads = 2;
     double leak = 20, missed = 4;
-    fit_job *jobs = NULL;
+    dm_fit_job *jobs = NULL;
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE"},
         {"write", 0, 0, G_OPTION_ARG_NONE, &write,
@@ -621,8 +328,8 @@ int dm_ctl_fit(int argc, char **argv)
          "descents from different points, the best kept (12)", "N"},
         {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "fits run side by side (2)", "N"},
         {"leak", 0, 0, G_OPTION_ARG_DOUBLE, &leak, "extra cost of a privacy leak (20)", "X"},
-        {"missed", 0, 0, G_OPTION_ARG_DOUBLE, &missed,
-         "extra cost of a missed registration (4)", "X"},
+        {"missed", 0, 0, G_OPTION_ARG_DOUBLE, &missed, "extra cost of a missed registration (4)",
+         "X"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list the cases each fit gets wrong",
          NULL},
         {"grade", 0, 0, G_OPTION_ARG_NONE, &grade,
@@ -636,10 +343,10 @@ int dm_ctl_fit(int argc, char **argv)
                                               "FOLDER:FIRST-LAST for the ids between)");
     GError *err = NULL;
     dm_conf *conf = NULL;
-    fit_ctx ctx = {0};
+    dm_fit_ctx ctx = {0};
     double *loaded = NULL, *all = NULL, *w = NULL;
-    fit_fig tot_loaded = {0}, tot_all = {0}, tot_loso = {0};
-    fit_fig *f_loaded = NULL, *f_all = NULL, *f_loso = NULL;
+    dm_fit_fig tot_loaded = {0}, tot_all = {0}, tot_loso = {0};
+    dm_fit_fig *f_loaded = NULL, *f_all = NULL, *f_loso = NULL;
     int rc = DM_EX_SOFTWARE;
     bool meets = true;
 
@@ -650,8 +357,8 @@ int dm_ctl_fit(int argc, char **argv)
         rc = DM_EX_USAGE;
         goto out;
     }
-    if (specs == NULL || specs[0] == NULL || passes < 1 || starts < 1 || threads < 1 ||
-        leak < 0 || missed < 0) {
+    if (specs == NULL || specs[0] == NULL || passes < 1 || starts < 1 || threads < 1 || leak < 0 ||
+        missed < 0) {
         fprintf(stderr, "diariectl fit: need at least one set (see --help)\n");
         rc = DM_EX_USAGE;
         goto out;
@@ -673,11 +380,11 @@ int dm_ctl_fit(int argc, char **argv)
     ctx.passes = passes;
     ctx.starts = starts;
     ctx.verbose = verbose;
-    ctx.costs = (fit_costs){.leak = leak, .missed = missed, .other = 1};
-    ctx.cases = g_ptr_array_new_with_free_func(fit_case_free);
+    ctx.costs = (dm_fit_costs){.leak = leak, .missed = missed, .other = 1};
+    ctx.cases = g_ptr_array_new_with_free_func(dm_fit_case_free);
     ctx.sets = g_ptr_array_new();
     for (char **s = specs; *s != NULL; s++) {
-        if (!fit_read_set(&ctx, *s, &err)) {
+        if (!dm_fit_read_set(&ctx, *s, &err)) {
             fprintf(stderr, "diariectl fit: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_DATAERR;
             goto out;
@@ -691,28 +398,27 @@ int dm_ctl_fit(int argc, char **argv)
     if (grade) {
         /* What corpus-eval would say of the rules file, as tab-separated
          * figures (tests/corpus/run.sh --check compares the two). */
-        f_loaded = g_new0(fit_fig, ctx.sets->len);
+        f_loaded = g_new0(dm_fit_fig, ctx.sets->len);
         for (guint i = 0; i < ctx.cases->len; i++) {
-            const fit_case *c = g_ptr_array_index(ctx.cases, i);
-            fit_add(&f_loaded[c->set], c, c->loaded);
+            const dm_fit_case *c = g_ptr_array_index(ctx.cases, i);
+            dm_fit_add(&f_loaded[c->set], c, c->loaded);
             if (verbose && !c->exact[c->loaded])
                 printf("wrong: %s as %s\n", dm_ctl_safe(c->id),
-                       dm_class_name(out_class[c->loaded]));
+                       dm_class_name(dm_fit_out_class[c->loaded]));
         }
         for (guint s = 0; s < ctx.sets->len; s++) {
-            const fit_set *set = g_ptr_array_index(ctx.sets, s);
+            const dm_fit_set *set = g_ptr_array_index(ctx.sets, s);
             printf("%s\t%u\t%u\t%u\t%u\t%u\n", dm_ctl_safe(set->name), f_loaded[s].n,
-                   f_loaded[s].exact, f_loaded[s].reg_want, f_loaded[s].reg_hit,
-                   f_loaded[s].leaks);
+                   f_loaded[s].exact, f_loaded[s].reg_want, f_loaded[s].reg_hit, f_loaded[s].leaks);
         }
         rc = DM_EX_OK;
         goto out;
     }
     memcpy(all, loaded, sizeof(double) * ctx.np);
     /* The fit on all sets and one per set left out, side by side. */
-    jobs = g_new0(fit_job, ctx.sets->len + 1);
+    jobs = g_new0(dm_fit_job, ctx.sets->len + 1);
     {
-        GThreadPool *pool = g_thread_pool_new(fit_job_run, NULL, MAX(threads, 1), TRUE, NULL);
+        GThreadPool *pool = g_thread_pool_new(dm_fit_job_run, NULL, MAX(threads, 1), TRUE, NULL);
         for (guint s = 0; s <= ctx.sets->len; s++) {
             jobs[s].ctx = &ctx;
             jobs[s].skip = s < ctx.sets->len ? s : G_MAXUINT;
@@ -722,28 +428,28 @@ int dm_ctl_fit(int argc, char **argv)
         g_thread_pool_free(pool, FALSE, TRUE);
     }
     memcpy(all, jobs[ctx.sets->len].w, sizeof(double) * ctx.np);
-    f_loaded = g_new0(fit_fig, ctx.sets->len);
-    f_all = g_new0(fit_fig, ctx.sets->len);
-    f_loso = g_new0(fit_fig, ctx.sets->len);
+    f_loaded = g_new0(dm_fit_fig, ctx.sets->len);
+    f_all = g_new0(dm_fit_fig, ctx.sets->len);
+    f_loso = g_new0(dm_fit_fig, ctx.sets->len);
     for (guint i = 0; i < ctx.cases->len; i++) {
-        const fit_case *c = g_ptr_array_index(ctx.cases, i);
-        int o = fit_outcome(&ctx, c, all);
-        fit_add(&f_loaded[c->set], c, c->loaded);
-        fit_add(&f_all[c->set], c, o);
+        const dm_fit_case *c = g_ptr_array_index(ctx.cases, i);
+        int o = dm_fit_outcome(&ctx, c, all);
+        dm_fit_add(&f_loaded[c->set], c, c->loaded);
+        dm_fit_add(&f_all[c->set], c, o);
         if (verbose && !c->exact[o])
-            printf("fitted on all: %s wrong as %s\n", c->id, dm_class_name(out_class[o]));
+            printf("fitted on all: %s wrong as %s\n", c->id, dm_class_name(dm_fit_out_class[o]));
     }
     for (guint s = 0; s < ctx.sets->len; s++) {
         memcpy(w, jobs[s].w, sizeof(double) * ctx.np);
         for (guint i = 0; i < ctx.cases->len; i++) {
-            const fit_case *c = g_ptr_array_index(ctx.cases, i);
+            const dm_fit_case *c = g_ptr_array_index(ctx.cases, i);
             int o;
             if (c->set != s)
                 continue;
-            o = fit_outcome(&ctx, c, w);
-            fit_add(&f_loso[s], c, o);
+            o = dm_fit_outcome(&ctx, c, w);
+            dm_fit_add(&f_loso[s], c, o);
             if (verbose && !c->exact[o])
-                printf("left out: %s wrong as %s\n", c->id, dm_class_name(out_class[o]));
+                printf("left out: %s wrong as %s\n", c->id, dm_class_name(dm_fit_out_class[o]));
         }
     }
 
@@ -752,30 +458,31 @@ int dm_ctl_fit(int argc, char **argv)
            ctx.cases->len, ctx.sets->len, ctx.np, leak, missed);
     printf("%-24s %5s   %-18s   %-18s   %-18s\n", "", "", "rules file", "fitted on all",
            "left out");
-    printf("%-24s %5s   %6s %4s %5s   %6s %4s %5s   %6s %4s %5s\n", "set", "cases", "exact",
-           "rec", "leaks", "exact", "rec", "leaks", "exact", "rec", "leaks");
+    printf("%-24s %5s   %6s %4s %5s   %6s %4s %5s   %6s %4s %5s\n", "set", "cases", "exact", "rec",
+           "leaks", "exact", "rec", "leaks", "exact", "rec", "leaks");
     for (guint s = 0; s < ctx.sets->len; s++) {
-        const fit_set *set = g_ptr_array_index(ctx.sets, s);
+        const dm_fit_set *set = g_ptr_array_index(ctx.sets, s);
         printf("%-24s %5u ", dm_ctl_safe(set->name), set->n);
-        fit_print_fig(&f_loaded[s]);
-        fit_print_fig(&f_all[s]);
-        fit_print_fig(&f_loso[s]);
-        if (!fit_fig_meets(&f_loso[s])) {
+        dm_fit_print_fig(&f_loaded[s]);
+        dm_fit_print_fig(&f_all[s]);
+        dm_fit_print_fig(&f_loso[s]);
+        if (!dm_fit_fig_meets(&f_loso[s])) {
             printf("  < target");
             meets = false;
         }
         printf("\n");
-#define ADD(t, f) (t.n += f.n, t.exact += f.exact, t.reg_want += f.reg_want, \
-                   t.reg_hit += f.reg_hit, t.leaks += f.leaks)
+#define ADD(t, f)                                                                                  \
+    (t.n += f.n, t.exact += f.exact, t.reg_want += f.reg_want, t.reg_hit += f.reg_hit,             \
+     t.leaks += f.leaks)
         ADD(tot_loaded, f_loaded[s]);
         ADD(tot_all, f_all[s]);
         ADD(tot_loso, f_loso[s]);
 #undef ADD
     }
     printf("%-24s %5u ", "all", tot_all.n);
-    fit_print_fig(&tot_loaded);
-    fit_print_fig(&tot_all);
-    fit_print_fig(&tot_loso);
+    dm_fit_print_fig(&tot_loaded);
+    dm_fit_print_fig(&tot_all);
+    dm_fit_print_fig(&tot_loso);
     printf("\n\nleft out, the target: every set at least 90%% exactly right, registreras "
            "recall at least 0.95, no leak: %s\n\nweights fitted on all sets:\n",
            meets ? "met" : "NOT met");
@@ -787,7 +494,7 @@ int dm_ctl_fit(int argc, char **argv)
         printf("\n");
     }
     if (write) {
-        if (!fit_write(&ctx, conf->rules_file, all, &tot_loso, f_loso, &err)) {
+        if (!dm_fit_write(&ctx, conf->rules_file, all, &tot_loso, f_loso, &err)) {
             fprintf(stderr, "diariectl fit: %s\n", dm_ctl_safe(err->message));
             rc = DM_EX_CANTCREAT;
             goto out;
@@ -809,7 +516,7 @@ out:
         g_ptr_array_free(ctx.cases, TRUE);
     if (ctx.sets != NULL) {
         for (guint s = 0; s < ctx.sets->len; s++) {
-            fit_set *set = g_ptr_array_index(ctx.sets, s);
+            dm_fit_set *set = g_ptr_array_index(ctx.sets, s);
             g_free(set->name);
             g_free(set);
         }
