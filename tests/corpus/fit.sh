@@ -8,7 +8,8 @@
 #   tests/corpus/fit.sh [diariectl fit options, e.g. --write]
 #
 # The sets: ../shared/corpus/dev; ../shared/corpus/dev2 by its three
-# themes; each tests/corpus/*/ and tests/heldout/*/ set.
+# themes; each tests/corpus/*/ and tests/heldout/*/ set, and the attachment
+# sets make writes under build/attach/ when there are any.
 set -u
 DM_REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$DM_REPO/tests/lib/dm.sh"
@@ -17,8 +18,10 @@ sets=("$DM_SHARED/corpus/dev"
       "$DM_SHARED/corpus/dev2:d101-d140"
       "$DM_SHARED/corpus/dev2:d141-d180"
       "$DM_SHARED/corpus/dev2:d181-d220")
-for d in "$DM_REPO"/tests/corpus/*/ "$DM_REPO"/tests/heldout/*/; do
-    [ -f "$d/cases.tsv" ] && sets+=("${d%/}")
+# A set's messages may be made at build time (build/attach: attachments are
+# binary): a folder counts when it holds its labels and its messages.
+for d in "$DM_REPO"/tests/corpus/*/ "$DM_REPO"/tests/heldout/*/ "$DM_BUILD"/attach/*/; do
+    [ -f "$d/cases.tsv" ] && compgen -G "$d*.eml" >/dev/null && sets+=("${d%/}")
 done
 
 T=$(dm_tmpdir)
