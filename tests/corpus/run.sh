@@ -52,7 +52,7 @@ for s in "${sets[@]}"; do
     echo "== corpus $s"
     if [ "$mode" = check ]; then
         python3 "$EVAL" "$s" --cmd "$DM_BUILD/diariectl classify --json -c $T/diariemilter.conf" \
-            --min-pass "${bar[$s]}" >"$T/eval.out" || rc=1
+            --min-pass "${bar[$s]:-${CORPUS_MIN_PASS:-1.0}}" >"$T/eval.out" || rc=1
     else
         python3 "$EVAL" "$s" --cmd "$DM_BUILD/diariectl classify --json -c $T/diariemilter.conf" \
             >"$T/eval.out" || rc=1
