@@ -199,7 +199,12 @@ $(BUILD)/ldaptest: tests/ldap/ldaptest.c $(LIBDM)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBDM) $(LIBS)
 
-ldap-test: all $(BUILD)/ldaptest
+# A search that "succeeds" with no answer (LD_PRELOAD in lookup.sh).
+$(BUILD)/search_incomplete.so: tests/ldap/search_incomplete.c
+	$(SAY) LINK $@
+	$(Q)$(CC) $(CFLAGS_ALL) -shared -fPIC -o $@ $<
+
+ldap-test: all $(BUILD)/ldaptest $(BUILD)/search_incomplete.so
 	@tests/ldap/run.sh
 
 # Every message of a corpus through extraction (tests/mime/).

@@ -77,6 +77,12 @@ bool dm_ldap_rc_is_connection(int rc);
 bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
                        const char *filter, char **attrs, int sizelimit, LDAPControl **sctrls,
                        bool allow_retry, bool missing_ok, LDAPMessage **res, GError **err);
+/* The result code of a search that ldap_search_ext_s answered rc with
+ * the chain res after elapsed_us: a "success" without the final search
+ * message is no answer (LDAP_TIMEOUT past timeout_s, else
+ * LDAP_SERVER_DOWN), and the final message's own code counts. */
+int dm_ldap_search_outcome(LDAP *ld, int rc, LDAPMessage *res, int64_t elapsed_us,
+                           int64_t timeout_s);
 /* The same with a connection from the pool.  On success *conn is the
  * connection (read res with (*conn)->ld, then dm_ldap_pool_put it). */
 bool dm_ldap_search(dm_ldap *l, const char *base, int scope, const char *filter,

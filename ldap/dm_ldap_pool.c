@@ -405,6 +405,35 @@ bool dm_ldap_conn_ready(dm_ldap *l, dm_ldap_conn *c, GError **err)
     return false;
 }
 
+/* What a search really got.  ldap_search_ext_s returns the handle's
+ * last error when its wait for the result ends early (the timeout, a
+ * broken read), and that need not be the failure: it may be an earlier
+ * operation's success, with no result chain at all.  Taken at its word
+ * that is "no such entry", cached as such, and a party's address looks
+ * unknown while the directory hangs.  So an answer counts only with the
+ * search's final message, and its code is the one that message carries;
+ * without it the search failed like a broken or hung connection
+ * (LDAP_TIMEOUT when it took the whole timeout). */
+int dm_ldap_search_outcome(LDAP *ld, int rc, LDAPMessage *res, int64_t elapsed_us,
+                           int64_t timeout_s)
+{
+    LDAPMessage *done = NULL;
+    int code = LDAP_OTHER;
+
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
+        return rc;
+    for (LDAPMessage *m = res; m != NULL; m = ldap_next_message(ld, m)) {
+        if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT)
+            done = m;
+    }
+    if (done == NULL)
+        return timeout_s > 0 && elapsed_us >= timeout_s * G_USEC_PER_SEC ? LDAP_TIMEOUT
+                                                                      : LDAP_SERVER_DOWN;
+    if (ldap_parse_result(ld, done, &code, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+        return LDAP_DECODING_ERROR;
+    return code;
+}
+
 bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
                        const char *filter, char **attrs, int sizelimit, LDAPControl **sctrls,
                        bool allow_retry, bool missing_ok, LDAPMessage **res, GError **err)
@@ -426,6 +455,8 @@ bool dm_ldap_search_on(dm_ldap *l, dm_ldap_conn *c, const char *base, int scope,
         rc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, sctrls, NULL,
                                tv.tv_sec > 0 ? &tv : NULL, sizelimit, res);
         dm_metrics_observe(DM_MH_DIRECTORY_SEARCH, g_get_monotonic_time() - t0);
+        rc = dm_ldap_search_outcome(c->ld, rc, *res, g_get_monotonic_time() - t0,
+                                    l->conf->ldap_timeout);
         if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED ||
             (rc == LDAP_NO_SUCH_OBJECT && missing_ok))
             return true;

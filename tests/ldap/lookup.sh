@@ -566,6 +566,30 @@ check "... the waits for a connection are bounded (some said so)" \
     grep -q "no directory connection free within \[ldap\] timeout (${T}s)\|not asked: it did not answer in time" "$tmp/pool.err"
 check "slapd thawed: the same process finds again" grep -q "^w2: found uid=bengt.ek,$P" "$tmp/pool.out"
 
+# --- a search that "succeeds" without an answer ----------------------------------
+# libldap may return LDAP_SUCCESS and no result from a search whose wait
+# ended early (seen as notfound=6 in the frozen test above).  No answer is
+# an error, every time (not cached as "not found").
+SHIM="$DM_BUILD/search_incomplete.so"
+if [ -f "$SHIM" ]; then
+    LD_PRELOAD="$SHIM" "$LT" "$conf" >"$tmp/inc.out" 2>"$tmp/inc.err" <<EOF
+i1: lookup anna.lind@sjovik.test
+i2: lookup nobody@sjovik.test
+i3: lookup nobody@sjovik.test
+EOF
+    for k in i1 i2 i3; do
+        r=$(sed -n "s/^$k: //p" "$tmp/inc.out" | head -n 1)
+        if printf '%s\n' "$r" | grep -q "^error ms=[0-9]* ldap://127.0.0.1:$port/: search: "; then
+            ok "a search with no answer is an error, not \"not found\" ($k)"
+        else
+            fail "a search with no answer ($k): $r"
+            tail -n 3 "$tmp/inc.err" | note
+        fi
+    done
+else
+    fail "$SHIM built (make ldap-test builds it)"
+fi
+
 # --- diariectl while slapd is down ------------------------------------------------
 
 "$HARNESS" stop "$S"
