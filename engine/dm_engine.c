@@ -363,50 +363,6 @@ dm_verdict *dm_engine_check_mass(dm_engine *e, const dm_facts *f)
     return dm_policy_check_mass(e->policy, f);
 }
 
-/* An attachment whose text was not (all) read: a reason naming it, so
- * that the registrator knows what the decision could not see. */
-static void dm_engine_attachment_reasons(const dm_msg *m, dm_verdict *v)
-{
-    for (guint i = 0; i < m->attachments->len; i++) {
-        const dm_attachment *a = g_ptr_array_index(m->attachments, i);
-        const char *what = NULL;
-        char *name;
-
-        switch (a->status) {
-        case DM_ATT_NO_TEXT:
-            what = "bilaga utan text (till exempel en inskannad bild): den lästes inte";
-            break;
-        case DM_ATT_ENCRYPTED:
-            what = "krypterad bilaga: den kunde inte läsas";
-            break;
-        case DM_ATT_FAILED:
-            what = "bilagan kunde inte läsas (skadad, eller läsaren misslyckades)";
-            break;
-        case DM_ATT_TIMEOUT:
-            what = "läsningen av bilagan tog längre än [mime] extract_timeout och avbröts";
-            break;
-        case DM_ATT_LIMIT:
-            what = "bilagan lästes inte: en gräns i [mime] nåddes (max_attachment_size, "
-                   "max_attachments, extract_message_timeout, max_expanded_size...)";
-            break;
-        case DM_ATT_READ:
-            if (a->cut)
-                what = "bara början av bilagan lästes ([mime] max_attachment_text, max_pages)";
-            break;
-        default:
-            break;
-        }
-        if (what == NULL)
-            continue;
-        /* The sender's file name, for people: no control or bidi
-         * characters raw (dm_text_escape). */
-        name = dm_text_escaped(a->filename != NULL && *a->filename != '\0' ? a->filename
-                                                                            : a->content_type);
-        dm_verdict_add_reason(v, "bilaga", "'%s': %s", name, what);
-        g_free(name);
-    }
-}
-
 dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg **out_msg)
 {
     dm_msg *m = dm_mime_extract(msg, &e->limits);
@@ -431,7 +387,6 @@ dm_verdict *dm_engine_decide(dm_engine *e, dm_facts *f, GMimeStream *msg, dm_msg
     }
     f->msg = m;
     v = dm_policy_decide(e->policy, f);
-    dm_engine_attachment_reasons(m, v);
     f->msg = NULL;
     if (out_msg != NULL)
         *out_msg = m;

@@ -80,6 +80,12 @@ static const struct {
     [DM_R_LIMIT_MAX_HEADER_SIZE] = {"reasons", "limit_max_header_size", ""},
     [DM_R_LIMIT_ENCRYPTED] = {"reasons", "limit_encrypted", ""},
     [DM_R_LIMIT_UNPARSABLE] = {"reasons", "limit_unparsable", ""},
+    [DM_R_ATTACHMENT_NO_TEXT] = {"reasons", "attachment_no_text", "file"},
+    [DM_R_ATTACHMENT_ENCRYPTED] = {"reasons", "attachment_encrypted", "file"},
+    [DM_R_ATTACHMENT_FAILED] = {"reasons", "attachment_failed", "file"},
+    [DM_R_ATTACHMENT_TIMEOUT] = {"reasons", "attachment_timeout", "file"},
+    [DM_R_ATTACHMENT_LIMIT] = {"reasons", "attachment_limit", "file"},
+    [DM_R_ATTACHMENT_CUT] = {"reasons", "attachment_cut", "file"},
 };
 
 struct dm_reasons {
@@ -90,7 +96,7 @@ struct dm_reasons {
 /* Values that are the message's own words (quoted phrases, a citation
  * as written, header values): never said in a notice about a sekretess
  * message. */
-static const char dm_fact_vars[] = "hits citation contact what how type";
+static const char dm_fact_vars[] = "hits citation contact what how type file";
 
 const char *dm_reasons_key(dm_reason_id id)
 {

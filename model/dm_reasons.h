@@ -95,6 +95,14 @@ typedef enum {
     DM_R_LIMIT_MAX_HEADER_SIZE,
     DM_R_LIMIT_ENCRYPTED,
     DM_R_LIMIT_UNPARSABLE,
+    /* An attachment whose text was not (all) read: file (its name,
+     * escaped; its type when it has none). */
+    DM_R_ATTACHMENT_NO_TEXT,
+    DM_R_ATTACHMENT_ENCRYPTED,
+    DM_R_ATTACHMENT_FAILED,
+    DM_R_ATTACHMENT_TIMEOUT,
+    DM_R_ATTACHMENT_LIMIT,
+    DM_R_ATTACHMENT_CUT,
     DM_R_COUNT
 } dm_reason_id;
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dm_policy_int.h"
+#include "dm_util.h"
 
 bool dm_policy_action_owed(const dm_verdict *v, const dm_action *a)
 {
@@ -190,6 +191,38 @@ void dm_policy_duplicate(const dm_policy *p, dm_verdict *v, const char *row)
 
 /* --- what reading could not see ------------------------------------------- */
 
+/* An attachment whose text was not (all) read: a reason naming it, so
+ * that the registrator knows what the decision could not see. */
+static void dm_policy_attachment_reasons(const dm_policy *p, const dm_msg *m, dm_verdict *v)
+{
+    for (guint i = 0; i < m->attachments->len; i++) {
+        const dm_attachment *a = g_ptr_array_index(m->attachments, i);
+        dm_reason_id id;
+        char *file;
+
+        switch (a->status) {
+        case DM_ATT_NO_TEXT: id = DM_R_ATTACHMENT_NO_TEXT; break;
+        case DM_ATT_ENCRYPTED: id = DM_R_ATTACHMENT_ENCRYPTED; break;
+        case DM_ATT_FAILED: id = DM_R_ATTACHMENT_FAILED; break;
+        case DM_ATT_TIMEOUT: id = DM_R_ATTACHMENT_TIMEOUT; break;
+        case DM_ATT_LIMIT: id = DM_R_ATTACHMENT_LIMIT; break;
+        case DM_ATT_READ:
+            if (!a->cut)
+                continue;
+            id = DM_R_ATTACHMENT_CUT;
+            break;
+        default:
+            continue;
+        }
+        /* The sender's file name, for people: no control or bidi
+         * characters raw (dm_text_escape). */
+        file = dm_text_escaped(a->filename != NULL && *a->filename != '\0' ? a->filename
+                                                                           : a->content_type);
+        dm_reasons_add(v, p->reasons, "bilaga", id, "file", file, NULL);
+        g_free(file);
+    }
+}
+
 void dm_policy_limit_reasons(const dm_policy *p, const dm_msg *m, dm_verdict *v)
 {
     static const struct {
@@ -216,4 +249,5 @@ void dm_policy_limit_reasons(const dm_policy *p, const dm_msg *m, dm_verdict *v)
         else
             dm_verdict_add_reason(v, "limit", "%s", what);
     }
+    dm_policy_attachment_reasons(p, m, v);
 }

@@ -391,12 +391,93 @@ static void test_limit_reasons(void **state)
     }
 }
 
+/* An attachment whose text was not (all) read is named in a reason of
+ * its own, in the site's language; its name escaped; one that was read
+ * whole, or not tried, is not. */
+static void test_attachment_reasons(void **state)
+{
+    static const dm_lang langs[] = {DM_LANG_SV, DM_LANG_EN};
+    static const struct {
+        const char *file;
+        dm_att_status status;
+        bool cut;
+    } atts[] = {
+        {"scan.pdf", DM_ATT_NO_TEXT, false},   {"hemlig.odt", DM_ATT_ENCRYPTED, false},
+        {"trasig.pdf", DM_ATT_FAILED, false},  {"slow.pdf", DM_ATT_TIMEOUT, false},
+        {"bomb.docx", DM_ATT_LIMIT, false},    {"lang.pdf", DM_ATT_READ, true},
+        {"ok.pdf", DM_ATT_READ, false},        {"bild.png", DM_ATT_UNSUPPORTED, false},
+        {NULL, DM_ATT_NO_TEXT, false},         {"a\x1b[31mb\u202e.pdf", DM_ATT_FAILED, false},
+    };
+    static const char *const want[][8] = {
+        {"'scan.pdf': bilaga utan text (till exempel en inskannad bild): den lästes inte",
+         "'hemlig.odt': krypterad bilaga: den kunde inte läsas",
+         "'trasig.pdf': bilagan kunde inte läsas (skadad, eller läsaren misslyckades)",
+         "'slow.pdf': läsningen av bilagan tog längre än [mime] extract_timeout och avbröts",
+         "'bomb.docx': bilagan lästes inte: en gräns i [mime] nåddes (max_attachment_size, "
+         "max_attachments, extract_message_timeout, max_expanded_size...)",
+         "'lang.pdf': bara början av bilagan lästes ([mime] max_attachment_text, max_pages)",
+         "'application/pdf': bilaga utan text (till exempel en inskannad bild): den lästes inte",
+         NULL},
+        {"'scan.pdf': an attachment without text (a scanned image, say): it was not read",
+         "'hemlig.odt': an encrypted attachment: it could not be read",
+         "'trasig.pdf': the attachment could not be read (damaged, or the reader failed)",
+         "'slow.pdf': reading the attachment took longer than [mime] extract_timeout and was "
+         "stopped",
+         "'bomb.docx': the attachment was not read: a [mime] limit was reached "
+         "(max_attachment_size, max_attachments, extract_message_timeout, max_expanded_size...)",
+         "'lang.pdf': only the beginning of the attachment was read ([mime] max_attachment_text, "
+         "max_pages)",
+         "'application/pdf': an attachment without text (a scanned image, say): it was not read",
+         NULL},
+    };
+
+    (void)state;
+    for (size_t l = 0; l < G_N_ELEMENTS(langs); l++) {
+        dm_policy *p = policy(langs[l], 0, 0);
+        dm_msg *m = dm_msg_new();
+        dm_verdict *v;
+        dm_facts f;
+        guint n, first = 0;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(atts); i++) {
+            dm_attachment *a = g_new0(dm_attachment, 1);
+            a->filename = g_strdup(atts[i].file);
+            a->content_type = g_strdup("application/pdf");
+            a->status = atts[i].status;
+            a->cut = atts[i].cut;
+            g_ptr_array_add(m->attachments, a);
+        }
+        facts(&f, NULL, 1, false);
+        f.msg = m;
+        v = dm_policy_decide(p, &f);
+        n = v->reasons->len;
+        while (first < n &&
+               strcmp(((dm_reason *)g_ptr_array_index(v->reasons, first))->rule, "bilaga") != 0)
+            first++;
+        assert_int_equal(n - first, 8);
+        for (guint i = 0; i < 7; i++)
+            assert_string_equal(reason_text(v, first + i, "bilaga"), want[l][i]);
+        {
+            /* The escape and the bidi override: not raw in the reason. */
+            const char *t = reason_text(v, first + 7, "bilaga");
+            assert_null(strchr(t, 0x1b));
+            assert_null(strstr(t, "\u202e"));
+            assert_non_null(strstr(t, ".pdf'"));
+        }
+        dm_verdict_free(v);
+        facts_clear(&f);
+        dm_msg_free(m);
+        dm_policy_free(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_action_owed),  cmocka_unit_test(test_window),
         cmocka_unit_test(test_autoreply_absence), cmocka_unit_test(test_once_keys),
         cmocka_unit_test(test_sent_already), cmocka_unit_test(test_limit_reasons),
+        cmocka_unit_test(test_attachment_reasons),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
