@@ -171,15 +171,13 @@ static void dm_track_question(dm_store *st, const dm_envelope *env, const dm_fac
     const char *corr = msg->from_addr != NULL && *msg->from_addr != '\0' ? msg->from_addr
                                                                           : env->from;
 
-    if (v->direction != DM_DIR_INBOUND || f->sender.entry != NULL ||
-        (v->klass != DM_CLASS_REGISTRERAS && v->klass != DM_CLASS_RINGA) || msg->auto_reply ||
-        msg->report || corr == NULL || *corr == '\0')
+    if (!dm_policy_is_question(f, msg, v) || corr == NULL || *corr == '\0')
         return;
     for (size_t i = 0; i < f->n_rcpts; i++) {
         const dm_party *p = &f->rcpts[i];
         GError *err = NULL;
 
-        if (p->entry == NULL || !(p->entry->roles & DM_ROLE_FUNKTIONSBREVLADA))
+        if (!dm_policy_question_to(p))
             continue;
         if (!dm_store_question_add(st, id, now, p->addr, msg->message_id, corr, msg->subject,
                                    &err)) {
@@ -198,7 +196,7 @@ static void dm_track_reply(dm_store *st, const dm_facts *f, const dm_msg *msg,
     GError *err = NULL;
     unsigned n = 0;
 
-    if (v->direction != DM_DIR_OUTBOUND || msg->auto_reply)
+    if (!dm_policy_may_answer(msg, v))
         return;
     ids = g_ptr_array_new_with_free_func(g_free);
     dm_track_add_ids(ids, msg->in_reply_to);
@@ -223,7 +221,7 @@ void dm_engine_track(dm_store *st, const dm_envelope *env, const dm_facts *f,
                      const dm_msg *msg, const dm_verdict *v, const char *id, int64_t now,
                      bool repeat)
 {
-    if (st == NULL || msg == NULL || v->reject || dm_class_is_private(v->klass))
+    if (st == NULL || msg == NULL || !dm_policy_tracks(v))
         return;
     dm_track_notices_sent(st, msg, v, id, now);
     if (f == NULL || f->rcpts == NULL)

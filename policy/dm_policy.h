@@ -67,6 +67,21 @@ bool dm_policy_action_private(const dm_verdict *v, const dm_action *a);
  * or parti: their rows keep no Message-ID, so each arrival owes its own
  * judge notices and nothing else. */
 bool dm_policy_matches_repeats(const dm_verdict *v);
+/* Is v's message followed across messages (the notices it sends and
+ * their answers, R15's questions and replies)?  Not a rejection, and
+ * nothing of privat or parti mail is looked at. */
+bool dm_policy_tracks(const dm_verdict *v);
+/* R15: is the message (m, as read) a question from the public: inbound,
+ * of class registreras or ringa, from no one in the directory, not an
+ * automatic reply nor a delivery report?  It is then a question to each
+ * recipient dm_policy_question_to accepts. */
+bool dm_policy_is_question(const dm_facts *f, const dm_msg *m, const dm_verdict *v);
+/* R15: does a question to recipient p wait for its answer (a functional
+ * mailbox)? */
+bool dm_policy_question_to(const dm_party *p);
+/* R15: may the message answer questions (outbound, no automatic
+ * reply)? */
+bool dm_policy_may_answer(const dm_msg *m, const dm_verdict *v);
 
 /* R14's window ([site] mass_window): whose distinct recipients it keeps
  * (sender) and which count (those since `since`). */

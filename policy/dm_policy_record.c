@@ -44,6 +44,30 @@ bool dm_policy_matches_repeats(const dm_verdict *v)
     return !v->reject && !dm_class_is_private(v->klass);
 }
 
+bool dm_policy_tracks(const dm_verdict *v)
+{
+    return !v->reject && !dm_class_is_private(v->klass);
+}
+
+/* --- R15's questions ------------------------------------------------------- */
+
+bool dm_policy_is_question(const dm_facts *f, const dm_msg *m, const dm_verdict *v)
+{
+    return dm_policy_tracks(v) && v->direction == DM_DIR_INBOUND && f->sender.entry == NULL &&
+           (v->klass == DM_CLASS_REGISTRERAS || v->klass == DM_CLASS_RINGA) && !m->auto_reply &&
+           !m->report;
+}
+
+bool dm_policy_question_to(const dm_party *p)
+{
+    return p->entry != NULL && (p->entry->roles & DM_ROLE_FUNKTIONSBREVLADA);
+}
+
+bool dm_policy_may_answer(const dm_msg *m, const dm_verdict *v)
+{
+    return dm_policy_tracks(v) && v->direction == DM_DIR_OUTBOUND && !m->auto_reply;
+}
+
 /* --- R14's window ---------------------------------------------------------- */
 
 static void dm_policy_window(const dm_policy *p, const dm_facts *f, int64_t now,

@@ -1,7 +1,8 @@
 /*
  * policy/dm_policy_record.c: the questions the engine and the milter ask
  * the rules rather than answer themselves.  What may be carried out for
- * private mail, and whether repeats are matched; R14's window (when it
+ * private mail, whether repeats are matched and what is followed
+ * across messages (R15's questions); R14's window (when it
  * is counted, who joins it); absence learnt from automatic replies; the
  * keys of notices owed once a period; and the reasons, in the site's
  * language, when an action was sent already or reading reached a limit.
@@ -471,13 +472,73 @@ static void test_attachment_reasons(void **state)
     }
 }
 
+/* What is followed across messages: nothing of a rejection or of private
+ * or party mail.  R15: an inbound registreras or ringa message from the
+ * public (no entry) that no machine wrote is a question, to the
+ * functional mailboxes among its recipients; an outbound message that is
+ * no automatic reply may answer one. */
+static void test_questions(void **state)
+{
+    static const dm_class classes[] = {DM_CLASS_REGISTRERAS, DM_CLASS_ALLMAN, DM_CLASS_RINGA,
+                                       DM_CLASS_PARTI, DM_CLASS_PRIVAT};
+    static const bool question[] = {true, false, true, false, false};
+    dm_verdict *v = dm_verdict_new();
+    dm_msg *m = dm_msg_new();
+    dm_entry *staff = person("handlaggare@sjovik.test", false);
+    dm_facts f;
+
+    (void)state;
+    facts(&f, NULL, 2, false);
+    f.rcpts[0].entry = person("kommun@sjovik.test", false);
+    f.rcpts[0].entry->roles = DM_ROLE_FUNKTIONSBREVLADA;
+    f.rcpts[1].entry = person("anna@sjovik.test", false);
+    assert_true(dm_policy_question_to(&f.rcpts[0]));
+    assert_false(dm_policy_question_to(&f.rcpts[1]));
+    for (size_t i = 0; i < G_N_ELEMENTS(classes); i++) {
+        v->klass = classes[i];
+        v->reject = false;
+        v->direction = DM_DIR_INBOUND;
+        assert_int_equal(dm_policy_tracks(v), !dm_class_is_private(classes[i]));
+        assert_int_equal(dm_policy_is_question(&f, m, v), question[i]);
+        assert_false(dm_policy_may_answer(m, v));
+        v->direction = DM_DIR_OUTBOUND;
+        assert_false(dm_policy_is_question(&f, m, v));
+        assert_int_equal(dm_policy_may_answer(m, v), !dm_class_is_private(classes[i]));
+        v->reject = true;
+        assert_false(dm_policy_tracks(v));
+        assert_false(dm_policy_may_answer(m, v));
+    }
+    v->klass = DM_CLASS_REGISTRERAS;
+    v->reject = false;
+    v->direction = DM_DIR_INBOUND;
+    assert_true(dm_policy_is_question(&f, m, v));
+    /* Not from someone in the directory, not a report, not an automatic
+     * reply (which answers nothing either). */
+    f.sender.entry = staff;
+    assert_false(dm_policy_is_question(&f, m, v));
+    f.sender.entry = NULL;
+    m->report = true;
+    assert_false(dm_policy_is_question(&f, m, v));
+    m->report = false;
+    m->auto_reply = true;
+    assert_false(dm_policy_is_question(&f, m, v));
+    v->direction = DM_DIR_OUTBOUND;
+    assert_false(dm_policy_may_answer(m, v));
+    for (size_t i = 0; i < f.n_rcpts; i++)
+        dm_entry_unref(f.rcpts[i].entry);
+    facts_clear(&f);
+    dm_entry_unref(staff);
+    dm_msg_free(m);
+    dm_verdict_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_action_owed),  cmocka_unit_test(test_window),
         cmocka_unit_test(test_autoreply_absence), cmocka_unit_test(test_once_keys),
         cmocka_unit_test(test_sent_already), cmocka_unit_test(test_limit_reasons),
-        cmocka_unit_test(test_attachment_reasons),
+        cmocka_unit_test(test_attachment_reasons), cmocka_unit_test(test_questions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
