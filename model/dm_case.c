@@ -24,6 +24,7 @@ struct dm_dnr_parser {
     char **columns[DM_CASE_COL_N];
     char **yes;
     char **closed;
+    char **not_myn; /* [casenumbers] not_myndighet: "dnr" */
 };
 
 const char *const *dm_dnr_default_patterns(void)
@@ -77,6 +78,7 @@ void dm_dnr_parser_free(dm_dnr_parser *p)
         g_strfreev(p->columns[c]);
     g_strfreev(p->yes);
     g_strfreev(p->closed);
+    g_strfreev(p->not_myn);
     g_free(p);
 }
 
@@ -107,6 +109,12 @@ void dm_dnr_parser_set_export(dm_dnr_parser *p, char **const columns[DM_CASE_COL
     p->yes = dm_words_down(yes);
     g_strfreev(p->closed);
     p->closed = dm_words_down(closed);
+}
+
+void dm_dnr_parser_set_not_myndighet(dm_dnr_parser *p, const char *const *words)
+{
+    g_strfreev(p->not_myn);
+    p->not_myn = g_strdupv((char **)words);
 }
 
 const char *const *dm_dnr_parser_column(const dm_dnr_parser *p, dm_case_column c)
@@ -197,7 +205,7 @@ static dm_dnr *dm_dnr_from_match(const dm_dnr_parser *p, const GMatchInfo *mi,
         !dm_dnr_in(extra_known, up))
         goto out;
     /* "Dnr" is the word for case number, not a myndighet. */
-    if (g_ascii_strcasecmp(myn, "dnr") == 0 || g_ascii_strcasecmp(myn, "diarienr") == 0)
+    if (dm_dnr_in((const char *const *)p->not_myn, myn))
         goto out;
     d = g_new0(dm_dnr, 1);
     d->myn = up;

@@ -35,6 +35,12 @@ void dm_dnr_parser_add_known(dm_dnr_parser *p, const char *myndighet);
 /* Is the myndighet code one the site named as known ([casenumbers] known
  * or dm_dnr_parser_add_known)? */
 bool dm_dnr_parser_knows(const dm_dnr_parser *p, const char *myndighet);
+/* The words for "case number" itself ([casenumbers] not_myndighet:
+ * "dnr", "diarienr"), copied into p: where a pattern's myndighet stands
+ * ("DNR 2026-45") such a word is no myndighet and no case.  Compared
+ * without regard to ASCII case.  Until this is called every word may be
+ * a myndighet. */
+void dm_dnr_parser_set_not_myndighet(dm_dnr_parser *p, const char *const *words);
 /* The built-in default patterns, NULL-terminated. */
 const char *const *dm_dnr_default_patterns(void);
 

@@ -205,10 +205,12 @@ static bool dm_load_thresholds(dm_policy *p, GKeyFile *kf, GError **err)
     return true;
 }
 
+static char **dm_get_words(GKeyFile *kf, const char *g, const char *k);
+
 static bool dm_load_casenumbers(dm_policy *p, GKeyFile *kf, GError **err)
 {
-    static const char *const keys[] = {"pattern", "known", NULL};
-    char **patterns = NULL, **known = NULL;
+    static const char *const keys[] = {"pattern", "known", "not_myndighet", NULL};
+    char **patterns = NULL, **known = NULL, **not_myn = NULL;
 
     if (kf != NULL && g_key_file_has_group(kf, "casenumbers")) {
         char **names = g_key_file_get_keys(kf, "casenumbers", NULL, NULL);
@@ -232,10 +234,14 @@ static bool dm_load_casenumbers(dm_policy *p, GKeyFile *kf, GError **err)
         known = g_key_file_get_string_list(kf, "casenumbers", "known", NULL, NULL);
         for (char **k = known; k != NULL && *k != NULL; k++)
             g_strstrip(*k);
+        not_myn = dm_get_words(kf, "casenumbers", "not_myndighet");
     }
     p->dnr = dm_dnr_parser_new((const char *const *)patterns, (const char *const *)known, err);
+    if (p->dnr != NULL)
+        dm_dnr_parser_set_not_myndighet(p->dnr, (const char *const *)not_myn);
     g_strfreev(patterns);
     g_strfreev(known);
+    g_strfreev(not_myn);
     return p->dnr != NULL;
 }
 

@@ -9,7 +9,8 @@
 
 /* ---- local helpers -------------------------------------------------------- */
 
-/* The export's words as etc/rules.conf [diarium] has them. */
+/* The export's words as etc/rules.conf [diarium] has them, and the words
+ * for "case number" of its [casenumbers] not_myndighet. */
 static void set_export(dm_dnr_parser *p)
 {
     static char *dnr[] = {"diarienummer", "dnr", NULL}, *myn[] = {"myndighet", NULL},
@@ -17,9 +18,11 @@ static void set_export(dm_dnr_parser *p)
                 *parties[] = {"parter", NULL}, *sek[] = {"sekretess", NULL};
     static char *yes[] = {"ja", "x", NULL};
     static char *closed[] = {"Avslut", "stäng", "arkiv", "closed", "makul", NULL};
+    static const char *const not_myn[] = {"dnr", "diarienr", NULL};
     char **const columns[DM_CASE_COL_N] = {dnr, myn, title, status, parties, sek};
 
     dm_dnr_parser_set_export(p, columns, yes, closed);
+    dm_dnr_parser_set_not_myndighet(p, not_myn);
 }
 
 static dm_dnr_parser *parser_new(const char *const *known)
@@ -236,6 +239,18 @@ static void test_not_case_numbers(void **state)
     }
     assert_null(dm_dnr_parse(p, "hej"));
     assert_null(dm_dnr_parse(p, ""));
+    dm_dnr_parser_free(p);
+    /* The words for "case number" are the site's ([casenumbers]
+     * not_myndighet): without them "DNR 2026-45" reads as a case of an
+     * unknown myndighet DNR. */
+    p = dm_dnr_parser_new(NULL, all, NULL);
+    expect_keys(p, "DNR 2026-45", NULL, "DNR 2026/45");
+    {
+        static const char *const other[] = {"arnr", NULL};
+        dm_dnr_parser_set_not_myndighet(p, other);
+    }
+    expect_keys(p, "DNR 2026-45", NULL, "DNR 2026/45");
+    expect_keys(p, "ARNR 2026-45", NULL, "");
     dm_dnr_parser_free(p);
 }
 

@@ -2140,6 +2140,21 @@ static void test_policy_build(void **state)
         g_ptr_array_free(all, TRUE);
     }
     dm_policy_free(pol);
+    /* The words for "case number" itself from the rules file: no
+     * myndighet where they stand. */
+    text = "[casenumbers]\nnot_myndighet = dnr; ÄNR \n";
+    pol = from_rules(conf, text, &err);
+    assert_non_null(pol);
+    {
+        GPtrArray *all = dm_dnr_find_all(dm_policy_dnr_parser(pol),
+                                         "Dnr KS 2026/112, DNR 2026/45, ÄNR 2026/46 och BN 2026/3",
+                                         NULL);
+        assert_int_equal(all->len, 2);
+        assert_string_equal(((dm_dnr *)g_ptr_array_index(all, 0))->key, "KS 2026/112");
+        assert_string_equal(((dm_dnr *)g_ptr_array_index(all, 1))->key, "BN 2026/3");
+        g_ptr_array_free(all, TRUE);
+    }
+    dm_policy_free(pol);
 
     dm_conf_unref(conf);
     dm_test_rmtree(dir);
