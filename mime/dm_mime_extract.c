@@ -297,8 +297,10 @@ static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, boo
 
     dm_note_8bit_headers(w, GMIME_OBJECT(inner));
     dm_note_forwarded_id(w, inner);
-    if (read && !w->text_full) {
-        GString *h = g_string_new("---------- Vidarebefordrat meddelande ----------");
+    /* The words are the site's ([replies] forward_line ...). */
+    if (read && !w->text_full && w->lim->words != NULL && *w->lim->words->forward_line != '\0') {
+        const dm_seg_words *sw = w->lim->words;
+        GString *h = g_string_new(sw->forward_line);
         InternetAddressList *from = g_mime_message_get_from(inner);
         const char *date = g_mime_object_get_header(GMIME_OBJECT(inner), "Date");
         const char *subj = g_mime_message_get_subject(inner);
@@ -307,13 +309,13 @@ static void dm_walk_message_part(dm_walk *w, GMimeMessage *inner, int depth, boo
         if (from != NULL && internet_address_list_length(from) > 0) {
             char *f = internet_address_list_to_string(from, NULL, FALSE);
             if (f != NULL && *f != '\0')
-                g_string_append_printf(h, "\nFrån: %s", f);
+                g_string_append_printf(h, "\n%s %s", sw->forward_from, f);
             g_free(f);
         }
         if (date != NULL && *date != '\0')
-            g_string_append_printf(h, "\nDatum: %s", date);
+            g_string_append_printf(h, "\n%s %s", sw->forward_date, date);
         if (subj != NULL && *subj != '\0')
-            g_string_append_printf(h, "\nÄmne: %s", subj);
+            g_string_append_printf(h, "\n%s %s", sw->forward_subject, subj);
         g_string_append_c(h, '\n');
         valid = g_utf8_make_valid(h->str, (gssize)h->len);
         dm_walk_append_text(w, valid);

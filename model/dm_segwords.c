@@ -37,6 +37,16 @@ static char **dm_words_get(GKeyFile *kf, const char *g, const char *k, bool fold
     return w;
 }
 
+/* One string, blanks around it dropped, "" when absent. */
+static char *dm_word_get(GKeyFile *kf, const char *g, const char *k)
+{
+    char *v = kf != NULL ? g_key_file_get_string(kf, g, k, NULL) : NULL;
+    char *valid = g_utf8_make_valid(v != NULL ? v : "", -1);
+
+    g_free(v);
+    return g_strstrip(valid);
+}
+
 static void dm_words_first_bytes(guint8 set[32], char **words)
 {
     for (char **w = words; w != NULL && *w != NULL; w++) {
@@ -81,6 +91,10 @@ dm_seg_words *dm_seg_words_load(GKeyFile *kf, GError **err)
     w->forward = dm_words_get(kf, "replies", "forward", false);
     w->reply_prefixes = dm_words_get(kf, "replies", "reply_prefixes", false);
     w->forward_prefixes = dm_words_get(kf, "replies", "forward_prefixes", false);
+    w->forward_line = dm_word_get(kf, "replies", "forward_line");
+    w->forward_from = dm_word_get(kf, "replies", "forward_from");
+    w->forward_date = dm_word_get(kf, "replies", "forward_date");
+    w->forward_subject = dm_word_get(kf, "replies", "forward_subject");
     dm_words_ascii_down(w->reply_prefixes);
     dm_words_ascii_down(w->forward_prefixes);
     dm_words_first_bytes(w->first_from, w->header_from);
@@ -140,6 +154,10 @@ void dm_seg_words_free(dm_seg_words *w)
     g_strfreev(w->forward);
     g_strfreev(w->reply_prefixes);
     g_strfreev(w->forward_prefixes);
+    g_free(w->forward_line);
+    g_free(w->forward_from);
+    g_free(w->forward_date);
+    g_free(w->forward_subject);
     g_strfreev(w->signoff);
     g_strfreev(w->footer);
     g_strfreev(w->stub);

@@ -22,6 +22,11 @@ typedef struct dm_seg_words {
     char **forward;          /* a line that starts a forwarded message */
     char **reply_prefixes;   /* subject prefixes of replies, lowercase: "re" */
     char **forward_prefixes; /* ... of forwards: "vb" */
+    /* How mime/ writes a message attached whole into the text, as a mail
+     * client shows a forward (so that forward and header_from above find
+     * it): its first line, and the words before its From, Date and
+     * Subject ("Från:").  Empty without a rules file: then not written. */
+    char *forward_line, *forward_from, *forward_date, *forward_subject;
     /* [segments], casefolded (g_utf8_casefold) */
     char **signoff;          /* a line that begins the sender's sign-off */
     char **footer;           /* words of list footers and disclaimers */
@@ -43,7 +48,7 @@ typedef struct dm_seg_words {
 } dm_seg_words;
 
 /* [replies] and [segments] of a rules file: every key of [replies] must
- * be there; [segments] and its keys may be absent (empty lists, the
+ * be there (policy checks it); [segments] and its keys may be absent (empty lists, the
  * default languages and profiles).  NULL and err set on an unknown key
  * of [segments] or a language without its fingerprint file. */
 dm_seg_words *dm_seg_words_load(GKeyFile *kf, GError **err);

@@ -556,7 +556,8 @@ static bool dm_load_words(dm_policy *p, GKeyFile *kf, GError **err)
 {
     static const char *const reply_keys[] = {"header_from", "header_more", "separator", "wrote",
                                              "forward", "reply_prefixes", "forward_prefixes",
-                                             NULL};
+                                             "forward_line", "forward_from", "forward_date",
+                                             "forward_subject", NULL};
     static const char *const auto_keys[] = {"subjects", NULL};
     static const char *const col_keys[DM_CASE_COL_N] = {
         [DM_CASE_COL_DNR] = "column_dnr",         [DM_CASE_COL_MYNDIGHET] = "column_myndighet",

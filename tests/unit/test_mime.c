@@ -1515,6 +1515,18 @@ static void test_forwarded_headers(void **state)
     assert_string_equal(m->from_addr, "maja@sjovik.test");
     assert_true(m->header_8bit);
     dm_msg_free(m);
+    /* The heading's words are the site's ([replies] forward_line ...):
+     * without them none is written, the forwarded text still is. */
+    {
+        dm_mime_limits bare = default_limits;
+
+        bare.words = NULL;
+        m = extract_str_lim(raw, strlen(raw), &bare);
+        assert_null(strstr(m->text->str, "Vidarebefordrat"));
+        assert_null(strstr(m->text->str, "Från:"));
+        assert_contains(m->text->str, "Djup text.");
+        dm_msg_free(m);
+    }
 }
 
 static void test_signed_encrypted(void **state)
