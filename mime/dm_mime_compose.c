@@ -245,47 +245,57 @@ static char *dm_sentences(const dm_compose_info *ci, const dm_templates *t, bool
 }
 
 /* Every attachment, one a line: its name, type, size and whether its
- * text was read (so the registrator knows what the decision saw). */
-static void dm_attachments(const dm_msg *m, bool sv, GString *out)
+ * text was read (so the registrator knows what the decision saw), in the
+ * catalogue's [words]. */
+static void dm_attachments(const dm_msg *m, const dm_reasons *words, GString *out)
 {
     for (guint i = 0; i < m->attachments->len; i++) {
         const dm_attachment *a = g_ptr_array_index(m->attachments, i);
+        char *no_name = dm_reasons_text(words, DM_R_ATT_NO_NAME, NULL);
         /* The sender's words, for people: no control or bidi characters
          * raw (dm_text_escape). */
-        char *name = dm_text_escaped(a->filename != NULL && *a->filename != '\0'
-                                         ? a->filename
-                                         : (sv ? "(utan namn)" : "(no name)"));
+        char *name = dm_text_escaped(a->filename != NULL && *a->filename != '\0' ? a->filename
+                                                                               : no_name);
         char *type = dm_text_escaped(a->content_type);
-        const char *said = NULL;
+        dm_reason_id said = DM_R_COUNT;
 
         if (out->len > 0)
             g_string_append_c(out, '\n');
         g_string_append_printf(out, "%s (%s, ", name, type);
         g_free(type);
+        g_free(no_name);
         if (a->size >= 1024)
             g_string_append_printf(out, "%zu kB)", (a->size + 512) / 1024);
         else
             g_string_append_printf(out, "%zu byte)", a->size);
         switch (a->status) {
         case DM_ATT_NOT_TRIED: break;
-        case DM_ATT_READ: said = sv ? "texten lästes" : "text read"; break;
-        case DM_ATT_NO_TEXT: said = sv ? "ingen text (inskannad?)" : "no text (scanned?)"; break;
-        case DM_ATT_ENCRYPTED: said = sv ? "krypterad, lästes inte" : "encrypted, not read"; break;
-        case DM_ATT_UNSUPPORTED:
-            said = sv ? "lästes inte (inte ett format som läses)" : "not read (not a format read)";
-            break;
-        case DM_ATT_FAILED: said = sv ? "kunde inte läsas" : "could not be read"; break;
-        case DM_ATT_TIMEOUT: said = sv ? "tog för lång tid, lästes inte" : "took too long, not read"; break;
-        case DM_ATT_LIMIT: said = sv ? "lästes inte (en gräns nåddes)" : "not read (a limit was reached)"; break;
+        case DM_ATT_READ: said = DM_R_ATT_READ; break;
+        case DM_ATT_NO_TEXT: said = DM_R_ATT_NO_TEXT; break;
+        case DM_ATT_ENCRYPTED: said = DM_R_ATT_ENCRYPTED; break;
+        case DM_ATT_UNSUPPORTED: said = DM_R_ATT_UNSUPPORTED; break;
+        case DM_ATT_FAILED: said = DM_R_ATT_FAILED; break;
+        case DM_ATT_TIMEOUT: said = DM_R_ATT_TIMEOUT; break;
+        case DM_ATT_LIMIT: said = DM_R_ATT_LIMIT; break;
         }
-        if (said != NULL)
-            g_string_append_printf(out, ": %s", said);
-        if (a->status == DM_ATT_READ && a->pages > 0)
-            g_string_append_printf(out, sv ? ", %u %s" : ", %u %s", a->pages,
-                                   sv ? (a->pages == 1 ? "sida" : "sidor")
-                                      : (a->pages == 1 ? "page" : "pages"));
-        if (a->status == DM_ATT_READ && a->cut)
-            g_string_append(out, sv ? ", bara början" : ", only the beginning");
+        if (said != DM_R_COUNT) {
+            char *s = dm_reasons_text(words, said, NULL);
+            g_string_append_printf(out, ": %s", s);
+            g_free(s);
+        }
+        if (a->status == DM_ATT_READ && a->pages > 0) {
+            char *count = g_strdup_printf("%u", a->pages);
+            char *s = dm_reasons_text(words, a->pages == 1 ? DM_R_ATT_PAGE : DM_R_ATT_PAGES,
+                                      "count", count, NULL);
+            g_string_append_printf(out, ", %s", s);
+            g_free(s);
+            g_free(count);
+        }
+        if (a->status == DM_ATT_READ && a->cut) {
+            char *s = dm_reasons_text(words, DM_R_ATT_CUT, NULL);
+            g_string_append_printf(out, ", %s", s);
+            g_free(s);
+        }
         g_free(name);
     }
 }
@@ -310,7 +320,7 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     GDateTime *arrived = dm_compose_local_time(ci, ci->now);
 
     dm_recipients(ci, words, rcpts);
-    dm_attachments(m, dm_templates_lang(t) == DM_LANG_SV, atts);
+    dm_attachments(m, words, atts);
     for (guint i = 0; i < v->reasons->len; i++) {
         const dm_reason *r = g_ptr_array_index(v->reasons, i);
         char *text = dm_compose_reason_text(t, r);

@@ -32,6 +32,19 @@ typedef enum {
     DM_R_RCPT_VIA_LIST,        /* list: not in To/Cc, a list outside reached it */
     DM_R_RCPT_BLIND,           /* not in To/Cc: a blind copy */
     DM_R_SUBJECT_SEKRETESS,    /* a sekretess message's subject where lists show it */
+    /* ... an attachment's line in {{attachments}}: its name when it has
+     * none, whether its text was read, its pages (count), a cut. */
+    DM_R_ATT_NO_NAME,
+    DM_R_ATT_READ,
+    DM_R_ATT_NO_TEXT,
+    DM_R_ATT_ENCRYPTED,
+    DM_R_ATT_UNSUPPORTED,
+    DM_R_ATT_FAILED,
+    DM_R_ATT_TIMEOUT,
+    DM_R_ATT_LIMIT,
+    DM_R_ATT_PAGE,             /* count */
+    DM_R_ATT_PAGES,            /* count */
+    DM_R_ATT_CUT,
     /* [reasons] */
     DM_R_MASS,                 /* why sender */
     DM_R_NO_MESSAGE,

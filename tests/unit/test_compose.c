@@ -635,6 +635,31 @@ static void test_copy_english(void **state)
 
     (void)state;
     fixture_init(&f, false);
+    {
+        static const struct {
+            const char *file, *type;
+            size_t size;
+            dm_att_status status;
+            unsigned pages;
+            bool cut;
+        } atts[] = {
+            {"brev.pdf", "application/pdf", 2048, DM_ATT_READ, 3, true},
+            {NULL, "image/png", 10, DM_ATT_NO_TEXT, 0, false},
+            {"kalkyl.xlsx", "application/vnd.ms-excel", 1024, DM_ATT_UNSUPPORTED, 0, false},
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(atts); i++) {
+            dm_attachment *a = g_new0(dm_attachment, 1);
+
+            a->filename = g_strdup(atts[i].file);
+            a->content_type = g_strdup(atts[i].type);
+            a->size = atts[i].size;
+            a->status = atts[i].status;
+            a->pages = atts[i].pages;
+            a->cut = atts[i].cut;
+            g_ptr_array_add(f.msg->attachments, a);
+        }
+    }
     out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_en);
     msg = parse(out);
     assert_contains(g_mime_message_get_subject(msg), "Copy for registration");
@@ -644,6 +669,13 @@ static void test_copy_english(void **state)
     assert_contains(text, "Envelope sender: anna.berg@invanare.example");
     assert_contains(text, "hemlig.bcc@sjovik.test");
     assert_not_contains(text, "Avsändare");
+    /* The attachments' lines in the catalogue's [words] of the language. */
+    assert_contains(text, "brev.pdf (application/pdf, 2 kB): text read, 3 pages, only the "
+                          "beginning");
+    assert_contains(text, "(no name) (image/png, 10 byte): no text (scanned?)");
+    assert_contains(text, "kalkyl.xlsx (application/vnd.ms-excel, 1 kB): not read (not a "
+                          "format read)");
+    assert_not_contains(text, "lästes");
     g_free(text);
     g_object_unref(msg);
     g_byte_array_free(out, TRUE);
@@ -651,6 +683,14 @@ static void test_copy_english(void **state)
     out = write_copy(&f, original_8bit, strlen(original_8bit), tpl_sv);
     msg = parse(out);
     assert_true(top_header_is(out, "Content-Language", "sv"));
+    text = decoded(g_mime_multipart_get_part(
+        GMIME_MULTIPART(g_mime_message_get_mime_part(msg)), 0));
+    assert_contains(text, "brev.pdf (application/pdf, 2 kB): texten lästes, 3 sidor, bara "
+                          "början");
+    assert_contains(text, "(utan namn) (image/png, 10 byte): ingen text (inskannad?)");
+    assert_contains(text, "kalkyl.xlsx (application/vnd.ms-excel, 1 kB): lästes inte (inte "
+                          "ett format som läses)");
+    g_free(text);
     g_object_unref(msg);
     g_byte_array_free(out, TRUE);
     fixture_clear(&f);
