@@ -127,6 +127,8 @@ typedef struct dm_arrival {
     int64_t now;           /* when it was decided: the journal's time */
     char *duplicate_of;    /* the commit's: the row of the first arrival of
                             * the same message, or NULL */
+    guint spooled;         /* the commit's: items it left in the spool for
+                            * delivery (0: no reason to wake the worker) */
 } dm_arrival;
 
 /* Takes the reference to e. */

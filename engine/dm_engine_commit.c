@@ -220,178 +220,236 @@ static void dm_engine_journal_entry(const dm_arrival *a, bool content, dm_journa
     }
 }
 
-bool dm_engine_commit(dm_arrival *a, GError **err)
-{
-    dm_engine *e = a->engine;
-    const dm_facts *f = a->resolved ? &a->facts : NULL;
-    dm_verdict *v = a->verdict;
-    const dm_msg *msg = a->msg;
-    int64_t now = a->now;
-    dm_spool_tx *tx = NULL;
-    dm_compose_info ci = {0};
-    char *from_header = NULL, *dup_key = NULL, *first = NULL;
-    bool ok = false, once_locked = false, legacy_dup = false, in_doubt = false;
-    GError *jerr = NULL;
-    GPtrArray *once = NULL, *owed = NULL, *once_action = NULL;
-    GArray *owed_item = NULL; /* the spool index of each owed key's item */
-    GArray *once_item = NULL; /* the spool index of each once key's item */
-    bool *claimed = NULL, *once_claimed = NULL;
-    int64_t window = e->conf->duplicate_window, since = now - window, first_time = 0;
-    guint spooled = 0;
-    dm_journal_entry je = {0};
+/* What one commit carries from step to step. */
+typedef struct {
+    dm_arrival *a;
+    char *dup_key;       /* NULL: no duplicate looked for */
+    char *first;         /* the first arrival's row, when this is a repeat */
+    int64_t since;       /* duplicates and claims are looked for since then */
+    bool once_locked;    /* holds dm_engine_once_lock */
+    GPtrArray *once;     /* once-a-period keys still owed (claimed with the row) */
+    GPtrArray *once_action; /* the action of each */
+    GArray *once_item;   /* the spool index of each once key's item (G_MAXUINT: none) */
+    GPtrArray *owed;     /* the owed keys of the spooled actions */
+    GArray *owed_item;   /* the spool index of each owed key's item */
+    bool *claimed, *once_claimed; /* what the journal row won */
+    char *from_header;
+    dm_compose_info ci;
+    dm_spool_tx *tx;
+    guint spooled;       /* items added to tx */
+    bool in_doubt;       /* the journal row may be on disk after all */
+} dm_commit;
 
-    g_clear_pointer(&a->duplicate_of, g_free);
-    if (e->spool == NULL || e->store == NULL) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
-        return false;
-    }
-    /* Privat and parti rows are never matched, never a key. */
-    if (dm_policy_matches_repeats(v))
-        dup_key = dm_store_dup_key(msg->message_id,
-                                   *a->body_sha256 != '\0' ? a->body_sha256 : a->sha256);
-    /* [store] duplicate_window = 0: no duplicate is looked for, and every
-     * arrival owes all its actions. */
-    if (window <= 0) {
-        g_free(dup_key);
-        dup_key = NULL;
-    }
-    dm_engine_inflight_enter(dup_key);
-    once = g_ptr_array_new_with_free_func(g_free);
-    once_action = g_ptr_array_new();
-    once_item = g_array_new(FALSE, FALSE, sizeof(guint));
-    owed = g_ptr_array_new_with_free_func(g_free);
-    owed_item = g_array_new(FALSE, FALSE, sizeof(guint));
-    if (dup_key != NULL) {
-        if (!dm_store_journal_find_dup(e->store, dup_key, since, &first, &first_time, err))
-            goto out;
+/* The duplicate key (none for private mail or without a window) and the
+ * in-flight mark that orders two arrivals of the same message. */
+static void dm_commit_start(dm_commit *c, dm_arrival *a)
+{
+    int64_t window = a->engine->conf->duplicate_window;
+
+    c->a = a;
+    c->since = a->now - window;
+    /* Privat and parti rows are never matched, never a key.  [store]
+     * duplicate_window = 0: no duplicate is looked for, and every arrival
+     * owes all its actions. */
+    if (window > 0 && dm_policy_matches_repeats(a->verdict))
+        c->dup_key = dm_store_dup_key(a->msg->message_id,
+                                      *a->body_sha256 != '\0' ? a->body_sha256 : a->sha256);
+    dm_engine_inflight_enter(c->dup_key);
+    c->once = g_ptr_array_new_with_free_func(g_free);
+    c->once_action = g_ptr_array_new();
+    c->once_item = g_array_new(FALSE, FALSE, sizeof(guint));
+    c->owed = g_ptr_array_new_with_free_func(g_free);
+    c->owed_item = g_array_new(FALSE, FALSE, sizeof(guint));
+}
+
+/* Take out of the verdict what an earlier arrival of the same message
+ * owed, and the once-a-period notices sent already (collecting the keys
+ * of the others).  False when the store could not say. */
+static bool dm_commit_filter(dm_commit *c, GError **err)
+{
+    dm_engine *e = c->a->engine;
+    dm_verdict *v = c->a->verdict;
+    const dm_facts *f = c->a->resolved ? &c->a->facts : NULL;
+    int64_t first_time = 0;
+
+    if (c->dup_key != NULL) {
+        if (!dm_store_journal_find_dup(e->store, c->dup_key, c->since, &c->first, &first_time,
+                                       err))
+            return false;
         /* A first arrival journalled before actions were claimed one by
          * one (an upgrade) has no claims: as then, nothing is owed again. */
-        legacy_dup = first != NULL && first_time < dm_store_owed_epoch(e->store);
-        if (legacy_dup) {
+        if (c->first != NULL && first_time < dm_store_owed_epoch(e->store)) {
             for (guint i = v->actions->len; i-- > 0;)
                 if (dm_engine_spooled(v, g_ptr_array_index(v->actions, i)))
                     g_ptr_array_remove_index(v->actions, i);
-        } else if (!dm_engine_filter_owed(e, v, dup_key, since, err)) {
-            goto out;
+        } else if (!dm_engine_filter_owed(e, v, c->dup_key, c->since, err)) {
+            return false;
         }
     }
     if (f != NULL && dm_verdict_has_once(v)) {
         g_mutex_lock(&dm_engine_once_lock);
-        once_locked = true;
-        if (!dm_engine_filter_once(e, f, v, now, once, once_action, err))
-            goto out;
+        c->once_locked = true;
+        if (!dm_engine_filter_once(e, f, v, c->a->now, c->once, c->once_action, err))
+            return false;
     }
-    from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
-    dm_engine_compose_info(a, from_header, &ci);
+    return true;
+}
 
-    /* Each once key's item, once spooled (none: G_MAXUINT). */
-    g_array_set_size(once_item, once_action->len);
-    for (guint k = 0; k < once_item->len; k++)
-        g_array_index(once_item, guint, k) = G_MAXUINT;
-    tx = dm_spool_begin(e->spool, a->id);
-    dm_spool_tx_set_origin(tx, msg->message_id);
-    /* What is left in v is owed by this arrival: spool each, and claim
-     * each (with the journal row below) so that no later arrival of the
-     * same message owes it again. */
+/* Spool what is left in the verdict, owed by this arrival, and note each
+ * item's claims (made with the journal row, so that no later arrival of
+ * the same message owes it again).  The items are on disk when this
+ * returns true, not yet visible to the delivery worker. */
+static bool dm_commit_spool(dm_commit *c, GError **err)
+{
+    dm_arrival *a = c->a;
+    dm_engine *e = a->engine;
+    dm_verdict *v = a->verdict;
+
+    c->from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
+    dm_engine_compose_info(a, c->from_header, &c->ci);
+    g_array_set_size(c->once_item, c->once_action->len);
+    for (guint k = 0; k < c->once_item->len; k++)
+        g_array_index(c->once_item, guint, k) = G_MAXUINT;
+    c->tx = dm_spool_begin(e->spool, a->id);
+    dm_spool_tx_set_origin(c->tx, a->msg->message_id);
     for (guint i = 0; i < v->actions->len; i++) {
         const dm_action *act = g_ptr_array_index(v->actions, i);
 
         if (!dm_engine_spooled(v, act))
             continue;
-        if (!dm_engine_spool_action(e, tx, &ci, act, a->original, err))
-            goto out;
-        if (dup_key != NULL) {
-            g_ptr_array_add(owed, dm_engine_owed_key(dup_key, act));
-            g_array_append_val(owed_item, spooled);
+        if (!dm_engine_spool_action(e, c->tx, &c->ci, act, a->original, err))
+            return false;
+        if (c->dup_key != NULL) {
+            g_ptr_array_add(c->owed, dm_engine_owed_key(c->dup_key, act));
+            g_array_append_val(c->owed_item, c->spooled);
         }
-        for (guint k = 0; k < once_action->len; k++)
-            if (g_ptr_array_index(once_action, k) == act)
-                g_array_index(once_item, guint, k) = spooled;
-        spooled++;
+        for (guint k = 0; k < c->once_action->len; k++)
+            if (g_ptr_array_index(c->once_action, k) == act)
+                g_array_index(c->once_item, guint, k) = c->spooled;
+        c->spooled++;
     }
-    if (!dm_spool_commit(tx, err))
-        goto out;
+    return dm_spool_commit(c->tx, err);
+}
+
+/* The journal row with its claims, committed (group commit: one sync
+ * for the rows of every message committing at the same time). */
+static bool dm_commit_journal(dm_commit *c, GError **err)
+{
+    dm_arrival *a = c->a;
+    dm_engine *e = a->engine;
+    const dm_facts *f = a->resolved ? &a->facts : NULL;
+    dm_journal_entry je = {0};
+    GError *jerr = NULL;
+    int64_t started;
+    bool ok;
 
     dm_engine_journal_entry(a, true, &je);
     /* The row says whose repeat it is (after the copies were written:
      * their cover note gives the reasons of this arrival's actions). */
-    if (first != NULL)
-        dm_policy_duplicate(e->policy, v, first);
+    if (c->first != NULL)
+        dm_policy_duplicate(e->policy, a->verdict, c->first);
     if (f != NULL) {
         dm_mass_window w;
 
-        if (dm_policy_joins_window(e->policy, f, v, now, &w)) {
+        if (dm_policy_joins_window(e->policy, f, a->verdict, a->now, &w)) {
             je.mass_sender = w.sender;
             je.mass_since = w.since;
         }
-        dm_policy_marks_absent(e->policy, f, msg, now, &je.autoreply_person,
+        dm_policy_marks_absent(e->policy, f, a->msg, a->now, &je.autoreply_person,
                                &je.autoreply_since);
     }
-    je.once_keys = (char *const *)once->pdata;
-    je.n_once = once->len;
-    once_claimed = g_new0(bool, once->len + 1);
-    je.once_claimed = once_claimed;
-    claimed = g_new0(bool, owed->len + 1);
-    je.owed_keys = (char *const *)owed->pdata;
-    je.n_owed = owed->len;
-    je.owed_since = since;
-    je.owed_claimed = claimed;
-    int64_t journal_started = g_get_monotonic_time();
+    c->once_claimed = g_new0(bool, c->once->len + 1);
+    c->claimed = g_new0(bool, c->owed->len + 1);
+    je.once_keys = (char *const *)c->once->pdata;
+    je.n_once = c->once->len;
+    je.once_claimed = c->once_claimed;
+    je.owed_keys = (char *const *)c->owed->pdata;
+    je.n_owed = c->owed->len;
+    je.owed_since = c->since;
+    je.owed_claimed = c->claimed;
+    started = g_get_monotonic_time();
     ok = dm_store_journal_add(e->store, &je, &jerr);
-    dm_metrics_observe(DM_MH_JOURNAL_COMMIT, g_get_monotonic_time() - journal_started);
+    dm_metrics_observe(DM_MH_JOURNAL_COMMIT, g_get_monotonic_time() - started);
     /* The row may be on disk after all: its items stay (delivered twice
      * rather than lost); the message still gets a 451. */
-    in_doubt = !ok && dm_store_error_in_doubt(jerr);
-    if (!ok)
+    if (!ok) {
+        c->in_doubt = dm_store_error_in_doubt(jerr);
         g_propagate_error(err, jerr);
-    /* A claim this row did not win: another arrival of the same message,
-     * committed meanwhile (not in this process, which commits them one
-     * after the other), owes that action.  Its item goes before the
-     * delivery worker can see it. */
-    for (guint i = 0; ok && i < owed->len; i++) {
-        if (claimed[i])
+    }
+    return ok;
+}
+
+/* A claim this row did not win: another arrival of the same message,
+ * committed meanwhile (not in this process, which commits them one after
+ * the other), owes that action; a once-a-period notice another gateway
+ * sent meanwhile, the same.  Their items go before the delivery worker
+ * can see them. */
+static void dm_commit_drop_unclaimed(dm_commit *c)
+{
+    for (guint i = 0; i < c->owed->len; i++) {
+        if (c->claimed[i])
             continue;
-        dm_spool_tx_drop(tx, g_array_index(owed_item, guint, i));
+        dm_spool_tx_drop(c->tx, g_array_index(c->owed_item, guint, i));
         dm_log(DM_LOG_WARNING, "id=%s: an action was claimed meanwhile by another arrival of "
                                "the same message: its item was dropped",
-               a->id);
+               c->a->id);
     }
-    /* A once-a-period notice another gateway sent meanwhile (this
-     * process serializes its own): the same. */
-    for (guint i = 0; ok && i < once->len && i < once_item->len; i++) {
-        if (once_claimed[i] || g_array_index(once_item, guint, i) == G_MAXUINT)
+    for (guint i = 0; i < c->once->len && i < c->once_item->len; i++) {
+        if (c->once_claimed[i] || g_array_index(c->once_item, guint, i) == G_MAXUINT)
             continue;
-        dm_spool_tx_drop(tx, g_array_index(once_item, guint, i));
+        dm_spool_tx_drop(c->tx, g_array_index(c->once_item, guint, i));
         dm_log(DM_LOG_NOTICE, "id=%s: a notice owed once a period was sent meanwhile by "
                               "another gateway: its item was dropped",
-               a->id);
+               c->a->id);
     }
-    if (ok)
-        dm_engine_track(e->store, a->env, f, msg, v, a->id, now, first != NULL);
-out:
-    if (tx != NULL)
-        dm_spool_finish(tx, ok || in_doubt);
-    if (once_locked)
+}
+
+/* The items stay when the message was accepted (or its row is in
+ * doubt), else they go; the locks are let go. */
+static void dm_commit_end(dm_commit *c, bool ok)
+{
+    bool keep = ok || c->in_doubt;
+
+    if (c->tx != NULL)
+        dm_spool_finish(c->tx, keep);
+    c->a->spooled = keep ? c->spooled : 0;
+    if (c->once_locked)
         g_mutex_unlock(&dm_engine_once_lock);
-    if (once != NULL)
-        g_ptr_array_free(once, TRUE);
-    if (owed != NULL)
-        g_ptr_array_free(owed, TRUE);
-    if (owed_item != NULL)
-        g_array_free(owed_item, TRUE);
-    if (once_action != NULL)
-        g_ptr_array_free(once_action, TRUE);
-    if (once_item != NULL)
-        g_array_free(once_item, TRUE);
-    g_free(claimed);
-    g_free(once_claimed);
-    dm_engine_inflight_leave(dup_key);
+    g_ptr_array_free(c->once, TRUE);
+    g_ptr_array_free(c->owed, TRUE);
+    g_array_free(c->owed_item, TRUE);
+    g_ptr_array_free(c->once_action, TRUE);
+    g_array_free(c->once_item, TRUE);
+    g_free(c->claimed);
+    g_free(c->once_claimed);
+    dm_engine_inflight_leave(c->dup_key);
     if (ok)
-        a->duplicate_of = first;
+        c->a->duplicate_of = c->first;
     else
-        g_free(first);
-    g_free(dup_key);
-    g_free(from_header);
+        g_free(c->first);
+    g_free(c->dup_key);
+    g_free(c->from_header);
+}
+
+bool dm_engine_commit(dm_arrival *a, GError **err)
+{
+    dm_commit c = {0};
+    bool ok;
+
+    g_clear_pointer(&a->duplicate_of, g_free);
+    a->spooled = 0;
+    if (a->engine->spool == NULL || a->engine->store == NULL) {
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no spool or database");
+        return false;
+    }
+    dm_commit_start(&c, a);
+    ok = dm_commit_filter(&c, err) && dm_commit_spool(&c, err) && dm_commit_journal(&c, err);
+    if (ok) {
+        dm_commit_drop_unclaimed(&c);
+        dm_engine_track(a->engine->store, a->env, a->resolved ? &a->facts : NULL, a->msg,
+                        a->verdict, a->id, a->now, c.first != NULL);
+    }
+    dm_commit_end(&c, ok);
     return ok;
 }
 
