@@ -455,7 +455,10 @@ static sfsistat dm_cb_eom(SMFICTX *ctx)
             goto out;
         }
     }
-    if (dm_milter.deliver != NULL)
+    /* Only when there is something to deliver: a pass takes the spool's
+     * lock exclusively and reads its folders, which would hold up every
+     * other message's commit for nothing. */
+    if (dm_milter.deliver != NULL && a->spooled > 0)
         dm_deliver_kick(dm_milter.deliver);
 
     if (!dm_strip_headers(ctx, m) ||
