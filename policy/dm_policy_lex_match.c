@@ -142,6 +142,43 @@ typedef struct {
     guint32 token; /* + 1; 0: an empty slot */
 } dm_memo;
 
+/* A memo for n words: at least twice as many slots, a power of two. */
+static dm_memo *dm_memo_new(guint n, guint *cap)
+{
+    guint c = 64;
+
+    while (c < n * 2)
+        c <<= 1;
+    *cap = c;
+    return g_new0(dm_memo, c);
+}
+
+/* Token i of t a word seen before in the text?  Then it takes that
+ * word's stem and patterns (true); else it is filed in the memo (cap
+ * slots, a power of two) for the words after it (false). */
+static bool dm_memo_reuse(dm_memo *memo, guint cap, dm_text *t, guint i)
+{
+    dm_token *k = &g_array_index(t->tokens, dm_token, i);
+    const char *raw = dm_text_raw(t, k);
+    guint rl = k->raw_len, slot;
+    guint32 h = k->hash;
+
+    for (slot = h & (cap - 1); memo[slot].token != 0; slot = (slot + 1) & (cap - 1)) {
+        const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
+        if (memo[slot].hash == h && o->raw_len == rl && memcmp(dm_text_raw(t, o), raw, rl) == 0) {
+            k->stem = o->stem;
+            k->stem_len = o->stem_len;
+            k->stemmed = o->stemmed;
+            k->ids = o->ids;
+            k->n_ids = o->n_ids;
+            return true;
+        }
+    }
+    memo[slot].hash = h;
+    memo[slot].token = i + 1;
+    return false;
+}
+
 /* The patterns of kind k filed under the first two bytes of w. */
 static inline void dm_tag_pair(const dm_lex *x, const char *w, guint n, int k, int mode,
                                dm_ids *ids)
@@ -182,7 +219,7 @@ static bool dm_tag_stem_prefix(const dm_lex *x, const dm_pair *pr, const char *r
 static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
 {
     dm_ids ids = {.a = t->ids, .n = 0};
-    guint n = t->tokens->len, cap = 64;
+    guint n = t->tokens->len, cap;
     dm_memo *memo;
     /* A stemmer that only takes suffixes away leaves the word's first two
      * bytes: a word whose pair files no stem pattern need not be stemmed
@@ -190,34 +227,16 @@ static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
     bool all = !x->suffix_only || x->pt.n[DM_PAIRS_SUFFIX] > 0 ||
                x->pt.shorts[DM_PAIRS_SUFFIX]->len > 0 || x->pt.shorts[DM_PAIRS_STEM]->len > 0;
 
-    while (cap < n * 2)
-        cap <<= 1;
-    memo = g_new0(dm_memo, cap);
+    memo = dm_memo_new(n, &cap);
     g_array_set_size(t->ids, n + 64);
     for (guint i = 0; i < n; i++) {
         dm_token *k = &g_array_index(t->tokens, dm_token, i);
         const char *raw = dm_text_raw(t, k), *stem;
-        guint rl = k->raw_len, sl, slot;
-        guint32 h = k->hash;
+        guint rl = k->raw_len, sl;
 
         /* The same word again: the same stem and patterns. */
-        for (slot = h & (cap - 1); memo[slot].token != 0; slot = (slot + 1) & (cap - 1)) {
-            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
-            if (memo[slot].hash == h && o->raw_len == rl &&
-                memcmp(dm_text_raw(t, o), raw, rl) == 0)
-                break;
-        }
-        if (memo[slot].token != 0) {
-            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
-            k->stem = o->stem;
-            k->stem_len = o->stem_len;
-            k->stemmed = o->stemmed;
-            k->ids = o->ids;
-            k->n_ids = o->n_ids;
+        if (dm_memo_reuse(memo, cap, t, i))
             continue;
-        }
-        memo[slot].hash = h;
-        memo[slot].token = i + 1;
 
         if (x->suffix_only) {
             /* One probe: the word's pair files its stem patterns too. */
@@ -299,40 +318,23 @@ static void dm_lex_tag_any(const dm_lex *x, dm_text *t)
 void dm_lex_tag(const dm_lex *x, dm_text *t)
 {
     dm_ids ids = {.a = t->ids, .n = 0};
-    guint n = t->tokens->len, cap = 64;
+    guint n = t->tokens->len, cap;
     dm_memo *memo;
 
     if (x->stemmer != NULL) {
         dm_lex_tag_any(x, t);
         return;
     }
-    while (cap < n * 2)
-        cap <<= 1;
-    memo = g_new0(dm_memo, cap);
+    memo = dm_memo_new(n, &cap);
     g_array_set_size(t->ids, n + 64);
     for (guint i = 0; i < n; i++) {
         dm_token *k = &g_array_index(t->tokens, dm_token, i);
         const char *raw = dm_text_raw(t, k), *stem;
-        guint rl = k->raw_len, sl, slot;
-        guint32 h = k->hash;
+        guint rl = k->raw_len, sl;
 
-        for (slot = h & (cap - 1); memo[slot].token != 0; slot = (slot + 1) & (cap - 1)) {
-            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
-            if (memo[slot].hash == h && o->raw_len == rl &&
-                memcmp(dm_text_raw(t, o), raw, rl) == 0)
-                break;
-        }
-        if (memo[slot].token != 0) {
-            const dm_token *o = &g_array_index(t->tokens, dm_token, memo[slot].token - 1);
-            k->stem = o->stem;
-            k->stem_len = o->stem_len;
-            k->stemmed = o->stemmed;
-            k->ids = o->ids;
-            k->n_ids = o->n_ids;
+        /* The same word again: the same stem and patterns. */
+        if (dm_memo_reuse(memo, cap, t, i))
             continue;
-        }
-        memo[slot].hash = h;
-        memo[slot].token = i + 1;
 
         /* One probe for the word's first two bytes; one per byte pair
          * inside it for compound heads (to know whether to stem it) and
