@@ -79,6 +79,8 @@ static const struct {
     [DM_R_PERSON_WROTE] = {"reasons", "person_wrote", "", true},
     [DM_R_WHERE_ATTACHMENT] = {"reasons", "where_attachment", "name"},
     [DM_R_WHERE_ATTACHMENT_PAGE] = {"reasons", "where_attachment_page", "name page"},
+    [DM_R_WHERE_PNR] = {"reasons", "where_pnr", "where"},
+    [DM_R_WHERE_SAMORDNING] = {"reasons", "where_samordning", "where"},
     [DM_R_ONCE_MANAGER] = {"reasons", "once_manager", "manager party"},
     [DM_R_ONCE_REMINDER] = {"reasons", "once_reminder", "party"},
     [DM_R_DUPLICATE] = {"reasons", "duplicate", "row"},
@@ -107,7 +109,7 @@ struct dm_reasons {
 /* Values that are the message's own words (quoted phrases, a citation
  * as written, header values): never said in a notice about a sekretess
  * message. */
-static const char dm_fact_vars[] = "hits citation contact what how type file";
+static const char dm_fact_vars[] = "hits citation contact what how type file where";
 
 const char *dm_reasons_key(dm_reason_id id)
 {

@@ -94,6 +94,8 @@ typedef enum {
     DM_R_PERSON_WROTE,
     DM_R_WHERE_ATTACHMENT,      /* name */
     DM_R_WHERE_ATTACHMENT_PAGE, /* name page */
+    DM_R_WHERE_PNR,             /* where */
+    DM_R_WHERE_SAMORDNING,      /* where */
     /* Across messages: what was sent already is not sent again. */
     DM_R_ONCE_MANAGER,         /* manager party */
     DM_R_ONCE_REMINDER,        /* party */

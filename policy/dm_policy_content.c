@@ -172,6 +172,12 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
                            s->pnr_samordning ? DM_R_SEKRETESS_SAMORDNING : DM_R_SEKRETESS_PNR,
                            "hits", h, NULL);
             g_free(h);
+            h = dm_where_text(p, s, s->pnr_seg);
+            if (h != NULL)
+                dm_reasons_add(v, p->reasons, "R9",
+                               s->pnr_samordning ? DM_R_WHERE_SAMORDNING : DM_R_WHERE_PNR,
+                               "where", h, NULL);
+            g_free(h);
         }
     }
     if (s->sek_case != NULL) {

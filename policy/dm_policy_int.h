@@ -333,6 +333,7 @@ typedef struct dm_signals {
     const char *party_addr;     /* which address of the sender */
     const dm_case *sek_case;    /* first cited case marked sekretess */
     guint cited_seg, sek_seg;   /* the segments they are cited in */
+    guint pnr_seg;              /* the segment the personnummer stands in */
     char *pnr;                  /* first valid personnummer, as written */
     bool pnr_samordning;
     /* Structure. */

@@ -563,8 +563,10 @@ void dm_signals_compute(const dm_policy *p, const dm_facts *f, dm_signals *s)
         s->party_addr = m->from_addr;
 
     /* R9: a personnummer or samordningsnummer, in any segment. */
-    for (guint part = 0; part < s->n_segs && s->pnr == NULL; part++)
+    for (guint part = 0; part < s->n_segs && s->pnr == NULL; part++) {
         s->pnr = dm_pnr_find2(s->segs[part].text, &s->pnr_samordning);
+        s->pnr_seg = part;
+    }
 
     s->marker = dm_marker(p, f);
     s->soft_marker = dm_soft_marker(p, f);

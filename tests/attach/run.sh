@@ -18,7 +18,9 @@
 #   3. a reader that would run past its deadline (a CPU bomb under a 1 s
 #      extract_timeout) is stopped at it;
 #   4. --explain names the attachment and page each segment of attachment
-#      text comes from, as the reasons name them ("bilaga 'X.pdf', sida 2").
+#      text comes from, as the reasons name them ("bilaga 'X.pdf', sida 2");
+#   5. the reasons of a sekretess found in a PDF name the page the
+#      personnummer and the sensitive facts stand on.
 #
 # The labelled cases (build/attach/corpus) are graded by tests/corpus/run.sh
 # --check; the daemon with attachments through Postfix by tests/e2e/attach.sh.
@@ -163,6 +165,19 @@ if grep -q "^  attachment  *sv  *[0-9]*  \[bilaga 'ansokan.pdf', sida 1\] Komple
     ok "--explain: each page of the PDF a segment, named \"bilaga 'ansokan.pdf', sida N\""
 else
     fail "--explain's attachment segments: $(grep -E '^  attachment ' "$T/out")"
+fi
+
+# 5. The reasons say where in an attachment the personnummer and the
+#    sensitive facts of a sekretess stand, in the catalogue's words
+#    (etc/templates/sv/reasons.conf where_attachment_page, where_pnr).
+"$DM_BUILD/diariectl" classify --explain --offline -c "$T/c.conf" --from lakare@vard.example \
+    --rcpt socialforvaltningen@sjovik.test "$A/messages/pdf-sekretess.eml" >"$T/out" 2>"$T/err"
+if grep -q "^  R9 .*\"diagnos\" (bilaga 'intyg.pdf', sida 1)" "$T/out" &&
+    grep -q "^  R9  *personnumret står i bilaga 'intyg.pdf', sida 1$" "$T/out" &&
+    grep -q "^  class  *registreras (sekretess)" "$T/out"; then
+    ok "reasons: sekretess, the personnummer and the diagnosis named \"bilaga 'intyg.pdf', sida 1\""
+else
+    fail "the reasons of a sekretess in a PDF: $(sed -n '/^reasons:/,/^actions/p' "$T/out")"
 fi
 
 dm_summary

@@ -1672,7 +1672,20 @@ static void test_attachments(void **state)
     v = run(&r);
     expect(v, &r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-", __LINE__);
     assert_true(has_reason(v, "(bilaga 'Intyg.pdf', sida 2)"));
+    /* ... and where the personnummer stands, from the catalogue. */
+    assert_true(has_reason(v, "personnumret står i bilaga 'Intyg.pdf', sida 2"));
     dm_verdict_free(v);
+    /* A personnummer in the body, the sensitive fact in an office file (no
+     * page): the number's place is not named, the fact's is, by name only. */
+    r.text = "Hej, se bifogad fil. Gäller Eva Ek, 19420821-9826. Mvh Eva";
+    r.att_name = "Intyg.docx", r.att_page = 0;
+    r.att_text = "Diagnos: stroke. Hon behöver hemtjänst.";
+    v = run(&r);
+    expect(v, &r, REG, true, "sn-registrator@sjovik.test", "-", "-", "-", __LINE__);
+    assert_true(has_reason(v, "(bilaga 'Intyg.docx')"));
+    assert_false(has_reason(v, "personnumret står i"));
+    dm_verdict_free(v);
+    r.text = "Hej, se bifogad fil. Mvh Eva";
     /* A sekretess case cited in an attachment. */
     r.att_name = "Skrivelse.pdf", r.att_page = 1;
     r.att_text = "Angående ärende SN 2026/233: vi vill ha ett möte.";
