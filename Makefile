@@ -179,7 +179,8 @@ $(BUILD)/extract-fake: tests/unit/extract_fake.c $(BUILD)/extract/dm_extract_pro
 # generated at test time, never committed.
 PYTHON3     ?= /usr/bin/python3
 ATTACH      := $(BUILD)/attach
-$(ATTACH)/expect.tsv: tests/attach/make-fixtures.py tests/attach/cases.tsv tests/heldout/attach/cases.tsv
+$(ATTACH)/expect.tsv: tests/attach/make-fixtures.py tests/attach/cases.tsv tests/attach/affairs.tsv \
+                     tests/heldout/attach/cases.tsv
 	$(SAY) GEN $(ATTACH)
 	$(Q)$(PYTHON3) tests/attach/make-fixtures.py $(ATTACH)
 
@@ -319,7 +320,7 @@ corpus: deps
 corpus-fit: deps
 	@$(MAKE) --no-print-directory corpus-fit-run FIT="$(FIT)"
 
-corpus-fit-run: all
+corpus-fit-run: all $(ATTACH)/expect.tsv
 	@tests/corpus/fit.sh $(FIT)
 
 demo: deps

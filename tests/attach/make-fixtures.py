@@ -27,6 +27,12 @@ build/attach):
               right, labelled in tests/heldout/attach/cases.tsv: they
               measure the rules (tests/corpus/run.sh build/attach/heldout),
               make check does not grade them
+  affairs/    a person's own affairs as an attachment (an invoice, a
+              receipt, a booking, a club's or union's letter) beside
+              newsletters, advertising, a business trip's booking and
+              errands whose evidence is such a document, labelled in
+              tests/attach/affairs.tsv: one more set of the fit
+              (tests/corpus/fit.sh)
   seeds/      requests of the worker's wire format wrapping each file
               (the libFuzzer target's seeds)
 
@@ -57,9 +63,11 @@ MSGS = os.path.join(OUT, "messages")
 CORPUS = os.path.join(OUT, "corpus")
 SEEDS = os.path.join(OUT, "seeds")
 HELDOUT = os.path.join(OUT, "heldout")
+AFFAIRS = os.path.join(OUT, "affairs")
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS_LABELS = os.path.join(HERE, "cases.tsv")
 HELDOUT_LABELS = os.path.join(HERE, "..", "heldout", "attach", "cases.tsv")
+AFFAIRS_LABELS = os.path.join(HERE, "affairs.tsv")
 EPOCH = (2026, 11, 17, 10, 0, 0)
 expect = []  # (file, type, status, words)
 
@@ -570,14 +578,17 @@ def make_corpus():
          "sn-registrator@sjovik.test",
          "R6.5 personnummer with a diagnosis in the attached RTF, citing SN 2026/210: sekretess; the myndighet concerned is SN: copy to sn-registrator@."),
     ]
-    for d in (CORPUS, HELDOUT):
+    for d in (CORPUS, HELDOUT, AFFAIRS):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
     labelled = labelled_messages()
     more = write_labelled(labelled, CORPUS_LABELS, CORPUS)
     held = write_labelled(labelled, HELDOUT_LABELS, HELDOUT)
-    if labelled:
-        sys.exit("make-fixtures.py: messages without labels: %s" % " ".join(sorted(labelled)))
+    affairs = affairs_messages()
+    own = write_labelled(affairs, AFFAIRS_LABELS, AFFAIRS)
+    for left in (labelled, affairs):
+        if left:
+            sys.exit("make-fixtures.py: messages without labels: %s" % " ".join(sorted(left)))
     head = ("id\tfrom\trcpt\tauth\tnow\tclass\tsekretess\tcopy_to\tnotice_to\tforward_to\t"
             "manager_notice_to\treject\twhy\n")
     with open(os.path.join(CORPUS, "cases.tsv"), "w") as f:
@@ -589,6 +600,8 @@ def make_corpus():
         f.write("".join(r + "\n" for r in more))
     with open(os.path.join(HELDOUT, "cases.tsv"), "w") as f:
         f.write(head + "".join(r + "\n" for r in held))
+    with open(os.path.join(AFFAIRS, "cases.tsv"), "w") as f:
+        f.write(head + "".join(r + "\n" for r in own))
 
 
 # --- labelled cases of every format (tests/attach/cases.tsv, and the
@@ -778,6 +791,124 @@ def labelled_messages():
                     ["Ärende", "SN 2026/233"],
                     ["Timmar personlig assistans per vecka", "112"],
                     ["Beviljad period", "2027-01-01 -- 2027-06-30"]]))]),
+    }
+
+
+def affairs_messages():
+    """A person's own affairs that arrive as an attachment, each written
+    as another sender would (a shop, a hotel, a housing association's
+    board, a dentist, an internet provider, a club, a workshop, a union),
+    some saying what the file is, some only "se bifogad fil"; beside them
+    what must not be taken for such: newsletters and advertising (ringa),
+    a business trip's booking (the work's: ringa), and errands whose
+    evidence is an invoice or whose request stands only in a PDF.
+    Written with their labels (tests/attach/affairs.tsv) before any was
+    classified.  id: (subject, body, [(file name, type, bytes)])."""
+    return {
+        "p01": ("Trädgårdsbutiken - ditt köp",
+                "Hej Erik!\n\nTack för att du handlade hos oss. Kvittot finns i bilagan.\n\n"
+                "Trädgårdsbutiken i Sjövik\n",
+                [("kvitto-30114.pdf", "application/pdf", pdf([[
+                    "Kvitto - Trädgårdsbutiken i Sjövik AB",
+                    "Kund: Erik Sjöberg, Lövstigen 7, Sjövik",
+                    "1 st Trädgårdsslang 25 m                349 kr",
+                    "2 st Planteringsjord 50 l               158 kr",
+                    "Summa 507 kr, betalt med kort 2026-11-21"]]))]),
+        "p02": ("Your reservation 88412",
+                "Dear Ms Lund,\n\nThank you for choosing Fjällhotellet. Your confirmation is "
+                "attached. We look forward to welcoming you and your family.\n\n"
+                "Fjällhotellet reservations\n",
+                [("confirmation-88412.pdf", "application/pdf", pdf([[
+                    "Reservation confirmation 88412",
+                    "Guest: Maja Lund",
+                    "Arrival: Friday 5 February 2027, departure: Sunday 7 February 2027",
+                    "One family room, 2 adults and 2 children, ski passes included",
+                    "Total 6 480 SEK, paid by card"]]))]),
+        "p03": ("Information från styrelsen", "Hej,\n\nse bifogat.\n\nStyrelsen\n",
+                [("kallelse-extrastamma.docx", DOCX, docx([
+                    "Kallelse till extra föreningsstämma i Brf Ekbacken",
+                    "Tid: torsdag 10 december kl. 19.00 i föreningslokalen, Ekbacken 2.",
+                    "Dagordning: 1. Val av ordförande för stämman. 2. Beslut om stambyte 2027. "
+                    "3. Höjning av månadsavgiften med 8 procent.",
+                    "Varmt välkomna! Styrelsen"]))]),
+        "p04": ("Kallelse",
+                "Hej!\n\nDu har en bokad tid hos oss, se bifogad kallelse. Vid förhinder, "
+                "avboka senast 24 timmar innan.\n\nTandläkarna i Sjövik\n",
+                [("kallelse.pdf", "application/pdf", pdf([[
+                    "Tandläkarna i Sjövik - kallelse till undersökning",
+                    "Olof Persson",
+                    "Tid: tisdag 19 januari 2027 kl. 08.15",
+                    "Behandlare: tandläkare Sofia Ek",
+                    "Ta med frikort om du har ett."]]))]),
+        "p05": ("Ny faktura från Sjövik Fiber",
+                "Hej Helena,\n\nnu finns din månadsfaktura. Den är bifogad som PDF och dras via "
+                "autogiro den 28:e.\n\nSjövik Fiber\n",
+                [("faktura-7730219.pdf", "application/pdf", pdf([[
+                    "Sjövik Fiber AB - Faktura 7730219",
+                    "Abonnemang: Bredband 250/250 Mbit, Granvägen 5, Sjövik",
+                    "Period: december 2026",
+                    "Belopp: 399 kr, dras via autogiro 2026-12-28"]]))]),
+        "p06": ("Sjövik IF P13 - säsongen 2027",
+                "Hej föräldrar!\n\nBifogat finns informationen inför säsongen.\n\nLedarna\n",
+                [("info-p13.pdf", "application/pdf", pdf([[
+                    "Sjövik IF, pojkar födda 2013",
+                    "Träningar: måndagar och torsdagar 17.30-19.00 på Sjövallen",
+                    "Medlemsavgift 2027: 900 kr per spelare, betalas senast 31 januari",
+                    "Föräldramöte 14 januari kl. 18.30 i klubbstugan",
+                    "Anmälan till sommarens turnering görs till lagledaren"]]))]),
+        "p07": ("Bekräftelse", "Se bifogad fil.\n",
+                [("bokning.pdf", "application/pdf", pdf([[
+                    "Sjövik Bil & Service - bokningsbekräftelse",
+                    "Kund: Karin Wall",
+                    "Fordon: ABC 123, Volvo V60",
+                    "Service och byte till vinterdäck",
+                    "Lämna bilen onsdag 2 december kl. 07.30. Beräknat pris 3 950 kr."]]))]),
+        "p08": ("Medlemsbrev december", "Hej medlem!\n\nHär kommer avdelningens medlemsbrev.\n",
+                [("medlemsbrev-december.odt", "application/vnd.oasis.opendocument.text", odf_text([
+                    "Medlemsbrev från fackförbundets avdelning Sjövik",
+                    "Årsmöte 20 januari: anmäl dig till styrelsen senast 10 januari.",
+                    "Ny inkomstförsäkring för medlemmar från 1 februari.",
+                    "Glöm inte att medlemsavgiften höjs med 10 kr i månaden."]))]),
+        "r01": ("Upphandlingsnytt nr 11",
+                "Hej!\n\nHär kommer månadens nyhetsbrev som PDF.\n\nVill du inte längre få "
+                "våra utskick? Svara AVREGISTRERA.\n",
+                [("upphandlingsnytt-11.pdf", "application/pdf", pdf([[
+                    "Upphandlingsnytt november 2026",
+                    "Nya tröskelvärden för offentlig upphandling gäller från 1 januari.",
+                    "Kammarrätten har prövat en överprövning om skolskjuts i en annan kommun.",
+                    "Seminarium om hållbara inköp 3 februari i Stockholm: anmälan på vår webbplats."]]))]),
+        "r02": ("Erbjudande till er verksamhet",
+                "Hej!\n\nSe bifogad katalog med vårens kampanjpriser.\n\nMed vänlig hälsning\n"
+                "Säljavdelningen\n",
+                [("kampanj-var.pdf", "application/pdf", pdf([[
+                    "Kampanj: ergonomiska kontorsstolar",
+                    "30 % rabatt vid köp av minst tio stolar",
+                    "Fri leverans och montering",
+                    "Erbjudandet gäller till 31 januari. Beställ i dag!"]]))]),
+        "r03": ("Bokningsbekräftelse", "Hej,\n\nbifogat är bekräftelsen på bokningen.\n\n"
+                "Konferenshotellet\n",
+                [("bokning-2231.pdf", "application/pdf", pdf([[
+                    "Bokningsbekräftelse 2231",
+                    "Gäst: Göran Nordström",
+                    "Företag: Sjövik kommun, kommunikationsenheten",
+                    "Konferens: Kommunikatörsdagarna 2027, ankomst 9 mars, avresa 10 mars",
+                    "Faktureras Sjövik kommun, referens KLF-1120"]]))]),
+        "g01": ("Fel på VA-fakturan",
+                "Hej,\n\njag bifogar min senaste faktura för vatten och avlopp. Ni har debiterat "
+                "för 240 kubikmeter, men vi är två personer och brukar förbruka runt 90. Jag begär "
+                "att ni kontrollerar mätaren och rättar fakturan.\n\nBo Strand, Ängsvägen 4\n",
+                [("va-faktura.pdf", "application/pdf", pdf([[
+                    "Sjövik kommun - faktura vatten och avlopp",
+                    "Kund: Bo Strand, Ängsvägen 4, Sjövik",
+                    "Förbrukning: 240 kubikmeter",
+                    "Belopp: 8 640 kr"]]))]),
+        "g02": ("Ärende", "Hej,\nse PDF.\n//Sofia\n",
+                [("anmalan.pdf", "application/pdf", pdf([[
+                    "Anmälan om olovligt byggande",
+                    "På fastigheten Granen 7 har grannen byggt ett plank som är över två meter "
+                    "högt, utan bygglov.",
+                    "Jag vill att nämnden utreder saken och tar ställning till om planket ska tas "
+                    "bort."]]))]),
     }
 
 
