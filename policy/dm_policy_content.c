@@ -152,7 +152,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
                        dm_verdict *v)
 {
     dm_scores sc;
-    bool asked, municipal, simple, info, answer, person_wrote;
+    bool asked, municipal, simple, info, answer, person_wrote, bulk;
     double private_needed, r, prior = 0;
 
     memset(c, 0, sizeof *c);
@@ -162,6 +162,10 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
      * name its matters (R2: an errand is about one). */
     asked = sc.r_total >= w[DM_P_T_REGISTER];
     municipal = sc.score[DM_SIG_MUNICIPAL] > 0 || sc.r_case > 0;
+    /* A newsletter or mass mailing that says so (its footer offers to end
+     * the subscription) is a list without list headers: the same
+     * evidence, not a verdict. */
+    bulk = sc.score[DM_SIG_BULK] >= w[DM_P_T_BULK];
 
     /* 1. R9 sekretess, whatever the shape of the message. */
     if (s->pnr != NULL && dm_any_hit(s, DM_SIG_SENSITIVE)) {
@@ -268,10 +272,16 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     /* 8. R7: a list's, bulk or generated mail, unless the errand in it
      * outweighs that (an association's letter through its list, an
      * e-service's application: section 10). */
-    if (s->soft_marker != NULL && sc.r_total - w[DM_P_SOFT_MARKER] < w[DM_P_T_REGISTER]) {
+    if ((s->soft_marker != NULL || bulk) &&
+        sc.r_total - w[DM_P_SOFT_MARKER] < w[DM_P_T_REGISTER]) {
         c->klass = DM_CLASS_RINGA;
-        if (v != NULL)
+        if (v != NULL && s->soft_marker != NULL) {
             dm_verdict_add_reason(v, "R7", "%s", s->soft_marker);
+        } else if (v != NULL) {
+            char *h = dm_hits(p, s, DM_SIG_BULK, 3);
+            dm_reasons_add(v, p->reasons, "R7", DM_R_MARKER_BULK, "what", h, NULL);
+            g_free(h);
+        }
         return;
     }
 
@@ -302,7 +312,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
     info = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ||
            sc.score[DM_SIG_INFO_HEAD] >= w[DM_P_T_INFO] ||
            (sc.score[DM_SIG_THANKS] > 0 && !s->question && sc.r_own == 0);
-    person_wrote = s->inbound && s->soft_marker == NULL && !s->signup;
+    person_wrote = s->inbound && s->soft_marker == NULL && !bulk && !s->signup;
     if (person_wrote && !simple && !info)
         prior = w[DM_P_PRIOR_INBOUND] + (s->to_mailbox ? w[DM_P_PRIOR_MAILBOX] : 0) +
                 w[DM_P_PRIOR_MUNICIPAL] * sc.score[DM_SIG_MUNICIPAL];
@@ -312,7 +322,7 @@ void dm_content_decide(const dm_policy *p, const double *w, const dm_signals *s,
      * is of the same ringa kind (R7). */
     answer = s->outbound && s->quoted_question && s->quoted_words <= w[DM_P_QUESTION_WORDS] &&
              sc.r_text == 0 && sc.r_case == 0;
-    if (s->outbound && s->soft_marker == NULL && !simple && !info && !answer && municipal)
+    if (s->outbound && s->soft_marker == NULL && !bulk && !simple && !info && !answer && municipal)
         prior = w[DM_P_PRIOR_OUTBOUND];
     r = sc.score[DM_SIG_INFO] >= w[DM_P_T_INFO] ? sc.r_case : sc.r_total + prior;
     if (r >= w[DM_P_T_REGISTER]) {

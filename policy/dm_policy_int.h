@@ -224,6 +224,9 @@ typedef enum {
     DM_SIG_ADS,          /* R7: commercial advertising */
     DM_SIG_PHISHING,     /* R7: spam and phishing without a filter's header */
     DM_SIG_TEMPORARY,    /* R7: temporary service notices */
+    DM_SIG_BULK,         /* R7: a newsletter's or mass mailing's own words
+                          * ("avsluta prenumerationen"): a list without
+                          * list headers */
     DM_SIG_SENSITIVE,    /* R9: sensitive facts about a private person */
     DM_SIG_SUBJECT_SKIP, /* words before the subject's head ("ang", "min") */
     DM_SIG_COUNT
@@ -267,6 +270,7 @@ typedef enum {
     DM_P_T_ADS,
     DM_P_T_PHISHING,
     DM_P_T_TEMPORARY,
+    DM_P_T_BULK,
     /* Case evidence (R6.2, R6.3). */
     DM_P_CASE_CITED,
     DM_P_CASE_PARTY,

@@ -45,6 +45,7 @@ static const dm_sigdefault dm_sig_defaults[DM_SIG_COUNT] = {
     [DM_SIG_FAMILY] = {2, DM_WHERE_ALL},        [DM_SIG_COMMERCE] = {10, DM_WHERE_OWN},        [DM_SIG_INTIMATE] = {5, DM_WHERE_ALL},
     [DM_SIG_PARTY] = {10, DM_WHERE_ALL},        [DM_SIG_ADS] = {10, DM_WHERE_ALL},
     [DM_SIG_PHISHING] = {10, DM_WHERE_ALL},     [DM_SIG_TEMPORARY] = {10, DM_WHERE_ALL},
+    [DM_SIG_BULK] = {1, DM_WHERE_OWN},
     [DM_SIG_SENSITIVE] = {1, DM_WHERE_ALL},     [DM_SIG_SUBJECT_SKIP] = {0, DM_WHERE_SUBJECT},
 };
 

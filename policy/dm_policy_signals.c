@@ -35,6 +35,7 @@ static const char *const dm_sig_sections[DM_SIG_COUNT] = {
     [DM_SIG_ADS] = "ads",
     [DM_SIG_PHISHING] = "phishing",
     [DM_SIG_TEMPORARY] = "temporary",
+    [DM_SIG_BULK] = "bulk",
     [DM_SIG_SENSITIVE] = "sensitive",
     [DM_SIG_SUBJECT_SKIP] = "subject_skip",
 };
@@ -792,11 +793,11 @@ void dm_signals_describe(const dm_policy *p, const dm_signals *s, GString *out)
                                 "  R6 register   %.2f = cases %.2f + words %.2f  (threshold %.2f)\n"
                                 "  R3 private    %.2f  (threshold %.2f)\n"
                                 "  R4 party      %.2f  (threshold %.2f)\n"
-                                "  R7 ads %.2f, phishing %.2f, temporary %.2f  (thresholds %.2f, "
-                                "%.2f, %.2f)\n",
+                                "  R7 ads %.2f, phishing %.2f, temporary %.2f, bulk %.2f  "
+                                "(thresholds %.2f, %.2f, %.2f, %.2f)\n",
                            sc.r_total, sc.r_case, sc.r_text, w[DM_P_T_REGISTER], sc.private_total,
                            w[DM_P_T_PRIVATE], sc.score[DM_SIG_PARTY],
                            w[DM_P_T_PARTY], sc.score[DM_SIG_ADS], sc.score[DM_SIG_PHISHING],
-                           sc.score[DM_SIG_TEMPORARY], w[DM_P_T_ADS], w[DM_P_T_PHISHING],
-                           w[DM_P_T_TEMPORARY]);
+                           sc.score[DM_SIG_TEMPORARY], sc.score[DM_SIG_BULK], w[DM_P_T_ADS],
+                           w[DM_P_T_PHISHING], w[DM_P_T_TEMPORARY], w[DM_P_T_BULK]);
 }

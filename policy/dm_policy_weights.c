@@ -24,6 +24,9 @@ static const dm_param_info dm_params[DM_P_COUNT] = {
     [DM_P_T_ADS] = {"ads_at", "R7: advertising at this much [ads]", 2.0, 0.5, 5.0, 0.25},
     [DM_P_T_PHISHING] = {"phishing_at", "R7: phishing at this much [phishing]",
                          2.0, 0.5, 5.0, 0.25},
+    [DM_P_T_BULK] = {"bulk_at",
+                     "R7: a newsletter or mass mailing at this much [bulk] (where it stands)",
+                     0.5, 0.125, 2.0, 0.125},
     [DM_P_T_TEMPORARY] = {"temporary_at", "R7: a temporary notice at this much [temporary]",
                           2.0, 0.5, 5.0, 0.25},
     /* R6 says what alone is enough to register: a case of the diarium

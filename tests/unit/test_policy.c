@@ -1571,6 +1571,19 @@ static void test_content_ringa(void **state)
     r.subject = "Ditt lösenord", r.text = "Ditt lösenord går ut idag. Klicka här för att "
                                           "behålla det.";
     DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* A newsletter without list headers that says it is one (its footer
+     * offers to end the subscription): ringa... */
+    r.subject = "Kommunaktuellt vecka 47",
+    r.text = "Tre kommuner inför en ny e-tjänst för bygglov.\n\n-- \nDu får det här "
+             "nyhetsbrevet som prenumerant. Avsluta prenumerationen: svara AVSLUTA.";
+    DECIDE(&r, RINGA, false, "-", "-", "-", "-");
+    /* ... but an association's request through its newsletter is an errand. */
+    r.rcpt = "kommun@sjovik.test", r.subject = "Föreningsnytt",
+    r.text = "Vi ansöker om bidrag till föreningens sommarläger och begär att kommunen "
+             "beslutar om det före mars.\n\n-- \nDu får det här nyhetsbrevet som "
+             "prenumerant. Avsluta prenumerationen: svara AVSLUTA.";
+    DECIDE(&r, REG, false, "registrator@sjovik.test", "-", "-", "-");
+    r.rcpt = "helena.strom@sjovik.test";
     /* A temporary service notice. */
     r.subject = "Driftinformation", r.text = "Intranätet är inte tillgängligt på lördag på "
                                              "grund av uppgradering.";
