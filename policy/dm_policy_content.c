@@ -47,15 +47,22 @@
 static char *dm_where_text(const dm_policy *p, const dm_signals *s, guint seg)
 {
     const dm_tseg *g = seg < s->n_segs ? &s->segs[seg] : NULL;
-    char page[16];
+    char page[16], *name, *out;
 
     if (g == NULL || g->source == NULL || g->grp != DM_GRP_ATTACHMENT)
         return NULL;
-    if (g->page <= 0)
-        return dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT, "name", g->source, NULL);
-    g_snprintf(page, sizeof page, "%d", g->page);
-    return dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT_PAGE, "name", g->source, "page",
-                           page, NULL);
+    /* The sender's file name, for people: no control or bidi characters
+     * raw. */
+    name = dm_text_escaped(g->source);
+    if (g->page <= 0) {
+        out = dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT, "name", name, NULL);
+    } else {
+        g_snprintf(page, sizeof page, "%d", g->page);
+        out = dm_reasons_text(p->reasons, DM_R_WHERE_ATTACHMENT_PAGE, "name", name, "page", page,
+                              NULL);
+    }
+    g_free(name);
+    return out;
 }
 
 /* The phrases of a signal, quoted and comma separated, each with the

@@ -1698,6 +1698,12 @@ static void test_attachments(void **state)
     assert_true(has_reason(v, "(bilaga 'Intyg.docx')"));
     assert_false(has_reason(v, "personnumret står i"));
     dm_verdict_free(v);
+    /* A file name with a bidi override is named escaped, never raw. */
+    r.att_name = "Intyg\u202Efdp.docx";
+    v = run(&r);
+    assert_true(has_reason(v, "(bilaga 'Intyg\\u{202e}fdp.docx')"));
+    assert_false(has_reason(v, "\u202E"));
+    dm_verdict_free(v);
     r.text = "Hej, se bifogad fil. Mvh Eva";
     /* A sekretess case cited in an attachment. */
     r.att_name = "Skrivelse.pdf", r.att_page = 1;
