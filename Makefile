@@ -77,7 +77,7 @@ EXTRACTOR   := $(BUILD)/diariemilter-extract
 # Keep the sanitizer objects between test links.
 .SECONDARY:
 
-.PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test mime-test \
+.PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test ops-test mime-test \
         attach-test fuzz-test corpus corpus-run demo demo-run bench bench-run bench-store fuzz \
         install clean distclean FORCE
 
@@ -298,6 +298,10 @@ e2e-test: all $(ATTACH)/expect.tsv
 	@tests/e2e/metrics.sh
 	@tests/e2e/attach.sh
 
+# Operations (issue 18): -n's refusals, the sample from a checkout.
+ops-test: all
+	@tests/ops/run.sh
+
 docs-test:
 	@docs/check.sh
 	@BUILD=$(BUILD) docs/layout.sh
@@ -308,7 +312,7 @@ corpus-run: all
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test mime-test \
+check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test ops-test mime-test \
            attach-test fuzz-test $(ATTACH)/expect.tsv
 	@CORPUS_MIN_PASS=$(CORPUS_MIN_PASS) tests/corpus/run.sh --check
 	@echo "== make check: all tests passed"

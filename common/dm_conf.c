@@ -5,11 +5,20 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(dm-conf-error-quark, dm_conf_error)
 
+#ifndef DM_SYSCONFDIR
+#define DM_SYSCONFDIR "/etc"
+#endif
+/* Where the built-in defaults' relative paths point. */
+#define DM_CONF_DEFAULT_DIR DM_SYSCONFDIR "/diariemilter"
+
 typedef enum {
     T_STRING,   /* char * */
+    T_PATH,     /* char *, a relative path resolved against the file's directory */
     T_LIST,     /* char **, comma separated */
     T_ARGV,     /* char **, split like a shell would, but never run by one */
     T_INT,      /* int */
@@ -45,7 +54,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"milter", "socket_mode", T_MODE, "0660", O(socket_mode), NULL, 0, 0},
     {"milter", "socket_group", T_STRING, "", O(socket_group), NULL, 0, 0},
     {"milter", "user", T_STRING, "", O(user), NULL, 0, 0},
-    {"milter", "pidfile", T_STRING, "/run/diariemilter/diariemilter.pid", O(pidfile), NULL, 0, 0},
+    {"milter", "pidfile", T_PATH, "/run/diariemilter/diariemilter.pid", O(pidfile), NULL, 0, 0},
     {"milter", "timeout", T_DURATION, "300s", O(timeout), NULL, 0, 0},
     {"milter", "backlog", T_INT, "128", O(backlog), NULL, 1, 65535},
     {"milter", "spill_size", T_SIZE, "1M", O(spill_size), NULL, 0, 0},
@@ -57,7 +66,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"log", "ident", T_STRING, "diariemilter", O(log_ident), NULL, 0, 0},
     {"log", "facility", T_STRING, "mail", O(log_facility), NULL, 0, 0},
     {"log", "level", T_STRING, "info", O(log_level), NULL, 0, 0},
-    {"log", "file", T_STRING, "", O(log_file), NULL, 0, 0},
+    {"log", "file", T_PATH, "", O(log_file), NULL, 0, 0},
 
     {"site", "language", T_ENUM, "sv", O(language), lang_choices, 0, 0},
     {"site", "party_domains", T_LIST, "", O(party_domains), NULL, 0, 0},
@@ -75,9 +84,9 @@ static const dm_conf_entry dm_conf_table[] = {
     {"ldap", "uri", T_LIST, "ldap://127.0.0.1/", O(ldap_uri), NULL, 0, 0},
     {"ldap", "base", T_STRING, "", O(ldap_base), NULL, 0, 0},
     {"ldap", "bind_dn", T_STRING, "", O(ldap_bind_dn), NULL, 0, 0},
-    {"ldap", "bind_password_file", T_STRING, "", O(ldap_bind_password_file), NULL, 0, 0},
+    {"ldap", "bind_password_file", T_PATH, "", O(ldap_bind_password_file), NULL, 0, 0},
     {"ldap", "starttls", T_BOOL, "false", O(ldap_starttls), NULL, 0, 0},
-    {"ldap", "tls_ca_file", T_STRING, "", O(ldap_tls_ca_file), NULL, 0, 0},
+    {"ldap", "tls_ca_file", T_PATH, "", O(ldap_tls_ca_file), NULL, 0, 0},
     {"ldap", "tls_verify", T_BOOL, "true", O(ldap_tls_verify), NULL, 0, 0},
     {"ldap", "connect_timeout", T_DURATION, "5s", O(ldap_connect_timeout), NULL, 0, 0},
     {"ldap", "timeout", T_DURATION, "5s", O(ldap_timeout), NULL, 0, 0},
@@ -110,9 +119,9 @@ static const dm_conf_entry dm_conf_table[] = {
     {"ldap", "attr_surname", T_STRING, "sn", O(attr_surname), NULL, 0, 0},
     {"ldap", "attr_watchers", T_STRING, "member", O(attr_watchers), NULL, 0, 0},
 
-    {"store", "database", T_STRING, "/var/lib/diariemilter/diarie.db", O(database), NULL, 0, 0},
-    {"store", "spool", T_STRING, "/var/spool/diariemilter", O(spool), NULL, 0, 0},
-    {"store", "key_file", T_STRING, "/var/lib/diariemilter/hmac.key", O(key_file), NULL, 0, 0},
+    {"store", "database", T_PATH, "/var/lib/diariemilter/diarie.db", O(database), NULL, 0, 0},
+    {"store", "spool", T_PATH, "/var/spool/diariemilter", O(spool), NULL, 0, 0},
+    {"store", "key_file", T_PATH, "/var/lib/diariemilter/hmac.key", O(key_file), NULL, 0, 0},
     {"store", "duplicate_window", T_DURATION, "7d", O(duplicate_window), NULL, 0, 0},
     {"store", "connect_timeout", T_DURATION, "5s", O(store_connect_timeout), NULL, 0, 0},
     {"store", "timeout", T_DURATION, "10s", O(store_timeout), NULL, 0, 0},
@@ -132,7 +141,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"delivery", "smtp_helo", T_STRING, "", O(smtp_helo), NULL, 0, 0},
     {"delivery", "smtp_timeout", T_DURATION, "2m", O(smtp_timeout), NULL, 0, 0},
     {"delivery", "timeout", T_DURATION, "10m", O(delivery_timeout), NULL, 0, 0},
-    {"delivery", "sender", T_STRING, "postmaster", O(sender), NULL, 0, 0},
+    {"delivery", "sender", T_STRING, "", O(sender), NULL, 0, 0},
     {"delivery", "from_name", T_STRING, "Diariemilter", O(from_name), NULL, 0, 0},
     {"delivery", "copy_form", T_ENUM, "wrapped", O(copy_form), copy_form_choices, 0, 0},
     {"delivery", "copy_reply_to", T_STRING, "sender", O(copy_reply_to), NULL, 0, 0},
@@ -140,8 +149,8 @@ static const dm_conf_entry dm_conf_table[] = {
     {"delivery", "retry_max", T_DURATION, "1h", O(retry_max), NULL, 0, 0},
     {"delivery", "dead_after", T_DURATION, "2d", O(dead_after), NULL, 0, 0},
 
-    {"policy", "rules", T_STRING, "/etc/diariemilter/rules.conf", O(rules_file), NULL, 0, 0},
-    {"policy", "templates", T_STRING, "/etc/diariemilter/templates", O(templates), NULL, 0, 0},
+    {"policy", "rules", T_PATH, "rules.conf", O(rules_file), NULL, 0, 0},
+    {"policy", "templates", T_PATH, "templates", O(templates), NULL, 0, 0},
 
     {"mime", "max_text", T_SIZE, "2M", O(max_text), NULL, 0, 0},
     {"mime", "max_parts", T_INT, "500", O(max_parts), NULL, 1, 1000000},
@@ -257,6 +266,30 @@ static bool dm_conf_token_ok(const char *s, bool may_be_empty)
     return true;
 }
 
+/* A bare address, local@domain, that goes into headers and envelopes as
+ * it is: a token with one '@', something on both sides, no specials. */
+static bool dm_conf_address_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+
+    return dm_conf_token_ok(s, false) && at != NULL && at != s && at[1] != '\0' &&
+           strchr(at + 1, '@') == NULL && strpbrk(s, "<>,;:\"()[]\\") == NULL;
+}
+
+const char *dm_conf_sender(const dm_conf *conf)
+{
+    static char *host_sender;
+    static gsize once = 0;
+
+    if (conf->sender != NULL && *conf->sender != '\0')
+        return conf->sender;
+    if (g_once_init_enter(&once)) {
+        host_sender = g_strconcat("postmaster@", g_get_host_name(), NULL);
+        g_once_init_leave(&once, 1);
+    }
+    return host_sender;
+}
+
 const char *dm_conf_gateway_id(const dm_conf *conf)
 {
     return conf->gateway_id != NULL && *conf->gateway_id != '\0' ? conf->gateway_id
@@ -285,7 +318,8 @@ static char *dm_conf_set(dm_conf *conf, const dm_conf_entry *e, const char *valu
     char *field = (char *)conf + e->offset;
 
     switch (e->type) {
-    case T_STRING: {
+    case T_STRING:
+    case T_PATH: {
         char **p = (char **)field;
         g_free(*p);
         *p = g_strdup(value);
@@ -381,13 +415,36 @@ static void dm_conf_free(dm_conf *conf)
         const dm_conf_entry *e = &dm_conf_table[i];
         char *field = (char *)conf + e->offset;
 
-        if (e->type == T_STRING)
+        if (e->type == T_STRING || e->type == T_PATH)
             g_free(*(char **)field);
         else if (e->type == T_LIST || e->type == T_ARGV)
             g_strfreev(*(char ***)field);
     }
+    dm_netlist_free(conf->internal_nets);
+    dm_netlist_free(conf->own_nets);
+    if (conf->lines != NULL)
+        g_hash_table_destroy(conf->lines);
     g_free(conf->path);
     g_free(conf);
+}
+
+/* Relative paths name files beside the configuration file, so that a
+ * configuration and what it names move together (and etc/ checks and runs
+ * from a source checkout). */
+static void dm_conf_resolve_paths(dm_conf *conf, const char *dir)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
+        const dm_conf_entry *e = &dm_conf_table[i];
+        char **p = (char **)((char *)conf + e->offset);
+
+        if (e->type != T_PATH || **p == '\0' || g_path_is_absolute(*p))
+            continue;
+        {
+            char *abs = g_canonicalize_filename(*p, dir);
+            g_free(*p);
+            *p = abs;
+        }
+    }
 }
 
 dm_conf *dm_conf_new_defaults(void)
@@ -400,6 +457,10 @@ dm_conf *dm_conf_new_defaults(void)
         /* A bad built-in default is a programming error. */
         g_assert(problem == NULL);
     }
+    dm_conf_resolve_paths(conf, DM_CONF_DEFAULT_DIR);
+    conf->internal_nets = dm_netlist_parse(conf->internal_networks, NULL);
+    conf->own_nets = dm_netlist_parse(conf->own_networks, NULL);
+    g_assert(conf->internal_nets != NULL && conf->own_nets != NULL);
     return conf;
 }
 
@@ -441,6 +502,73 @@ static int dm_conf_line_of(const char *text, const char *group, const char *key)
     return found;
 }
 
+static char *dm_conf_line_key(const char *group, const char *key)
+{
+    return g_strconcat(group, "\x1f", key, NULL);
+}
+
+/* Note the line of every key, and refuse a key given twice in its group
+ * (two [group] headers count as one group, as in GKeyFile): GKeyFile
+ * would keep the last one silently, and an admin who edits the first
+ * would see no effect.  False with *dup_line and *dup_key (g_free) set. */
+static bool dm_conf_scan_lines(const char *text, GHashTable *lines, int *dup_line,
+                               int *first_line, char **dup_group, char **dup_key)
+{
+    char **ls = g_strsplit(text, "\n", -1);
+    char *group = NULL;
+    bool ok = true;
+
+    for (int i = 0; ls[i] != NULL && ok; i++) {
+        char *l = g_strstrip(ls[i]);
+        char *eq, *full;
+
+        if (*l == '#' || *l == '\0')
+            continue;
+        if (*l == '[') {
+            char *close = strchr(l, ']');
+            if (close != NULL) {
+                g_free(group);
+                group = g_strndup(l + 1, (gsize)(close - l - 1));
+            }
+            continue;
+        }
+        eq = strchr(l, '=');
+        if (group == NULL || eq == NULL)
+            continue;
+        *eq = '\0';
+        g_strstrip(l);
+        full = dm_conf_line_key(group, l);
+        if (g_hash_table_contains(lines, full)) {
+            *dup_line = i + 1;
+            *first_line = GPOINTER_TO_INT(g_hash_table_lookup(lines, full));
+            *dup_group = g_strdup(group);
+            *dup_key = g_strdup(l);
+            g_free(full);
+            ok = false;
+        } else {
+            g_hash_table_insert(lines, full, GINT_TO_POINTER(i + 1));
+        }
+    }
+    g_free(group);
+    g_strfreev(ls);
+    return ok;
+}
+
+char *dm_conf_where(const dm_conf *conf, const char *group, const char *key)
+{
+    int line = 0;
+
+    if (conf->lines != NULL) {
+        char *full = dm_conf_line_key(group, key);
+        line = GPOINTER_TO_INT(g_hash_table_lookup(conf->lines, full));
+        g_free(full);
+    }
+    if (line > 0)
+        return g_strdup_printf("%s:%d: [%s] %s", conf->path, line, group, key);
+    return g_strdup_printf("%s: [%s] %s", conf->path != NULL ? conf->path : "(defaults)", group,
+                           key);
+}
+
 static const dm_conf_entry *dm_conf_find(const char *group, const char *key)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
@@ -475,6 +603,21 @@ dm_conf *dm_conf_load(const char *path, GError **err)
 
     conf = dm_conf_new_defaults();
     conf->path = g_strdup(path);
+    conf->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    {
+        int dup_line = 0, first_line = 0;
+        char *dup_group = NULL, *dup_key = NULL;
+
+        if (!dm_conf_scan_lines(text, conf->lines, &dup_line, &first_line, &dup_group,
+                                &dup_key)) {
+            g_set_error(err, DM_CONF_ERROR, 1,
+                        "%s:%d: [%s] %s: given twice (first on line %d): keep one", path,
+                        dup_line, dup_group, dup_key, first_line);
+            g_free(dup_group);
+            g_free(dup_key);
+            goto fail;
+        }
+    }
     groups = g_key_file_get_groups(kf, NULL);
     for (char **g = groups; *g != NULL; g++) {
         char **keys;
@@ -510,6 +653,52 @@ dm_conf *dm_conf_load(const char *path, GError **err)
         g_strfreev(keys);
     }
 
+    /* Every key is read: relative paths left are the file's, and name
+     * files beside it (the defaults' were resolved against the installed
+     * directory). */
+    {
+        char *abs_conf = g_canonicalize_filename(path, NULL);
+        char *dir = g_path_get_dirname(abs_conf);
+
+        dm_conf_resolve_paths(conf, dir);
+        g_free(dir);
+        g_free(abs_conf);
+    }
+    /* Networks are parsed once here, not per message. */
+    {
+        dm_netlist_free(conf->internal_nets);
+        dm_netlist_free(conf->own_nets);
+        conf->own_nets = NULL;
+        conf->internal_nets = dm_netlist_parse(conf->internal_networks, &gerr);
+        if (conf->internal_nets == NULL) {
+            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [milter] internal_networks: %s", path,
+                        dm_conf_line_of(text, "milter", "internal_networks"), gerr->message);
+            g_error_free(gerr);
+            goto fail;
+        }
+        conf->own_nets = dm_netlist_parse(conf->own_networks, &gerr);
+        if (conf->own_nets == NULL) {
+            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [milter] own_networks: %s", path,
+                        dm_conf_line_of(text, "milter", "own_networks"), gerr->message);
+            g_error_free(gerr);
+            goto fail;
+        }
+    }
+    if (*conf->sender != '\0' && !dm_conf_address_ok(conf->sender)) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [delivery] sender: \"%s\" is not a full address (local@domain, "
+                    "like postmaster@kommun.example); leave it empty for postmaster@ this "
+                    "host's name",
+                    path, dm_conf_line_of(text, "delivery", "sender"), conf->sender);
+        goto fail;
+    }
+    if (*conf->sender == '\0' && conf->delivery_method == DM_DELIVER_SMTP) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [delivery] method: smtp needs [delivery] sender set to a full "
+                    "address (local@domain) that the server accepts",
+                    path, dm_conf_line_of(text, "delivery", "method"));
+        goto fail;
+    }
     /* Cross-key checks. */
     {
         dm_log_level level;
@@ -549,8 +738,7 @@ dm_conf *dm_conf_load(const char *path, GError **err)
         goto fail;
     }
     if (strcmp(conf->copy_reply_to, "sender") != 0 && strcmp(conf->copy_reply_to, "none") != 0 &&
-        (!dm_conf_token_ok(conf->copy_reply_to, false) || strchr(conf->copy_reply_to, '@') == NULL ||
-         strpbrk(conf->copy_reply_to, "<>,;:\"()[]\\") != NULL)) {
+        !dm_conf_address_ok(conf->copy_reply_to)) {
         g_set_error(err, DM_CONF_ERROR, 1,
                     "%s:%d: [delivery] copy_reply_to: \"%s\" is not sender, none or an "
                     "address (local@domain)",
@@ -650,4 +838,44 @@ void dm_conf_unref(dm_conf *conf)
 {
     if (conf != NULL && g_atomic_int_dec_and_test(&conf->refcount))
         dm_conf_free(conf);
+}
+
+/* path names a regular file (links followed) that this process may use
+ * as mode says (access(2)); else a sentence saying why not. */
+static char *dm_conf_file_problem(const char *path, int mode, const char *what)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return g_strdup_printf("%s: %s", path, g_strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return g_strdup_printf("%s is not a file", path);
+    if (access(path, mode) != 0)
+        return g_strdup_printf("%s is not %s: %s", path, what, g_strerror(errno));
+    return NULL;
+}
+
+bool dm_conf_check_host(const dm_conf *conf, GError **err)
+{
+    char *problem = NULL;
+    const char *group = NULL, *key = NULL;
+
+    if (conf->delivery_method == DM_DELIVER_SENDMAIL &&
+        (problem = dm_conf_file_problem(conf->sendmail[0], X_OK, "executable")) != NULL) {
+        group = "delivery";
+        key = "sendmail";
+    } else if (*conf->ldap_tls_ca_file != '\0' &&
+               (problem = dm_conf_file_problem(conf->ldap_tls_ca_file, R_OK, "readable")) !=
+                   NULL) {
+        group = "ldap";
+        key = "tls_ca_file";
+    }
+    if (problem != NULL) {
+        char *where = dm_conf_where(conf, group, key);
+        g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", where, problem);
+        g_free(where);
+        g_free(problem);
+        return false;
+    }
+    return true;
 }

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dm_net.h"
+
 typedef enum { DM_LANG_SV, DM_LANG_EN } dm_lang;
 typedef enum { DM_ONFAIL_TEMPFAIL, DM_ONFAIL_ACCEPT } dm_onfail;
 typedef enum { DM_DELIVER_SENDMAIL, DM_DELIVER_SMTP } dm_delivery_method;
@@ -24,6 +26,7 @@ typedef enum { DM_COPY_WRAPPED, DM_COPY_REDIRECT } dm_copy_form;
 typedef struct dm_conf {
     gint refcount;
     char *path; /* file it was read from, NULL for built-in defaults */
+    GHashTable *lines; /* "group\x1fkey" -> line in path (GINT_TO_POINTER) */
 
     /* [milter] */
     char *socket;
@@ -38,6 +41,8 @@ typedef struct dm_conf {
     dm_onfail on_store_error;
     char **internal_networks;
     char **own_networks;
+    dm_netlist *internal_nets; /* the two above, parsed at load */
+    dm_netlist *own_nets;
 
     /* [log] */
     char *log_ident;
@@ -123,7 +128,7 @@ typedef struct dm_conf {
     char *smtp_helo;       /* "": the host name */
     int64_t smtp_timeout;  /* connecting, and waiting for each reply */
     int64_t delivery_timeout; /* one delivery process at most */
-    char *sender;          /* envelope sender of generated mail */
+    char *sender;          /* envelope sender of generated mail; "": see dm_conf_sender */
     char *from_name;
     dm_copy_form copy_form;
     char *copy_reply_to;   /* "sender", "none" or an address (checked at load) */
@@ -182,6 +187,19 @@ size_t dm_conf_schema(const dm_conf_key_info **keys);
 
 /* [site] gateway_id, or the host name when it is empty. */
 const char *dm_conf_gateway_id(const dm_conf *conf);
+
+/* [delivery] sender, or postmaster@ the host name when it is empty. */
+const char *dm_conf_sender(const dm_conf *conf);
+
+/* "FILE:LINE: [group] key" for a message about a key the file set
+ * ("FILE: [group] key" when it kept its default).  Free with g_free. */
+char *dm_conf_where(const dm_conf *conf, const char *group, const char *key);
+
+/* Checks against this host, for diariemilter -n, start and reload (not
+ * for diariectl, which may run elsewhere): the sendmail command exists
+ * and is executable (method sendmail), [ldap] tls_ca_file is a readable
+ * file.  False with err set to "FILE:LINE: [group] key: problem". */
+bool dm_conf_check_host(const dm_conf *conf, GError **err);
 
 /* Parse helpers shared with other modules' configuration. */
 bool dm_conf_parse_duration(const char *s, int64_t *seconds);

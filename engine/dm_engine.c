@@ -228,40 +228,6 @@ bool dm_envelope_add_rcpt(dm_envelope *env, const char *addr)
     return true;
 }
 
-bool dm_engine_addr_in_networks(char **networks, const char *addr)
-{
-    unsigned char a[16], n[16];
-    int fa = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
-
-    if (addr == NULL || inet_pton(fa, addr, a) != 1)
-        return false;
-    for (char **net = networks; net != NULL && *net != NULL; net++) {
-        char *copy = g_strdup(*net), *slash = strchr(copy, '/');
-        int fn = strchr(copy, ':') != NULL ? AF_INET6 : AF_INET;
-        int max = fn == AF_INET6 ? 128 : 32, bits = max;
-        bool match = true;
-
-        if (slash != NULL) {
-            *slash = '\0';
-            bits = atoi(slash + 1);
-        }
-        if (fn != fa || inet_pton(fn, copy, n) != 1 || bits < 0 || bits > max) {
-            g_free(copy);
-            continue;
-        }
-        for (int i = 0; i < bits / 8 && match; i++)
-            match = a[i] == n[i];
-        if (match && bits % 8 != 0) {
-            unsigned char mask = (unsigned char)(0xFF << (8 - bits % 8));
-            match = (a[bits / 8] & mask) == (n[bits / 8] & mask);
-        }
-        g_free(copy);
-        if (match)
-            return true;
-    }
-    return false;
-}
-
 void dm_engine_facts_clear(dm_facts *f)
 {
     g_free(f->sender.addr);

@@ -77,8 +77,6 @@ dm_envelope *dm_envelope_new(void);
 void dm_envelope_free(dm_envelope *env);
 /* Adds unless already there; returns false for a duplicate. */
 bool dm_envelope_add_rcpt(dm_envelope *env, const char *addr);
-/* Is addr (an IPv4 or IPv6 text) inside one of the CIDR networks? */
-bool dm_engine_addr_in_networks(char **networks, const char *addr);
 
 /* Look up every party and gather the directory's and the diarium's facts
  * (everything but the message); false with err set when the directory

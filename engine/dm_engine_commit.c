@@ -28,8 +28,8 @@ static bool dm_engine_spool_action(dm_engine *e, dm_spool_tx *tx, const dm_compo
     bool copy = a->type == DM_ACT_COPY;
     /* Its recipient stays out of the log when it concerns private mail. */
     unsigned flags = dm_policy_action_private(ci->verdict, a) ? DM_SPOOL_PRIVATE : 0;
-    GMimeStream *out = dm_spool_add(tx, copy ? "copy" : "notice", e->conf->sender, a->to, flags,
-                                    err);
+    GMimeStream *out =
+        dm_spool_add(tx, copy ? "copy" : "notice", dm_conf_sender(e->conf), a->to, flags, err);
 
     if (out == NULL)
         return false;
@@ -305,7 +305,7 @@ static bool dm_commit_spool(dm_commit *c, GError **err)
     dm_engine *e = a->engine;
     dm_verdict *v = a->verdict;
 
-    c->from_header = g_strdup_printf("%s <%s>", e->conf->from_name, e->conf->sender);
+    c->from_header = g_strdup_printf("%s <%s>", e->conf->from_name, dm_conf_sender(e->conf));
     dm_engine_compose_info(a, c->from_header, &c->ci);
     g_array_set_size(c->once_item, c->once_action->len);
     for (guint k = 0; k < c->once_item->len; k++)

@@ -116,6 +116,31 @@ static char **dm_ldap_split_uris(char **items, GError **err)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* A setting that names a directory entry must be a DN (RFC 4514): a
+ * group given as "kommunikation" or a mail address would never match,
+ * silently.  The message is "FILE:LINE: [group] key: ...". */
+static bool dm_ldap_dn_ok(const dm_conf *conf, const char *group, const char *key,
+                          const char *value, GError **err)
+{
+    LDAPDN dn = NULL;
+    bool ok;
+
+    if (value == NULL || *value == '\0')
+        return true;
+    ok = ldap_str2dn(value, &dn, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && dn != NULL &&
+         dn[0] != NULL;
+    if (dn != NULL)
+        ldap_dnfree(dn);
+    if (!ok) {
+        char *where = dm_conf_where(conf, group, key);
+        g_set_error(err, DM_LDAP_ERROR_DOMAIN, LDAP_PARAM_ERROR,
+                    "%s: \"%s\" is not a DN (like cn=kommunikation,ou=grupper,dc=kommun,dc=se)",
+                    where, value);
+        g_free(where);
+    }
+    return ok;
+}
+
 bool dm_ldap_conf_check(const dm_conf *conf, GError **err)
 {
     char **uris = dm_ldap_split_uris(conf->ldap_uri, err);
@@ -129,6 +154,9 @@ bool dm_ldap_conf_check(const dm_conf *conf, GError **err)
         !dm_ldap_filter_ok("filter_login", conf->ldap_filter_login, true, err) ||
         !dm_ldap_filter_ok("filter_registrators", conf->ldap_filter_registrators, false, err) ||
         !dm_ldap_filter_ok("filter_entries", conf->ldap_filter_entries, false, err))
+        return false;
+    if (!dm_ldap_dn_ok(conf, "site", "communications_group", conf->comm_group, err) ||
+        !dm_ldap_dn_ok(conf, "ldap", "base", conf->ldap_base, err))
         return false;
     if (has_pw && !has_dn) {
         g_set_error(err, DM_LDAP_ERROR_DOMAIN, LDAP_PARAM_ERROR,

@@ -187,8 +187,9 @@ static sfsistat dm_cb_envfrom(SMFICTX *ctx, char **argv)
         env->auth = g_strdup(auth);
     if (c->client_addr != NULL) {
         env->client_addr = g_strdup(c->client_addr);
-        env->internal_net = dm_engine_addr_in_networks(conf->internal_networks, c->client_addr);
-        m->own_net = dm_engine_addr_in_networks(conf->own_networks, c->client_addr);
+        /* The networks were parsed when the configuration loaded. */
+        env->internal_net = dm_netlist_contains(conf->internal_nets, c->client_addr);
+        m->own_net = dm_netlist_contains(conf->own_nets, c->client_addr);
     }
     return dm_noreply(SMFIP_NR_MAIL);
 }

@@ -64,6 +64,10 @@ bool dm_milter_reload(GError **err)
 
     if (conf == NULL)
         return false;
+    if (!dm_conf_check_host(conf, err)) {
+        dm_conf_unref(conf);
+        return false;
+    }
     fresh = dm_engine_new(conf, 0, dm_milter.spool, err);
     if (fresh == NULL) {
         dm_conf_unref(conf);
@@ -150,6 +154,18 @@ static dm_conf *dm_check_config(const char *path, bool quiet, dm_engine_rules **
         goto fail;
     }
     g_free(upath);
+    if (!dm_conf_check_host(conf, &err)) {
+        fprintf(stderr, "diariemilter: %s\n", err->message);
+        g_clear_error(&err);
+        goto fail;
+    }
+    if (*conf->user == '\0') {
+        char *where = dm_conf_where(conf, "milter", "user");
+        fprintf(stderr, "diariemilter: warning: %s: empty: the daemon keeps running as the "
+                        "user that starts it (root, under systemd); set a user of its own\n",
+                where);
+        g_free(where);
+    }
     if (*conf->user != '\0' && getpwnam(conf->user) == NULL) {
         fprintf(stderr, "diariemilter: %s: [milter] user: no user \"%s\"\n", path, conf->user);
         goto fail;
@@ -165,7 +181,11 @@ static dm_conf *dm_check_config(const char *path, bool quiet, dm_engine_rules **
         goto fail;
     }
     if (!dm_ldap_conf_check(conf, &err)) {
-        fprintf(stderr, "diariemilter: %s: %s\n", path, err->message);
+        /* Some messages name the file and line themselves. */
+        if (g_str_has_prefix(err->message, conf->path))
+            fprintf(stderr, "diariemilter: %s\n", err->message);
+        else
+            fprintf(stderr, "diariemilter: %s: %s\n", path, err->message);
         g_clear_error(&err);
         goto fail;
     }

@@ -380,7 +380,7 @@ GHashTable *dm_compose_vars(const dm_compose_info *ci, const dm_templates *t, bo
     g_hash_table_insert(vars, "now", g_strdup(now));
     g_hash_table_insert(vars, "gateway", g_strdup(dm_compose_gateway(ci)));
     g_hash_table_insert(vars, "gateway_address",
-                        g_strdup(ci->conf != NULL ? ci->conf->sender : "postmaster"));
+                        g_strdup(ci->conf != NULL ? dm_conf_sender(ci->conf) : "postmaster"));
     reply_to = dm_compose_reply_to(ci, &reply_sender);
     g_hash_table_insert(vars, "reply_to", g_strdup(reply_to ? reply_to : ""));
     g_hash_table_insert(vars, "reply_sender", g_strdup(reply_to && reply_sender ? "1" : ""));

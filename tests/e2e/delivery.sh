@@ -69,10 +69,12 @@ trap cleanup EXIT
 . "$T/pf/env"
 LDAP_URI=$(cat "$T/ldap/uri")
 
-# write_conf [SECTION.KEY=VALUE ...]: the daemon's configuration.
+# write_conf [SECTION.KEY=VALUE ...]: the daemon's configuration (method =
+# smtp needs a full [delivery] sender).
 write_conf() {
     dm_write_conf "$CONF" "$T" "$LDAP_URI" "delivery.sendmail=$PF_SENDMAIL" \
-        "delivery.retry_min=1s" "delivery.retry_max=3s" "$@"
+        "delivery.retry_min=1s" "delivery.retry_max=3s" \
+        "delivery.sender=postmaster@sjovik.test" "$@"
 }
 write_conf
 "$CTL" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||

@@ -46,41 +46,42 @@ dm_tmpdir() {
 }
 
 # dm_write_conf FILE DIR LDAP_URI [SECTION.KEY=VALUE ...]
-# Later settings for the same key win (GKeyFile keeps the last).
+# A SECTION.KEY given here replaces the base value of that key.
 dm_write_conf() {
     local file=$1 dir=$2 uri=$3
     shift 3
-    local -A extra=()
-    local kv sect
+    local -A conf=()
+    local kv sect key
+    # The base, then SECTION.KEY=VALUE arguments replace or add keys: each
+    # key is written once (the daemon refuses a key given twice).
+    conf[milter.socket]=unix:$dir/milter.sock
+    conf[milter.pidfile]=$dir/milter.pid
+    conf[milter.socket_group]=postfix
+    conf[log.file]=$dir/milter.log
+    conf[log.level]=info
+    conf[site.party_domains]='parti-a.example, parti-b.example'
+    conf[site.communications_group]=cn=kommunikationsenheten,ou=grupper,dc=sjovik,dc=test
+    conf[site.intranet]=https://intranat.sjovik.test/publicera
+    conf[ldap.uri]=$uri
+    conf[ldap.base]=dc=sjovik,dc=test
+    conf[store.database]=$dir/db/diarie.db
+    conf[store.spool]=$dir/spool
+    conf[store.key_file]=$dir/db/hmac.key
+    conf[delivery.sendmail]=/bin/false
+    conf[delivery.retry_min]=2s
+    conf[delivery.retry_max]=10s
+    conf[policy.rules]=$DM_REPO/etc/rules.conf
+    conf[policy.templates]=$DM_REPO/etc/templates
+    conf[mime.extractor]=$DM_BUILD/diariemilter-extract
     for kv in "$@"; do
-        extra[${kv%%=*}]=${kv#*=}
+        conf[${kv%%=*}]=${kv#*=}
     done
     {
         for sect in milter log site ldap store delivery policy mime metrics; do
             printf '[%s]\n' "$sect"
-            case $sect in
-            milter)
-                printf 'socket = unix:%s/milter.sock\npidfile = %s/milter.pid\n' "$dir" "$dir"
-                printf 'socket_group = postfix\n' ;;
-            log) printf 'file = %s/milter.log\nlevel = info\n' "$dir" ;;
-            site)
-                printf 'party_domains = parti-a.example, parti-b.example\n'
-                printf 'communications_group = cn=kommunikationsenheten,ou=grupper,dc=sjovik,dc=test\n'
-                printf 'intranet = https://intranat.sjovik.test/publicera\n' ;;
-            ldap) printf 'uri = %s\nbase = dc=sjovik,dc=test\n' "$uri" ;;
-            store)
-                printf 'database = %s/db/diarie.db\nspool = %s/spool\n' "$dir" "$dir"
-                printf 'key_file = %s/db/hmac.key\n' "$dir" ;;
-            delivery) printf 'sendmail = /bin/false\nretry_min = 2s\nretry_max = 10s\n' ;;
-            policy)
-                printf 'rules = %s/etc/rules.conf\ntemplates = %s/etc/templates\n' \
-                    "$DM_REPO" "$DM_REPO" ;;
-            mime) printf 'extractor = %s/diariemilter-extract\n' "$DM_BUILD" ;;
-            metrics) ;;
-            esac
-            for kv in "${!extra[@]}"; do
-                if [ "${kv%%.*}" = "$sect" ]; then
-                    printf '%s = %s\n' "${kv#*.}" "${extra[$kv]}"
+            for key in "${!conf[@]}"; do
+                if [ "${key%%.*}" = "$sect" ]; then
+                    printf '%s = %s\n' "${key#*.}" "${conf[$key]}"
                 fi
             done
         done

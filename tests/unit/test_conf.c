@@ -1,10 +1,13 @@
 /*
  * common/dm_conf: loading, the schema, the sample file, error messages,
- * duration and size parsing, reference counting.
+ * duration and size parsing, reference counting; networks, duplicate keys,
+ * the sender, relative paths and the host checks (issue 18).
  */
 #include "dm_test.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dm_conf.h"
 
@@ -135,7 +138,24 @@ static void test_sample_loads(void **state)
     assert_int_equal(c->retry_min, 60);
     assert_int_equal(c->retry_max, 3600);
     assert_int_equal(c->dead_after, 2 * 86400);
-    assert_string_equal(c->rules_file, "/etc/diariemilter/rules.conf");
+    /* Relative paths name files beside the configuration. */
+    {
+        char *dir = g_path_get_dirname(path);
+        char *rules = g_build_filename(dir, "rules.conf", NULL);
+        char *templates = g_build_filename(dir, "templates", NULL);
+        assert_string_equal(c->rules_file, rules);
+        assert_string_equal(c->templates, templates);
+        g_free(dir);
+        g_free(rules);
+        g_free(templates);
+    }
+    assert_string_equal(c->sender, "");
+    {
+        /* No sender: postmaster at this host. */
+        char *want = g_strconcat("postmaster@", g_get_host_name(), NULL);
+        assert_string_equal(dm_conf_sender(c), want);
+        g_free(want);
+    }
     assert_int_equal(c->max_text, 2 * 1024 * 1024);
     assert_int_equal(c->max_header_size, 64 * 1024);
     assert_int_equal(c->max_parts, 500);
@@ -291,7 +311,8 @@ static void test_overrides(void **state)
                 "group_membership = memberof\n"
                 "[delivery]\n"
                 "sendmail = /usr/sbin/sendmail -C '/etc/postfix out' -i\n"
-                "method = smtp\n");
+                "method = smtp\n"
+                "sender = diarie@sjovik.test\n");
     assert_non_null(c->party_domains);
     assert_string_equal(c->party_domains[0], "parti-a.example");
     assert_string_equal(c->party_domains[1], "Parti-B.example");
@@ -323,10 +344,6 @@ static void test_overrides(void **state)
     assert_int_equal(c->mass_window_recipients, 100);
     dm_conf_unref(c);
 
-    /* The last of a repeated key wins, as in GKeyFile. */
-    c = load_ok("[milter]\nbacklog = 5\nbacklog = 7\n");
-    assert_int_equal(c->backlog, 7);
-    dm_conf_unref(c);
 
     /* Bounds are inclusive. */
     c = load_ok("[milter]\nbacklog = 65535\n[delivery]\nsmtp_port = 1\n");
@@ -432,6 +449,170 @@ static void test_error_bad_values(void **state)
     /* The same key in two groups: the line is the one in the named group. */
     expect_error("[milter]\ntimeout = 5s\n[ldap]\ntimeout = soon\n", 4, "[ldap] timeout",
                  "soon");
+}
+
+/* Issue 18: what -n used to accept. */
+static void test_error_networks(void **state)
+{
+    dm_conf *c;
+
+    (void)state;
+    expect_error("[milter]\ninternal_networks = 10.0.0.0/8, 10.0.0.0/33\n", 2,
+                 "internal_networks", "10.0.0.0/33");
+    expect_error("[milter]\n\nown_networks = 127.0.0.0/8, ::1/129\n", 3, "own_networks",
+                 "::1/129");
+    expect_error("[milter]\ninternal_networks = 10.0.0.0/x\n", 2, "internal_networks", NULL);
+    expect_error("[milter]\ninternal_networks = intranet\n", 2, "internal_networks",
+                 "intranet");
+    /* Host bits beyond the prefix: the admin meant something else. */
+    expect_error("[milter]\ninternal_networks = 10.1.2.3/8\n", 2, "internal_networks",
+                 "10.1.2.3/8");
+    /* Parsed once at load, matched per message. */
+    c = load_ok("[milter]\ninternal_networks = 10.0.0.0/8, 192.168.4.0/22, 2001:db8::/32\n"
+                "own_networks = 198.51.100.7\n");
+    assert_true(dm_netlist_contains(c->internal_nets, "10.200.3.4"));
+    assert_true(dm_netlist_contains(c->internal_nets, "192.168.7.255"));
+    assert_false(dm_netlist_contains(c->internal_nets, "192.168.8.0"));
+    assert_false(dm_netlist_contains(c->internal_nets, "11.0.0.1"));
+    assert_true(dm_netlist_contains(c->internal_nets, "2001:db8:1::5"));
+    assert_false(dm_netlist_contains(c->internal_nets, "2001:db9::5"));
+    /* A dual-stack socket's IPv4-mapped client is its IPv4 address. */
+    assert_true(dm_netlist_contains(c->internal_nets, "::ffff:10.9.8.7"));
+    assert_false(dm_netlist_contains(c->internal_nets, "::ffff:11.9.8.7"));
+    assert_false(dm_netlist_contains(c->internal_nets, "not an address"));
+    assert_false(dm_netlist_contains(c->internal_nets, NULL));
+    /* A bare address is that host. */
+    assert_true(dm_netlist_contains(c->own_nets, "198.51.100.7"));
+    assert_false(dm_netlist_contains(c->own_nets, "198.51.100.8"));
+    assert_false(dm_netlist_contains(c->own_nets, "127.0.0.1"));
+    dm_conf_unref(c);
+    /* The defaults: loopback is ours, nothing is internal. */
+    c = load_ok("");
+    assert_true(dm_netlist_contains(c->own_nets, "127.0.0.1"));
+    assert_true(dm_netlist_contains(c->own_nets, "::1"));
+    assert_false(dm_netlist_contains(c->internal_nets, "10.0.0.1"));
+    dm_conf_unref(c);
+}
+
+static void test_error_duplicate_key(void **state)
+{
+    (void)state;
+    expect_error("[milter]\nbacklog = 5\nbacklog = 7\n", 3, "[milter] backlog", "line 2");
+    /* Two [milter] headers are one group to GKeyFile: still twice. */
+    expect_error("[milter]\nsocket = unix:/a/s\n[log]\nlevel = info\n[milter]\n"
+                 "socket = unix:/b/s\n",
+                 6, "[milter] socket", "line 2");
+    /* Spacing does not make another key. */
+    expect_error("[delivery]\nsender=a@sjovik.test\n# x\nsender   =   b@sjovik.test\n", 4,
+                 "sender", "twice");
+}
+
+static void test_error_sender(void **state)
+{
+    dm_conf *c;
+
+    (void)state;
+    expect_error("[delivery]\nsender = postmaster\n", 2, "sender", "full address");
+    expect_error("[delivery]\nsender = @sjovik.test\n", 2, "sender", NULL);
+    expect_error("[delivery]\nsender = postmaster@\n", 2, "sender", NULL);
+    expect_error("[delivery]\nsender = Diarie <diarie@sjovik.test>\n", 2, "sender", NULL);
+    /* SMTP to another server: a full address, not this host's name. */
+    expect_error("[delivery]\nmethod = smtp\n", 2, "[delivery] method", "sender set to");
+    c = load_ok("[delivery]\nsender = diarie@sjovik.test\nmethod = smtp\n");
+    assert_string_equal(dm_conf_sender(c), "diarie@sjovik.test");
+    dm_conf_unref(c);
+}
+
+/* Relative paths are the configuration file's directory's. */
+static void test_relative_paths(void **state)
+{
+    char *sub = g_build_filename(tmpdir, "site", NULL);
+    char *path, *want;
+    GError *err = NULL;
+    dm_conf *c;
+
+    (void)state;
+    assert_int_equal(g_mkdir_with_parents(sub, 0700), 0);
+    path = g_build_filename(sub, "d.conf", NULL);
+    assert_true(g_file_set_contents(path,
+                                    "[store]\ndatabase = db/diarie.db\nspool = ../spool\n"
+                                    "key_file = /var/lib/k\n[policy]\nrules = r.conf\n"
+                                    "[log]\nfile = \n",
+                                    -1, NULL));
+    c = dm_conf_load(path, &err);
+    assert_non_null(c);
+    want = g_build_filename(sub, "db", "diarie.db", NULL);
+    assert_string_equal(c->database, want);
+    g_free(want);
+    want = g_build_filename(tmpdir, "spool", NULL);
+    assert_string_equal(c->spool, want);
+    g_free(want);
+    assert_string_equal(c->key_file, "/var/lib/k");
+    want = g_build_filename(sub, "r.conf", NULL);
+    assert_string_equal(c->rules_file, want);
+    g_free(want);
+    /* Not set: the installed directory's. */
+    assert_string_equal(c->templates, DM_SYSCONFDIR "/diariemilter/templates");
+    /* Empty stays empty (no file). */
+    assert_string_equal(c->log_file, "");
+    dm_conf_unref(c);
+    g_free(path);
+    g_free(sub);
+}
+
+/* Checks against this host: the sendmail command, the CA file. */
+static void test_check_host(void **state)
+{
+    char *exe = write_conf("fake-sendmail", "#!/bin/sh\nexit 0\n");
+    char *ca = write_conf("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    char *text, *where;
+    GError *err = NULL;
+    dm_conf *c;
+
+    (void)state;
+    assert_int_equal(chmod(exe, 0755), 0);
+    text = g_strdup_printf("[delivery]\nsendmail = %s -i\n[ldap]\ntls_ca_file = %s\n", exe, ca);
+    c = load_ok(text);
+    assert_true(dm_conf_check_host(c, &err));
+    dm_conf_unref(c);
+    g_free(text);
+
+    /* No such sendmail: refused, with the line. */
+    c = load_ok("[ldap]\nuri = ldap://x/\n[delivery]\n\nsendmail = /nonexistent/sendmail -i\n");
+    assert_false(dm_conf_check_host(c, &err));
+    where = g_strdup_printf("%s:5: [delivery] sendmail", c->path);
+    assert_non_null(strstr(err->message, where));
+    assert_non_null(strstr(err->message, "/nonexistent/sendmail"));
+    g_clear_error(&err);
+    g_free(where);
+    dm_conf_unref(c);
+    /* Not executable. */
+    assert_int_equal(chmod(exe, 0644), 0);
+    text = g_strdup_printf("[delivery]\nsendmail = %s\n", exe);
+    c = load_ok(text);
+    assert_false(dm_conf_check_host(c, &err)); /* root too: no x bit at all */
+    assert_non_null(strstr(err->message, "not executable"));
+    g_clear_error(&err);
+    dm_conf_unref(c);
+    g_free(text);
+    /* method = smtp: no sendmail needed. */
+    c = load_ok("[delivery]\nmethod = smtp\nsender = d@sjovik.test\nsendmail = /nonexistent/x\n");
+    assert_true(dm_conf_check_host(c, &err));
+    dm_conf_unref(c);
+    /* A missing CA file. */
+    text = g_strdup_printf("[delivery]\nsendmail = /bin/true\n[ldap]\nstarttls = true\n"
+                           "tls_ca_file = %s/nonexistent.pem\n",
+                           tmpdir);
+    c = load_ok(text);
+    assert_false(dm_conf_check_host(c, &err));
+    where = g_strdup_printf("%s:5: [ldap] tls_ca_file", c->path);
+    assert_non_null(strstr(err->message, where));
+    g_clear_error(&err);
+    g_free(where);
+    dm_conf_unref(c);
+    g_free(text);
+    g_free(exe);
+    g_free(ca);
 }
 
 static void test_error_file(void **state)
@@ -580,6 +761,11 @@ int main(void)
         cmocka_unit_test(test_error_unknown_key),
         cmocka_unit_test(test_error_unknown_group),
         cmocka_unit_test(test_error_bad_values),
+        cmocka_unit_test(test_error_networks),
+        cmocka_unit_test(test_error_duplicate_key),
+        cmocka_unit_test(test_error_sender),
+        cmocka_unit_test(test_relative_paths),
+        cmocka_unit_test(test_check_host),
         cmocka_unit_test(test_error_file),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_size),
