@@ -8,7 +8,8 @@
 #                   leave-one-set-out figures (FIT=--write: into etc/rules.conf)
 #   make bench      benchmarks (classification, memory, throughput)
 #   make fuzz       a long libFuzzer run over parsing and extraction
-#   make install    install under $(DESTDIR)$(PREFIX)
+#   make install    install under $(DESTDIR)$(PREFIX); never overwrites a file
+#                   under /etc (a new one that differs goes beside it as .dist)
 
 PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
@@ -298,7 +299,8 @@ e2e-test: all $(ATTACH)/expect.tsv
 	@tests/e2e/metrics.sh
 	@tests/e2e/attach.sh
 
-# Operations (issue 18): -n's refusals, the sample from a checkout.
+# Operations (issue 18): -n's refusals, the sample from a checkout,
+# make install beside an edited /etc, the log reopened after rotation.
 ops-test: all
 	@tests/ops/run.sh
 
@@ -358,8 +360,9 @@ install: all
 	install -m 0755 $(BUILD)/diariectl $(DESTDIR)$(BINDIR)/diariectl
 	install -d $(DESTDIR)$(LIBEXECDIR)/diariemilter
 	install -m 0755 $(EXTRACTOR) $(DESTDIR)$(LIBEXECDIR)/diariemilter/diariemilter-extract
-	install -m 0644 etc/diariemilter.conf etc/rules.conf $(DESTDIR)$(SYSCONFDIR)/diariemilter/
-	cp -r etc/rules etc/templates etc/ldap $(DESTDIR)$(SYSCONFDIR)/diariemilter/
+	@# Never over an admin's edit: a file that differs gets FILE.dist beside it.
+	scripts/install-etc.sh etc/diariemilter.conf etc/rules.conf etc/rules etc/templates etc/ldap \
+	    $(DESTDIR)$(SYSCONFDIR)/diariemilter
 	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(PREFIX)/share/diariemilter
