@@ -375,6 +375,7 @@ install: all
 	    packaging/diariemilter.service packaging/sendmail/diariemilter.m4 \
 	    packaging/monitoring/diariemilter-alerts.yml \
 	    packaging/monitoring/diariemilter-dashboard.json \
+	    packaging/logrotate/diariemilter \
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
 
 clean:

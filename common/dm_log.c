@@ -93,6 +93,7 @@ bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
                  const char *file, dm_log_level max_level)
 {
     int fac = LOG_MAIL;
+    int file_errno = 0;
 
     if (facility != NULL && !dm_log_facility_from_name(facility, &fac))
         return false;
@@ -111,12 +112,20 @@ bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
     dm_log_state.max_level = max_level;
     if (file != NULL && *file != '\0') {
         dm_log_state.file = dm_log_open_file(file);
-        if (dm_log_state.file != NULL)
+        if (dm_log_state.file != NULL) {
             setvbuf(dm_log_state.file, NULL, _IOLBF, 0);
+        } else {
+            /* No file: standard error too (the journal under systemd),
+             * so that lines are not left to a syslog that may be absent. */
+            file_errno = errno;
+            dm_log_state.stderr_too = true;
+        }
     }
     pthread_mutex_unlock(&dm_log_state.lock);
-    if (file != NULL && *file != '\0' && dm_log_state.file == NULL)
+    if (file_errno != 0) {
+        errno = file_errno;
         return false;
+    }
     return true;
 }
 

@@ -24,8 +24,9 @@ typedef enum {
  * file, when not NULL or empty, appends every line to that file as well
  * (hosts and tests without a syslog daemon); never through a symbolic
  * link, and only to a regular file with one link (it may live in a
- * directory the daemon's user can write, and root opens it too): false,
- * and no file, otherwise. */
+ * directory the daemon's user can write, and root opens it too): false
+ * with errno set, no file, and every line mirrored to standard error
+ * instead, otherwise. */
 bool dm_log_open(const char *ident, const char *facility, bool stderr_too,
                  const char *file, dm_log_level max_level);
 void dm_log_close(void);

@@ -90,6 +90,25 @@ bool dm_milter_reload(GError **err)
     return true;
 }
 
+/* Reopen the [log] file as the daemon's user (after rotation, a new one
+ * in its directory).  When that fails, lines go to syslog and standard
+ * error, and the warning says why and what to do. */
+static void dm_log_reopen(const dm_conf *c)
+{
+    if (!dm_milter_log_open(c, dm_foreground, true)) {
+        int e = errno;
+        char *dir = g_path_get_dirname(c->log_file);
+
+        dm_log(DM_LOG_WARNING,
+               "[log] file %s: cannot reopen it as %s (%s): logging to syslog and standard "
+               "error; the file's directory %s must be writable by that user, or logrotate "
+               "must create the file for it (create 0640 USER GROUP, see "
+               "packaging/logrotate/diariemilter)",
+               c->log_file, *c->user ? c->user : "this user", g_strerror(e), dir);
+        g_free(dir);
+    }
+}
+
 /* SIGUSR1: reload.  libmilter's own signal thread takes SIGHUP, SIGINT
  * and SIGTERM; this one takes SIGUSR1 only. */
 static gpointer dm_reload_thread(gpointer data)
@@ -105,12 +124,12 @@ static gpointer dm_reload_thread(gpointer data)
             continue;
         if (sig == SIGUSR1) {
             GError *err = NULL;
-            if (dm_milter_reload(&err)) {
-                dm_conf *c = dm_engine_conf(dm_milter.engine);
-                if (!dm_milter_log_open(c, dm_foreground, true))
-                    dm_log(DM_LOG_ERR, "[log] file %s: cannot append to it (a symbolic or "
-                                       "hard link, or not writable): logging to syslog only",
-                           c->log_file);
+            bool reloaded = dm_milter_reload(&err);
+
+            /* The log is reopened either way: SIGUSR1 is also what
+             * logrotate sends once it has moved the file away. */
+            dm_log_reopen(dm_engine_conf(dm_milter.engine));
+            if (reloaded) {
                 dm_log(DM_LOG_NOTICE, "configuration reloaded from %s", dm_milter.conf_path);
             } else {
                 dm_log(DM_LOG_ERR, "reload failed, keeping the running configuration: %s",

@@ -440,7 +440,13 @@ int dm_start_directories(dm_start *st)
         ok = dm_prepare_file(*f, uid, gid);
     ok = ok && dm_prepare_file(conf->key_file, uid, gid);
     /* Made now and handed over, or the user could not reopen it on
-     * reload; never through a link. */
+     * reload; never through a link.  A missing directory is made for the
+     * user, who can then make the file again after rotation. */
+    if (ok && *conf->log_file != '\0') {
+        char *logdir = g_path_get_dirname(conf->log_file);
+        ok = dm_prepare_dir(logdir, uid, gid, 0750);
+        g_free(logdir);
+    }
     if (ok)
         ok = dm_prepare_log_file(conf->log_file, uid, gid);
     g_strfreev(dbfiles);
@@ -472,6 +478,17 @@ int dm_start_privileges(dm_start *st)
         dm_log(DM_LOG_ERR, "[log] file %s: cannot append to it as %s: %s", conf->log_file,
                *conf->user ? conf->user : "this user", g_strerror(errno));
         return DM_EX_CANTCREAT;
+    }
+    if (*conf->log_file != '\0') {
+        char *logdir = g_path_get_dirname(conf->log_file);
+        if (access(logdir, W_OK | X_OK) != 0)
+            dm_log(DM_LOG_WARNING,
+                   "[log] file %s: its directory %s is not writable by %s: once the file is "
+                   "rotated away it cannot be made again; let logrotate create it (create "
+                   "0640 USER GROUP, see packaging/logrotate/diariemilter) or give the log a "
+                   "directory of its own",
+                   conf->log_file, logdir, *conf->user ? conf->user : "this user");
+        g_free(logdir);
     }
     dbfiles = dm_store_local_files(conf->database);
     dbdir = dbfiles[0] != NULL ? g_path_get_dirname(dbfiles[0]) : NULL;

@@ -15,7 +15,8 @@ set -eu
 # libpoppler-glib-dev ... libseccomp-dev: the attachment reader
 # (extract/worker/); python3-cairo, qpdf, fonts-dejavu-core: its test
 # fixtures (tests/attach/make-fixtures.py); strace: the sandbox's system
-# calls measured (tests/attach/run.sh).
+# calls measured (tests/attach/run.sh).  logrotate: tests/ops/logrotate.sh
+# runs the shipped snippet.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libssl-dev libldap-dev
 libsqlite3-dev libpq-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
@@ -23,7 +24,7 @@ python3-jsonschema python3-yaml
 libpoppler-glib-dev libarchive-dev libytnef0-dev libseccomp-dev
 python3-cairo qpdf fonts-dejavu-core strace
 slapd ldap-utils postfix swaks miltertest sasl2-bin libsasl2-modules
-sqlite3 postgresql valgrind python3 openssl procps psmisc groff-base man-db curl
+sqlite3 postgresql valgrind python3 openssl procps psmisc groff-base man-db curl logrotate
 nodejs npm"
 
 missing=""
