@@ -300,7 +300,8 @@ e2e-test: all $(ATTACH)/expect.tsv
 	@tests/e2e/attach.sh
 
 # Operations (issue 18): -n's refusals, the sample from a checkout,
-# make install beside an edited /etc, the log reopened after rotation.
+# make install beside an edited /etc, the log reopened after rotation,
+# scripts/deps.sh quiet.
 ops-test: all
 	@tests/ops/run.sh
 

@@ -2,6 +2,8 @@
 # Install what diariemilter needs to build and test, on Debian 12.
 # Idempotent: asks dpkg what is already there, runs "apt-get update" at most
 # once, installs only what is missing.  Needs root when anything is missing.
+# Prints one line (what it installed); apt's output goes to build/deps.log
+# (DM_DEPS_LOG=FILE for another).
 set -eu
 
 # libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes (make fuzz,
@@ -54,14 +56,30 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-echo "deps.sh: installing: $missing"
+# Quiet: apt's hundreds of lines go to a log file; the terminal gets one
+# line saying what was installed (or, on failure, the end of the log).
+log=${DM_DEPS_LOG:-$(cd "$(dirname "$0")/.." && pwd)/build/deps.log}
+mkdir -p "$(dirname "$log")"
+: >"$log"
+n=$(echo $missing | wc -w)
+# On a terminal, a note while apt works (overwritten by the result).
+[ -t 1 ] && printf 'deps.sh: installing %s packages (log: %s) ...' "$n" "$log"
 export DEBIAN_FRONTEND=noninteractive
 # Postfix and slapd ask questions at install time: answer them so that
 # neither writes a configuration for the host.  The project's tests run
 # private instances of both.
-echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
-
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+{
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+    apt-get update -qq &&
+        # shellcheck disable=SC2086
+        apt-get install -y -q --no-install-recommends $missing
+} >>"$log" 2>&1 || {
+    status=$?
+    [ -t 1 ] && printf '\n'
+    echo "deps.sh: apt-get failed (exit $status); the end of $log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+}
+[ -t 1 ] && printf '\r'
+echo "deps.sh: installed $n packages: $missing (log: $log)"
