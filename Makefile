@@ -301,7 +301,7 @@ e2e-test: all $(ATTACH)/expect.tsv
 
 # Operations (issue 18): -n's refusals, the sample from a checkout,
 # make install beside an edited /etc, the log reopened after rotation,
-# scripts/deps.sh quiet.
+# scripts/deps.sh quiet, the schema's need of misc said, diariectl as root.
 ops-test: all
 	@tests/ops/run.sh
 

@@ -10,7 +10,9 @@
 #include "dm_exit.h" /* exit codes, as sysexits(3), shared with the daemon */
 
 /* The configuration named by -c, else $DIARIEMILTER_CONF, else the
- * installed one; NULL (with a message printed) when it cannot be read. */
+ * installed one; NULL (with a message printed) when it cannot be read.
+ * Run as root with a [milter] user, the process becomes that user here,
+ * before anything opens the store, so that no file it makes is root's. */
 dm_conf *dm_ctl_conf(const char *path);
 
 /* s escaped for a terminal (dm_text_escape): every piece of data that

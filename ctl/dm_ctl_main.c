@@ -1,9 +1,13 @@
 /*
  * diariectl COMMAND [ARGS]
  */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dm_ctl.h"
 #include "dm_log.h"
@@ -12,6 +16,32 @@
 #ifndef DM_SYSCONFDIR
 #define DM_SYSCONFDIR "/etc"
 #endif
+
+/* Run as root, become [milter] user before anything opens the database,
+ * the spool or the key: what diariectl makes (a database and its -wal and
+ * -shm files by "cases import" before the first start, a spool item moved
+ * by "queue revive") must stay the daemon's, or the daemon, no longer
+ * root, could not write it.  Not root, or no user: nothing changes. */
+static bool dm_ctl_become_user(const dm_conf *conf)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0 || *conf->user == '\0')
+        return true;
+    errno = 0;
+    pw = getpwnam(conf->user);
+    if (pw == NULL) {
+        fprintf(stderr, "diariectl: %s: [milter] user: no user \"%s\"\n",
+                dm_ctl_safe(conf->path), dm_ctl_safe(conf->user));
+        return false;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "diariectl: cannot become %s: %s\n", dm_ctl_safe(conf->user),
+                g_strerror(errno));
+        return false;
+    }
+    return true;
+}
 
 dm_conf *dm_ctl_conf(const char *path)
 {
@@ -26,6 +56,11 @@ dm_conf *dm_ctl_conf(const char *path)
     if (conf == NULL) {
         fprintf(stderr, "diariectl: %s\n", dm_ctl_safe(err->message));
         g_error_free(err);
+        return NULL;
+    }
+    if (!dm_ctl_become_user(conf)) {
+        dm_conf_unref(conf);
+        return NULL;
     }
     return conf;
 }

@@ -46,6 +46,10 @@ SUFFIX='dc=sjovik,dc=test'
 ROOTDN="cn=admin,$SUFFIX"
 ROOTPW='secret'
 SCHEMA_DIR=${SLAPD_SCHEMA_DIR:-/etc/ldap/schema}
+# The system schemas loaded before diarie.ldif, in order.  misc is needed:
+# the fixture's people are inetLocalMailRecipient with mailRoutingAddress
+# ([ldap] attr_routing).  (A test leaves it out to see the error say so.)
+SCHEMAS=${SLAPD_SCHEMAS:-core cosine inetorgperson misc}
 MODULE_DIR=${SLAPD_MODULE_DIR:-/usr/lib/ldap}
 SLAPD=${SLAPD:-/usr/sbin/slapd}
 SLAPADD=${SLAPADD:-/usr/sbin/slapadd}
@@ -266,7 +270,7 @@ do_start() {
     ldif=${1:-$DEFAULT_LDIF}
     [ -r "$ldif" ] || die "cannot read LDIF $ldif"
     [ -r "$PROJECT_SCHEMA" ] || die "cannot read schema $PROJECT_SCHEMA"
-    for s in core cosine inetorgperson misc; do
+    for s in $SCHEMAS; do
         [ -r "$SCHEMA_DIR/$s.ldif" ] || die "cannot read $SCHEMA_DIR/$s.ldif (is slapd installed?)"
     done
     [ -x "$SLAPD" ] || die "$SLAPD not found (is slapd installed?)"
@@ -306,10 +310,7 @@ dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: schema
 
-include: file://$SCHEMA_DIR/core.ldif
-include: file://$SCHEMA_DIR/cosine.ldif
-include: file://$SCHEMA_DIR/inetorgperson.ldif
-include: file://$SCHEMA_DIR/misc.ldif
+$(for s in $SCHEMAS; do printf 'include: file://%s/%s.ldif\n' "$SCHEMA_DIR" "$s"; done)
 include: file://$DIR/schema/diarie.ldif
 
 dn: olcDatabase={-1}frontend,cn=config
@@ -350,6 +351,11 @@ EOF
     fi
     if ! "$SLAPADD" -F "$DIR/slapd.d" -b "$SUFFIX" -l "$ldif" >>"$DIR/slapadd.log" 2>&1; then
         cat "$DIR/slapadd.log" >&2
+        if grep -q 'mailRoutingAddress\|inetLocalMailRecipient' "$DIR/slapadd.log"; then
+            die "slapadd of $ldif failed: the fixture's people are inetLocalMailRecipient" \
+                "with mailRoutingAddress, from misc.schema; load misc (misc.ldif) before" \
+                "diarie.ldif (schemas loaded here: $SCHEMAS)"
+        fi
         die "slapadd of $ldif failed"
     fi
 
