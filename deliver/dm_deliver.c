@@ -159,7 +159,7 @@ static void dm_deliver_oneline(GString *s)
 /* Run the configured sendmail with the message on its standard input:
  * fd itself, so that the lock on it lasts as long as sendmail runs. */
 static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool_item *it,
-                                             int fd, char **error)
+                                             const char *from, int fd, char **error)
 {
     GPtrArray *argv = g_ptr_array_new();
     int errpipe[2] = {-1, -1};
@@ -175,7 +175,7 @@ static dm_deliver_status dm_deliver_sendmail(const dm_conf *conf, const dm_spool
     for (char **a = conf->sendmail; *a != NULL; a++)
         g_ptr_array_add(argv, *a);
     g_ptr_array_add(argv, "-f");
-    g_ptr_array_add(argv, it->from);
+    g_ptr_array_add(argv, (char *)from);
     g_ptr_array_add(argv, "--");
     g_ptr_array_add(argv, it->rcpt);
     g_ptr_array_add(argv, NULL);
@@ -242,10 +242,15 @@ out:
 dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, int fd,
                                   char **error)
 {
+    /* The envelope sender is today's [delivery] sender, not the one the
+     * item was spooled with: items spooled under a sender the MTA refuses
+     * go once the configuration is fixed.  <> stays <>. */
+    const char *from = *it->from == '\0' ? "" : dm_conf_sender(conf);
+
     *error = NULL;
     switch (conf->delivery_method) {
     case DM_DELIVER_SENDMAIL:
-        return dm_deliver_sendmail(conf, it, fd, error);
+        return dm_deliver_sendmail(conf, it, from, fd, error);
     case DM_DELIVER_SMTP: {
         dm_smtp_opts o = {
             .host = conf->smtp_host,
@@ -253,7 +258,7 @@ dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, 
             .helo = conf->smtp_helo,
             .timeout = conf->smtp_timeout,
         };
-        return dm_smtp_send(&o, it->from, it->rcpt, fd, it->body_offset, error);
+        return dm_smtp_send(&o, from, it->rcpt, fd, it->body_offset, error);
     }
     }
     *error = g_strdup("[delivery] method: unknown");

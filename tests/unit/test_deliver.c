@@ -90,7 +90,8 @@ static const char script_text[] =
 static void write_conf(fixture *f, const char *extra)
 {
     char *text = g_strdup_printf("[delivery]\nsendmail = %s -i\nretry_min = 1m\n"
-                                 "retry_max = 1h\ndead_after = 2d\n%s",
+                                 "retry_max = 1h\ndead_after = 2d\n"
+                                 "sender = postmaster@sjovik.test\n%s",
                                  f->script, extra != NULL ? extra : "");
     GError *err = NULL;
 
@@ -283,6 +284,27 @@ static void test_send_ok(void **state)
     g_free(in);
     /* Sending does not remove: the delivery file protocol does. */
     assert_int_equal(count_in(f, DM_SPOOL_NEW), 1);
+    dm_spool_item_free(it);
+}
+
+/* Issue 18: the envelope sender is read from the configuration when the
+ * item goes, so items spooled under an old, refused sender (the bare
+ * "postmaster" that was the default) are rescued by fixing the file. */
+static void test_send_sender_of_today(void **state)
+{
+    fixture *f = *state;
+    dm_spool_item *it;
+    char *error = NULL, *argv;
+
+    spool_item(f, "postmaster", "registrator@sjovik.test", message);
+    g_free(f->conf->sender);
+    f->conf->sender = g_strdup("diarie@sjovik.test");
+    it = only_new(f);
+    assert_string_equal(it->from, "postmaster");
+    assert_int_equal(send_item(f, it, &error), DM_DELIVERED);
+    argv = run_file(f, "argv", 1);
+    assert_string_equal(argv, "-i\n-f\ndiarie@sjovik.test\n--\nregistrator@sjovik.test\n");
+    g_free(argv);
     dm_spool_item_free(it);
 }
 
@@ -1059,6 +1081,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_sender_of_today, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_null_sender_and_dash_rcpt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_no_program, setup, teardown),
