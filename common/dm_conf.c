@@ -437,7 +437,9 @@ static void dm_conf_resolve_paths(dm_conf *conf, const char *dir)
         const dm_conf_entry *e = &dm_conf_table[i];
         char **p = (char **)((char *)conf + e->offset);
 
-        if (e->type != T_PATH || **p == '\0' || g_path_is_absolute(*p))
+        /* [store] database may be a postgresql:// URI, not a path. */
+        if (e->type != T_PATH || **p == '\0' || g_path_is_absolute(*p) ||
+            strstr(*p, "://") != NULL)
             continue;
         {
             char *abs = g_canonicalize_filename(*p, dir);

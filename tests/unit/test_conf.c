@@ -556,6 +556,13 @@ static void test_relative_paths(void **state)
     /* Empty stays empty (no file). */
     assert_string_equal(c->log_file, "");
     dm_conf_unref(c);
+    /* A URI is no path: a shared PostgreSQL database stays as written. */
+    assert_true(g_file_set_contents(
+        path, "[store]\ndatabase = postgresql://diarie@db1.sjovik.test/diarie\n", -1, NULL));
+    c = dm_conf_load(path, &err);
+    assert_non_null(c);
+    assert_string_equal(c->database, "postgresql://diarie@db1.sjovik.test/diarie");
+    dm_conf_unref(c);
     g_free(path);
     g_free(sub);
 }
