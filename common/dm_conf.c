@@ -44,6 +44,7 @@ static const char *const lang_choices[] = {"sv", "en", NULL};
 static const char *const delivery_choices[] = {"sendmail", "smtp", NULL};
 static const char *const groups_choices[] = {"member", "memberof", NULL};
 static const char *const copy_form_choices[] = {"wrapped", "redirect", NULL};
+static const char *const smtp_tls_choices[] = {"starttls", "none", NULL};
 
 #define O(f) offsetof(dm_conf, f)
 
@@ -140,6 +141,9 @@ static const dm_conf_entry dm_conf_table[] = {
     {"delivery", "smtp_port", T_INT, "25", O(smtp_port), NULL, 1, 65535},
     {"delivery", "smtp_helo", T_STRING, "", O(smtp_helo), NULL, 0, 0},
     {"delivery", "smtp_timeout", T_DURATION, "2m", O(smtp_timeout), NULL, 0, 0},
+    {"delivery", "smtp_tls", T_ENUM, "starttls", O(smtp_tls), smtp_tls_choices, 0, 0},
+    {"delivery", "smtp_user", T_STRING, "", O(smtp_user), NULL, 0, 0},
+    {"delivery", "smtp_password_file", T_PATH, "", O(smtp_password_file), NULL, 0, 0},
     {"delivery", "timeout", T_DURATION, "10m", O(delivery_timeout), NULL, 0, 0},
     {"delivery", "sender", T_STRING, "", O(sender), NULL, 0, 0},
     {"delivery", "from_name", T_STRING, "Diariemilter", O(from_name), NULL, 0, 0},
@@ -780,6 +784,16 @@ dm_conf *dm_conf_load(const char *path, GError **err)
                     path, dm_conf_line_of(text, "mime", "extract_memory"));
         goto fail;
     }
+    if ((*conf->smtp_user != '\0') != (*conf->smtp_password_file != '\0')) {
+        g_set_error(err, DM_CONF_ERROR, 1,
+                    "%s:%d: [delivery] %s: smtp_user and smtp_password_file go together",
+                    path,
+                    dm_conf_line_of(text, "delivery",
+                                    *conf->smtp_user != '\0' ? "smtp_user"
+                                                             : "smtp_password_file"),
+                    *conf->smtp_user != '\0' ? "smtp_user" : "smtp_password_file");
+        goto fail;
+    }
     if (conf->retry_max < conf->retry_min) {
         g_set_error(err, DM_CONF_ERROR, 1,
                     "%s:%d: [delivery] retry_max: shorter than retry_min", path,
@@ -866,6 +880,11 @@ bool dm_conf_check_host(const dm_conf *conf, GError **err)
         (problem = dm_conf_file_problem(conf->sendmail[0], X_OK, "executable")) != NULL) {
         group = "delivery";
         key = "sendmail";
+    } else if (conf->delivery_method == DM_DELIVER_SMTP && *conf->smtp_password_file != '\0' &&
+               (problem = dm_conf_file_problem(conf->smtp_password_file, R_OK, "readable")) !=
+                   NULL) {
+        group = "delivery";
+        key = "smtp_password_file";
     } else if (*conf->ldap_tls_ca_file != '\0' &&
                (problem = dm_conf_file_problem(conf->ldap_tls_ca_file, R_OK, "readable")) !=
                    NULL) {

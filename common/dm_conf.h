@@ -22,6 +22,7 @@ typedef enum { DM_ONFAIL_TEMPFAIL, DM_ONFAIL_ACCEPT } dm_onfail;
 typedef enum { DM_DELIVER_SENDMAIL, DM_DELIVER_SMTP } dm_delivery_method;
 typedef enum { DM_GROUPS_MEMBER, DM_GROUPS_MEMBEROF } dm_group_style;
 typedef enum { DM_COPY_WRAPPED, DM_COPY_REDIRECT } dm_copy_form;
+typedef enum { DM_SMTP_TLS_STARTTLS, DM_SMTP_TLS_NONE } dm_smtp_tls;
 
 typedef struct dm_conf {
     gint refcount;
@@ -127,6 +128,9 @@ typedef struct dm_conf {
     int smtp_port;
     char *smtp_helo;       /* "": the host name */
     int64_t smtp_timeout;  /* connecting, and waiting for each reply */
+    dm_smtp_tls smtp_tls;  /* STARTTLS required, or plain (a local relay) */
+    char *smtp_user;       /* "": no AUTH */
+    char *smtp_password_file;
     int64_t delivery_timeout; /* one delivery process at most */
     char *sender;          /* envelope sender of generated mail; "": see dm_conf_sender */
     char *from_name;
@@ -197,8 +201,8 @@ char *dm_conf_where(const dm_conf *conf, const char *group, const char *key);
 
 /* Checks against this host, for diariemilter -n, start and reload (not
  * for diariectl, which may run elsewhere): the sendmail command exists
- * and is executable (method sendmail), [ldap] tls_ca_file is a readable
- * file.  False with err set to "FILE:LINE: [group] key: problem". */
+ * and is executable (method sendmail), [delivery] smtp_password_file
+ * (method smtp) and [ldap] tls_ca_file are readable files.  False with err set to "FILE:LINE: [group] key: problem". */
 bool dm_conf_check_host(const dm_conf *conf, GError **err);
 
 /* Parse helpers shared with other modules' configuration. */

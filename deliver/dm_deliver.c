@@ -257,8 +257,29 @@ dm_deliver_status dm_deliver_send(const dm_conf *conf, const dm_spool_item *it, 
             .port = conf->smtp_port,
             .helo = conf->smtp_helo,
             .timeout = conf->smtp_timeout,
+            .starttls = conf->smtp_tls == DM_SMTP_TLS_STARTTLS,
+            .user = conf->smtp_user,
         };
-        return dm_smtp_send(&o, from, it->rcpt, fd, it->body_offset, error);
+        char *password = NULL;
+        dm_deliver_status st;
+
+        /* Read at each delivery: a changed password needs no reload. */
+        if (*conf->smtp_user != '\0') {
+            GError *gerr = NULL;
+            if (!g_file_get_contents(conf->smtp_password_file, &password, NULL, &gerr)) {
+                *error = g_strdup_printf("[delivery] smtp_password_file: %s", gerr->message);
+                g_error_free(gerr);
+                return DM_DELIVER_TEMPORARY;
+            }
+            password[strcspn(password, "\r\n")] = '\0';
+            o.password = password;
+        }
+        st = dm_smtp_send(&o, from, it->rcpt, fd, it->body_offset, error);
+        if (password != NULL) {
+            memset(password, 0, strlen(password));
+            g_free(password);
+        }
+        return st;
     }
     }
     *error = g_strdup("[delivery] method: unknown");

@@ -521,6 +521,25 @@ static void test_error_sender(void **state)
     c = load_ok("[delivery]\nsender = diarie@sjovik.test\nmethod = smtp\n");
     assert_string_equal(dm_conf_sender(c), "diarie@sjovik.test");
     dm_conf_unref(c);
+    /* SMTP AUTH: a user and a password file, or neither; STARTTLS by
+     * default. */
+    expect_error("[delivery]\nsmtp_user = diarie\n", 2, "smtp_user", "go together");
+    expect_error("[delivery]\n\nsmtp_password_file = /etc/pw\n", 3, "smtp_password_file",
+                 NULL);
+    expect_error("[delivery]\nsmtp_tls = maybe\n", 2, "smtp_tls", "starttls");
+    c = load_ok("[delivery]\nsender = d@sjovik.test\nmethod = smtp\nsmtp_user = diarie\n"
+                "smtp_password_file = smtp.pw\n");
+    assert_int_equal(c->smtp_tls, DM_SMTP_TLS_STARTTLS);
+    assert_true(g_str_has_suffix(c->smtp_password_file, "/smtp.pw"));
+    assert_true(g_path_is_absolute(c->smtp_password_file));
+    /* ... which -n checks is there. */
+    {
+        GError *err = NULL;
+        assert_false(dm_conf_check_host(c, &err));
+        assert_non_null(strstr(err->message, "[delivery] smtp_password_file"));
+        g_error_free(err);
+    }
+    dm_conf_unref(c);
 }
 
 /* Relative paths are the configuration file's directory's. */

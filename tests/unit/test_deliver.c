@@ -815,7 +815,7 @@ typedef struct {
     int listen_fd;
     int port;
     const char *greeting;  /* NULL: say nothing (a hung server) */
-    const char *ehlo, *helo, *mail, *rcpt, *data, *end;
+    const char *ehlo, *helo, *mail, *rcpt, *data, *end, *auth;
     GString *got;          /* commands, then the DATA as received */
     GThread *thread;
 } server;
@@ -862,6 +862,8 @@ static gpointer srv_run(gpointer data)
             reply = s->helo;
         else if (g_str_has_prefix(line->str, "MAIL"))
             reply = s->mail;
+        else if (g_str_has_prefix(line->str, "AUTH"))
+            reply = s->auth;
         else if (g_str_has_prefix(line->str, "RCPT"))
             reply = s->rcpt;
         else if (g_str_has_prefix(line->str, "QUIT")) {
@@ -908,6 +910,7 @@ static server *srv_start(void)
     s->rcpt = "250 2.1.5 Ok\r\n";
     s->data = "354 End data with <CR><LF>.<CR><LF>\r\n";
     s->end = "250 2.0.0 Ok: queued as 4F00D\r\n";
+    s->auth = "235 2.7.0 Authentication successful\r\n";
     s->got = g_string_new(NULL);
     return s;
 }
@@ -942,6 +945,7 @@ static dm_deliver_status smtp_send(fixture *f, server *s, const char *rcpt, cons
     f->conf->smtp_host = g_strdup("127.0.0.1");
     f->conf->smtp_port = s->port;
     f->conf->smtp_timeout = 1;
+    f->conf->smtp_tls = DM_SMTP_TLS_NONE; /* the test server offers no STARTTLS */
     g_free(f->conf->smtp_helo);
     f->conf->smtp_helo = g_strdup("mx.sjovik.test");
     srv_go(s);
@@ -965,7 +969,8 @@ static void test_smtp_ok(void **state)
     s->thread = NULL;
     assert_string_equal(s->got->str,
                         "EHLO mx.sjovik.test\r\n"
-                        "MAIL FROM:<postmaster@sjovik.test> BODY=8BITMIME\r\n"
+                        /* libcurl 7.88 sends no BODY=8BITMIME */
+                        "MAIL FROM:<postmaster@sjovik.test>\r\n"
                         "RCPT TO:<registrator@sjovik.test>\r\n"
                         "DATA\r\n"
                         "Subject: Kopia\r\n\r\n..hidden\r\n...two\r\nrad å\r\n..\r\nslut\r\n"
@@ -995,6 +1000,77 @@ static void test_smtp_ok(void **state)
     srv_free(s);
 }
 
+/* Issue 18: libcurl's SMTP.  STARTTLS is required unless smtp_tls = none;
+ * AUTH with smtp_user and the password file; SMTPUTF8 for a non-ASCII
+ * address; a dot at the very start is doubled too. */
+static void test_smtp_tls_auth_utf8(void **state)
+{
+    fixture *f = *state;
+    server *s;
+    char *error = NULL, *pwfile;
+    dm_spool_item *it;
+    GPtrArray *a;
+
+    /* The default: a server without STARTTLS gets nothing but EHLO. */
+    s = srv_start();
+    spool_item(f, "postmaster@sjovik.test", "tls@sjovik.test", message);
+    a = items_in(f, DM_SPOOL_NEW);
+    it = find_item(a, "tls@sjovik.test");
+    f->conf->delivery_method = DM_DELIVER_SMTP;
+    g_free(f->conf->smtp_host);
+    f->conf->smtp_host = g_strdup("127.0.0.1");
+    f->conf->smtp_port = s->port;
+    f->conf->smtp_timeout = 1;
+    assert_int_equal(f->conf->smtp_tls, DM_SMTP_TLS_STARTTLS);
+    srv_go(s);
+    assert_int_equal(send_item(f, it, &error), DM_DELIVER_TEMPORARY);
+    assert_non_null(strstr(error, "STARTTLS"));
+    g_free(error);
+    g_ptr_array_free(a, TRUE);
+    g_thread_join(s->thread);
+    s->thread = NULL;
+    assert_null(strstr(s->got->str, "MAIL"));
+    srv_free(s);
+
+    /* AUTH PLAIN with the password file's first line. */
+    pwfile = g_build_filename(f->dir, "smtp.pw", NULL);
+    assert_true(g_file_set_contents(pwfile, "hemligt\n", -1, NULL));
+    g_free(f->conf->smtp_user);
+    f->conf->smtp_user = g_strdup("diarie");
+    g_free(f->conf->smtp_password_file);
+    f->conf->smtp_password_file = pwfile;
+    s = srv_start();
+    s->ehlo = "250-sink.sjovik.test\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n";
+    assert_int_equal(smtp_send(f, s, "auth@sjovik.test", ".start\nrad\n", &error),
+                     DM_DELIVERED);
+    g_thread_join(s->thread);
+    s->thread = NULL;
+    assert_non_null(strstr(s->got->str, "AUTH PLAIN AGRpYXJpZQBoZW1saWd0\r\n"));
+    assert_non_null(strstr(s->got->str, "DATA\r\n..start\r\nrad\r\n.\r\n"));
+    srv_free(s);
+    /* A refused AUTH: our configuration, not the message. */
+    s = srv_start();
+    s->ehlo = "250-sink.sjovik.test\r\n250 AUTH PLAIN\r\n";
+    s->auth = "535 5.7.8 Authentication credentials invalid\r\n";
+    assert_int_equal(smtp_send(f, s, "auth2@sjovik.test", message, &error),
+                     DM_DELIVER_TEMPORARY);
+    g_free(error);
+    srv_free(s);
+    g_free(f->conf->smtp_user);
+    f->conf->smtp_user = g_strdup("");
+
+    /* A non-ASCII recipient to a server that offers SMTPUTF8. */
+    s = srv_start();
+    s->ehlo = "250-sink.sjovik.test\r\n250 SMTPUTF8\r\n";
+    assert_int_equal(smtp_send(f, s, "\xc3\xa5sa@sjovik.test", message, &error),
+                     DM_DELIVERED);
+    g_thread_join(s->thread);
+    s->thread = NULL;
+    assert_non_null(strstr(s->got->str, "RCPT TO:<\xc3\xa5sa@sjovik.test>"));
+    assert_non_null(strstr(s->got->str, " SMTPUTF8"));
+    srv_free(s);
+}
+
 static void test_smtp_refusals(void **state)
 {
     fixture *f = *state;
@@ -1006,6 +1082,8 @@ static void test_smtp_refusals(void **state)
     s->rcpt = "550 5.1.1 <nobody@sjovik.test>: Recipient address rejected\r\n";
     assert_int_equal(smtp_send(f, s, "nobody@sjovik.test", message, &error),
                      DM_DELIVER_PERMANENT);
+    if (strstr(error, "RCPT TO: 550 5.1.1") == NULL)
+        print_error("error: %s\n", error);
     assert_non_null(strstr(error, "RCPT TO: 550 5.1.1"));
     g_free(error);
     srv_free(s);
@@ -1097,6 +1175,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smtp_tls_auth_utf8, setup, teardown),
     };
 
     /* This program is also its own delivery process, as the daemon is. */
