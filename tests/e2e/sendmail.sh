@@ -52,10 +52,12 @@ dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "milter.socket=inet:$MPORT@127
     "delivery.sendmail=$T/sm/sendmail -i"
 "$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||
     { fail "cases import"; exit 1; }
-dm_daemon_start "$CONF" || { fail "daemon start"; exit 1; }
+# Sendmail first: the daemon checks at start that its [delivery] sendmail
+# (the instance's MSP wrapper) exists.
 "$SM" start "$T/sm" --milter "inet:$MPORT@127.0.0.1" --user karin.wall:Julgran-2026 \
     >/dev/null 2>"$T/sm-start.log" ||
     { fail "sendmail start: $(cat "$T/sm-start.log")"; exit 1; }
+dm_daemon_start "$CONF" || { fail "daemon start"; exit 1; }
 # shellcheck disable=SC1091
 . "$T/sm/env"
 DB=$T/db/diarie.db
