@@ -368,7 +368,7 @@ while senders_running; do
     pid=$(cat "$T/milter.pid" 2>/dev/null)
     [ -n "$pid" ] || continue
     kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
-    for _ in $(seq 1 50); do dm_pid_gone "$pid" && break; sleep 0.05; done
+    dm_wait_gone "$pid"
     rm -f "$T/milter.pid"
     dm_daemon_start "$CONF" >/dev/null 2>&1 || { fail "restart after SIGKILL $kills"; break; }
 done
@@ -514,7 +514,7 @@ for i in $(seq 1 "${SPOOL_KILLS:-12}"); do
     wait "$kp"
     if grep -q killed "$T/killer.out"; then
         c3_kills=$((c3_kills + 1))
-        for _ in $(seq 1 50); do dm_pid_gone "$pid" && break; sleep 0.05; done
+        dm_wait_gone "$pid"
         rm -f "$T/milter.pid"
         dm_daemon_start "$CONF" >/dev/null 2>&1 || fail "restart after kill $i"
     fi
@@ -596,7 +596,7 @@ while senders_running; do
     pid=$(cat "$T/milter.pid" 2>/dev/null)
     [ -n "$pid" ] || continue
     kill -KILL "$pid" 2>/dev/null && skills=$((skills + 1))
-    for _ in $(seq 1 50); do dm_pid_gone "$pid" && break; sleep 0.05; done
+    dm_wait_gone "$pid"
     rm -f "$T/milter.pid"
     dm_daemon_start "$CONF" >/dev/null 2>&1 || { fail "restart after SIGKILL $skills"; break; }
 done

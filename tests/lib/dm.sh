@@ -122,6 +122,18 @@ dm_pid_gone() {
     return 1
 }
 
+# Wait for a killed process to be gone.  SIGKILL takes effect only once the
+# process leaves the kernel: one blocked in fsync on a loaded disk can take
+# seconds, and a restart before then finds its socket still listening.
+dm_wait_gone() {
+    local pid=$1 i
+    for i in $(seq 1 300); do
+        dm_pid_gone "$pid" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 dm_daemon_stop() {
     local conf=$1 pidfile pid i
     pidfile=$(dm_conf_get "$conf" milter pidfile)
