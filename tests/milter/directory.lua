@@ -66,7 +66,7 @@ check_eq(text, "451 4.3.0 Directory unavailable, please try again later", "2: re
 set_on_directory_error("accept")
 local from = log_size()
 mt.signal(SIGUSR1)
-wait_log("configuration reloaded from", from, 15, "3: reload")
+wait_log("configuration reloaded from", from, 30, "3: reload")
 from = log_size()
 reply = send_message(conn, registreras_message("4DIR3", "maja.lund@sjovik.test", "dir-3@example.org"))
 check_eq(reply_name(reply), reply_name(SMFIR_CONTINUE), "3: end of message reply")

@@ -124,7 +124,7 @@ local pidf = io.open(dir .. "/milter.pid")
 local pid = pidf:read("*l")
 pidf:close()
 os.execute("kill -USR1 " .. pid)
-wait_log("configuration reloaded", 0, 5, "7: reload")
+wait_log("configuration reloaded", 0, 30, "7: reload")
 -- Two new ones make 31: rejected at DATA, with the window in the text.
 cmd, text = raw_last_reply(raw_until_data({ auth = "olof.persson", from = "olof.persson@sjovik.test",
                                             rcpts = range(30, 31), client = "10.20.1.15" }))

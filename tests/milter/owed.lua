@@ -47,7 +47,7 @@ end
 local function reload(what)
     local from = log_size()
     mt.signal(SIGUSR1)
-    wait_log("configuration reloaded from", from, 15, what)
+    wait_log("configuration reloaded from", from, 30, what)
 end
 
 local function set_conf(section, key, value)
