@@ -358,7 +358,7 @@ static bool dm_digest_spool(dm_digest *d, const dm_registrar *reg, GHashTable *v
                             GError **err)
 {
     char id[21];
-    char *from_header = g_strdup_printf("%s <%s>", d->conf->from_name, d->conf->sender);
+    char *from_header = g_strdup_printf("%s <%s>", d->conf->from_name, dm_conf_sender(d->conf));
     dm_compose_info ci = {0};
     dm_spool_tx *tx;
     GMimeStream *out;
@@ -372,7 +372,7 @@ static bool dm_digest_spool(dm_digest *d, const dm_registrar *reg, GHashTable *v
     ci.conf = d->conf;
     ci.loop_key = dm_engine_key(d->e, &ci.loop_keylen);
     ci.loop_expires = d->now + d->conf->dead_after + 24 * 3600;
-    out = dm_spool_add(tx, "digest", d->conf->sender, reg->mail, 0, err);
+    out = dm_spool_add(tx, "digest", dm_conf_sender(d->conf), reg->mail, 0, err);
     if (out != NULL &&
         dm_mime_write_generated(out, &ci, reg->mail, "digest", vars,
                                 dm_engine_templates(d->e), err))

@@ -100,7 +100,7 @@ static bool dm_remind_spool(dm_engine *e, const dm_notice_row *n, const dm_journ
 {
     const dm_conf *conf = dm_engine_conf(e);
     GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-    char *from_header = g_strdup_printf("%s <%s>", conf->from_name, conf->sender);
+    char *from_header = g_strdup_printf("%s <%s>", conf->from_name, dm_conf_sender(conf));
     dm_compose_info ci = {0};
     dm_spool_tx *tx = dm_spool_begin(dm_engine_spool(e), n->id);
     GMimeStream *out;
@@ -126,7 +126,7 @@ static bool dm_remind_spool(dm_engine *e, const dm_notice_row *n, const dm_journ
     ci.loop_key = dm_engine_key(e, &ci.loop_keylen);
     ci.loop_expires = now + conf->dead_after + 24 * 3600; /* as dm_engine.c */
     dm_spool_tx_set_origin(tx, r->message_id);
-    out = dm_spool_add(tx, "reminder", conf->sender, person, 0, err);
+    out = dm_spool_add(tx, "reminder", dm_conf_sender(conf), person, 0, err);
     if (out != NULL &&
         dm_mime_write_generated(out, &ci, person, "notice-reminder", vars,
                                 dm_engine_templates(e), err))
