@@ -1,7 +1,8 @@
-#include "dm_conf.h"
+#include "dm_conf_int.h"
 #include "dm_log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +175,7 @@ static const dm_conf_entry dm_conf_table[] = {
     {"mime", "max_expanded_size", T_SIZE, "100M", O(max_expanded_size), NULL, 0, 0},
 
     {"metrics", "listen", T_STRING, "", O(metrics_listen), NULL, 0, 0},
-    {"metrics", "textfile", T_STRING, "", O(metrics_textfile), NULL, 0, 0},
+    {"metrics", "textfile", T_PATH, "", O(metrics_textfile), NULL, 0, 0},
     {"metrics", "textfile_interval", T_DURATION, "15s", O(metrics_textfile_interval), NULL, 0, 0},
 };
 
@@ -197,87 +198,6 @@ size_t dm_conf_schema(const dm_conf_key_info **keys)
     return G_N_ELEMENTS(dm_conf_table);
 }
 
-bool dm_conf_parse_duration(const char *s, int64_t *seconds)
-{
-    char *end;
-    long long v;
-    int64_t mult = 1;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || v < 0)
-        return false;
-    while (*end == ' ')
-        end++;
-    switch (*end) {
-    case '\0': case 's': break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    case 'w': mult = 7 * 86400; break;
-    default: return false;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return false;
-    if (v > INT64_MAX / mult)
-        return false;
-    *seconds = (int64_t)v * mult;
-    return true;
-}
-
-bool dm_conf_parse_size(const char *s, int64_t *bytes)
-{
-    char *end;
-    long long v;
-    int64_t mult = 1;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (end == s || errno != 0 || v < 0)
-        return false;
-    while (*end == ' ')
-        end++;
-    switch (*end) {
-    case '\0': case 'b': case 'B': break;
-    case 'k': case 'K': mult = 1024; break;
-    case 'm': case 'M': mult = 1024 * 1024; break;
-    case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
-    default: return false;
-    }
-    if (*end != '\0' && end[1] != '\0')
-        return false;
-    if (v > INT64_MAX / mult)
-        return false;
-    *bytes = (int64_t)v * mult;
-    return true;
-}
-
-/* A word that goes into a header as it is: printable ASCII, no blanks,
- * at most 64 characters (empty when may_be_empty). */
-static bool dm_conf_token_ok(const char *s, bool may_be_empty)
-{
-    size_t n = strlen(s);
-
-    if (n == 0)
-        return may_be_empty;
-    if (n > 64)
-        return false;
-    for (const char *p = s; *p != '\0'; p++)
-        if (*p <= ' ' || *p > '~')
-            return false;
-    return true;
-}
-
-/* A bare address, local@domain, that goes into headers and envelopes as
- * it is: a token with one '@', something on both sides, no specials. */
-static bool dm_conf_address_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-
-    return dm_conf_token_ok(s, false) && at != NULL && at != s && at[1] != '\0' &&
-           strchr(at + 1, '@') == NULL && strpbrk(s, "<>,;:\"()[]\\") == NULL;
-}
-
 const char *dm_conf_sender(const dm_conf *conf)
 {
     static char *host_sender;
@@ -296,21 +216,6 @@ const char *dm_conf_gateway_id(const dm_conf *conf)
 {
     return conf->gateway_id != NULL && *conf->gateway_id != '\0' ? conf->gateway_id
                                                                  : g_get_host_name();
-}
-
-static char **dm_conf_split_list(const char *s)
-{
-    char **parts = g_strsplit_set(s, ",", -1);
-    GPtrArray *out = g_ptr_array_new();
-
-    for (char **p = parts; *p != NULL; p++) {
-        char *t = g_strstrip(*p);
-        if (*t != '\0')
-            g_ptr_array_add(out, g_strdup(t));
-    }
-    g_strfreev(parts);
-    g_ptr_array_add(out, NULL);
-    return (char **)g_ptr_array_free(out, FALSE);
 }
 
 /* Set one field from its textual value.  Returns a static-ish description
@@ -468,111 +373,6 @@ dm_conf *dm_conf_new_defaults(void)
     return conf;
 }
 
-/* GKeyFile does not say where a key is: find "key =" inside "[group]" so
- * that an error message can point an admin at the line. */
-static int dm_conf_line_of(const char *text, const char *group, const char *key)
-{
-    char **lines = g_strsplit(text, "\n", -1);
-    bool in_group = (group == NULL);
-    int found = 0;
-
-    for (int i = 0; lines[i] != NULL; i++) {
-        char *l = g_strstrip(lines[i]);
-
-        if (*l == '[') {
-            char *close = strchr(l, ']');
-            if (close != NULL) {
-                *close = '\0';
-                in_group = group != NULL && strcmp(l + 1, group) == 0;
-                if (in_group && key == NULL) {
-                    found = i + 1;
-                    break;
-                }
-            }
-            continue;
-        }
-        if (!in_group || key == NULL)
-            continue;
-        size_t kl = strlen(key);
-        if (strncmp(l, key, kl) == 0) {
-            const char *rest = l + kl;
-            while (*rest == ' ' || *rest == '\t')
-                rest++;
-            if (*rest == '=')
-                found = i + 1; /* the last one wins, as in GKeyFile */
-        }
-    }
-    g_strfreev(lines);
-    return found;
-}
-
-static char *dm_conf_line_key(const char *group, const char *key)
-{
-    return g_strconcat(group, "\x1f", key, NULL);
-}
-
-/* Note the line of every key, and refuse a key given twice in its group
- * (two [group] headers count as one group, as in GKeyFile): GKeyFile
- * would keep the last one silently, and an admin who edits the first
- * would see no effect.  False with *dup_line and *dup_key (g_free) set. */
-static bool dm_conf_scan_lines(const char *text, GHashTable *lines, int *dup_line,
-                               int *first_line, char **dup_group, char **dup_key)
-{
-    char **ls = g_strsplit(text, "\n", -1);
-    char *group = NULL;
-    bool ok = true;
-
-    for (int i = 0; ls[i] != NULL && ok; i++) {
-        char *l = g_strstrip(ls[i]);
-        char *eq, *full;
-
-        if (*l == '#' || *l == '\0')
-            continue;
-        if (*l == '[') {
-            char *close = strchr(l, ']');
-            if (close != NULL) {
-                g_free(group);
-                group = g_strndup(l + 1, (gsize)(close - l - 1));
-            }
-            continue;
-        }
-        eq = strchr(l, '=');
-        if (group == NULL || eq == NULL)
-            continue;
-        *eq = '\0';
-        g_strstrip(l);
-        full = dm_conf_line_key(group, l);
-        if (g_hash_table_contains(lines, full)) {
-            *dup_line = i + 1;
-            *first_line = GPOINTER_TO_INT(g_hash_table_lookup(lines, full));
-            *dup_group = g_strdup(group);
-            *dup_key = g_strdup(l);
-            g_free(full);
-            ok = false;
-        } else {
-            g_hash_table_insert(lines, full, GINT_TO_POINTER(i + 1));
-        }
-    }
-    g_free(group);
-    g_strfreev(ls);
-    return ok;
-}
-
-char *dm_conf_where(const dm_conf *conf, const char *group, const char *key)
-{
-    int line = 0;
-
-    if (conf->lines != NULL) {
-        char *full = dm_conf_line_key(group, key);
-        line = GPOINTER_TO_INT(g_hash_table_lookup(conf->lines, full));
-        g_free(full);
-    }
-    if (line > 0)
-        return g_strdup_printf("%s:%d: [%s] %s", conf->path, line, group, key);
-    return g_strdup_printf("%s: [%s] %s", conf->path != NULL ? conf->path : "(defaults)", group,
-                           key);
-}
-
 static const dm_conf_entry *dm_conf_find(const char *group, const char *key)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(dm_conf_table); i++) {
@@ -583,6 +383,195 @@ static const dm_conf_entry *dm_conf_find(const char *group, const char *key)
     return NULL;
 }
 
+/* The file being loaded, for messages that name a key's line. */
+typedef struct {
+    const char *path;
+    const char *text;
+} dm_conf_src;
+
+/* err set to "FILE:LINE: [group] key: problem" ("[group]: problem" when
+ * key is NULL); always false. */
+static bool dm_conf_refuse(GError **err, const dm_conf_src *src, const char *group,
+                           const char *key, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static bool dm_conf_refuse(GError **err, const dm_conf_src *src, const char *group,
+                           const char *key, const char *fmt, ...)
+{
+    va_list ap;
+    char *problem;
+
+    va_start(ap, fmt);
+    problem = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (key != NULL)
+        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s] %s: %s", src->path,
+                    dm_conf_line_of(src->text, group, key), group, key, problem);
+    else
+        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s]: %s", src->path,
+                    dm_conf_line_of(src->text, group, NULL), group, problem);
+    g_free(problem);
+    return false;
+}
+
+/* Every key of the file into conf, each checked against the table. */
+static bool dm_conf_apply_keys(dm_conf *conf, GKeyFile *kf, const dm_conf_src *src,
+                               GError **err)
+{
+    char **groups = g_key_file_get_groups(kf, NULL);
+    bool ok = true;
+
+    for (char **g = groups; ok && *g != NULL; g++) {
+        char **keys;
+
+        if (dm_conf_find(*g, NULL) == NULL) {
+            ok = dm_conf_refuse(err, src, *g, NULL, "unknown section");
+            break;
+        }
+        keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+        for (char **k = keys; ok && k != NULL && *k != NULL; k++) {
+            const dm_conf_entry *e = dm_conf_find(*g, *k);
+            char *value, *problem;
+
+            if (e == NULL) {
+                ok = dm_conf_refuse(err, src, *g, *k, "unknown key");
+                break;
+            }
+            value = g_key_file_get_value(kf, *g, *k, NULL);
+            g_strstrip(value);
+            problem = dm_conf_set(conf, e, value);
+            g_free(value);
+            if (problem != NULL)
+                ok = dm_conf_refuse(err, src, *g, *k, "%s", problem);
+            g_free(problem);
+        }
+        g_strfreev(keys);
+    }
+    g_strfreev(groups);
+    return ok;
+}
+
+/* Networks are parsed once here, not per message. */
+static bool dm_conf_parse_networks(dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    GError *gerr = NULL;
+    const char *key = NULL;
+
+    dm_netlist_free(conf->internal_nets);
+    dm_netlist_free(conf->own_nets);
+    conf->own_nets = NULL;
+    conf->internal_nets = dm_netlist_parse(conf->internal_networks, &gerr);
+    if (conf->internal_nets == NULL)
+        key = "internal_networks";
+    else if ((conf->own_nets = dm_netlist_parse(conf->own_networks, &gerr)) == NULL)
+        key = "own_networks";
+    if (key == NULL)
+        return true;
+    dm_conf_refuse(err, src, "milter", key, "%s", gerr->message);
+    g_error_free(gerr);
+    return false;
+}
+
+static bool dm_conf_check_sender(const dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    if (*conf->sender != '\0' && !dm_conf_address_ok(conf->sender))
+        return dm_conf_refuse(err, src, "delivery", "sender",
+                              "\"%s\" is not a full address (local@domain, like "
+                              "postmaster@kommun.example); leave it empty for postmaster@ this "
+                              "host's name",
+                              conf->sender);
+    if (*conf->sender == '\0' && conf->delivery_method == DM_DELIVER_SMTP)
+        return dm_conf_refuse(err, src, "delivery", "method",
+                              "smtp needs [delivery] sender set to a full address "
+                              "(local@domain) that the server accepts");
+    return true;
+}
+
+/* The names the gateway logs and writes under: log level and facility,
+ * time zone, gateway id, the copies' Reply-To. */
+static bool dm_conf_check_names(const dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    dm_log_level level;
+    int facility;
+    GTimeZone *tz;
+
+    if (!dm_log_level_from_name(conf->log_level, &level))
+        return dm_conf_refuse(err, src, "log", "level",
+                              "\"%s\" is not one of: error, warning, notice, info, debug",
+                              conf->log_level);
+    if (!dm_log_facility_from_name(conf->log_facility, &facility))
+        return dm_conf_refuse(err, src, "log", "facility", "\"%s\" is not a syslog facility",
+                              conf->log_facility);
+    tz = g_time_zone_new_identifier(conf->timezone);
+    if (tz == NULL)
+        return dm_conf_refuse(err, src, "site", "timezone",
+                              "\"%s\" is not a time zone this host knows (an IANA name like "
+                              "Europe/Stockholm; Debian: the tzdata package)",
+                              conf->timezone);
+    g_time_zone_unref(tz);
+    if (!dm_conf_token_ok(conf->gateway_id, true))
+        return dm_conf_refuse(err, src, "site", "gateway_id",
+                              "printable ASCII without blanks, at most 64 characters");
+    if (strcmp(conf->copy_reply_to, "sender") != 0 && strcmp(conf->copy_reply_to, "none") != 0 &&
+        !dm_conf_address_ok(conf->copy_reply_to))
+        return dm_conf_refuse(err, src, "delivery", "copy_reply_to",
+                              "\"%s\" is not sender, none or an address (local@domain)",
+                              conf->copy_reply_to);
+    return true;
+}
+
+static bool dm_conf_check_metrics(const dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    guint16 port = 0;
+
+    if (*conf->metrics_listen != '\0' &&
+        (!dm_conf_parse_listen(conf->metrics_listen, NULL, &port) || port == 0))
+        return dm_conf_refuse(err, src, "metrics", "listen",
+                              "\"%s\" is not ADDRESS:PORT (an IP address, [ ] around IPv6, and "
+                              "a port from 1 to 65535)",
+                              conf->metrics_listen);
+    if (conf->metrics_textfile_interval < 1)
+        return dm_conf_refuse(err, src, "metrics", "textfile_interval", "at least 1s");
+    return true;
+}
+
+static bool dm_conf_check_extract(const dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    if (*conf->extractor != '\0' && conf->extractor[0] != '/')
+        return dm_conf_refuse(err, src, "mime", "extractor", "not an absolute path");
+    if (conf->extract_timeout < 1)
+        return dm_conf_refuse(err, src, "mime", "extract_timeout", "at least 1s");
+    if (conf->extract_message_timeout < 1)
+        return dm_conf_refuse(err, src, "mime", "extract_message_timeout", "at least 1s");
+    if (conf->extract_memory != 0 && conf->extract_memory < 128 * 1024 * 1024)
+        return dm_conf_refuse(err, src, "mime", "extract_memory",
+                              "at least 128M (the worker's libraries alone map about 66M), or "
+                              "0 for no limit");
+    return true;
+}
+
+static bool dm_conf_check_smtp(const dm_conf *conf, const dm_conf_src *src, GError **err)
+{
+    if ((*conf->smtp_user != '\0') != (*conf->smtp_password_file != '\0'))
+        return dm_conf_refuse(err, src, "delivery",
+                              *conf->smtp_user != '\0' ? "smtp_user" : "smtp_password_file",
+                              "smtp_user and smtp_password_file go together");
+    if (conf->retry_max < conf->retry_min)
+        return dm_conf_refuse(err, src, "delivery", "retry_max", "shorter than retry_min");
+    return true;
+}
+
+/* Every key is read: relative paths left are the file's, and name files
+ * beside it (the defaults' were resolved against the installed
+ * directory). */
+static void dm_conf_resolve_beside(dm_conf *conf, const char *path)
+{
+    char *abs_conf = g_canonicalize_filename(path, NULL);
+    char *dir = g_path_get_dirname(abs_conf);
+
+    dm_conf_resolve_paths(conf, dir);
+    g_free(dir);
+    g_free(abs_conf);
+}
+
 dm_conf *dm_conf_load(const char *path, GError **err)
 {
     GKeyFile *kf = g_key_file_new();
@@ -590,256 +579,34 @@ dm_conf *dm_conf_load(const char *path, GError **err)
     char *text = NULL;
     gsize len = 0;
     dm_conf *conf = NULL;
-    char **groups = NULL;
-    guint16 port = 0;
+    dm_conf_src src = {path, NULL};
 
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+    /* GKeyFile's parse errors quote the offending line. */
+    if (!g_file_get_contents(path, &text, &len, &gerr) ||
+        !g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &gerr)) {
         g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", path, gerr->message);
         g_error_free(gerr);
         goto out;
     }
-    if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &gerr)) {
-        /* GKeyFile's parse errors quote the offending line; find it. */
-        g_set_error(err, DM_CONF_ERROR, 1, "%s: %s", path, gerr->message);
-        g_error_free(gerr);
-        goto out;
-    }
-
+    src.text = text;
     conf = dm_conf_new_defaults();
     conf->path = g_strdup(path);
     conf->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    {
-        int dup_line = 0, first_line = 0;
-        char *dup_group = NULL, *dup_key = NULL;
-
-        if (!dm_conf_scan_lines(text, conf->lines, &dup_line, &first_line, &dup_group,
-                                &dup_key)) {
-            g_set_error(err, DM_CONF_ERROR, 1,
-                        "%s:%d: [%s] %s: given twice (first on line %d): keep one", path,
-                        dup_line, dup_group, dup_key, first_line);
-            g_free(dup_group);
-            g_free(dup_key);
-            goto fail;
-        }
-    }
-    groups = g_key_file_get_groups(kf, NULL);
-    for (char **g = groups; *g != NULL; g++) {
-        char **keys;
-
-        if (dm_conf_find(*g, NULL) == NULL) {
-            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s]: unknown section", path,
-                        dm_conf_line_of(text, *g, NULL), *g);
-            goto fail;
-        }
-        keys = g_key_file_get_keys(kf, *g, NULL, NULL);
-        for (char **k = keys; k != NULL && *k != NULL; k++) {
-            const dm_conf_entry *e = dm_conf_find(*g, *k);
-            char *value, *problem;
-
-            if (e == NULL) {
-                g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s] %s: unknown key", path,
-                            dm_conf_line_of(text, *g, *k), *g, *k);
-                g_strfreev(keys);
-                goto fail;
-            }
-            value = g_key_file_get_value(kf, *g, *k, NULL);
-            g_strstrip(value);
-            problem = dm_conf_set(conf, e, value);
-            g_free(value);
-            if (problem != NULL) {
-                g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [%s] %s: %s", path,
-                            dm_conf_line_of(text, *g, *k), *g, *k, problem);
-                g_free(problem);
-                g_strfreev(keys);
-                goto fail;
-            }
-        }
-        g_strfreev(keys);
-    }
-
-    /* Every key is read: relative paths left are the file's, and name
-     * files beside it (the defaults' were resolved against the installed
-     * directory). */
-    {
-        char *abs_conf = g_canonicalize_filename(path, NULL);
-        char *dir = g_path_get_dirname(abs_conf);
-
-        dm_conf_resolve_paths(conf, dir);
-        g_free(dir);
-        g_free(abs_conf);
-    }
-    /* Networks are parsed once here, not per message. */
-    {
-        dm_netlist_free(conf->internal_nets);
-        dm_netlist_free(conf->own_nets);
-        conf->own_nets = NULL;
-        conf->internal_nets = dm_netlist_parse(conf->internal_networks, &gerr);
-        if (conf->internal_nets == NULL) {
-            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [milter] internal_networks: %s", path,
-                        dm_conf_line_of(text, "milter", "internal_networks"), gerr->message);
-            g_error_free(gerr);
-            goto fail;
-        }
-        conf->own_nets = dm_netlist_parse(conf->own_networks, &gerr);
-        if (conf->own_nets == NULL) {
-            g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [milter] own_networks: %s", path,
-                        dm_conf_line_of(text, "milter", "own_networks"), gerr->message);
-            g_error_free(gerr);
-            goto fail;
-        }
-    }
-    if (*conf->sender != '\0' && !dm_conf_address_ok(conf->sender)) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [delivery] sender: \"%s\" is not a full address (local@domain, "
-                    "like postmaster@kommun.example); leave it empty for postmaster@ this "
-                    "host's name",
-                    path, dm_conf_line_of(text, "delivery", "sender"), conf->sender);
+    if (!dm_conf_scan_lines(path, text, conf->lines, err) ||
+        !dm_conf_apply_keys(conf, kf, &src, err))
         goto fail;
-    }
-    if (*conf->sender == '\0' && conf->delivery_method == DM_DELIVER_SMTP) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [delivery] method: smtp needs [delivery] sender set to a full "
-                    "address (local@domain) that the server accepts",
-                    path, dm_conf_line_of(text, "delivery", "method"));
-        goto fail;
-    }
-    /* Cross-key checks. */
-    {
-        dm_log_level level;
-        int facility;
-
-        if (!dm_log_level_from_name(conf->log_level, &level)) {
-            g_set_error(err, DM_CONF_ERROR, 1,
-                        "%s:%d: [log] level: \"%s\" is not one of: error, warning, "
-                        "notice, info, debug",
-                        path, dm_conf_line_of(text, "log", "level"), conf->log_level);
-            goto fail;
-        }
-        if (!dm_log_facility_from_name(conf->log_facility, &facility)) {
-            g_set_error(err, DM_CONF_ERROR, 1,
-                        "%s:%d: [log] facility: \"%s\" is not a syslog facility",
-                        path, dm_conf_line_of(text, "log", "facility"), conf->log_facility);
-            goto fail;
-        }
-    }
-    {
-        GTimeZone *tz = g_time_zone_new_identifier(conf->timezone);
-
-        if (tz == NULL) {
-            g_set_error(err, DM_CONF_ERROR, 1,
-                        "%s:%d: [site] timezone: \"%s\" is not a time zone this host knows "
-                        "(an IANA name like Europe/Stockholm; Debian: the tzdata package)",
-                        path, dm_conf_line_of(text, "site", "timezone"), conf->timezone);
-            goto fail;
-        }
-        g_time_zone_unref(tz);
-    }
-    if (!dm_conf_token_ok(conf->gateway_id, true)) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [site] gateway_id: printable ASCII without blanks, at most 64 "
-                    "characters",
-                    path, dm_conf_line_of(text, "site", "gateway_id"));
-        goto fail;
-    }
-    if (strcmp(conf->copy_reply_to, "sender") != 0 && strcmp(conf->copy_reply_to, "none") != 0 &&
-        !dm_conf_address_ok(conf->copy_reply_to)) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [delivery] copy_reply_to: \"%s\" is not sender, none or an "
-                    "address (local@domain)",
-                    path, dm_conf_line_of(text, "delivery", "copy_reply_to"), conf->copy_reply_to);
-        goto fail;
-    }
-    if (*conf->metrics_listen != '\0' &&
-        (!dm_conf_parse_listen(conf->metrics_listen, NULL, &port) || port == 0)) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [metrics] listen: \"%s\" is not ADDRESS:PORT (an IP address, "
-                    "[ ] around IPv6, and a port from 1 to 65535)",
-                    path, dm_conf_line_of(text, "metrics", "listen"), conf->metrics_listen);
-        goto fail;
-    }
-    if (conf->metrics_textfile_interval < 1) {
-        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [metrics] textfile_interval: at least 1s",
-                    path, dm_conf_line_of(text, "metrics", "textfile_interval"));
-        goto fail;
-    }
-    if (*conf->extractor != '\0' && conf->extractor[0] != '/') {
-        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [mime] extractor: not an absolute path", path,
-                    dm_conf_line_of(text, "mime", "extractor"));
-        goto fail;
-    }
-    if (conf->extract_timeout < 1 || conf->extract_message_timeout < 1) {
-        g_set_error(err, DM_CONF_ERROR, 1, "%s:%d: [mime] %s: at least 1s", path,
-                    dm_conf_line_of(text, "mime",
-                                    conf->extract_timeout < 1 ? "extract_timeout"
-                                                              : "extract_message_timeout"),
-                    conf->extract_timeout < 1 ? "extract_timeout" : "extract_message_timeout");
-        goto fail;
-    }
-    if (conf->extract_memory != 0 && conf->extract_memory < 128 * 1024 * 1024) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [mime] extract_memory: at least 128M (the worker's libraries "
-                    "alone map about 66M), or 0 for no limit",
-                    path, dm_conf_line_of(text, "mime", "extract_memory"));
-        goto fail;
-    }
-    if ((*conf->smtp_user != '\0') != (*conf->smtp_password_file != '\0')) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [delivery] %s: smtp_user and smtp_password_file go together",
-                    path,
-                    dm_conf_line_of(text, "delivery",
-                                    *conf->smtp_user != '\0' ? "smtp_user"
-                                                             : "smtp_password_file"),
-                    *conf->smtp_user != '\0' ? "smtp_user" : "smtp_password_file");
-        goto fail;
-    }
-    if (conf->retry_max < conf->retry_min) {
-        g_set_error(err, DM_CONF_ERROR, 1,
-                    "%s:%d: [delivery] retry_max: shorter than retry_min", path,
-                    dm_conf_line_of(text, "delivery", "retry_max"));
-        goto fail;
-    }
-    goto out;
-
+    dm_conf_resolve_beside(conf, path);
+    if (dm_conf_parse_networks(conf, &src, err) && dm_conf_check_sender(conf, &src, err) &&
+        dm_conf_check_names(conf, &src, err) && dm_conf_check_metrics(conf, &src, err) &&
+        dm_conf_check_extract(conf, &src, err) && dm_conf_check_smtp(conf, &src, err))
+        goto out;
 fail:
     dm_conf_unref(conf);
     conf = NULL;
 out:
-    g_strfreev(groups);
     g_free(text);
     g_key_file_free(kf);
     return conf;
-}
-
-bool dm_conf_parse_listen(const char *s, char **host, guint16 *port)
-{
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
-    char *h, *end;
-    long p;
-
-    if (colon == NULL || colon == s)
-        return false;
-    if (*s == '[') {
-        if (colon[-1] != ']')
-            return false;
-        h = g_strndup(s + 1, (size_t)(colon - s - 2));
-    } else {
-        h = g_strndup(s, (size_t)(colon - s));
-    }
-    errno = 0;
-    p = strtol(colon + 1, &end, 10);
-    /* An IPv6 address in brackets, an IPv4 one without. */
-    if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535 ||
-        !g_hostname_is_ip_address(h) || (strchr(h, ':') != NULL) != (*s == '[')) {
-        g_free(h);
-        return false;
-    }
-    if (host != NULL)
-        *host = h;
-    else
-        g_free(h);
-    if (port != NULL)
-        *port = (guint16)p;
-    return true;
 }
 
 dm_conf *dm_conf_ref(dm_conf *conf)

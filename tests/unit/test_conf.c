@@ -556,7 +556,7 @@ static void test_relative_paths(void **state)
     assert_true(g_file_set_contents(path,
                                     "[store]\ndatabase = db/diarie.db\nspool = ../spool\n"
                                     "key_file = /var/lib/k\n[policy]\nrules = r.conf\n"
-                                    "[log]\nfile = \n",
+                                    "[log]\nfile = \n[metrics]\ntextfile = prom/dm.prom\n",
                                     -1, NULL));
     c = dm_conf_load(path, &err);
     assert_non_null(c);
@@ -569,6 +569,9 @@ static void test_relative_paths(void **state)
     assert_string_equal(c->key_file, "/var/lib/k");
     want = g_build_filename(sub, "r.conf", NULL);
     assert_string_equal(c->rules_file, want);
+    g_free(want);
+    want = g_build_filename(sub, "prom", "dm.prom", NULL);
+    assert_string_equal(c->metrics_textfile, want);
     g_free(want);
     /* Not set: the installed directory's. */
     assert_string_equal(c->templates, DM_SYSCONFDIR "/diariemilter/templates");
