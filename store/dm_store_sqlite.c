@@ -146,14 +146,14 @@ static bool dm_sqlite_upgrade_locked(dm_sqlite *q, int *from, GError **err)
                     q->path, *from, DM_STORE_SCHEMA_VERSION);
         return false;
     }
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", err))
+    if (!dm_sqlite_run(q, "BEGIN IMMEDIATE", err))
         return false;
     set = g_strdup_printf("PRAGMA user_version = %d", DM_STORE_SCHEMA_VERSION);
     ok = dm_sqlite_exec(q, dm_store_schema, err) && dm_sqlite_add_columns(q, err) &&
-         dm_sqlite_exec(q, set, err) && dm_sqlite_exec(q, "COMMIT", err);
+         dm_sqlite_exec(q, set, err) && dm_sqlite_run(q, "COMMIT", err);
     g_free(set);
     if (!ok)
-        dm_sqlite_exec(q, "ROLLBACK", NULL);
+        dm_sqlite_run(q, "ROLLBACK", NULL);
     return ok;
 }
 
@@ -454,10 +454,12 @@ static bool dm_sqlite_cases_replace(dm_store *s, const dm_store_case *c, size_t 
     sqlite3_stmt *st = NULL;
 
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE; DELETE FROM cases;", err)) {
+    if (!dm_sqlite_run(q, "BEGIN IMMEDIATE", err)) {
         g_mutex_unlock(&q->lock);
         return false;
     }
+    if (!dm_sqlite_run(q, "DELETE FROM cases", err))
+        goto rollback;
     if (sqlite3_prepare_v2(q->db,
                            "INSERT OR REPLACE INTO cases(dnr, myndighet, title, status, parties,"
                            " sekretess) VALUES (?, ?, ?, ?, ?, ?)",
@@ -480,18 +482,18 @@ static bool dm_sqlite_cases_replace(dm_store *s, const dm_store_case *c, size_t 
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (!dm_sqlite_exec(q,
-                        "INSERT INTO meta(key, value) VALUES ('cases_generation', '1') "
-                        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;"
-                        "COMMIT;",
-                        err))
+    if (!dm_sqlite_run(q,
+                       "INSERT INTO meta(key, value) VALUES ('cases_generation', '1') "
+                       "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                       err) ||
+        !dm_sqlite_run(q, "COMMIT", err))
         goto rollback;
     g_mutex_unlock(&q->lock);
     return true;
 rollback:
     if (st != NULL)
         sqlite3_finalize(st);
-    dm_sqlite_exec(q, "ROLLBACK;", NULL);
+    dm_sqlite_run(q, "ROLLBACK", NULL);
     g_mutex_unlock(&q->lock);
     return false;
 }

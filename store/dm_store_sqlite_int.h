@@ -22,6 +22,8 @@ static inline dm_sqlite *dm_sqlite_of(dm_store *s)
 }
 
 void dm_sqlite_error(GError **err, sqlite3 *db, const char *what);
+/* A script of several statements (the schema, pragmas); one statement,
+ * and BEGIN, COMMIT and ROLLBACK, go through dm_sqlite_run. */
 bool dm_sqlite_exec(dm_sqlite *q, const char *sql, GError **err);
 /* The connection's statement for one SQL statement, prepared on first use
  * and kept, so the per-message path parses no SQL; NULL (err set, naming

@@ -210,7 +210,7 @@ bool dm_sqlite_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal
 
     g_mutex_lock(&q->lock);
     /* One read transaction: the daemon may append meanwhile. */
-    if (!dm_sqlite_exec(q, "BEGIN", err)) {
+    if (!dm_sqlite_run(q, "BEGIN", err)) {
         g_mutex_unlock(&q->lock);
         return false;
     }
@@ -226,7 +226,7 @@ bool dm_sqlite_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal
                            " FROM journal ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         dm_sqlite_error(err, q->db, "journal");
-        dm_sqlite_exec(q, "ROLLBACK", NULL);
+        dm_sqlite_run(q, "ROLLBACK", NULL);
         g_mutex_unlock(&q->lock);
         return false;
     }
@@ -252,7 +252,7 @@ bool dm_sqlite_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal
     if (rc != SQLITE_DONE)
         dm_sqlite_error(err, q->db, "journal");
     sqlite3_finalize(st);
-    dm_sqlite_exec(q, "COMMIT", NULL);
+    dm_sqlite_run(q, "COMMIT", NULL);
     g_mutex_unlock(&q->lock);
     return rc == SQLITE_DONE;
 }
@@ -364,7 +364,7 @@ bool dm_sqlite_prune_batch(dm_store *s, const char *klass, int64_t before, int64
 
     *done = 0;
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", err)) {
+    if (!dm_sqlite_run(q, "BEGIN IMMEDIATE", err)) {
         g_mutex_unlock(&q->lock);
         return false;
     }
@@ -409,9 +409,9 @@ out:
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     if (ok)
-        ok = dm_sqlite_exec(q, "COMMIT", err);
+        ok = dm_sqlite_run(q, "COMMIT", err);
     if (!ok)
-        dm_sqlite_exec(q, "ROLLBACK", NULL);
+        dm_sqlite_run(q, "ROLLBACK", NULL);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -426,7 +426,7 @@ bool dm_sqlite_prune_compact(dm_store *s, size_t *removed, GError **err)
 
     *removed = 0;
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", err)) {
+    if (!dm_sqlite_run(q, "BEGIN IMMEDIATE", err)) {
         g_mutex_unlock(&q->lock);
         return false;
     }
@@ -471,9 +471,9 @@ out:
         sqlite3_finalize(st);
     g_free(mac);
     if (ok)
-        ok = dm_sqlite_exec(q, "COMMIT", err);
+        ok = dm_sqlite_run(q, "COMMIT", err);
     if (!ok)
-        dm_sqlite_exec(q, "ROLLBACK", NULL);
+        dm_sqlite_run(q, "ROLLBACK", NULL);
     g_mutex_unlock(&q->lock);
     return ok;
 }

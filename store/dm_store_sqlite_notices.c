@@ -1,19 +1,11 @@
 /*
  * The SQLite backend: notices that ask for an answer, and R15's questions
- * (see dm_store.h).  Keys arrive hashed.
+ * (see dm_store.h).  Keys arrive hashed.  Statements come from the
+ * connection's cache (dm_sqlite_get).
  */
 #include <string.h>
 
 #include "dm_store_sqlite_int.h"
-
-static bool dm_sqlite_prepare_or_fail(dm_sqlite *q, const char *sql, sqlite3_stmt **st,
-                                      const char *what, GError **err)
-{
-    if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) == SQLITE_OK)
-        return true;
-    dm_sqlite_error(err, q->db, what);
-    return false;
-}
 
 static char *dm_col_text(sqlite3_stmt *st, int i)
 {
@@ -21,30 +13,51 @@ static char *dm_col_text(sqlite3_stmt *st, int i)
     return t != NULL ? g_strdup((const char *)t) : NULL;
 }
 
-bool dm_sqlite_notice_add(dm_store *s, const char *id, int64_t time, const char *person_key,
-                          const char *msg_key, const char *registrar, GError **err)
+/* Run st, bound, to its end; the rows it changed added to *changed when
+ * not NULL. */
+static bool dm_sqlite_step_done(dm_sqlite *q, sqlite3_stmt *st, const char *what,
+                                unsigned *changed, GError **err)
+{
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        dm_sqlite_error(err, q->db, what);
+        return false;
+    }
+    if (changed != NULL)
+        *changed += (unsigned)sqlite3_changes(q->db);
+    return true;
+}
+
+/* An INSERT OR IGNORE of (id, key, msg, other, time), notices' or
+ * questions'. */
+static bool dm_sqlite_notices_insert(dm_store *s, const char *sql, const char *what,
+                                     const char *id, const char *key, const char *msg_key,
+                                     const char *other, int64_t time, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     bool ok = false;
 
     g_mutex_lock(&q->lock);
-    if (dm_sqlite_prepare_or_fail(q,
-                                  "INSERT OR IGNORE INTO notices(id, person, msg, registrar, time)"
-                                  " VALUES (?, ?, ?, ?, ?)",
-                                  &st, "notices", err)) {
+    if ((st = dm_sqlite_get(q, sql, what, err)) != NULL) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, person_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, msg_key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, registrar, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, other, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, time);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        if (!ok)
-            dm_sqlite_error(err, q->db, "notices");
+        ok = dm_sqlite_step_done(q, st, what, NULL, err);
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
+}
+
+bool dm_sqlite_notice_add(dm_store *s, const char *id, int64_t time, const char *person_key,
+                          const char *msg_key, const char *registrar, GError **err)
+{
+    return dm_sqlite_notices_insert(s,
+                                    "INSERT OR IGNORE INTO notices(id, person, msg, registrar,"
+                                    " time) VALUES (?, ?, ?, ?, ?)",
+                                    "notices", id, person_key, msg_key, registrar, time, err);
 }
 
 bool dm_sqlite_notice_answer(dm_store *s, const char *person_key, char *const *msg_keys,
@@ -52,18 +65,16 @@ bool dm_sqlite_notice_answer(dm_store *s, const char *person_key, char *const *m
                              GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
-    bool ok = true;
+    sqlite3_stmt *st;
+    bool ok = false;
 
     *n = 0;
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_prepare_or_fail(q,
-                                   "UPDATE notices SET answered = ?, answer_id = ? WHERE"
-                                   " person = ? AND msg = ? AND answered = 0 AND time <= ?",
-                                   &st, "notices", err)) {
-        g_mutex_unlock(&q->lock);
-        return false;
-    }
+    st = dm_sqlite_get(q,
+                       "UPDATE notices SET answered = ?, answer_id = ? WHERE"
+                       " person = ? AND msg = ? AND answered = 0 AND time <= ?",
+                       "notices", err);
+    ok = st != NULL;
     for (size_t i = 0; i < n_keys && ok; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, now);
@@ -71,13 +82,9 @@ bool dm_sqlite_notice_answer(dm_store *s, const char *person_key, char *const *m
         sqlite3_bind_text(st, 3, person_key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, msg_keys[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, now);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        if (ok)
-            *n += (unsigned)sqlite3_changes(q->db);
-        else
-            dm_sqlite_error(err, q->db, "notices");
+        ok = dm_sqlite_step_done(q, st, "notices", n, err);
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -86,14 +93,14 @@ bool dm_sqlite_notice_each(dm_store *s, int64_t since, dm_notice_fn fn, void *da
                            GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     int rc = SQLITE_ERROR;
 
     g_mutex_lock(&q->lock);
-    if (dm_sqlite_prepare_or_fail(q,
-                                  "SELECT id, person, registrar, time, reminded, answered,"
-                                  " answer_id FROM notices WHERE time >= ? ORDER BY time, id",
-                                  &st, "notices", err)) {
+    if ((st = dm_sqlite_get(q,
+                            "SELECT id, person, registrar, time, reminded, answered,"
+                            " answer_id FROM notices WHERE time >= ? ORDER BY time, id",
+                            "notices", err)) != NULL) {
         sqlite3_bind_int64(st, 1, since);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             dm_notice_row *r = g_new0(dm_notice_row, 1);
@@ -113,7 +120,7 @@ bool dm_sqlite_notice_each(dm_store *s, int64_t since, dm_notice_fn fn, void *da
         if (rc != SQLITE_DONE)
             dm_sqlite_error(err, q->db, "notices");
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return rc == SQLITE_DONE;
 }
@@ -122,27 +129,25 @@ bool dm_sqlite_notice_remind(dm_store *s, const char *id, const char *person_key
                              bool *claimed, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
+    unsigned changed = 0;
     bool ok = false;
 
     *claimed = false;
     g_mutex_lock(&q->lock);
-    if (dm_sqlite_prepare_or_fail(q,
-                                  now > 0 ? "UPDATE notices SET reminded = ? WHERE id = ? AND"
-                                            " person = ? AND reminded = 0 AND answered = 0"
-                                          : "UPDATE notices SET reminded = ? WHERE id = ? AND"
-                                            " person = ?",
-                                  &st, "notices", err)) {
+    if ((st = dm_sqlite_get(q,
+                            now > 0 ? "UPDATE notices SET reminded = ? WHERE id = ? AND"
+                                      " person = ? AND reminded = 0 AND answered = 0"
+                                    : "UPDATE notices SET reminded = ? WHERE id = ? AND"
+                                      " person = ?",
+                            "notices", err)) != NULL) {
         sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, person_key, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        if (ok)
-            *claimed = sqlite3_changes(q->db) > 0;
-        else
-            dm_sqlite_error(err, q->db, "notices");
+        ok = dm_sqlite_step_done(q, st, "notices", &changed, err);
+        *claimed = changed > 0;
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -150,27 +155,10 @@ bool dm_sqlite_notice_remind(dm_store *s, const char *id, const char *person_key
 bool dm_sqlite_question_add(dm_store *s, const char *id, int64_t time, const char *mailbox,
                             const char *msg_key, const char *thread_key, GError **err)
 {
-    dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
-    bool ok = false;
-
-    g_mutex_lock(&q->lock);
-    if (dm_sqlite_prepare_or_fail(q,
-                                  "INSERT OR IGNORE INTO questions(id, mailbox, msg, thread, time)"
-                                  " VALUES (?, ?, ?, ?, ?)",
-                                  &st, "questions", err)) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, msg_key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, thread_key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, time);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        if (!ok)
-            dm_sqlite_error(err, q->db, "questions");
-    }
-    sqlite3_finalize(st);
-    g_mutex_unlock(&q->lock);
-    return ok;
+    return dm_sqlite_notices_insert(s,
+                                    "INSERT OR IGNORE INTO questions(id, mailbox, msg, thread,"
+                                    " time) VALUES (?, ?, ?, ?, ?)",
+                                    "questions", id, mailbox, msg_key, thread_key, time, err);
 }
 
 bool dm_sqlite_question_answer(dm_store *s, char *const *msg_keys, size_t n_keys,
@@ -183,40 +171,35 @@ bool dm_sqlite_question_answer(dm_store *s, char *const *msg_keys, size_t n_keys
 
     *n = 0;
     g_mutex_lock(&q->lock);
-    if (!dm_sqlite_prepare_or_fail(q,
-                                   "UPDATE questions SET answered = ?, answer_id = ? WHERE"
-                                   " msg = ? AND msg <> '' AND answered = 0 AND time <= ?",
-                                   &by_msg, "questions", err) ||
-        !dm_sqlite_prepare_or_fail(q,
-                                   "UPDATE questions SET answered = ?, answer_id = ? WHERE"
-                                   " thread = ? AND thread <> '' AND answered = 0 AND time <= ?",
-                                   &by_thread, "questions", err))
-        goto out;
-    if (!dm_sqlite_exec(q, "BEGIN IMMEDIATE", err))
-        goto out;
-    ok = true;
-    for (size_t i = 0; ok && i < n_keys + n_threads; i++) {
-        sqlite3_stmt *st = i < n_keys ? by_msg : by_thread;
+    by_msg = dm_sqlite_get(q,
+                           "UPDATE questions SET answered = ?, answer_id = ? WHERE"
+                           " msg = ? AND msg <> '' AND answered = 0 AND time <= ?",
+                           "questions", err);
+    if (by_msg != NULL)
+        by_thread = dm_sqlite_get(q,
+                                  "UPDATE questions SET answered = ?, answer_id = ? WHERE"
+                                  " thread = ? AND thread <> '' AND answered = 0 AND time <= ?",
+                                  "questions", err);
+    if (by_thread != NULL && dm_sqlite_run(q, "BEGIN IMMEDIATE", err)) {
+        ok = true;
+        for (size_t i = 0; ok && i < n_keys + n_threads; i++) {
+            sqlite3_stmt *st = i < n_keys ? by_msg : by_thread;
 
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, answer_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, i < n_keys ? msg_keys[i] : thread_keys[i - n_keys], -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now);
-        ok = sqlite3_step(st) == SQLITE_DONE;
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_text(st, 2, answer_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, i < n_keys ? msg_keys[i] : thread_keys[i - n_keys], -1,
+                              SQLITE_STATIC);
+            sqlite3_bind_int64(st, 4, now);
+            ok = dm_sqlite_step_done(q, st, "questions", n, err);
+        }
         if (ok)
-            *n += (unsigned)sqlite3_changes(q->db);
-        else
-            dm_sqlite_error(err, q->db, "questions");
+            ok = dm_sqlite_run(q, "COMMIT", err);
+        if (!ok)
+            dm_sqlite_run(q, "ROLLBACK", NULL);
     }
-    if (ok)
-        ok = dm_sqlite_exec(q, "COMMIT", err);
-    if (!ok)
-        dm_sqlite_exec(q, "ROLLBACK", NULL);
-out:
-    sqlite3_finalize(by_msg);
-    sqlite3_finalize(by_thread);
+    dm_sqlite_put(by_msg);
+    dm_sqlite_put(by_thread);
     g_mutex_unlock(&q->lock);
     return ok;
 }
@@ -225,15 +208,15 @@ bool dm_sqlite_question_each(dm_store *s, int64_t since, const char *mailbox,
                              dm_question_fn fn, void *data, GError **err)
 {
     dm_sqlite *q = dm_sqlite_of(s);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     int rc = SQLITE_ERROR;
 
     g_mutex_lock(&q->lock);
-    if (dm_sqlite_prepare_or_fail(q,
-                                  "SELECT id, mailbox, time, answered, answer_id FROM questions"
-                                  " WHERE time >= ? AND (? IS NULL OR mailbox = ?)"
-                                  " ORDER BY time, id, mailbox",
-                                  &st, "questions", err)) {
+    if ((st = dm_sqlite_get(q,
+                            "SELECT id, mailbox, time, answered, answer_id FROM questions"
+                            " WHERE time >= ? AND (? IS NULL OR mailbox = ?)"
+                            " ORDER BY time, id, mailbox",
+                            "questions", err)) != NULL) {
         sqlite3_bind_int64(st, 1, since);
         sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, mailbox, -1, SQLITE_STATIC);
@@ -253,7 +236,7 @@ bool dm_sqlite_question_each(dm_store *s, int64_t since, const char *mailbox,
         if (rc != SQLITE_DONE)
             dm_sqlite_error(err, q->db, "questions");
     }
-    sqlite3_finalize(st);
+    dm_sqlite_put(st);
     g_mutex_unlock(&q->lock);
     return rc == SQLITE_DONE;
 }
