@@ -160,11 +160,9 @@ static bool dm_pg_upgrade_on(dm_store *s, dm_pg_conn *c, int *from, GError **err
     const char *p[] = {now};
     const char *pv[] = {version};
 
-    if (!dm_pg_cmd(s, c, "schema", "BEGIN", 0, NULL, err))
+    if (!dm_pg_begin_on(s, c, "schema", "BEGIN", DM_PG_SCHEMA_LOCK, err))
         return false;
-    if (!dm_pg_cmd(s, c, "schema", "SELECT pg_advisory_xact_lock(" DM_PG_SCHEMA_LOCK ")", 0,
-                   NULL, err) ||
-        !dm_pg_version_on(s, c, from, err))
+    if (!dm_pg_version_on(s, c, from, err))
         goto fail;
     if (*from > DM_STORE_SCHEMA_VERSION) {
         g_set_error(err, DM_STORE_ERROR, 0,
@@ -177,7 +175,7 @@ static bool dm_pg_upgrade_on(dm_store *s, dm_pg_conn *c, int *from, GError **err
         dm_pg_rollback(s, c);
         return true;
     }
-    g_snprintf(now, sizeof now, "%" G_GINT64_FORMAT, g_get_real_time() / G_USEC_PER_SEC);
+    DM_PG_I64(now, g_get_real_time() / G_USEC_PER_SEC);
     g_snprintf(version, sizeof version, "%d", DM_STORE_SCHEMA_VERSION);
     if (*from == 0) {
         if (!dm_pg_cmd(s, c, "schema", dm_pg_schema, 0, NULL, err) ||
@@ -192,11 +190,10 @@ static bool dm_pg_upgrade_on(dm_store *s, dm_pg_conn *c, int *from, GError **err
         if (!dm_pg_cmd(s, c, "schema", "DELETE FROM diarie_schema", 0, NULL, err))
             goto fail;
     }
-    if (!dm_pg_cmd(s, c, "schema", "INSERT INTO diarie_schema(version) VALUES ($1)", 1, pv,
-                   err) ||
-        !dm_pg_cmd(s, c, "schema", "COMMIT", 0, NULL, err))
-        goto fail;
-    return true;
+    return dm_pg_end_on(s, c, "schema",
+                        dm_pg_cmd(s, c, "schema", "INSERT INTO diarie_schema(version) VALUES ($1)",
+                                  1, pv, err),
+                        err);
 fail:
     dm_pg_rollback(s, c);
     return false;
@@ -277,42 +274,32 @@ static bool dm_pg_open(dm_store *s, const char *database, GError **err)
 
 static int64_t dm_pg_owed_epoch(dm_store *s)
 {
-    dm_pg_conn *c = dm_pg_get(s, NULL);
-    char *v = NULL;
-    int64_t epoch = 0;
-
-    if (c == NULL)
-        return 0;
-    if (dm_pg_meta(s, c, "owed_epoch", &v, NULL) && v != NULL)
-        epoch = g_ascii_strtoll(v, NULL, 10);
-    g_free(v);
-    dm_pg_put(s, c);
-    return epoch;
+    return dm_pg_meta_int(s, "owed_epoch");
 }
 
 /* --- the case index ------------------------------------------------------- */
 
 static bool dm_pg_cases_replace(dm_store *s, const dm_store_case *cs, size_t n, GError **err)
 {
-    dm_pg_conn *c = dm_pg_get(s, err);
+    dm_pg_conn *c;
     /* A later row for the same case replaces an earlier one. */
     GHashTable *last = g_hash_table_new(g_str_hash, g_str_equal);
     GString *o = g_string_new(NULL);
     PGresult *r;
     bool ok = false;
 
-    if (c == NULL)
-        goto out;
     for (size_t i = 0; i < n; i++)
         g_hash_table_insert(last, (gpointer)cs[i].dnr, GSIZE_TO_POINTER(i));
-    if (!dm_pg_cmd(s, c, "cases", "BEGIN", 0, NULL, err) ||
-        !dm_pg_cmd(s, c, "cases", "DELETE FROM cases", 0, NULL, err))
+    c = dm_pg_begin(s, "cases", "BEGIN", NULL, err);
+    if (c == NULL)
         goto out;
+    if (!dm_pg_cmd(s, c, "cases", "DELETE FROM cases", 0, NULL, err))
+        goto end;
     r = dm_pg_exec(s, c, "cases",
                    "COPY cases(dnr, myndighet, title, status, parties, sekretess) FROM STDIN",
                    0, NULL, err);
     if (r == NULL)
-        goto out;
+        goto end;
     PQclear(r);
     for (size_t i = 0; i < n; i++) {
         if (GPOINTER_TO_SIZE(g_hash_table_lookup(last, cs[i].dnr)) != i)
@@ -328,22 +315,16 @@ static bool dm_pg_cases_replace(dm_store *s, const dm_store_case *cs, size_t n, 
         dm_pg_copy_field(o, cs[i].parties);
         g_string_append_printf(o, "\t%d\n", cs[i].sekretess ? 1 : 0);
         if (o->len > 65536 && !dm_pg_copy_put(s, c, o, false, err))
-            goto out;
+            goto end;
     }
-    if (!dm_pg_copy_put(s, c, o, true, err) ||
-        !dm_pg_cmd(s, c, "cases",
+    ok = dm_pg_copy_put(s, c, o, true, err) &&
+         dm_pg_cmd(s, c, "cases",
                    "INSERT INTO meta(key, value) VALUES ('cases_generation', '1')"
                    " ON CONFLICT (key) DO UPDATE SET value = (meta.value::bigint + 1)::text",
-                   0, NULL, err) ||
-        !dm_pg_cmd(s, c, "cases", "COMMIT", 0, NULL, err))
-        goto out;
-    ok = true;
+                   0, NULL, err);
+end:
+    ok = dm_pg_end(s, c, "cases", ok, err);
 out:
-    if (c != NULL) {
-        if (!ok)
-            dm_pg_rollback(s, c);
-        dm_pg_put(s, c);
-    }
     g_hash_table_destroy(last);
     g_string_free(o, TRUE);
     return ok;
@@ -351,34 +332,20 @@ out:
 
 static int64_t dm_pg_cases_generation(dm_store *s)
 {
-    dm_pg_conn *c = dm_pg_get(s, NULL);
-    char *v = NULL;
-    int64_t gen = 0;
-
-    if (c == NULL)
-        return 0;
-    if (dm_pg_meta(s, c, "cases_generation", &v, NULL) && v != NULL)
-        gen = g_ascii_strtoll(v, NULL, 10);
-    g_free(v);
-    dm_pg_put(s, c);
-    return gen;
+    return dm_pg_meta_int(s, "cases_generation");
 }
 
 static bool dm_pg_cases_each(dm_store *s, bool by_authority, dm_store_case_fn fn, void *data,
                              GError **err)
 {
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
+    PGresult *r = dm_pg_query(s, "cases",
+                              by_authority
+                                  ? "SELECT dnr, myndighet, title, status, parties, sekretess"
+                                    " FROM cases ORDER BY myndighet, dnr"
+                                  : "SELECT dnr, myndighet, title, status, parties, sekretess"
+                                    " FROM cases",
+                              0, NULL, err);
 
-    if (c == NULL)
-        return false;
-    r = dm_pg_exec(s, c, "cases",
-                   by_authority ? "SELECT dnr, myndighet, title, status, parties, sekretess"
-                                  " FROM cases ORDER BY myndighet, dnr"
-                                : "SELECT dnr, myndighet, title, status, parties, sekretess"
-                                  " FROM cases",
-                   0, NULL, err);
-    dm_pg_put(s, c);
     if (r == NULL)
         return false;
     for (int i = 0; i < PQntuples(r); i++) {

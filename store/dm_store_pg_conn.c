@@ -512,3 +512,79 @@ bool dm_pg_set_meta(dm_store *s, dm_pg_conn *c, const char *key, const char *val
                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      2, p, err);
 }
+
+int64_t dm_pg_meta_int(dm_store *s, const char *key)
+{
+    dm_pg_conn *c = dm_pg_get(s, NULL);
+    char *v = NULL;
+    int64_t n = 0;
+
+    if (c == NULL)
+        return 0;
+    if (dm_pg_meta(s, c, key, &v, NULL) && v != NULL)
+        n = g_ascii_strtoll(v, NULL, 10);
+    g_free(v);
+    dm_pg_put(s, c);
+    return n;
+}
+
+PGresult *dm_pg_query(dm_store *s, const char *what, const char *sql, int n,
+                      const char *const *params, GError **err)
+{
+    dm_pg_conn *c = dm_pg_get(s, err);
+    PGresult *r;
+
+    if (c == NULL)
+        return NULL;
+    r = dm_pg_exec(s, c, what, sql, n, params, err);
+    dm_pg_put(s, c);
+    return r;
+}
+
+bool dm_pg_begin_on(dm_store *s, dm_pg_conn *c, const char *what, const char *begin,
+                    const char *lock, GError **err)
+{
+    const char *p[] = {lock};
+    bool ok = dm_pg_cmd(s, c, what, begin, 0, NULL, err);
+
+    if (ok && lock != NULL)
+        ok = dm_pg_cmd(s, c, what, "SELECT pg_advisory_xact_lock($1::bigint)", 1, p, err);
+    if (!ok)
+        dm_pg_rollback(s, c);
+    return ok;
+}
+
+dm_pg_conn *dm_pg_begin(dm_store *s, const char *what, const char *begin, const char *lock,
+                        GError **err)
+{
+    dm_pg_conn *c = dm_pg_get(s, err);
+
+    if (c != NULL && !dm_pg_begin_on(s, c, what, begin, lock, err)) {
+        dm_pg_put(s, c);
+        c = NULL;
+    }
+    return c;
+}
+
+bool dm_pg_end_on(dm_store *s, dm_pg_conn *c, const char *what, bool ok, GError **err)
+{
+    if (ok)
+        ok = dm_pg_cmd(s, c, what, "COMMIT", 0, NULL, err);
+    if (!ok)
+        dm_pg_rollback(s, c);
+    return ok;
+}
+
+bool dm_pg_end(dm_store *s, dm_pg_conn *c, const char *what, bool ok, GError **err)
+{
+    ok = dm_pg_end_on(s, c, what, ok, err);
+    dm_pg_put(s, c);
+    return ok;
+}
+
+char *dm_pg_utf8(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
+}

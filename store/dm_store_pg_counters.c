@@ -14,13 +14,6 @@
 
 #include "dm_store_pg_int.h"
 
-/* Text a key or a person may carry from an envelope, as the database
- * takes it (UTF-8): the same on every call, so a key claimed is found. */
-static char *dm_pg_utf8(const char *s)
-{
-    return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
-}
-
 static char **dm_pg_utf8v(char *const *v, size_t n)
 {
     char **out = g_new0(char *, n + 1);
@@ -41,8 +34,6 @@ static void dm_pg_claimed(const PGresult *r, char *const *want, size_t n, bool *
             out[i] = strcmp(PQgetvalue(r, j, 0), want[i]) == 0;
     }
 }
-
-#define DM_PG_I64(buf, v) (g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, (int64_t)(v)), buf)
 
 void dm_pg_counters_stmts(dm_store *s, const dm_journal_entry *e, guint req, GPtrArray *stmts)
 {
@@ -147,20 +138,6 @@ void dm_pg_counters_claimed(const dm_pg_stmt *st, const PGresult *r, const dm_jo
         dm_pg_claimed(r, st->keys, st->nkeys, e->owed_claimed);
 }
 
-/* One statement on a connection of the pool. */
-static PGresult *dm_pg_query(dm_store *s, const char *what, const char *sql, int n,
-                             const char *const *p, GError **err)
-{
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
-
-    if (c == NULL)
-        return NULL;
-    r = dm_pg_exec(s, c, what, sql, n, p, err);
-    dm_pg_put(s, c);
-    return r;
-}
-
 bool dm_pg_mass_count(dm_store *s, const char *skey, char *const *rkeys, size_t n,
                       int64_t since, unsigned *count, GError **err)
 {
@@ -168,7 +145,7 @@ bool dm_pg_mass_count(dm_store *s, const char *skey, char *const *rkeys, size_t 
     const char *p[] = {skey, since_s, arr};
     PGresult *r;
 
-    g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, since);
+    DM_PG_I64(since_s, since);
     /* The window, and this message's recipients not yet in it. */
     r = dm_pg_query(s, "mass window",
                     "SELECT (SELECT count(*) FROM mass_window"
@@ -211,7 +188,7 @@ bool dm_pg_autoreply_each(dm_store *s, int64_t since, dm_autoreply_fn fn, void *
     const char *p[] = {since_s};
     PGresult *r;
 
-    g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, since);
+    DM_PG_I64(since_s, since);
     r = dm_pg_query(s, "autoreply",
                     "SELECT person, first, last, count FROM autoreply WHERE last >= $1::bigint"
                     " ORDER BY person",
@@ -251,7 +228,7 @@ bool dm_pg_owed_find(dm_store *s, const char *key, int64_t since, char **id, GEr
     const char *p[] = {key, since_s};
     PGresult *r;
 
-    g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, since);
+    DM_PG_I64(since_s, since);
     r = dm_pg_query(s, "owed", "SELECT id FROM owed WHERE key = $1 AND time >= $2::bigint", 2,
                     p, err);
     if (r == NULL)
@@ -429,13 +406,8 @@ bool dm_pg_import(dm_store *s, dm_store *from, GError **err)
     PGresult *r;
     bool ok = false;
 
-    st.c = dm_pg_get(s, err);
-    if (st.c == NULL)
-        goto out;
-    if (!dm_pg_cmd(s, st.c, "migrate", "BEGIN", 0, NULL, err) ||
-        !dm_pg_cmd(s, st.c, "migrate", "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")",
-                   0, NULL, err) ||
-        !dm_pg_import_empty(s, st.c, err))
+    st.c = dm_pg_begin(s, "migrate", "BEGIN", DM_PG_JOURNAL_LOCK, err);
+    if (st.c == NULL || !dm_pg_import_empty(s, st.c, err))
         goto out;
     /* The journal, row for row with its chain, then its head and anchor. */
     r = dm_pg_exec(s, st.c, "migrate",
@@ -469,7 +441,7 @@ bool dm_pg_import(dm_store *s, dm_store *from, GError **err)
                    0, NULL, err) ||
         !from->ops->counters_each(from, dm_pg_import_counter, &st, err) || st.err != NULL)
         goto out;
-    ok = dm_pg_cmd(s, st.c, "migrate", "COMMIT", 0, NULL, err);
+    ok = true;
 out:
     if (st.err != NULL)
         g_propagate_error(err, st.err);
@@ -477,7 +449,7 @@ out:
         /* A COPY may be half sent: closing the connection ends it all. */
         if (!ok)
             st.c->bad = true;
-        dm_pg_put(s, st.c);
+        ok = dm_pg_end(s, st.c, "migrate", ok, err);
     }
     g_free(st.anchor);
     g_free(st.head);

@@ -100,6 +100,35 @@ bool dm_pg_meta(dm_store *s, dm_pg_conn *c, const char *key, char **value, GErro
 bool dm_pg_set_meta(dm_store *s, dm_pg_conn *c, const char *key, const char *value,
                     GError **err);
 
+/* A meta value as a number on a connection of the pool; 0 when there is
+ * none or no connection. */
+int64_t dm_pg_meta_int(dm_store *s, const char *key);
+
+/* One statement on a connection of the pool, given back at once: the
+ * result as dm_pg_exec's. */
+PGresult *dm_pg_query(dm_store *s, const char *what, const char *sql, int n,
+                      const char *const *params, GError **err);
+/* A transaction on c: begin is "BEGIN" or a BEGIN with its modes, lock an
+ * advisory lock's number (DM_PG_JOURNAL_LOCK ...) held to its end, or
+ * NULL.  False with err, and nothing left open, when not. */
+bool dm_pg_begin_on(dm_store *s, dm_pg_conn *c, const char *what, const char *begin,
+                    const char *lock, GError **err);
+/* The same on a connection of the pool; NULL and err when not. */
+dm_pg_conn *dm_pg_begin(dm_store *s, const char *what, const char *begin, const char *lock,
+                        GError **err);
+/* End what dm_pg_begin_on began: COMMIT when ok (false with err when the
+ * COMMIT fails), else roll back; whether it committed. */
+bool dm_pg_end_on(dm_store *s, dm_pg_conn *c, const char *what, bool ok, GError **err);
+/* The same, and c back to the pool (dm_pg_begin's end). */
+bool dm_pg_end(dm_store *s, dm_pg_conn *c, const char *what, bool ok, GError **err);
+
+/* Text from an envelope or a header as the database takes it (UTF-8),
+ * the same on every call so that a key claimed is found; NULL stays
+ * NULL.  g_free. */
+char *dm_pg_utf8(const char *s);
+/* buf (a char array) holding v in decimal, for a text parameter. */
+#define DM_PG_I64(buf, v) (g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, (int64_t)(v)), buf)
+
 /* --- the journal (dm_store_pg_journal.c) --- */
 void dm_pg_journal_write(dm_store *s, GPtrArray *batch);
 bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, char **id,

@@ -241,18 +241,12 @@ bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, cha
                             int64_t *time, GError **err)
 {
     char since_s[32];
-    const char *p[] = {dup_key, since_s};
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
+    const char *p[] = {dup_key, DM_PG_I64(since_s, since)};
+    PGresult *r = dm_pg_query(s, "journal",
+                              "SELECT id, time FROM journal WHERE dup_key = $1 AND time >= $2"
+                              " ORDER BY seq LIMIT 1",
+                              2, p, err);
 
-    if (c == NULL)
-        return false;
-    g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, since);
-    r = dm_pg_exec(s, c, "journal",
-                   "SELECT id, time FROM journal WHERE dup_key = $1 AND time >= $2"
-                   " ORDER BY seq LIMIT 1",
-                   2, p, err);
-    dm_pg_put(s, c);
     if (r == NULL)
         return false;
     if (PQntuples(r) > 0) {
@@ -267,13 +261,8 @@ bool dm_pg_journal_find_dup(dm_store *s, const char *dup_key, int64_t since, cha
 bool dm_pg_journal_has(dm_store *s, const char *id, bool *has, GError **err)
 {
     const char *p[] = {id};
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
+    PGresult *r = dm_pg_query(s, "journal", "SELECT 1 FROM journal WHERE id = $1", 1, p, err);
 
-    if (c == NULL)
-        return false;
-    r = dm_pg_exec(s, c, "journal", "SELECT 1 FROM journal WHERE id = $1", 1, p, err);
-    dm_pg_put(s, c);
     if (r == NULL)
         return false;
     *has = PQntuples(r) > 0;
@@ -337,32 +326,27 @@ static bool dm_pg_scan_row(const PGresult *r, int row, void *data)
 bool dm_pg_journal_scan(dm_store *s, dm_journal_points_fn points, dm_journal_raw_fn fn,
                         void *data, GError **err)
 {
-    dm_pg_conn *c = dm_pg_get(s, err);
+    /* One snapshot: the gateways may append meanwhile. */
+    dm_pg_conn *c =
+        dm_pg_begin(s, "journal", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, err);
     char *anchor = NULL, *head = NULL;
     dm_pg_scan sc = {fn, data};
     bool ok;
 
     if (c == NULL)
         return false;
-    /* One snapshot: the gateways may append meanwhile. */
-    ok = dm_pg_cmd(s, c, "journal", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
-                   err) &&
-         dm_pg_meta(s, c, "journal_anchor", &anchor, err) &&
+    ok = dm_pg_meta(s, c, "journal_anchor", &anchor, err) &&
          dm_pg_meta(s, c, "journal_head", &head, err);
     if (ok) {
         points(anchor, head, data);
         ok = dm_pg_cursor(s, c, "journal",
                           "SELECT " DM_PG_JOURNAL_COLUMNS ", pruned, pruned_at, seal"
                           " FROM journal ORDER BY seq",
-                          0, NULL, dm_pg_scan_row, &sc, err) &&
-             dm_pg_cmd(s, c, "journal", "COMMIT", 0, NULL, err);
+                          0, NULL, dm_pg_scan_row, &sc, err);
     }
-    if (!ok)
-        dm_pg_rollback(s, c);
     g_free(anchor);
     g_free(head);
-    dm_pg_put(s, c);
-    return ok;
+    return dm_pg_end(s, c, "journal", ok, err);
 }
 
 typedef struct dm_pg_search {
@@ -410,13 +394,11 @@ bool dm_pg_journal_search(dm_store *s, const dm_journal_query *jq, dm_journal_ro
     bool ok;
 
     if (jq->since > 0) {
-        g_snprintf(since_s, sizeof since_s, "%" G_GINT64_FORMAT, jq->since);
-        p[n++] = since_s;
+        p[n++] = DM_PG_I64(since_s, jq->since);
         g_string_append_printf(sql, " AND time >= $%d", n);
     }
     if (jq->until > 0) {
-        g_snprintf(until_s, sizeof until_s, "%" G_GINT64_FORMAT, jq->until);
-        p[n++] = until_s;
+        p[n++] = DM_PG_I64(until_s, jq->until);
         g_string_append_printf(sql, " AND time < $%d", n);
     }
     if (jq->klass != NULL) {
@@ -434,17 +416,12 @@ bool dm_pg_journal_search(dm_store *s, const dm_journal_query *jq, dm_journal_ro
                                n);
     }
     g_string_append(sql, " ORDER BY seq");
-    c = dm_pg_get(s, err);
-    if (c == NULL) {
-        g_string_free(sql, TRUE);
-        return false;
-    }
-    ok = dm_pg_cmd(s, c, "journal search", "BEGIN READ ONLY", 0, NULL, err) &&
-         dm_pg_cursor(s, c, "journal search", sql->str, n, p, dm_pg_search_row, &sr, err) &&
-         dm_pg_cmd(s, c, "journal search", "COMMIT", 0, NULL, err);
-    if (!ok)
-        dm_pg_rollback(s, c);
-    dm_pg_put(s, c);
+    c = dm_pg_begin(s, "journal search", "BEGIN READ ONLY", NULL, err);
+    ok = c != NULL &&
+         dm_pg_end(s, c, "journal search",
+                   dm_pg_cursor(s, c, "journal search", sql->str, n, p, dm_pg_search_row, &sr,
+                                err),
+                   err);
     g_string_free(sql, TRUE);
     return ok;
 }
@@ -455,18 +432,12 @@ bool dm_pg_prune_count(dm_store *s, const char *klass, int64_t before, size_t *n
                        GError **err)
 {
     char before_s[32];
-    const char *p[] = {klass, before_s};
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
+    const char *p[] = {klass, DM_PG_I64(before_s, before)};
+    PGresult *r = dm_pg_query(
+        s, "journal prune",
+        "SELECT count(*) FROM journal WHERE pruned = 0 AND class = $1 AND time < $2", 2, p, err);
 
     *n = 0;
-    if (c == NULL)
-        return false;
-    g_snprintf(before_s, sizeof before_s, "%" G_GINT64_FORMAT, before);
-    r = dm_pg_exec(s, c, "journal prune",
-                   "SELECT count(*) FROM journal WHERE pruned = 0 AND class = $1 AND time < $2",
-                   2, p, err);
-    dm_pg_put(s, c);
     if (r == NULL)
         return false;
     *n = (size_t)g_ascii_strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -478,22 +449,16 @@ bool dm_pg_prune_batch(dm_store *s, const char *klass, int64_t before, int64_t n
                        size_t limit, size_t *done, GError **err)
 {
     char before_s[32], limit_s[32], now_s[32];
-    const char *p[] = {klass, before_s, limit_s};
-    dm_pg_conn *c = dm_pg_get(s, err);
+    const char *p[] = {klass, DM_PG_I64(before_s, before), DM_PG_I64(limit_s, limit)};
+    /* Under the journal lock: the appends wait for this batch. */
+    dm_pg_conn *c = dm_pg_begin(s, "journal prune", "BEGIN", DM_PG_JOURNAL_LOCK, err);
     PGresult *r = NULL;
     bool ok = false;
 
     *done = 0;
     if (c == NULL)
         return false;
-    g_snprintf(before_s, sizeof before_s, "%" G_GINT64_FORMAT, before);
-    g_snprintf(limit_s, sizeof limit_s, "%zu", limit);
-    g_snprintf(now_s, sizeof now_s, "%" G_GINT64_FORMAT, now);
-    /* Under the journal lock: the appends wait for this batch. */
-    if (!dm_pg_cmd(s, c, "journal prune", "BEGIN", 0, NULL, err) ||
-        !dm_pg_cmd(s, c, "journal prune",
-                   "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0, NULL, err))
-        goto out;
+    DM_PG_I64(now_s, now);
     r = dm_pg_exec(s, c, "journal prune",
                    "SELECT seq, id, time, class, sekretess, prev, mac FROM journal"
                    " WHERE pruned = 0 AND class = $1 AND time < $2 ORDER BY seq LIMIT $3",
@@ -522,30 +487,24 @@ bool dm_pg_prune_batch(dm_store *s, const char *klass, int64_t before, int64_t n
             goto out;
         (*done)++;
     }
-    ok = dm_pg_cmd(s, c, "journal prune", "COMMIT", 0, NULL, err);
+    ok = true;
 out:
     PQclear(r);
-    if (!ok) {
+    ok = dm_pg_end(s, c, "journal prune", ok, err);
+    if (!ok)
         *done = 0;
-        dm_pg_rollback(s, c);
-    }
-    dm_pg_put(s, c);
     return ok;
 }
 
 bool dm_pg_prune_compact(dm_store *s, size_t *removed, GError **err)
 {
-    dm_pg_conn *c = dm_pg_get(s, err);
+    dm_pg_conn *c = dm_pg_begin(s, "journal prune", "BEGIN", DM_PG_JOURNAL_LOCK, err);
     PGresult *r = NULL;
     bool ok = false;
 
     *removed = 0;
     if (c == NULL)
         return false;
-    if (!dm_pg_cmd(s, c, "journal prune", "BEGIN", 0, NULL, err) ||
-        !dm_pg_cmd(s, c, "journal prune",
-                   "SELECT pg_advisory_xact_lock(" DM_PG_JOURNAL_LOCK ")", 0, NULL, err))
-        goto out;
     /* The last tombstone before the first row that is not one. */
     r = dm_pg_exec(s, c, "journal prune",
                    "SELECT seq, mac FROM journal WHERE pruned = 1 AND seq <"
@@ -571,13 +530,11 @@ bool dm_pg_prune_compact(dm_store *s, size_t *removed, GError **err)
         *removed = (size_t)g_ascii_strtoll(PQcmdTuples(d), NULL, 10);
         PQclear(d);
     }
-    ok = dm_pg_cmd(s, c, "journal prune", "COMMIT", 0, NULL, err);
+    ok = true;
 out:
     PQclear(r);
-    if (!ok) {
+    ok = dm_pg_end(s, c, "journal prune", ok, err);
+    if (!ok)
         *removed = 0;
-        dm_pg_rollback(s, c);
-    }
-    dm_pg_put(s, c);
     return ok;
 }

@@ -10,21 +10,6 @@
 
 #include "dm_store_pg_int.h"
 
-#define DM_PG_I64(buf, v) (g_snprintf(buf, sizeof buf, "%" G_GINT64_FORMAT, (int64_t)(v)), buf)
-
-static PGresult *dm_pg_notices_query(dm_store *s, const char *what, const char *sql, int n,
-                                     const char *const *p, GError **err)
-{
-    dm_pg_conn *c = dm_pg_get(s, err);
-    PGresult *r;
-
-    if (c == NULL)
-        return NULL;
-    r = dm_pg_exec(s, c, what, sql, n, p, err);
-    dm_pg_put(s, c);
-    return r;
-}
-
 /* Rows an UPDATE changed. */
 static unsigned dm_pg_changed(PGresult *r)
 {
@@ -33,21 +18,13 @@ static unsigned dm_pg_changed(PGresult *r)
     return n != NULL && *n != '\0' ? (unsigned)g_ascii_strtoull(n, NULL, 10) : 0;
 }
 
-/* Addresses and ids as the database takes them (UTF-8). */
-static char *dm_pg_valid(const char *s)
-{
-    if (s == NULL)
-        return NULL;
-    return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
-}
-
 bool dm_pg_notice_add(dm_store *s, const char *id, int64_t time, const char *person_key,
                       const char *msg_key, const char *registrar, GError **err)
 {
     char time_s[32];
-    char *vid = dm_pg_valid(id), *vreg = dm_pg_valid(registrar);
+    char *vid = dm_pg_utf8(id), *vreg = dm_pg_utf8(registrar);
     const char *p[] = {vid, person_key, msg_key, vreg, DM_PG_I64(time_s, time)};
-    PGresult *r = dm_pg_notices_query(s, "notices",
+    PGresult *r = dm_pg_query(s, "notices",
                                       "INSERT INTO notices(id, person, msg, registrar, time)"
                                       " VALUES ($1, $2, $3, $4, $5::bigint)"
                                       " ON CONFLICT (id, person) DO NOTHING",
@@ -65,9 +42,9 @@ bool dm_pg_notice_answer(dm_store *s, const char *person_key, char *const *msg_k
                          size_t n_keys, const char *answer_id, int64_t now, unsigned *n,
                          GError **err)
 {
-    char now_s[32], *arr = dm_pg_array(msg_keys, n_keys), *vans = dm_pg_valid(answer_id);
+    char now_s[32], *arr = dm_pg_array(msg_keys, n_keys), *vans = dm_pg_utf8(answer_id);
     const char *p[] = {DM_PG_I64(now_s, now), vans, person_key, arr};
-    PGresult *r = dm_pg_notices_query(s, "notices",
+    PGresult *r = dm_pg_query(s, "notices",
                                       "UPDATE notices SET answered = $1::bigint, answer_id = $2"
                                       " WHERE person = $3 AND msg = ANY($4::text[])"
                                       " AND answered = 0 AND time <= $1::bigint",
@@ -87,7 +64,7 @@ bool dm_pg_notice_each(dm_store *s, int64_t since, dm_notice_fn fn, void *data, 
 {
     char since_s[32];
     const char *p[] = {DM_PG_I64(since_s, since)};
-    PGresult *r = dm_pg_notices_query(s, "notices",
+    PGresult *r = dm_pg_query(s, "notices",
                                       "SELECT id, person, registrar, time, reminded, answered,"
                                       " answer_id FROM notices WHERE time >= $1::bigint"
                                       " ORDER BY time, id",
@@ -115,10 +92,9 @@ bool dm_pg_notice_each(dm_store *s, int64_t since, dm_notice_fn fn, void *data, 
 bool dm_pg_notice_remind(dm_store *s, const char *id, const char *person_key, int64_t now,
                          bool *claimed, GError **err)
 {
-    char now_s[32], *vid = dm_pg_valid(id);
+    char now_s[32], *vid = dm_pg_utf8(id);
     const char *p[] = {DM_PG_I64(now_s, now), vid, person_key};
-    PGresult *r = dm_pg_notices_query(
-        s, "notices",
+    PGresult *r = dm_pg_query(s, "notices",
         now > 0 ? "UPDATE notices SET reminded = $1::bigint WHERE id = $2 AND person = $3"
                   " AND reminded = 0 AND answered = 0"
                 : "UPDATE notices SET reminded = $1::bigint WHERE id = $2 AND person = $3",
@@ -136,9 +112,9 @@ bool dm_pg_notice_remind(dm_store *s, const char *id, const char *person_key, in
 bool dm_pg_question_add(dm_store *s, const char *id, int64_t time, const char *mailbox,
                         const char *msg_key, const char *thread_key, GError **err)
 {
-    char time_s[32], *vid = dm_pg_valid(id), *vbox = dm_pg_valid(mailbox);
+    char time_s[32], *vid = dm_pg_utf8(id), *vbox = dm_pg_utf8(mailbox);
     const char *p[] = {vid, vbox, msg_key, thread_key, DM_PG_I64(time_s, time)};
-    PGresult *r = dm_pg_notices_query(s, "questions",
+    PGresult *r = dm_pg_query(s, "questions",
                                       "INSERT INTO questions(id, mailbox, msg, thread, time)"
                                       " VALUES ($1, $2, $3, $4, $5::bigint)"
                                       " ON CONFLICT (id, mailbox) DO NOTHING",
@@ -158,10 +134,9 @@ bool dm_pg_question_answer(dm_store *s, char *const *msg_keys, size_t n_keys,
 {
     char now_s[32], *keys = dm_pg_array(msg_keys, n_keys),
                     *threads = dm_pg_array(thread_keys, n_threads),
-                    *vans = dm_pg_valid(answer_id);
+                    *vans = dm_pg_utf8(answer_id);
     const char *p[] = {DM_PG_I64(now_s, now), vans, keys, threads};
-    PGresult *r = dm_pg_notices_query(
-        s, "questions",
+    PGresult *r = dm_pg_query(s, "questions",
         "UPDATE questions SET answered = $1::bigint, answer_id = $2"
         " WHERE answered = 0 AND time <= $1::bigint AND"
         " ((msg <> '' AND msg = ANY($3::text[])) OR (thread <> '' AND thread = ANY($4::text[])))",
@@ -181,9 +156,9 @@ bool dm_pg_question_answer(dm_store *s, char *const *msg_keys, size_t n_keys,
 bool dm_pg_question_each(dm_store *s, int64_t since, const char *mailbox, dm_question_fn fn,
                          void *data, GError **err)
 {
-    char since_s[32], *vbox = dm_pg_valid(mailbox);
+    char since_s[32], *vbox = dm_pg_utf8(mailbox);
     const char *p[] = {DM_PG_I64(since_s, since), vbox};
-    PGresult *r = dm_pg_notices_query(s, "questions",
+    PGresult *r = dm_pg_query(s, "questions",
                                       "SELECT id, mailbox, time, answered, answer_id"
                                       " FROM questions WHERE time >= $1::bigint"
                                       " AND ($2::text IS NULL OR mailbox = $2)"
