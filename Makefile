@@ -153,7 +153,7 @@ $(SAN)/%.o: %.c
 	$(SAY) CC-SAN $<
 	$(Q)$(CC) $(CFLAGS_ALL) $(SANFLAGS) -MMD -MP -c -o $@ $<
 
-$(SAN)/test_%: tests/unit/test_%.c tests/unit/dm_test.h $(SAN_LIB_OBJS)
+$(SAN)/test_%: tests/unit/test_%.c $(wildcard tests/unit/dm_test*.h) $(SAN_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(SAY) LINK $@
 	$(Q)$(CC) $(CFLAGS_ALL) $(SANFLAGS) -Itests/unit -o $@ $< $(SAN_LIB_OBJS) $(LIBS) -lcmocka

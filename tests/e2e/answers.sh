@@ -11,7 +11,7 @@
 set -u
 DM_REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$DM_REPO/tests/lib/dm.sh"
-PF=$DM_REPO/tests/lib/postfix.sh
+. "$DM_REPO/tests/lib/e2e.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "skip: the end-to-end test runs Postfix and needs root" >&2
@@ -22,36 +22,9 @@ T=$(dm_tmpdir)
 CONF=$T/diariemilter.conf
 trap 'dm_stack_stop "$T" "$CONF"' EXIT
 
-dm_stack_start "$T" || { fail "slapd and postfix start"; exit 1; }
-dm_write_conf "$CONF" "$T" "$(cat "$T/ldap/uri")" "delivery.sendmail=$PF_SENDMAIL" \
-    "site.gateway_id=gw1.sjovik.test"
-"$DM_BUILD/diariectl" cases import -c "$CONF" "$DM_SHARED/fixtures/arenden.csv" >/dev/null ||
-    { fail "cases import"; exit 1; }
-dm_daemon_start "$CONF" || { fail "daemon start"; exit 1; }
+e2e_up || exit 1
 CTL="$DM_BUILD/diariectl"
 
-sink_count() { "$PF" sink-files "$T/pf" | wc -l; }
-settle() {
-    "$PF" wait-sink "$T/pf" "$1" 30 >/dev/null
-    "$PF" wait-queue "$T/pf" 30 >/dev/null
-    sleep 1
-    "$PF" wait-queue "$T/pf" 30 >/dev/null
-}
-# The sink file delivered to RCPT that contains TEXT.
-sink_for() {
-    local f
-    for f in $("$PF" sink-files "$T/pf"); do
-        grep -q "^X-Rcpt-Args: <$1>" "$f" && grep -qF -- "$2" "$f" && { printf '%s\n' "$f"; return 0; }
-    done
-    return 1
-}
-send() {
-    local file=$1 from=$2 to
-    shift 2
-    to=$(IFS=,; echo "$*")
-    swaks --silent 2 --server "127.0.0.1:$PF_PORT" --from "$from" --to "$to" \
-        --data "@$file" >"$T/swaks.out" 2>&1
-}
 # The journal id of the message with this Message-ID.
 jid() {
     "$CTL" journal search -c "$CONF" --json | python3 -c '

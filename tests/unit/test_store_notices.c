@@ -8,7 +8,7 @@
  * server can be had (tests/lib/pg.sh, as test_store_pg.c; DM_TEST_PG_URI
  * names another).
  */
-#include "dm_test.h"
+#include "dm_test_pg.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -17,56 +17,19 @@
 
 static const char key[] = "a local secret for the tests, 32+";
 
-static char *pg_dir; /* the private server's, or NULL */
-static char *pg_uri;
-
-static bool pg_sh(const char *cmd, const char *arg)
-{
-    char *script = dm_test_path("tests/lib/pg.sh");
-    char *argv[] = {script, (char *)cmd, pg_dir, (char *)arg, NULL};
-    int status = -1;
-    bool ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                           NULL, &status, NULL) &&
-              g_spawn_check_wait_status(status, NULL);
-
-    g_free(script);
-    return ok;
-}
+static dm_test_pg pg;
 
 static int group_setup(void **state)
 {
-    const char *uri = getenv("DM_TEST_PG_URI");
-
     (void)state;
-    if (uri != NULL && *uri != '\0') {
-        pg_uri = g_strdup(uri);
-        return 0;
-    }
-    pg_dir = g_dir_make_tmp("dmpgn-XXXXXX", NULL);
-    if (pg_dir == NULL || !pg_sh("start", "--fast")) {
-        print_message("no private PostgreSQL (tests/lib/pg.sh start): its tests skipped\n");
-        return 0;
-    }
-    {
-        char *path = g_build_filename(pg_dir, "uri", NULL);
-        gsize len;
-
-        if (g_file_get_contents(path, &pg_uri, &len, NULL))
-            g_strstrip(pg_uri);
-        g_free(path);
-    }
+    dm_test_pg_start(&pg, "dmpgn-XXXXXX");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (pg_dir != NULL) {
-        pg_sh("stop", "immediate");
-        dm_test_rmtree(pg_dir);
-    }
-    g_free(pg_dir);
-    g_free(pg_uri);
+    dm_test_pg_stop(&pg);
     return 0;
 }
 
@@ -96,11 +59,11 @@ static int setup_pg(void **state)
     *state = f;
     f->dir = dm_test_tmpdir();
     f->pg = true;
-    if (pg_uri == NULL)
+    if (pg.uri == NULL)
         return 0;
-    if (pg_dir != NULL && !pg_sh("reset", NULL))
+    if (pg.dir != NULL && !dm_test_pg_sh(pg.dir, "reset", NULL))
         return -1;
-    f->db = g_strdup(pg_uri);
+    f->db = g_strdup(pg.uri);
     f->store = dm_store_open(f->db, key, sizeof key - 1, &err);
     if (f->store == NULL) {
         print_error("dm_store_open: %s\n", err->message);

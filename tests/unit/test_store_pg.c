@@ -16,7 +16,7 @@
  * DM_TEST_PG_URI names a server to use instead (its database is
  * emptied).  Without either, the tests are skipped.
  */
-#include "dm_test.h"
+#include "dm_test_pg.h"
 
 #include <libpq-fe.h>
 
@@ -27,60 +27,23 @@
 #include "dm_verdict.h"
 
 static const char key[] = "a local secret for the tests, 32+";
-static char *pg_dir;  /* the private server's, or NULL */
-static char *pg_uri;
+static dm_test_pg pg;
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-static bool pg_sh(const char *cmd, const char *arg)
-{
-    char *script = dm_test_path("tests/lib/pg.sh");
-    char *argv[] = {script, (char *)cmd, pg_dir, (char *)arg, NULL};
-    int status = -1;
-    bool ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                           NULL, &status, NULL) &&
-              g_spawn_check_wait_status(status, NULL);
-
-    g_free(script);
-    return ok;
-}
-
 static int group_setup(void **state)
 {
-    const char *uri = getenv("DM_TEST_PG_URI");
-
     (void)state;
     dm_mime_init();
-    if (uri != NULL && *uri != '\0') {
-        pg_uri = g_strdup(uri);
-        return 0;
-    }
-    pg_dir = g_dir_make_tmp("dmpg-XXXXXX", NULL);
-    if (pg_dir == NULL || !pg_sh("start", "--fast")) {
-        print_message("no private PostgreSQL (tests/lib/pg.sh start): skipped\n");
-        return 0;
-    }
-    {
-        char *path = g_build_filename(pg_dir, "uri", NULL);
-        gsize len;
-
-        if (g_file_get_contents(path, &pg_uri, &len, NULL))
-            g_strstrip(pg_uri);
-        g_free(path);
-    }
+    dm_test_pg_start(&pg, "dmpg-XXXXXX");
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (pg_dir != NULL) {
-        pg_sh("stop", "immediate");
-        dm_test_rmtree(pg_dir);
-    }
-    g_free(pg_dir);
-    g_free(pg_uri);
+    dm_test_pg_stop(&pg);
     dm_mime_shutdown();
     return 0;
 }
@@ -95,7 +58,7 @@ static void quiet(void *arg, const char *message)
 
 static PGconn *raw_connect(void)
 {
-    PGconn *c = PQconnectdb(pg_uri);
+    PGconn *c = PQconnectdb(pg.uri);
 
     PQsetNoticeProcessor(c, quiet, NULL);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -144,7 +107,7 @@ static dm_store *open_gateway(const char *gateway, int64_t timeout)
     dm_store_options opt = {.gateway = gateway, .connect_timeout = 2, .timeout = timeout,
                             .pool_size = 4};
     GError *err = NULL;
-    dm_store *s = dm_store_open_with(pg_uri, &opt, key, sizeof key - 1, &err);
+    dm_store *s = dm_store_open_with(pg.uri, &opt, key, sizeof key - 1, &err);
 
     if (s == NULL) {
         print_error("open: %s\n", err->message);
@@ -157,7 +120,7 @@ static int setup(void **state)
 {
     fixture *f;
 
-    if (pg_uri == NULL)
+    if (pg.uri == NULL)
         skip();
     f = g_new0(fixture, 1);
     f->raw = raw_connect();
@@ -259,7 +222,7 @@ static void test_pg_schema(void **state)
     assert_int_equal(raw_int(f->raw, "SELECT count(*) FROM diarie_schema"), 1);
     assert_true(dm_store_owed_epoch(f->mx1) > 0);
     {
-        char **files = dm_store_local_files(pg_uri);
+        char **files = dm_store_local_files(pg.uri);
 
         assert_null(files[0]);
         g_strfreev(files);
@@ -267,29 +230,29 @@ static void test_pg_schema(void **state)
 
     /* A newer schema: refused, by the daemon and by the upgrade. */
     raw_exec(f->raw, "UPDATE diarie_schema SET version = 99");
-    s = dm_store_open_with(pg_uri, &opt, key, sizeof key - 1, &err);
+    s = dm_store_open_with(pg.uri, &opt, key, sizeof key - 1, &err);
     assert_null(s);
     assert_non_null(strstr(err->message, "newer"));
     g_clear_error(&err);
-    s = dm_store_open_for_upgrade(pg_uri, &opt, &err);
+    s = dm_store_open_for_upgrade(pg.uri, &opt, &err);
     assert_null(s);
     g_clear_error(&err);
 
     /* An older one: the daemon refuses and names the command; the
      * command upgrades it in place, and then the daemon opens it. */
     raw_exec(f->raw, "UPDATE diarie_schema SET version = 1");
-    s = dm_store_open_with(pg_uri, &opt, key, sizeof key - 1, &err);
+    s = dm_store_open_with(pg.uri, &opt, key, sizeof key - 1, &err);
     assert_null(s);
     assert_non_null(strstr(err->message, "diariectl store upgrade"));
     g_clear_error(&err);
-    s = dm_store_open_for_upgrade(pg_uri, &opt, &err);
+    s = dm_store_open_for_upgrade(pg.uri, &opt, &err);
     assert_non_null(s);
     assert_true(dm_store_upgrade(s, &from, &err));
     assert_int_equal(from, 1);
     assert_true(dm_store_upgrade(s, &from, &err));
     assert_int_equal(from, DM_STORE_SCHEMA_VERSION);
     dm_store_close(s);
-    s = dm_store_open_with(pg_uri, &opt, key, sizeof key - 1, &err);
+    s = dm_store_open_with(pg.uri, &opt, key, sizeof key - 1, &err);
     assert_non_null(s);
     /* No file to back up: pg_dump is named. */
     assert_false(dm_store_backup(s, "/tmp/never-written.db", &err));
@@ -843,10 +806,10 @@ static void test_pg_server_down(void **state)
     dm_journal_report r;
     bool ok = false;
 
-    if (pg_dir == NULL)
+    if (pg.dir == NULL)
         skip(); /* a server of someone else's is not stopped */
     add_row(f->mx1, "down0000000000000001", 1, DM_CLASS_RINGA);
-    assert_true(pg_sh("stop", "immediate"));
+    assert_true(dm_test_pg_sh(pg.dir, "stop", "immediate"));
     t0 = g_get_monotonic_time();
     assert_false(add_row_err(f->mx1, "down0000000000000002", 2, DM_CLASS_RINGA, &err));
     assert_non_null(err);
@@ -859,7 +822,7 @@ static void test_pg_server_down(void **state)
     g_clear_error(&err);
     /* Each within the bounds the configuration sets. */
     assert_true(g_get_monotonic_time() - t0 < 8 * G_USEC_PER_SEC);
-    assert_true(pg_sh("restart", NULL));
+    assert_true(dm_test_pg_sh(pg.dir, "restart", NULL));
     /* Back: the same handles write again (the pool connects anew; the
      * first call after a failed connect may still fail for a second). */
     for (int i = 0; i < 20 && !ok; i++) {
@@ -884,23 +847,20 @@ static void test_pg_server_down(void **state)
 static void test_pg_failover(void **state)
 {
     fixture *f = *state;
-    char *dir2 = g_build_filename(pg_dir != NULL ? pg_dir : "/nonexistent", "second", NULL);
-    char *save = pg_dir, *uri2, *both, *host1;
+    char *dir2 = g_build_filename(pg.dir != NULL ? pg.dir : "/nonexistent", "second", NULL);
+    char *uri2, *both, *host1;
     dm_store_options opt = {.gateway = "mx1", .connect_timeout = 2, .timeout = 5};
     PGconn *raw2;
     dm_store *s;
     GError *err = NULL;
     bool ok = false;
 
-    if (pg_dir == NULL)
+    if (pg.dir == NULL)
         skip();
-    pg_dir = dir2;
-    if (!pg_sh("start", "--fast")) {
-        pg_dir = save;
+    if (!dm_test_pg_sh(dir2, "start", "--fast")) {
         g_free(dir2);
         fail();
     }
-    pg_dir = save;
     uri2 = g_strdup_printf("postgresql:///diarie?host=%s&user=postgres", dir2);
     raw2 = PQconnectdb(uri2);
     assert_int_equal(PQstatus(raw2), CONNECTION_OK);
@@ -914,7 +874,7 @@ static void test_pg_failover(void **state)
     raw_exec(raw2, "ALTER DATABASE diarie SET default_transaction_read_only = on");
 
     /* The read-only one first in the list: skipped. */
-    host1 = g_strdup(strstr(pg_uri, "host=") + 5);
+    host1 = g_strdup(strstr(pg.uri, "host=") + 5);
     *strchr(host1, '&') = '\0';
     both = g_strdup_printf("postgresql:///diarie?host=%s,%s&user=postgres"
                            "&target_session_attrs=read-write",
@@ -943,9 +903,7 @@ static void test_pg_failover(void **state)
     raw_exec(f->raw, "ALTER DATABASE diarie RESET default_transaction_read_only");
 
     PQfinish(raw2);
-    pg_dir = dir2;
-    pg_sh("stop", "immediate");
-    pg_dir = save;
+    dm_test_pg_sh(dir2, "stop", "immediate");
     g_free(uri2);
     g_free(both);
     g_free(host1);
