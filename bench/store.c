@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "dm_policy.h"
 #include "dm_store.h"
 #include "dm_verdict.h"
 
@@ -39,6 +40,7 @@ static bool one_message(dm_store *s, const dm_verdict *v, int i, GError **err)
             .id = id, .time = i, .queue_id = "4F2A11C0D", .message_id = mid,
             .sender = "per.svensson@invanare.example", .rcpts = rcpts, .n_rcpts = 2,
             .subject = "Ansökan om bygglov", .sha256 = SHA, .verdict = v,
+            .keep_all = dm_policy_journal_keeps(v),
             .owed_keys = owed, .n_owed = 2, .owed_since = i - 86400, .owed_claimed = claimed,
             .mass_sender = "per.svensson@invanare.example", .mass_since = i - 3600,
         };

@@ -102,6 +102,19 @@ for r in $rooms; do
     done
 done
 
+# Privacy is policy's to decide: whether a message is private or party
+# mail is asked in policy/ alone (model/ defines it); the other rooms
+# obey policy's answers (dm_policy_action_owed, dm_policy_journal_keeps,
+# ...) and never judge a class themselves.
+for r in $rooms; do
+    case $r in model | policy) continue ;; esac
+    [ -d "$r" ] || continue
+    for hit in $(grep -rn --include='*.[ch]' 'dm_class_is_private' "$r" | cut -d: -f1,2); do
+        echo "docs/layout.sh: $hit: dm_class_is_private outside policy/: ask policy (see docs/ARCHITECTURE.md)" >&2
+        status=1
+    done
+done
+
 if [ "$status" -eq 0 ]; then
     echo "docs/layout.sh: ok ($n files, $(printf '%s\n' $rooms | wc -l) rooms)"
 fi

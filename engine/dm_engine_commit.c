@@ -212,6 +212,7 @@ static void dm_engine_journal_entry(const dm_arrival *a, bool content, dm_journa
     je->rcpts = (char *const *)a->env->rcpts->pdata;
     je->n_rcpts = a->env->rcpts->len;
     je->verdict = a->verdict;
+    je->keep_all = dm_policy_journal_keeps(a->verdict);
     if (content && a->msg != NULL) {
         je->message_id = a->msg->message_id;
         je->subject = a->msg->subject;

@@ -62,6 +62,13 @@ bool dm_policy_action_owed(const dm_verdict *v, const dm_action *a);
 /* Does a concern private mail (privat or parti, or a message in doubt)?
  * Its recipient is then never logged. */
 bool dm_policy_action_private(const dm_verdict *v, const dm_action *a);
+/* Does v's journal row keep the message's parties and particulars (its
+ * addresses, subject, Message-ID, queue id, direction, case, reasons and
+ * actions)?  Not for privat or parti: their row keeps the time, the class
+ * and a keyed hash that can confirm a given message was seen, no more.
+ * The engine sets the answer on the row (dm_journal_entry.keep_all);
+ * store/ writes what it is told. */
+bool dm_policy_journal_keeps(const dm_verdict *v);
 /* Are the repeats of v's message looked for, and its actions claimed
  * once for all its arrivals?  Not for a rejection, and not for privat
  * or parti: their rows keep no Message-ID, so each arrival owes its own

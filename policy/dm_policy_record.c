@@ -4,7 +4,8 @@
  * answer themselves.
  *
  *  - which actions may leave for privat and parti mail (one filter, asked
- *    by the spool, the journal and the milter's added recipients);
+ *    by the spool, the journal and the milter's added recipients), and
+ *    what of such a message its journal row may keep;
  *  - R14's window: when its count is needed, whose recipients join it;
  *  - R12, R13: absence learnt from automatic replies;
  *  - notices owed once a period, and the reasons when one was sent
@@ -37,6 +38,13 @@ bool dm_policy_action_private(const dm_verdict *v, const dm_action *a)
 {
     return dm_class_is_private(v->klass) ||
            (a->type == DM_ACT_NOTICE && a->notice == DM_NOTICE_JUDGE_PRIVATE);
+}
+
+bool dm_policy_journal_keeps(const dm_verdict *v)
+{
+    /* Privacy: nothing of privat or parti mail but that it was seen.  A
+     * rejection was not classified for its content: it keeps its row. */
+    return v->reject || !dm_class_is_private(v->klass);
 }
 
 bool dm_policy_matches_repeats(const dm_verdict *v)

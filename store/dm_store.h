@@ -144,6 +144,10 @@ typedef struct dm_journal_entry {
                               * the Message-ID, the duplicate key.  NULL:
                               * sha256 is used. */
     const dm_verdict *verdict;
+    bool keep_all;          /* the row keeps everything above; false (the
+                             * default, and privat and parti: policy's
+                             * dm_policy_journal_keeps): only the time, the
+                             * class and a keyed hash of sha256 */
 
     /* Counters written in the row's own transaction (all optional): */
     const char *mass_sender;      /* R14: rcpts join this sender's window */
@@ -164,8 +168,9 @@ typedef struct dm_journal_entry {
                                    * another (another gateway's) had it */
 } dm_journal_entry;
 
-/* Append one row.  For privat and parti the row keeps only the time, the
- * class and a keyed hash of the message: no subject, no addresses. */
+/* Append one row.  Without e->keep_all (privat and parti) the row keeps
+ * only the time, the class and a keyed hash of the message: no subject,
+ * no addresses, no Message-ID.  store/ does not judge a class itself. */
 bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err);
 
 /* The key duplicates are found by: the Message-ID and the hash of the
@@ -262,7 +267,8 @@ typedef struct dm_journal_row {
     char *klass;
     bool sekretess;
     bool pruned;
-    bool private_row;       /* privat or parti: only time, class and id */
+    bool private_row;       /* written without keep_all (privat or parti):
+                             * only time, class and id */
     /* NULL for private and pruned rows: */
     char *queue_id, *message_id, *direction, *sender, *recipients, *subject, *case_dnr;
     char *reasons, *actions; /* JSON arrays */

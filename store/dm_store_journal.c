@@ -1,9 +1,10 @@
 /*
- * The journal: one row per message, chained (dm_store_chain.c).  What a
- * row keeps is decided here, the same for every backend: for privat and
- * parti only the time, the class and a keyed hash.  Rows are written by
- * group commit: writers arriving while a commit syncs are written
- * together, in one transaction of the backend.
+ * The journal: one row per message, chained (dm_store_chain.c).  The
+ * fields of a row are made here, the same for every backend; whether it
+ * keeps them all is policy's answer the entry carries (keep_all): without
+ * it (privat and parti) only the time, the class and a keyed hash.
+ * Rows are written by group commit: writers arriving while a commit
+ * syncs are written together, in one transaction of the backend.
  *
  * The rest of the journal: verify (dm_store_verify.c), prune
  * (dm_store_prune.c), search (dm_store_search.c).
@@ -91,7 +92,7 @@ static bool dm_journal_group_commit(dm_store *s, dm_journal_req *req, GError **e
 bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
 {
     const dm_verdict *v = e->verdict;
-    bool priv = !v->reject && dm_class_is_private(v->klass);
+    bool bare = !e->keep_all;
     char time_s[32], sek_s[4], keyed[65];
     char *rcpts = NULL, *reasons = NULL, *actions = NULL, *dup = NULL;
     const char *f[DM_JOURNAL_FIELDS];
@@ -101,7 +102,7 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
 
     g_snprintf(time_s, sizeof time_s, "%" G_GINT64_FORMAT, e->time);
     g_snprintf(sek_s, sizeof sek_s, "%d", v->sekretess ? 1 : 0);
-    if (priv) {
+    if (bare) {
         /* R3/R4 and privacy: the time, the class and a keyed hash that
          * can confirm a given message was seen, and nothing else. */
         dm_hmac_sha256_hex(s->key != NULL ? s->key : "", s->key ? s->keylen : 0,
@@ -122,18 +123,18 @@ bool dm_store_journal_add(dm_store *s, const dm_journal_entry *e, GError **err)
 
     f[DM_JF_ID] = e->id;
     f[DM_JF_TIME] = time_s;
-    f[DM_JF_QUEUE_ID] = priv ? NULL : e->queue_id;
-    f[DM_JF_MESSAGE_ID] = priv ? NULL : e->message_id;
-    f[DM_JF_DIRECTION] = priv ? NULL : dm_direction_name(v->direction);
-    f[DM_JF_SENDER] = priv ? NULL : e->sender;
+    f[DM_JF_QUEUE_ID] = bare ? NULL : e->queue_id;
+    f[DM_JF_MESSAGE_ID] = bare ? NULL : e->message_id;
+    f[DM_JF_DIRECTION] = bare ? NULL : dm_direction_name(v->direction);
+    f[DM_JF_SENDER] = bare ? NULL : e->sender;
     f[DM_JF_RECIPIENTS] = rcpts;
-    f[DM_JF_SUBJECT] = priv ? NULL : e->subject;
+    f[DM_JF_SUBJECT] = bare ? NULL : e->subject;
     f[DM_JF_CLASS] = klass;
     f[DM_JF_SEKRETESS] = sek_s;
-    f[DM_JF_CASE] = priv ? NULL : v->case_dnr;
+    f[DM_JF_CASE] = bare ? NULL : v->case_dnr;
     f[DM_JF_REASONS] = reasons;
     f[DM_JF_ACTIONS] = actions;
-    f[DM_JF_HASH] = priv ? keyed : (e->sha256 ? e->sha256 : "");
+    f[DM_JF_HASH] = bare ? keyed : (e->sha256 ? e->sha256 : "");
     f[DM_JF_DUP_KEY] = dup;
     f[DM_JF_GATEWAY] = s->opt.gateway;
     /* Text as UTF-8, whatever bytes an envelope or a header brought: a

@@ -84,14 +84,14 @@ static bool dm_journal_row_has_address(const dm_journal_row *r, const char *addr
     return found;
 }
 
-/* A privat or parti row, or a pruned one, shows its time, class and id
- * only, whatever its backend returned. */
+/* A row written bare (privat or parti: dm_journal_entry.keep_all was
+ * false), or a pruned one, shows its time, class and id only, whatever
+ * its backend returned.  Which rows were written bare is read from the
+ * row itself, not judged again from its class: every row written whole
+ * names its direction, a bare one never does. */
 static void dm_journal_row_hide(dm_journal_row *r)
 {
-    dm_class c;
-
-    r->private_row = r->klass != NULL && dm_class_from_name(r->klass, &c) &&
-                     dm_class_is_private(c);
+    r->private_row = !r->pruned && r->direction == NULL;
     if (!r->pruned && !r->private_row)
         return;
     g_clear_pointer(&r->queue_id, g_free);

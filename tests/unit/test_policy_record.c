@@ -1,7 +1,7 @@
 /*
  * policy/dm_policy_record.c: the questions the engine and the milter ask
  * the rules rather than answer themselves.  What may be carried out for
- * private mail, whether repeats are matched and what is followed
+ * private mail and what its journal row keeps, whether repeats are matched and what is followed
  * across messages (R15's questions); R14's window (when it
  * is counted, who joins it); absence learnt from automatic replies; the
  * keys of notices owed once a period; and the reasons, in the site's
@@ -112,6 +112,8 @@ static void test_action_owed(void **state)
         assert_false(dm_policy_action_owed(v, mgr));
         assert_true(dm_policy_action_owed(v, judge));
         assert_true(dm_policy_action_private(v, reg));
+        /* Nor does its journal row keep its parties or particulars. */
+        assert_false(dm_policy_journal_keeps(v));
     }
     assert_true(dm_policy_action_once(mgr));
     assert_false(dm_policy_action_once(reg));
@@ -124,8 +126,15 @@ static void test_action_owed(void **state)
     assert_true(dm_policy_matches_repeats(v));
     v->klass = DM_CLASS_RINGA;
     assert_true(dm_policy_matches_repeats(v));
+    assert_true(dm_policy_journal_keeps(v));
+    v->klass = DM_CLASS_ALLMAN;
+    assert_true(dm_policy_journal_keeps(v));
+    v->klass = DM_CLASS_RINGA;
     v->reject = true;
     assert_false(dm_policy_matches_repeats(v));
+    /* A rejection keeps its row whatever class it had come to. */
+    v->klass = DM_CLASS_PRIVAT;
+    assert_true(dm_policy_journal_keeps(v));
     dm_verdict_free(v);
 }
 

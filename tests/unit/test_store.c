@@ -546,7 +546,7 @@ static void add_row(fixture *f, const char *id, int64_t time, dm_class klass,
         .n_rcpts = 2,
         .subject = "Komplettering till medborgarförslag",
         .sha256 = sha,
-        .verdict = v,
+        .verdict = v, .keep_all = dm_policy_journal_keeps(v),
     };
     GError *err = NULL;
 
@@ -650,7 +650,7 @@ static void test_journal_rows(void **state)
     {
         dm_verdict *v = verdict(DM_CLASS_ALLMAN);
         dm_journal_entry e = {.id = "id00000000000000000a", .time = 5, .sha256 = SHA_A,
-                              .verdict = v};
+                              .verdict = v, .keep_all = dm_policy_journal_keeps(v)};
         GError *err = NULL;
         assert_false(dm_store_journal_add(f->store, &e, &err));
         assert_non_null(err);
@@ -670,9 +670,61 @@ static void test_journal_rejected_row(void **state)
 
     v->reject = true;
     v->klass = DM_CLASS_NONE;
+    e.keep_all = dm_policy_journal_keeps(v);
     assert_true(dm_store_journal_add(f->store, &e, &err));
     dm_verdict_free(v);
     assert_int_equal(query_int(f, "SELECT class = 'rejected' FROM journal"), 1);
+}
+
+/* What a row keeps is the entry's keep_all (policy's answer), never
+ * store/'s own reading of the class: a registreras row written without
+ * it is bare, and search shows it as such; the class alone hides
+ * nothing. */
+static void test_journal_keep_all_obeyed(void **state)
+{
+    fixture *f = *state;
+    dm_verdict *v = verdict(DM_CLASS_REGISTRERAS);
+    char *rcpts[] = {"kommun@sjovik.test"};
+    dm_journal_entry e = {.id = "id0000000000000000k1", .time = 9000, .queue_id = "4F2A11C0E",
+                          .message_id = "k1@invanare.example",
+                          .sender = "per.svensson@invanare.example", .rcpts = rcpts,
+                          .n_rcpts = 1, .subject = "Bygglov", .sha256 = SHA_A, .verdict = v};
+    dm_journal_query q = {.since = 9000};
+    GPtrArray *rows;
+    dm_journal_row *r;
+
+    assert_true(dm_store_journal_add(f->store, &e, NULL));
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE id = "
+                                  "'id0000000000000000k1' AND class = 'registreras' AND"
+                                  " subject IS NULL AND sender IS NULL AND recipients IS NULL"
+                                  " AND message_id IS NULL AND queue_id IS NULL AND"
+                                  " direction IS NULL AND reasons IS NULL AND hash <> '" SHA_A
+                                  "'"),
+                     1);
+    dm_verdict_free(v);
+    v = verdict(DM_CLASS_PRIVAT);
+    e.id = "id0000000000000000k2";
+    e.time = 9001;
+    e.verdict = v;
+    e.keep_all = true;
+    assert_true(dm_store_journal_add(f->store, &e, NULL));
+    assert_int_equal(query_int(f, "SELECT count(*) FROM journal WHERE id = "
+                                  "'id0000000000000000k2' AND subject = 'Bygglov'"),
+                     1);
+    dm_verdict_free(v);
+
+    rows = dm_store_journal_search(f->store, &q, NULL);
+    assert_non_null(rows);
+    assert_int_equal(rows->len, 2);
+    r = g_ptr_array_index(rows, 0);
+    assert_true(r->private_row);
+    assert_string_equal(r->klass, "registreras");
+    assert_null(r->subject);
+    assert_null(r->hash);
+    r = g_ptr_array_index(rows, 1);
+    assert_false(r->private_row);
+    assert_string_equal(r->subject, "Bygglov");
+    g_ptr_array_free(rows, TRUE);
 }
 
 static void test_journal_verify(void **state)
@@ -770,7 +822,7 @@ static void test_journal_field_shift(void **state)
         .n_rcpts = 1,
         .subject = "Komplettering\x1fregistreras",
         .sha256 = SHA_A,
-        .verdict = v,
+        .verdict = v, .keep_all = dm_policy_journal_keeps(v),
     };
 
     assert_true(dm_store_journal_add(f->store, &e, NULL));
@@ -886,7 +938,8 @@ static void test_journal_dup_body(void **state)
     char *rcpts[] = {"kommun@sjovik.test"};
     dm_journal_entry e = {.id = "id0000000000000000d1", .time = 5000, .message_id = "m@x",
                           .sender = "a@invanare.example", .rcpts = rcpts, .n_rcpts = 1,
-                          .sha256 = SHA_A, .body_sha256 = SHA_B, .verdict = v};
+                          .sha256 = SHA_A, .body_sha256 = SHA_B, .verdict = v,
+                          .keep_all = dm_policy_journal_keeps(v)};
     char *id = NULL, *k1, *k2;
     int64_t t = 0;
     bool seen = false, has = false;
@@ -963,7 +1016,8 @@ static void test_owed_claims(void **state)
     dm_journal_entry e = {.id = "id0000000000000000o1", .time = 7000,
                           .message_id = "split@invanare.example", .sender = "a@invanare.example",
                           .rcpts = rcpts, .n_rcpts = 1, .sha256 = SHA_A, .body_sha256 = SHA_B,
-                          .verdict = v, .owed_keys = keys1, .n_owed = 1, .owed_since = 6000,
+                          .verdict = v, .keep_all = dm_policy_journal_keeps(v),
+                          .owed_keys = keys1, .n_owed = 1, .owed_since = 6000,
                           .owed_claimed = claimed};
 
     assert_non_null(copy);
@@ -1380,7 +1434,7 @@ static void add_counted(fixture *f, const char *id, int64_t time, char **rcpts, 
         .rcpts = rcpts,
         .n_rcpts = n,
         .sha256 = SHA_A,
-        .verdict = v,
+        .verdict = v, .keep_all = dm_policy_journal_keeps(v),
         .mass_sender = mass_sender,
         .mass_since = time - 3600,
         .autoreply_person = autoreply,
@@ -1484,6 +1538,7 @@ static void test_autoreply_and_once(void **state)
         char *k2[] = {"manager|x@sjovik.test|y@sjovik.test|2026-11-23"};
         dm_verdict *v = verdict(DM_CLASS_RINGA);
         dm_journal_entry e = {.id = "o2", .time = 500002, .sha256 = SHA_A, .verdict = v,
+                              .keep_all = dm_policy_journal_keeps(v),
                               .once_keys = k2, .n_once = 1,
                               .autoreply_person = "erik.sjoberg@sjovik.test"};
         assert_false(dm_store_journal_add(f->store, &e, &err));
@@ -1512,7 +1567,8 @@ static gpointer write_rows(gpointer data)
     for (int i = 0; i < 40; i++) {
         char id[32];
         dm_verdict *v = verdict(i % 3 ? DM_CLASS_RINGA : DM_CLASS_PRIVAT);
-        dm_journal_entry e = {.id = id, .time = 5000 + i, .sha256 = SHA_A, .verdict = v};
+        dm_journal_entry e = {.id = id, .time = 5000 + i, .sha256 = SHA_A, .verdict = v,
+                              .keep_all = dm_policy_journal_keeps(v)};
         GError *err = NULL;
 
         /* Every tenth row reuses an id another writer also writes. */
@@ -1628,7 +1684,7 @@ static void test_schema_version_backup(void **state)
     {
         dm_verdict *vd = verdict(DM_CLASS_RINGA);
         dm_journal_entry e = {.id = "id0000000000000000g2", .time = 1001, .sha256 = SHA_A,
-                              .verdict = vd};
+                              .verdict = vd, .keep_all = dm_policy_journal_keeps(vd)};
         assert_true(dm_store_journal_add(gw, &e, NULL));
         dm_verdict_free(vd);
     }
@@ -1682,6 +1738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_local_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_rejected_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_keep_all_obeyed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_verify_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_field_shift, setup, teardown),

@@ -165,7 +165,7 @@ static bool add_row_err(dm_store *s, const char *id, int64_t time, dm_class klas
     dm_journal_entry e = {.id = id, .time = time, .queue_id = "4F2A11C0D", .message_id = mid,
                           .sender = "per.svensson@invanare.example", .rcpts = rcpts,
                           .n_rcpts = 2, .subject = "Komplettering\ttill\nförslag \\ \"x\"",
-                          .sha256 = SHA_A, .verdict = v};
+                          .sha256 = SHA_A, .verdict = v, .keep_all = dm_policy_journal_keeps(v)};
     bool ok;
 
     g_snprintf(mid, sizeof mid, "%s@invanare.example", id);
@@ -425,7 +425,8 @@ static void test_pg_row_fails_alone(void **state)
         dm_journal_entry e = {.id = "id00000000000000000c", .time = 1003,
                               .sender = "p\xe4r@invanare.example", .rcpts = rcpts,
                               .n_rcpts = 1, .subject = "Fr\xe5ga", .message_id = "\xff@x",
-                              .sha256 = SHA_A, .verdict = v};
+                              .sha256 = SHA_A, .verdict = v,
+                              .keep_all = dm_policy_journal_keeps(v)};
 
         assert_true(dm_store_journal_add(f->mx1, &e, NULL));
         dm_verdict_free(v);
@@ -487,6 +488,7 @@ static gpointer arrive(gpointer data)
     dm_journal_entry e = {.id = a->id, .time = a->time, .message_id = "race@invanare.example",
                           .sender = "a@invanare.example", .rcpts = rcpts, .n_rcpts = 1,
                           .sha256 = SHA_A, .body_sha256 = SHA_B, .verdict = v,
+                          .keep_all = dm_policy_journal_keeps(v),
                           .owed_keys = owed, .n_owed = 1, .owed_since = a->time - 600,
                           .owed_claimed = &a->owed_claimed, .once_keys = once, .n_once = 1,
                           .once_claimed = &a->once_claimed};
@@ -567,6 +569,7 @@ static void test_pg_counters_shared(void **state)
     char *oncek[] = {"autoreply|bengt.ek@sjovik.test|5000"};
     dm_journal_entry e = {.id = "id000000000000000mw1", .time = 5000, .sender = "x@sjovik.test",
                           .rcpts = rcpts, .n_rcpts = 4, .sha256 = SHA_A, .verdict = v,
+                          .keep_all = dm_policy_journal_keeps(v),
                           .mass_sender = "x@sjovik.test", .mass_since = 5000 - 3600,
                           .autoreply_person = "bengt.ek@sjovik.test",
                           .autoreply_since = 5000 - 3 * 86400, .once_keys = oncek,
@@ -676,6 +679,7 @@ static void test_pg_migrate(void **state)
     dm_journal_entry e = {.id = "id000000000000000mig", .time = 1500, .sender = "x@sjovik.test",
                           .message_id = "mig@x", .body_sha256 = SHA_B,
                           .rcpts = rcpts, .n_rcpts = 1, .sha256 = SHA_A, .verdict = v,
+                          .keep_all = dm_policy_journal_keeps(v),
                           .mass_sender = "x@sjovik.test", .mass_since = 0,
                           .owed_keys = owed, .n_owed = 1, .owed_since = 0};
     char *id = NULL;
