@@ -264,10 +264,16 @@ static void dm_attachments(const dm_msg *m, const dm_reasons *words, GString *ou
         g_string_append_printf(out, "%s (%s, ", name, type);
         g_free(type);
         g_free(no_name);
-        if (a->size >= 1024)
-            g_string_append_printf(out, "%zu kB)", (a->size + 512) / 1024);
-        else
-            g_string_append_printf(out, "%zu byte)", a->size);
+        {
+            bool kb = a->size >= 1024;
+            char *n = g_strdup_printf("%zu", kb ? (a->size + 512) / 1024 : a->size);
+            char *s = dm_reasons_text(words, kb ? DM_R_ATT_SIZE_KB : DM_R_ATT_SIZE_BYTES,
+                                      "size", n, NULL);
+
+            g_string_append_printf(out, "%s)", s);
+            g_free(s);
+            g_free(n);
+        }
         switch (a->status) {
         case DM_ATT_NOT_TRIED: break;
         case DM_ATT_READ: said = DM_R_ATT_READ; break;

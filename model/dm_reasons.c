@@ -31,6 +31,8 @@ static const struct {
     [DM_R_ATT_PAGE] = {"words", "att_page", "count"},
     [DM_R_ATT_PAGES] = {"words", "att_pages", "count"},
     [DM_R_ATT_CUT] = {"words", "att_cut", ""},
+    [DM_R_ATT_SIZE_KB] = {"words", "att_size_kb", "size"},
+    [DM_R_ATT_SIZE_BYTES] = {"words", "att_size_bytes", "size"},
     [DM_R_MASS] = {"reasons", "mass", "why sender"},
     [DM_R_NO_MESSAGE] = {"reasons", "no_message", "", true},
     [DM_R_INTERNAL] = {"reasons", "internal", "myndighet", true},

@@ -45,6 +45,8 @@ typedef enum {
     DM_R_ATT_PAGE,             /* count */
     DM_R_ATT_PAGES,            /* count */
     DM_R_ATT_CUT,
+    DM_R_ATT_SIZE_KB,          /* size, rounded kB (from 1024 bytes) */
+    DM_R_ATT_SIZE_BYTES,       /* size, below 1024 bytes */
     /* [reasons] */
     DM_R_MASS,                 /* why sender */
     DM_R_NO_MESSAGE,

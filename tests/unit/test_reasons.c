@@ -75,8 +75,9 @@ static void test_swedish_texts(void **state)
     g_free(dir);
 }
 
-/* [words]: a recipient's notes and a sekretess subject follow the
- * site's language, as the copies said them before the catalogue. */
+/* [words]: a recipient's notes, a sekretess subject and an attachment's
+ * size follow the site's language, as the copies said them before the
+ * catalogue. */
 static void test_words(void **state)
 {
     char *dir = dm_test_path("etc/templates");
@@ -105,6 +106,14 @@ static void test_words(void **state)
     g_free(t);
     t = dm_reasons_text(en, DM_R_SUBJECT_SEKRETESS, NULL);
     assert_string_equal(t, "(confidential)");
+    g_free(t);
+    /* An attachment's size in {{attachments}}: the units are words too. */
+    assert_string_equal(dm_reasons_section(DM_R_ATT_SIZE_KB), "words");
+    t = dm_reasons_text(sv, DM_R_ATT_SIZE_KB, "size", "12", NULL);
+    assert_string_equal(t, "12 kB");
+    g_free(t);
+    t = dm_reasons_text(en, DM_R_ATT_SIZE_BYTES, "size", "10", NULL);
+    assert_string_equal(t, "10 byte");
     g_free(t);
     dm_reasons_free(sv);
     dm_reasons_free(en);
