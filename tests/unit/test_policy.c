@@ -2161,7 +2161,7 @@ static void test_policy_build(void **state)
     /* Custom case-number patterns and known codes from the rules file. */
     text = "[casenumbers]\n"
            "pattern1 = (?<myn>[A-Z]{2,4})\\.(?<year>20\\d\\d)\\.(?<num>\\d+)\n"
-           "known = ks, BN\n";
+           "known = ks; BN\n";
     pol = from_rules(conf, text, &err);
     assert_non_null(pol);
     {
@@ -2169,6 +2169,19 @@ static void test_policy_build(void **state)
                                          "KS.2026.112 och KS 2026/140", NULL);
         assert_int_equal(all->len, 1);
         assert_string_equal(((dm_dnr *)g_ptr_array_index(all, 0))->key, "KS 2026/112");
+        g_ptr_array_free(all, TRUE);
+    }
+    dm_policy_free(pol);
+    /* known is a list separated by ";" (as rules.conf's example): a code
+     * there is a myndighet in lower case too, one that is not is not. */
+    text = "[casenumbers]\nknown = KS; bn\n";
+    pol = from_rules(conf, text, &err);
+    assert_non_null(pol);
+    {
+        GPtrArray *all = dm_dnr_find_all(dm_policy_dnr_parser(pol),
+                                         "bn 2026/45 och sn 2026/7", NULL);
+        assert_int_equal(all->len, 1);
+        assert_string_equal(((dm_dnr *)g_ptr_array_index(all, 0))->key, "BN 2026/45");
         g_ptr_array_free(all, TRUE);
     }
     dm_policy_free(pol);
