@@ -19,6 +19,9 @@ MANDIR      ?= $(PREFIX)/share/man
 # The attachment reader is looked for here by default ([mime] extractor):
 # give the same PREFIX (or LIBEXECDIR) to the build and to "make install".
 LIBEXECDIR  ?= $(PREFIX)/libexec
+# The shipped rules, templates and schema; a file of the same name under
+# SYSCONFDIR/diariemilter replaces the shipped one (common/dm_data.h).
+DATADIR     ?= $(PREFIX)/share/diariemilter
 VERSION     := 0.1.0
 # The share of labelled corpus cases make check requires to pass: of the
 # project's own sets, and of the shared sets (../shared/corpus/dev, dev2).
@@ -53,7 +56,7 @@ MODULES     := common model metrics policy mime ldap store deliver engine extrac
 INCLUDES    := $(addprefix -I,$(MODULES) milter)
 CFLAGS_ALL   = $(CSTD) $(OPT) $(WARN) $(INCLUDES) $(PKG_CFLAGS) \
                -DDM_VERSION='"$(VERSION)"' -DDM_SYSCONFDIR='"$(SYSCONFDIR)"' \
-               -DDM_LIBEXECDIR='"$(LIBEXECDIR)/diariemilter"' $(CFLAGS)
+               -DDM_LIBEXECDIR='"$(LIBEXECDIR)/diariemilter"' -DDM_DATADIR='"$(DATADIR)"' $(CFLAGS)
 
 LIB_SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 MILTER_SRCS := $(wildcard milter/*.c)
@@ -99,6 +102,11 @@ $(BUILD)/.libexecdir: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
 $(BUILD)/extract/dm_extract_pool.o: $(BUILD)/.libexecdir
+# The same for the shipped directory (common/dm_data.c).
+$(BUILD)/.datadir: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+$(BUILD)/common/dm_data.o: $(BUILD)/.datadir
 FORCE:
 
 $(LIBDM): $(LIB_OBJS)
@@ -362,13 +370,18 @@ install: all
 	install -m 0755 $(BUILD)/diariectl $(DESTDIR)$(BINDIR)/diariectl
 	install -d $(DESTDIR)$(LIBEXECDIR)/diariemilter
 	install -m 0755 $(EXTRACTOR) $(DESTDIR)$(LIBEXECDIR)/diariemilter/diariemilter-extract
-	@# Never over an admin's edit: a file that differs gets FILE.dist beside it.
-	scripts/install-etc.sh etc/diariemilter.conf etc/rules.conf etc/rules etc/templates etc/ldap \
-	    $(DESTDIR)$(SYSCONFDIR)/diariemilter
+	@# /etc holds what a site overrides: the configuration, never over an
+	@# admin's edit (a file that differs gets FILE.dist beside it).  The
+	@# rules and templates are shipped under DATADIR; a site file of the
+	@# same name under /etc/diariemilter replaces the shipped one.
+	scripts/install-etc.sh etc/diariemilter.conf $(DESTDIR)$(SYSCONFDIR)/diariemilter
+	install -d $(DESTDIR)$(DATADIR)
+	cp -R --no-preserve=ownership etc/rules.conf etc/rules etc/templates etc/ldap \
+	    $(DESTDIR)$(DATADIR)/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)
 	install -m 0644 docs/diariemilter.8 docs/diariectl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/diariemilter.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -d $(DESTDIR)$(PREFIX)/share/diariemilter
-	install -m 0644 etc/diarie.schema.json $(DESTDIR)$(PREFIX)/share/diariemilter/
+	install -m 0644 etc/diarie.schema.json $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples
 	install -m 0644 packaging/diariemilter-reminders.service packaging/diariemilter-reminders.timer \
 	    packaging/diariemilter-digest.service packaging/diariemilter-digest.timer \

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dm_ctl_fit_int.h"
+#include "dm_data.h"
 #include "dm_util.h"
 
 /* ---- the search --------------------------------------------------------------- */
@@ -247,7 +248,12 @@ static bool dm_fit_write(const dm_fit_ctx *ctx, const char *file, const double *
     bool ok;
     guint n = ctx->cases->len;
 
-    if (!g_file_get_contents(file, &text, NULL, err))
+    /* Read the site's rules, else the shipped ones; write the site's. */
+    char *from = dm_data_find_file(file);
+    bool read = g_file_get_contents(from, &text, NULL, err);
+
+    g_free(from);
+    if (!read)
         return false;
     at = strstr(text, "\n[weights]\n");
     if (at == NULL) {

@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "dm_data.h"
 #include "dm_mime_int.h"
 
 struct dm_templates {
@@ -34,8 +35,9 @@ dm_templates *dm_templates_load(const char *dir, dm_lang lang, GError **err)
     t->lang = lang;
     t->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     for (int i = 0; dm_template_names[i] != NULL; i++) {
-        char *file = g_strconcat(dm_template_names[i], ".txt", NULL);
-        char *path = g_build_filename(dir, sub, file, NULL);
+        char *file = g_strconcat(sub, "/", dm_template_names[i], ".txt", NULL);
+        /* The site's template, else the shipped one (dm_data.h). */
+        char *path = dm_data_find(dir, file, "templates");
         char *text = NULL;
         gsize len;
 

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "dm_data.h"
+
 /* Every key of the catalogue: its section, its name, the values its text
  * may name. */
 static const struct {
@@ -284,7 +286,8 @@ fail:
 
 dm_reasons *dm_reasons_load(const char *dir, dm_lang lang, GError **err)
 {
-    char *path = g_build_filename(dir, lang == DM_LANG_EN ? "en" : "sv", "reasons.conf", NULL);
+    char *path = dm_data_find(dir, lang == DM_LANG_EN ? "en/reasons.conf" : "sv/reasons.conf",
+                              "templates");
     char *text = NULL;
     gsize len = 0;
     dm_reasons *r = NULL;

@@ -27,6 +27,7 @@
  */
 #include <string.h>
 
+#include "dm_data.h"
 #include "dm_policy_int.h"
 
 typedef struct {
@@ -257,17 +258,19 @@ static char **dm_section_entries(GKeyFile *kf, const char *g, const char *base,
     char *words = g_key_file_get_string(kf, g, "words", NULL);
 
     if (list != NULL && *g_strstrip(list) != '\0') {
-        char *path = g_path_is_absolute(list) ? g_strdup(list)
-                                               : g_build_filename(base, list, NULL);
+        char *rel = g_strdup(list), *path;
         char **entries;
 
         if (lang != NULL) {
-            char *dir = g_path_get_dirname(path), *name = g_path_get_basename(path);
-            g_free(path);
-            path = g_build_filename(dir, lang, name, NULL);
+            char *dir = g_path_get_dirname(rel), *name = g_path_get_basename(rel);
+            g_free(rel);
+            rel = g_build_filename(dir, lang, name, NULL);
             g_free(dir);
             g_free(name);
         }
+        /* The site's list beside the rules, else the shipped one. */
+        path = dm_data_find(base, rel, NULL);
+        g_free(rel);
         entries = lang != NULL && !g_file_test(path, G_FILE_TEST_EXISTS)
                       ? g_new0(char *, 1)
                       : dm_policy_read_words(path, err);
@@ -696,16 +699,21 @@ dm_policy *dm_policy_new(const dm_conf *conf, GError **err)
     gsize len = 0;
     dm_policy *p;
 
-    if (!g_file_get_contents(conf->rules_file, &text, &len, err)) {
+    char *file = dm_data_find_file(conf->rules_file);
+
+    if (!g_file_get_contents(file, &text, &len, err)) {
         g_prefix_error(err, "[policy] rules: ");
+        g_free(file);
         return NULL;
     }
     p = dm_policy_rules(conf, text, len, err);
     g_free(text);
     if (p == NULL) {
-        g_prefix_error(err, "%s: ", conf->rules_file);
+        g_prefix_error(err, "%s: ", file);
+        g_free(file);
         return NULL;
     }
+    g_free(file);
     return dm_policy_reasons(p, conf, err);
 }
 
