@@ -40,7 +40,7 @@ SAY          = @true
 endif
 CC          ?= cc
 PKGS        := gmime-3.0 glib-2.0 gio-2.0 json-glib-1.0 libcrypto ldap sqlite3 libxml-2.0 libpq \
-               libcurl
+               libcurl libsystemd
 
 # Evaluated when used, so that a build started by "make check" after
 # scripts/deps.sh installed the libraries finds them.

@@ -12,14 +12,20 @@
  * (dm_milter_start.c); the process detaches and drops its privileges;
  * and only then is the engine built and are threads started.  Signals:
  * SIGTERM and SIGINT stop (libmilter's signal thread; it also turns
- * SIGHUP into a stop), SIGUSR1 reloads the configuration.
+ * SIGHUP into a stop), SIGUSR1 reloads the configuration.  Under
+ * systemd (Type=notify, NOTIFY_SOCKET set) the daemon says READY=1 once
+ * its socket listens, RELOADING=1 and READY=1 around a reload, and
+ * STOPPING=1; without NOTIFY_SOCKET these are no-ops.
  */
+#include <inttypes.h>
 #include <pwd.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dm_log.h"
@@ -109,6 +115,16 @@ static void dm_log_reopen(const dm_conf *c)
     }
 }
 
+/* Tell systemd (Type=notify) how the daemon stands; a failure is worth
+ * a warning, since systemd would then kill a daemon that works. */
+static void dm_notify(const char *state)
+{
+    int r = sd_notify(0, state);
+
+    if (r < 0)
+        dm_log(DM_LOG_WARNING, "cannot tell systemd (NOTIFY_SOCKET): %s", g_strerror(-r));
+}
+
 /* SIGUSR1: reload.  libmilter's own signal thread takes SIGHUP, SIGINT
  * and SIGTERM; this one takes SIGUSR1 only. */
 static gpointer dm_reload_thread(gpointer data)
@@ -124,7 +140,16 @@ static gpointer dm_reload_thread(gpointer data)
             continue;
         if (sig == SIGUSR1) {
             GError *err = NULL;
-            bool reloaded = dm_milter_reload(&err);
+            struct timespec now;
+            char reloading[64];
+            bool reloaded;
+
+            /* MONOTONIC_USEC: what systemd 253 and later want with it. */
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            snprintf(reloading, sizeof reloading, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
+                     (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u);
+            dm_notify(reloading);
+            reloaded = dm_milter_reload(&err);
 
             /* The log is reopened either way: SIGUSR1 is also what
              * logrotate sends once it has moved the file away. */
@@ -136,6 +161,9 @@ static gpointer dm_reload_thread(gpointer data)
                        err->message);
                 g_error_free(err);
             }
+            /* Either way the daemon runs (on the old configuration when
+             * the new one is broken). */
+            dm_notify("READY=1");
         }
     }
     return NULL;
@@ -303,7 +331,11 @@ static int dm_run(dm_start *st, dm_engine_rules *rules, const char *self)
 
     dm_log(DM_LOG_NOTICE, "diariemilter %s starting on %s (configuration %s)", DM_VERSION,
            conf->socket, dm_milter.conf_path);
+    /* The socket listens since dm_start_socket: an MTA that connects now
+     * waits in its backlog until smfi_main accepts. */
+    dm_notify("READY=1");
     rc = smfi_main();
+    dm_notify("STOPPING=1");
 
     /* Stopping: let messages in flight finish (the MTA waits for them up
      * to its own timeout), then flush the delivery worker. */

@@ -19,10 +19,12 @@ set -eu
 # fixtures (tests/attach/make-fixtures.py); strace: the sandbox's system
 # calls measured (tests/attach/run.sh).  libcurl4-openssl-dev: [delivery]
 # method = smtp.  logrotate: tests/ops/logrotate.sh runs the shipped snippet.
+# libsystemd-dev: sd_notify for the unit's Type=notify.  debhelper,
+# lintian: make deb and its install test (tests/deb/install.sh).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmilter-dev libgmime-3.0-dev libglib2.0-dev libjson-glib-dev libssl-dev libldap-dev
 libsqlite3-dev libpq-dev libstemmer-dev libcmocka-dev libxml2-dev libexttextcat-data tzdata
-libcurl4-openssl-dev
+libcurl4-openssl-dev libsystemd-dev debhelper lintian
 python3-jsonschema python3-yaml
 libpoppler-glib-dev libarchive-dev libytnef0-dev libseccomp-dev
 python3-cairo qpdf fonts-dejavu-core strace
