@@ -8,6 +8,8 @@
 #                   leave-one-set-out figures (FIT=--write: into etc/rules.conf)
 #   make bench      benchmarks (classification, memory, throughput)
 #   make fuzz       a long libFuzzer run over parsing and extraction
+#   make deb        the Debian package from a clean copy of the tree, its build
+#                   dependencies installed when missing (build/deb/*.deb)
 #   make install    install under $(DESTDIR)$(PREFIX); never overwrites a file
 #                   under /etc (a new one that differs goes beside it as .dist)
 
@@ -84,7 +86,7 @@ EXTRACTOR   := $(BUILD)/diariemilter-extract
 
 .PHONY: all deps check check-run unit milter-test ldap-test e2e-test docs-test ops-test mime-test \
         attach-test fuzz-test corpus corpus-run demo demo-run bench bench-run bench-store fuzz \
-        install clean distclean FORCE
+        install deb deb-test clean distclean FORCE
 
 all: $(BUILD)/diariemilter $(BUILD)/diariectl $(EXTRACTOR)
 
@@ -392,6 +394,11 @@ install: all
 	    packaging/monitoring/diariemilter-dashboard.json \
 	    packaging/logrotate/diariemilter \
 	    $(DESTDIR)$(PREFIX)/share/doc/diariemilter/examples/
+
+# Never in this tree: scripts/deb.sh copies the tracked files into
+# $(BUILD)/deb/src and runs dpkg-buildpackage there.
+deb:
+	@scripts/deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD)
