@@ -316,6 +316,11 @@ e2e-test: all $(ATTACH)/expect.tsv
 ops-test: all
 	@tests/ops/run.sh
 
+# The Debian package built, linted, installed, run with Postfix and
+# Sendmail, rotated and purged (tests/deb/install.sh; root, else a skip).
+deb-test:
+	@tests/deb/install.sh; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
 docs-test:
 	@docs/check.sh
 	@BUILD=$(BUILD) docs/layout.sh
@@ -327,7 +332,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all $(BUILD)/store_bench unit milter-test ldap-test e2e-test docs-test ops-test mime-test \
-           attach-test fuzz-test $(ATTACH)/expect.tsv
+           attach-test fuzz-test deb-test $(ATTACH)/expect.tsv
 	@CORPUS_MIN_PASS=$(CORPUS_MIN_PASS) tests/corpus/run.sh --check
 	@echo "== make check: all tests passed"
 
