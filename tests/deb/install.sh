@@ -3,15 +3,18 @@
 # 18, "Done when"):
 #   - make deb builds it from a clean copy of the tree; lintian finds no
 #     error and no warning;
-#   - dpkg -i installs it: the system user, two conffiles only, the rules
-#     and templates under /usr/share/diariemilter;
+#   - dpkg -i installs it over an earlier package that had the rules and
+#     templates as conffiles (a minimal stand-in, one template edited):
+#     the unedited ones go, the edited one stays and replaces the shipped
+#     file; the system user, two conffiles only, the rules and templates
+#     under /usr/share/diariemilter;
 #   - the daemon starts from the unit's ExecStart (systemd is not PID 1
 #     here: the line is parsed and run as the unit's user, with
 #     NOTIFY_SOCKET naming a socket this test reads) and says READY=1;
 #   - against the fixture directory (private slapd), mail passes through a
 #     private Postfix and a private Sendmail 8.17, and /metrics counts it:
 #     two registreras messages, their two copies, one rejected mass
-#     mailing; a site template under /etc replaces the shipped one;
+#     mailing; the copies use the site's template;
 #   - the package's logrotate snippet rotates the log and the daemon's
 #     next lines are in the new file (RELOADING=1, READY=1 meanwhile);
 #   - SIGTERM says STOPPING=1; dpkg --purge leaves none of the package's
@@ -82,17 +85,34 @@ check "lintian: no error and no warning at the default level" \
     sh -c "[ $lrc -eq 0 ] && ! grep -Eq '^[EW]: ' '$T/lintian.out'"
 grep -E '^[EW]: ' "$T/lintian.out" | head -20
 
+echo "# an earlier package's conffiles, one of them edited"
+# As the first packages had it: the rules and templates as conffiles
+# under /etc/diariemilter.  Its copy.txt gets a local line.
+deb_old_package "$T/old" "$DM_REPO/etc" || { fail "the earlier package"; exit 1; }
+deb_dpkg -i "$T/old.deb" || { fail "dpkg -i the earlier package: $(tail -5 "$T/dpkg.log")"; exit 1; }
+{
+    sed -n '1,2p' "$DM_REPO/etc/templates/sv/copy.txt"
+    echo "Lokal mall: sjovik-site-template"
+    sed -n '3,$p' "$DM_REPO/etc/templates/sv/copy.txt"
+} >/etc/diariemilter/templates/sv/copy.txt
+
 echo "# dpkg -i"
 deb_dpkg -i "$DEB" || { fail "dpkg -i: $(tail -5 "$T/dpkg.log")"; exit 1; }
 check "the package is installed" deb_installed
+check "the earlier unedited conffiles are gone (rules.conf, the other templates)" \
+    test ! -e /etc/diariemilter/rules.conf -a ! -e /etc/diariemilter/templates/sv/digest.txt
+check "... the edited one stays, to replace the shipped file" \
+    grep -q sjovik-site-template /etc/diariemilter/templates/sv/copy.txt
 check "the system user diariemilter exists" sh -c 'getent passwd diariemilter >/dev/null'
 check "/var/lib/diariemilter is the user's, mode 0750" \
     test "$(stat -c '%U %a' /var/lib/diariemilter)" = "diariemilter 750"
-conffiles=$(dpkg-query -W -f='${Conffiles}\n' diariemilter | awk 'NF { print $1 }' | sort | tr '\n' ' ')
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' diariemilter | awk 'NF && $3 != "obsolete" { print $1 }' |
+    sort | tr '\n' ' ')
 check "only two conffiles: the configuration and the logrotate snippet ($conffiles)" \
     test "$conffiles" = "/etc/diariemilter/diariemilter.conf /etc/logrotate.d/diariemilter "
-check "/etc/diariemilter holds only diariemilter.conf" \
-    test "$(ls -A /etc/diariemilter)" = diariemilter.conf
+check "/etc/diariemilter holds diariemilter.conf and the edited template only" \
+    test "$(cd /etc/diariemilter && find . -type f | sort | tr '\n' ' ')" = \
+    "./diariemilter.conf ./templates/sv/copy.txt "
 check "the rules and templates are under /usr/share/diariemilter" \
     test -f /usr/share/diariemilter/rules.conf -a -f /usr/share/diariemilter/templates/sv/copy.txt
 UNIT=/lib/systemd/system/diariemilter.service
@@ -130,13 +150,6 @@ deb_conf_set milter socket "inet:$MPORT@127.0.0.1" &&
     deb_conf_set delivery retry_min 2s &&
     deb_conf_set metrics listen "127.0.0.1:$HPORT" ||
     { fail "configure $CONF"; exit 1; }
-# A site template replaces the shipped one of the same name.
-mkdir -p /etc/diariemilter/templates/sv
-{
-    sed -n '1,2p' /usr/share/diariemilter/templates/sv/copy.txt
-    echo "Lokal mall: sjovik-site-template"
-    sed -n '3,$p' /usr/share/diariemilter/templates/sv/copy.txt
-} >/etc/diariemilter/templates/sv/copy.txt
 check "diariemilter -n accepts it" diariemilter -n -c "$CONF"
 check "diariectl cases import, run as root" \
     sh -c "diariectl cases import -c '$CONF' '$DM_SHARED/fixtures/arenden.csv' >/dev/null"

@@ -34,6 +34,22 @@ deb_dpkg() {
     return "$rc"
 }
 
+# deb_old_package DIR ETC: DIR.deb, a stand-in for the first packages:
+# diariemilter 0.0.1 with ETC's rules.conf, rules/ and templates/ as
+# conffiles under /etc/diariemilter (nothing else).
+deb_old_package() {
+    local dir=$1 etc=$2
+    rm -rf "$dir"
+    mkdir -p "$dir/DEBIAN" "$dir/etc/diariemilter"
+    cp -R "$etc/rules.conf" "$etc/rules" "$etc/templates" "$dir/etc/diariemilter/"
+    (cd "$dir" && find etc -type f | sed 's|^|/|' | sort) >"$dir/DEBIAN/conffiles"
+    printf '%s\n' 'Package: diariemilter' 'Version: 0.0.1' 'Architecture: all' \
+        'Maintainer: Sjövik kommun IT <drift@sjovik.test>' \
+        'Description: stand-in for an earlier diariemilter package (tests/deb)' \
+        >"$dir/DEBIAN/control"
+    dpkg-deb --root-owner-group -b "$dir" "$dir.deb" >/dev/null
+}
+
 # deb_conf_set SECTION KEY VALUE: set KEY in [SECTION] of CONF in place
 # (the shipped file lists every key); fails when the key is not there.
 deb_conf_set() {
